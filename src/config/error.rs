@@ -1,0 +1,94 @@
+//! Configuration errors, each naming the file, line, column and key path.
+
+use std::fmt;
+
+/// One configuration error.
+///
+/// ```
+/// use tower_oidc::config::Providers;
+/// let err = Providers::builtin()
+///     .with_toml_str("my.toml", "[providers.authentik]\nisuer = \"x\"\n")
+///     .unwrap_err();
+/// let e = &err.errors()[0];
+/// assert_eq!((e.file.as_str(), e.line, e.column), ("my.toml", 2, 1));
+/// assert!(e.to_string().contains("isuer"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file (or source name) the error is in.
+    pub file: String,
+    /// 1-based line (0 when the error has no position, e.g. a missing file).
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The key path, e.g. `providers.authentik.issuer`.
+    pub path: String,
+    /// What is wrong, and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        } else {
+            write!(f, "{}: ", self.file)?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// Every error found in a configuration (loading does not stop at the first one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub(crate) Vec<ConfigError>);
+
+impl ConfigErrors {
+    /// The errors, in file order.
+    pub fn errors(&self) -> &[ConfigError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Line and column (1-based, column in characters) of byte offset `pos` in `text`.
+pub(crate) fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(text.len());
+    let before = text.get(..pos).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_col;
+
+    #[test]
+    fn positions() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 3), (2, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+    }
+}

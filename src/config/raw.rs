@@ -1,0 +1,166 @@
+//! The TOML layer: what a `providers.toml` file holds before it is merged and validated.
+//! Every table denies unknown keys (a typo must not silently drop a security option), and every
+//! string keeps its span so validation errors can point at it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::spec::{EmailTrust, Pkce, Protocol, TokenAuth};
+
+pub(crate) type S = Spanned<String>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    #[serde(default)]
+    pub providers: BTreeMap<S, RawSpec>,
+    #[serde(default)]
+    pub settings: BTreeMap<S, RawSettings>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSpec {
+    pub name: Option<S>,
+    pub protocol: Option<Protocol>,
+    pub icon: Option<S>,
+    pub sort_order: Option<i32>,
+    pub scopes: Option<Spanned<Vec<String>>>,
+    pub token_auth: Option<TokenAuth>,
+    pub pkce: Option<Pkce>,
+    pub url: Option<S>,
+    pub issuer: Option<S>,
+    pub discovery: Option<S>,
+    pub authorization_endpoint: Option<S>,
+    pub token_endpoint: Option<S>,
+    pub userinfo_endpoint: Option<S>,
+    pub jwks_uri: Option<S>,
+    pub end_session_endpoint: Option<S>,
+    pub signing_algs: Option<Spanned<Vec<String>>>,
+    pub email_trust: Option<EmailTrust>,
+    pub claims: Option<RawClaims>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClaims {
+    pub subject: Option<Spanned<OneOrMany>>,
+    pub email: Option<Spanned<OneOrMany>>,
+    pub email_verified: Option<Spanned<OneOrMany>>,
+    pub name: Option<Spanned<OneOrMany>>,
+    pub given_name: Option<Spanned<OneOrMany>>,
+    pub family_name: Option<Spanned<OneOrMany>>,
+    pub picture: Option<Spanned<OneOrMany>>,
+    pub username: Option<Spanned<OneOrMany>>,
+    pub groups: Option<Spanned<OneOrMany>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSettings {
+    pub enabled: Option<bool>,
+    pub url: Option<S>,
+    pub client_id: Option<S>,
+    pub client_secret: Option<S>,
+    pub scopes: Option<Spanned<Vec<String>>>,
+    pub auto_register: Option<bool>,
+    pub sort_order: Option<i32>,
+    pub icon: Option<S>,
+    pub email_trust: Option<EmailTrust>,
+    pub slug: Option<S>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S>,
+    pub admin: Option<RawAdmin>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAdmin {
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+}
+
+/// A claim mapping value: one claim name, or a list tried in order.
+#[derive(Debug, Clone)]
+pub(crate) struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a claim name or a list of claim names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(OneOrMany(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl RawSpec {
+    /// Overrides `self`'s fields with those `over` sets (a user file over a built-in entry).
+    pub fn merge(&mut self, over: RawSpec) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f; } )* };
+        }
+        take!(
+            name,
+            protocol,
+            icon,
+            sort_order,
+            scopes,
+            token_auth,
+            pkce,
+            url,
+            issuer,
+            discovery,
+            authorization_endpoint,
+            token_endpoint,
+            userinfo_endpoint,
+            jwks_uri,
+            end_session_endpoint,
+            signing_algs,
+            email_trust
+        );
+        match (&mut self.claims, over.claims) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+    }
+}
+
+impl RawClaims {
+    fn merge(&mut self, over: RawClaims) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if over.$f.is_some() { self.$f = over.$f; } )* };
+        }
+        take!(
+            subject,
+            email,
+            email_verified,
+            name,
+            given_name,
+            family_name,
+            picture,
+            username,
+            groups
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! In-memory stores: for tests, demos, and single-process apps that may lose state on restart.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use super::{
+    Identity, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError, User,
+    UserId, UserStore, UserUpdate,
+};
+use crate::config::ProviderSettings;
+
+#[derive(Default)]
+struct Inner {
+    users: HashMap<UserId, User>,
+    identities: HashMap<Identity, UserId>,
+    settings: BTreeMap<String, ProviderSettings>,
+    sessions: HashMap<SessionId, SessionRecord>,
+    consumed: HashMap<String, SystemTime>,
+}
+
+/// All three stores in memory. Cloning shares the data.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use tower_oidc::store::{MemoryStore, UserStore, Identity, NewUser};
+/// let store = MemoryStore::new();
+/// let id = Identity { provider: "authentik".into(), issuer: "https://a/".into(), subject: "1".into() };
+/// let user = store.create_with_identity(NewUser::default(), &id).await.unwrap();
+/// assert_eq!(store.find_by_identity(&id).await.unwrap().unwrap().id, user.id);
+/// # });
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated (every mutation is a
+        // single insert or remove), so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn find_by_identity(&self, identity: &Identity) -> Result<Option<User>, StoreError> {
+        let g = self.lock();
+        Ok(g.identities
+            .get(identity)
+            .and_then(|id| g.users.get(id))
+            .cloned())
+    }
+
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let g = self.lock();
+        Ok(g.users
+            .values()
+            .find(|u| u.email.as_deref() == Some(email))
+            .cloned())
+    }
+
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.lock().users.get(id).cloned())
+    }
+
+    async fn create_with_identity(
+        &self,
+        user: NewUser,
+        identity: &Identity,
+    ) -> Result<User, StoreError> {
+        let mut g = self.lock();
+        if g.identities.contains_key(identity) {
+            return Err(StoreError::conflict(
+                "create user",
+                "identity already linked to a user",
+            ));
+        }
+        if let Some(email) = &user.email {
+            if g.users.values().any(|u| u.email.as_ref() == Some(email)) {
+                return Err(StoreError::conflict("create user", "email already taken"));
+            }
+        }
+        let user = User::from_new(UserId::random(), user);
+        g.identities.insert(identity.clone(), user.id.clone());
+        g.users.insert(user.id.clone(), user.clone());
+        Ok(user)
+    }
+
+    async fn link_identity(&self, user: &UserId, identity: &Identity) -> Result<(), StoreError> {
+        let mut g = self.lock();
+        if !g.users.contains_key(user) {
+            return Err(StoreError::new(
+                super::StoreErrorKind::NotFound,
+                "link identity",
+                "no such user",
+            ));
+        }
+        match g.identities.get(identity) {
+            Some(owner) if owner == user => Ok(()),
+            Some(_) => Err(StoreError::conflict(
+                "link identity",
+                "identity already linked to another user",
+            )),
+            None => {
+                g.identities.insert(identity.clone(), user.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn update(&self, user: &UserId, update: UserUpdate) -> Result<User, StoreError> {
+        let mut g = self.lock();
+        let u = g.users.get_mut(user).ok_or_else(|| {
+            StoreError::new(super::StoreErrorKind::NotFound, "update user", "no such user")
+        })?;
+        u.apply(update);
+        Ok(u.clone())
+    }
+
+    async fn identities(&self, user: &UserId) -> Result<Vec<Identity>, StoreError> {
+        let g = self.lock();
+        let mut ids: Vec<Identity> = g
+            .identities
+            .iter()
+            .filter(|(_, owner)| *owner == user)
+            .map(|(i, _)| i.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for MemoryStore {
+    async fn get(&self, provider: &str) -> Result<Option<ProviderSettings>, StoreError> {
+        Ok(self.lock().settings.get(provider).cloned())
+    }
+
+    async fn list(&self) -> Result<Vec<(String, ProviderSettings)>, StoreError> {
+        Ok(self
+            .lock()
+            .settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    async fn put(&self, provider: &str, settings: &ProviderSettings) -> Result<(), StoreError> {
+        self.lock()
+            .settings
+            .insert(provider.to_owned(), settings.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, provider: &str) -> Result<(), StoreError> {
+        self.lock().settings.remove(provider);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        match g.sessions.get(id) {
+            Some(r) if r.is_expired(now) => {
+                g.sessions.remove(id);
+                Ok(None)
+            }
+            Some(r) => Ok(Some(r.clone())),
+            None => Ok(None),
+        }
+    }
+
+    async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        // Sweep expired sessions now and then, so an app that never restarts does not grow.
+        if g.sessions.len() % 256 == 255 {
+            g.sessions.retain(|_, r| !r.is_expired(now));
+        }
+        g.sessions.insert(id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.lock().sessions.remove(id);
+        Ok(())
+    }
+
+    async fn consume_transaction(
+        &self,
+        transaction_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        g.consumed.retain(|_, exp| *exp > now);
+        if g.consumed.contains_key(transaction_id) {
+            return Ok(false);
+        }
+        g.consumed.insert(transaction_id.to_owned(), expires_at);
+        Ok(true)
+    }
+}

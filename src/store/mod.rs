@@ -1,0 +1,154 @@
+//! Persistence: the traits [`UserStore`], [`SettingsStore`] and [`SessionStore`], and their
+//! backends.
+//!
+//! The traits are object-safe (`Arc<dyn UserStore>`) and their errors say what failed. The
+//! in-memory backends ([`MemoryStore`]) always exist; SQLite, Postgres and Redis backends sit
+//! behind the cargo features `sqlite`, `postgres` and `redis`.
+
+mod memory;
+mod model;
+
+use std::fmt;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+pub use memory::MemoryStore;
+pub use model::{Identity, NewUser, SessionId, SessionRecord, User, UserId, UserUpdate};
+
+use crate::config::ProviderSettings;
+
+/// What kind of failure a store met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The backend cannot be reached (connection refused, pool timeout, server gone).
+    Unavailable,
+    /// A uniqueness rule would be broken (the identity is already linked, the email is taken).
+    Conflict,
+    /// The record the operation needs does not exist.
+    NotFound,
+    /// Stored data could not be decoded.
+    Corrupt,
+    /// Anything else.
+    Other,
+}
+
+/// An error from a store, saying what operation failed and why.
+///
+/// ```
+/// use tower_oidc::store::{StoreError, StoreErrorKind};
+/// let e = StoreError::unavailable("load session", "connection refused");
+/// assert_eq!(e.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(e.to_string(), "load session: store unavailable: connection refused");
+/// ```
+#[derive(Debug)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    op: &'static str,
+    message: String,
+}
+
+impl StoreError {
+    /// A new error of `kind` for operation `op`.
+    pub fn new(kind: StoreErrorKind, op: &'static str, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            op,
+            message: message.into(),
+        }
+    }
+    /// The backend is unreachable.
+    pub fn unavailable(op: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Unavailable, op, message)
+    }
+    /// A uniqueness rule would be broken.
+    pub fn conflict(op: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StoreErrorKind::Conflict, op, message)
+    }
+    /// The kind of failure.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+    /// The operation that failed.
+    pub fn op(&self) -> &'static str {
+        self.op
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            StoreErrorKind::Unavailable => "store unavailable",
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::NotFound => "not found",
+            StoreErrorKind::Corrupt => "corrupt data",
+            StoreErrorKind::Other => "store error",
+        };
+        write!(f, "{}: {kind}: {}", self.op, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The app's users and their linked identities.
+///
+/// Implement it over your own user table, or use a backend of this crate. The rules a backend
+/// must keep (the conformance suite in `tests/` checks them):
+/// - an [`Identity`] (provider, issuer, subject) belongs to at most one user;
+/// - [`UserStore::create_with_identity`] is atomic: two concurrent calls for one identity create
+///   one user, and the loser gets a [`StoreErrorKind::Conflict`];
+/// - [`UserStore::find_by_email`] compares the canonical (trimmed, lower-cased) email.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// The user linked to `identity`, if any.
+    async fn find_by_identity(&self, identity: &Identity) -> Result<Option<User>, StoreError>;
+    /// The user whose email is `email` (already canonical, see [`crate::identity::canonical_email`]).
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this id.
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Creates a user and links `identity` to it, atomically.
+    async fn create_with_identity(
+        &self,
+        user: NewUser,
+        identity: &Identity,
+    ) -> Result<User, StoreError>;
+    /// Links `identity` to an existing user. Fails with `Conflict` if it is linked elsewhere.
+    async fn link_identity(&self, user: &UserId, identity: &Identity) -> Result<(), StoreError>;
+    /// Refreshes a user's profile fields (and admin flag) from a sign-in.
+    async fn update(&self, user: &UserId, update: UserUpdate) -> Result<User, StoreError>;
+    /// The identities linked to a user.
+    async fn identities(&self, user: &UserId) -> Result<Vec<Identity>, StoreError>;
+}
+
+/// Admin-editable provider settings, keyed by provider id.
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    /// The stored settings of one provider, if any.
+    async fn get(&self, provider: &str) -> Result<Option<ProviderSettings>, StoreError>;
+    /// All stored settings, sorted by provider id.
+    async fn list(&self) -> Result<Vec<(String, ProviderSettings)>, StoreError>;
+    /// Stores (creates or replaces) the settings of one provider.
+    async fn put(&self, provider: &str, settings: &ProviderSettings) -> Result<(), StoreError>;
+    /// Removes the settings of one provider.
+    async fn delete(&self, provider: &str) -> Result<(), StoreError>;
+}
+
+/// Signed-in sessions, and the ids of consumed login transactions.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The session with this id, if it exists and has not expired.
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    /// Stores a session until `record.expires_at`.
+    async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError>;
+    /// Ends a session. Deleting an unknown id is not an error.
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;
+    /// Marks a login transaction as consumed until `expires_at`. Returns `true` the first time
+    /// for a given id and `false` on every later call: the atomic single-use check that makes a
+    /// replayed or double-fired callback fail.
+    async fn consume_transaction(
+        &self,
+        transaction_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,198 @@
+//! The records the stores keep.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A user's stable id (opaque; the backends generate it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub String);
+
+impl UserId {
+    /// A new random id (128 bits, hex).
+    pub fn random() -> Self {
+        UserId(crate::util::random_hex(16))
+    }
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The key of an external identity: (provider id, issuer, subject). Never the email.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Identity {
+    /// The provider id in `providers.toml` (e.g. `authentik`).
+    pub provider: String,
+    /// The issuer, verbatim (Authentik's trailing `/` included).
+    pub issuer: String,
+    /// The `sub` claim.
+    pub subject: String,
+}
+
+/// A user of the app, as the stores keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: UserId,
+    /// Canonical email (trimmed, lower-cased), if known.
+    pub email: Option<String>,
+    /// Whether the app itself considers `email` verified (an account pre-registered with an
+    /// unverified email is never linked to an external identity).
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Groups from the identity provider, refreshed at every sign-in.
+    pub groups: Vec<String>,
+    /// Whether the user is an administrator of the app.
+    pub is_admin: bool,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NewUser {
+    /// Canonical email, if known.
+    pub email: Option<String>,
+    /// Whether the email is verified.
+    pub email_verified: bool,
+    /// Display name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Administrator flag.
+    pub is_admin: bool,
+}
+
+/// The fields a sign-in refreshes on an existing user.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserUpdate {
+    /// Display name.
+    pub name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Picture URL.
+    pub picture: Option<String>,
+    /// Username.
+    pub username: Option<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Administrator flag, when an admin rule decided it; `None` leaves it unchanged.
+    pub is_admin: Option<bool>,
+}
+
+impl User {
+    /// Builds the stored user from a [`NewUser`] and its id.
+    pub fn from_new(id: UserId, new: NewUser) -> User {
+        User {
+            id,
+            email: new.email,
+            email_verified: new.email_verified,
+            name: new.name,
+            given_name: new.given_name,
+            family_name: new.family_name,
+            picture: new.picture,
+            username: new.username,
+            groups: new.groups,
+            is_admin: new.is_admin,
+        }
+    }
+
+    /// Applies a [`UserUpdate`].
+    pub fn apply(&mut self, update: UserUpdate) {
+        self.name = update.name;
+        self.given_name = update.given_name;
+        self.family_name = update.family_name;
+        self.picture = update.picture;
+        self.username = update.username;
+        self.groups = update.groups;
+        if let Some(admin) = update.is_admin {
+            self.is_admin = admin;
+        }
+    }
+}
+
+/// A session id: 256 random bits, base64url. Its `Debug` does not show the value.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A new random session id.
+    pub fn random() -> Self {
+        SessionId(crate::util::random_b64(32))
+    }
+    /// Wraps an id read back from a (verified) cookie.
+    pub fn from_string(s: String) -> Self {
+        SessionId(s)
+    }
+    /// The id, for backends. Treat it as a secret.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+/// What a session holds: a snapshot of the user taken at sign-in, the provider, the expiry, and
+/// (for RP-initiated logout) the ID token hint.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The signed-in user, as of the sign-in.
+    pub user: User,
+    /// The provider the user signed in with.
+    pub provider: String,
+    /// When the session ends, in seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// The ID token, kept for `id_token_hint` at RP-initiated logout.
+    pub id_token_hint: Option<String>,
+}
+
+impl fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("user", &self.user.id)
+            .field("provider", &self.provider)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionRecord {
+    /// `expires_at` as a `SystemTime`.
+    pub fn expiry(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.expires_at)
+    }
+    /// Whether the session has expired at `now`.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        now >= self.expiry()
+    }
+}
