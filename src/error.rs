@@ -120,19 +120,31 @@ impl ErrorCode {
     /// A sentence for the person signing in.
     pub const fn message(self) -> &'static str {
         match self {
-            ErrorCode::AccessDenied => "The sign-in was cancelled or refused by the identity provider.",
-            ErrorCode::InvalidClient => "The identity provider did not accept this application's credentials.",
+            ErrorCode::AccessDenied => {
+                "The sign-in was cancelled or refused by the identity provider."
+            }
+            ErrorCode::InvalidClient => {
+                "The identity provider did not accept this application's credentials."
+            }
             ErrorCode::ProviderUnknown => "This sign-in method does not exist.",
             ErrorCode::ProviderDisabled => "This sign-in method is turned off.",
             ErrorCode::ProviderUnreachable => "The identity provider could not be reached.",
             ErrorCode::ProviderMisconfigured => "This sign-in method is not set up correctly.",
-            ErrorCode::InvalidState => "This sign-in link is not valid for this browser. Please start again.",
+            ErrorCode::InvalidState => {
+                "This sign-in link is not valid for this browser. Please start again."
+            }
             ErrorCode::LoginExpired => "The sign-in took too long. Please start again.",
             ErrorCode::IdTokenInvalid => "The identity provider's answer could not be verified.",
-            ErrorCode::EmailNotVerified => "An account with this email already exists, and the provider has not verified the email.",
-            ErrorCode::RegistrationDisabled => "There is no account for you here, and new accounts cannot be created with this sign-in method.",
+            ErrorCode::EmailNotVerified => {
+                "An account with this email already exists, and the provider has not verified the email."
+            }
+            ErrorCode::RegistrationDisabled => {
+                "There is no account for you here, and new accounts cannot be created with this sign-in method."
+            }
             ErrorCode::AccountConflict => "This identity conflicts with an existing account.",
-            ErrorCode::StoreUnavailable => "The service is temporarily unavailable. Please try again shortly.",
+            ErrorCode::StoreUnavailable => {
+                "The service is temporarily unavailable. Please try again shortly."
+            }
             ErrorCode::Internal => "Something went wrong while signing in.",
         }
     }
@@ -140,18 +152,38 @@ impl ErrorCode {
     /// What an administrator should check (the troubleshooting advice of the user guide).
     pub const fn advice(self) -> &'static str {
         match self {
-            ErrorCode::AccessDenied => "Check that the provider grants the requested scopes (openid, profile, email), that the user may access the application (Authentik: application bindings and policies), and that the provider is not restricted or disabled.",
-            ErrorCode::InvalidClient => "Check the Client ID and Client Secret (copied without extra spaces), the instance URL, and that the redirect URI registered at the provider is exactly this app's callback URL (protocol, port, no extra trailing slash). Generate a new secret if needed.",
+            ErrorCode::AccessDenied => {
+                "Check that the provider grants the requested scopes (openid, profile, email), that the user may access the application (Authentik: application bindings and policies), and that the provider is not restricted or disabled."
+            }
+            ErrorCode::InvalidClient => {
+                "Check the Client ID and Client Secret (copied without extra spaces), the instance URL, and that the redirect URI registered at the provider is exactly this app's callback URL (protocol, port, no extra trailing slash). Generate a new secret if needed."
+            }
             ErrorCode::ProviderUnknown => "Check the provider id in the URL and in providers.toml.",
-            ErrorCode::ProviderDisabled => "An administrator can enable the provider in the authentication settings.",
-            ErrorCode::ProviderUnreachable => "Check that the instance URL is right, that the instance is running, and that this server can reach it (DNS, firewall, TLS certificate).",
-            ErrorCode::ProviderMisconfigured => "Check the instance URL (https://auth.example.com or the application's full issuer URL), the application slug, and the signing key selected in the provider.",
-            ErrorCode::InvalidState => "Start the sign-in again from this app's login page, in the same browser, with cookies enabled.",
-            ErrorCode::LoginExpired => "Start the sign-in again; it must finish within a few minutes.",
+            ErrorCode::ProviderDisabled => {
+                "An administrator can enable the provider in the authentication settings."
+            }
+            ErrorCode::ProviderUnreachable => {
+                "Check that the instance URL is right, that the instance is running, and that this server can reach it (DNS, firewall, TLS certificate)."
+            }
+            ErrorCode::ProviderMisconfigured => {
+                "Check the instance URL (https://auth.example.com or the application's full issuer URL), the application slug, and the signing key selected in the provider."
+            }
+            ErrorCode::InvalidState => {
+                "Start the sign-in again from this app's login page, in the same browser, with cookies enabled."
+            }
+            ErrorCode::LoginExpired => {
+                "Start the sign-in again; it must finish within a few minutes."
+            }
             ErrorCode::IdTokenInvalid => "Check the provider's signing key and the server's clock.",
-            ErrorCode::EmailNotVerified => "Sign in with your existing method and link the provider, or ask an administrator to trust this provider's emails.",
-            ErrorCode::RegistrationDisabled => "Ask an administrator to create your account or to enable auto-registration.",
-            ErrorCode::AccountConflict => "Ask an administrator to check the accounts linked to this identity.",
+            ErrorCode::EmailNotVerified => {
+                "Sign in with your existing method and link the provider, or ask an administrator to trust this provider's emails."
+            }
+            ErrorCode::RegistrationDisabled => {
+                "Ask an administrator to create your account or to enable auto-registration."
+            }
+            ErrorCode::AccountConflict => {
+                "Ask an administrator to check the accounts linked to this identity."
+            }
             ErrorCode::StoreUnavailable => "Check the database and session store connections.",
             ErrorCode::Internal => "See the server log for details.",
         }

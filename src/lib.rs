@@ -3,9 +3,19 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod engine;
 pub mod error;
+pub mod flow;
+pub mod identity;
+pub mod layer;
+pub mod provider;
+pub mod session;
 pub mod store;
 mod util;
 
-pub use config::{Providers, ProviderSettings, Secret};
+pub use config::{ProviderSettings, Providers, Secret};
+pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};
+pub use layer::{OidcLayer, OidcLayerBuilder, OidcService};
+pub use session::Auth;
+pub use store::{MemoryStore, User};

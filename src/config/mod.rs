@@ -36,7 +36,9 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use settings::{AdminRules, ProviderSettings, Secret};
-pub use spec::{ClaimMap, ClaimPath, ClaimSource, EmailTrust, Pkce, Protocol, ProviderSpec, TokenAuth};
+pub use spec::{
+    ClaimMap, ClaimPath, ClaimSource, EmailTrust, Pkce, Protocol, ProviderSpec, TokenAuth,
+};
 pub use template::{Template, TemplateError};
 
 use raw::{OneOrMany, RawFile, RawSettings, RawSpec, S};
@@ -50,7 +52,6 @@ const BUILTIN_NAME: &str = "<built-in providers.toml>";
 
 /// Largest configuration file accepted (a config is a few KiB; this bounds a mistake).
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
-
 
 /// Signing algorithms a spec may name in `signing_algs`.
 const KNOWN_ALGS: [&str; 12] = [
@@ -97,8 +98,12 @@ impl Providers {
 
     /// The official providers, built in.
     pub fn builtin() -> Providers {
-        match Providers::empty().with_source(BUILTIN_NAME, BUILTIN_PROVIDERS_TOML, &env_lookup, true)
-        {
+        match Providers::empty().with_source(
+            BUILTIN_NAME,
+            BUILTIN_PROVIDERS_TOML,
+            &env_lookup,
+            true,
+        ) {
             Ok(p) => p,
             Err(e) => {
                 // Unreachable in a released crate: a unit test loads the built-in file.
@@ -117,13 +122,15 @@ impl Providers {
     pub fn with_toml_file(self, path: impl AsRef<Path>) -> Result<Providers, ConfigErrors> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let err = |message: String| ConfigErrors(vec![ConfigError {
-            file: name.clone(),
-            line: 0,
-            column: 0,
-            path: String::new(),
-            message,
-        }]);
+        let err = |message: String| {
+            ConfigErrors(vec![ConfigError {
+                file: name.clone(),
+                line: 0,
+                column: 0,
+                path: String::new(),
+                message,
+            }])
+        };
         let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
         if meta.len() > MAX_CONFIG_BYTES as u64 {
             return Err(err(format!(
@@ -132,8 +139,12 @@ impl Providers {
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| err(format!("not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            err(format!(
+                "not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         self.with_toml_str(&name, &text)
     }
 
@@ -162,7 +173,11 @@ impl Providers {
     ) -> Result<Providers, ConfigErrors> {
         let mut errs = Errs::new(name, text);
         if text.len() > MAX_CONFIG_BYTES {
-            errs.at(0..0, "", format!("file is larger than the {MAX_CONFIG_BYTES}-byte limit"));
+            errs.at(
+                0..0,
+                "",
+                format!("file is larger than the {MAX_CONFIG_BYTES}-byte limit"),
+            );
             return Err(errs.into_errors());
         }
         let text_body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -170,7 +185,9 @@ impl Providers {
         let file: RawFile = match parse(text_body) {
             Ok(f) => f,
             Err((span, path, msg)) => {
-                let span = span.map(|s| s.start + offset..s.end + offset).unwrap_or(0..0);
+                let span = span
+                    .map(|s| s.start + offset..s.end + offset)
+                    .unwrap_or(0..0);
                 errs.at(span, &path, msg);
                 return Err(errs.into_errors());
             }
@@ -224,7 +241,10 @@ impl Providers {
                 errs.at(
                     id.span(),
                     &path,
-                    format!("no provider `{}` is defined (settings must name a provider)", id.get_ref()),
+                    format!(
+                        "no provider `{}` is defined (settings must name a provider)",
+                        id.get_ref()
+                    ),
                 );
                 continue;
             }
@@ -410,10 +430,18 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
             if let Some(t) = validate_template(v, &p, errs) {
                 if key == "issuer" {
                     if let Some(var) = t.vars().find(|n| *n == "issuer") {
-                        errs.at(v.span(), &p, format!("the issuer cannot refer to `{{{var}}}`"));
+                        errs.at(
+                            v.span(),
+                            &p,
+                            format!("the issuer cannot refer to `{{{var}}}`"),
+                        );
                     }
                     if t.as_str().contains('?') {
-                        errs.at(v.span(), &p, "an issuer must not have a query (RFC 9207 §2)");
+                        errs.at(
+                            v.span(),
+                            &p,
+                            "an issuer must not have a query (RFC 9207 §2)",
+                        );
                     }
                 }
             }
@@ -431,7 +459,10 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
             let hint = if bad.eq_ignore_ascii_case("none") {
                 "`none` is never accepted: ID tokens must be signed".to_owned()
             } else {
-                format!("unknown algorithm `{bad}`; expected one of {}", KNOWN_ALGS.join(", "))
+                format!(
+                    "unknown algorithm `{bad}`; expected one of {}",
+                    KNOWN_ALGS.join(", ")
+                )
             };
             errs.at(algs.span(), &p, hint);
         }
@@ -449,7 +480,11 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
         }
     }
     if let Some(scopes) = &raw.scopes {
-        if scopes.get_ref().iter().any(|s| s.is_empty() || s.contains(' ')) {
+        if scopes
+            .get_ref()
+            .iter()
+            .any(|s| s.is_empty() || s.contains(' '))
+        {
             errs.at(
                 scopes.span(),
                 &format!("{path}.scopes"),
@@ -516,12 +551,22 @@ fn resolve_spec(
     };
     let scopes: Vec<String> = match &raw.scopes {
         Some(s) => s.get_ref().clone(),
-        None if protocol == Protocol::Oidc => vec!["openid".into(), "profile".into(), "email".into()],
+        None if protocol == Protocol::Oidc => {
+            vec!["openid".into(), "profile".into(), "email".into()]
+        }
         None => Vec::new(),
     };
     if protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
-        let span = raw.scopes.as_ref().map(|s| s.span()).unwrap_or(key_span.clone());
-        errs.at(span, &format!("{path}.scopes"), "an OIDC provider's scopes must include `openid`");
+        let span = raw
+            .scopes
+            .as_ref()
+            .map(|s| s.span())
+            .unwrap_or(key_span.clone());
+        errs.at(
+            span,
+            &format!("{path}.scopes"),
+            "an OIDC provider's scopes must include `openid`",
+        );
     }
     match protocol {
         Protocol::Oidc => {
@@ -605,13 +650,21 @@ fn interpolate(
         };
         let name = &after[..end];
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            errs.at(v.span(), path, format!("`${{{name}}}` is not a valid environment variable name"));
+            errs.at(
+                v.span(),
+                path,
+                format!("`${{{name}}}` is not a valid environment variable name"),
+            );
             return None;
         }
         match env(name) {
             Some(val) => out.push_str(&val),
             None => {
-                errs.at(v.span(), path, format!("environment variable `{name}` is not set"));
+                errs.at(
+                    v.span(),
+                    path,
+                    format!("environment variable `{name}` is not set"),
+                );
                 return None;
             }
         }
@@ -654,8 +707,16 @@ fn resolve_settings(
         }
     }
     if let Some(scopes) = &raw.scopes {
-        if scopes.get_ref().iter().any(|s| s.is_empty() || s.contains(' ')) {
-            errs.at(scopes.span(), &format!("{path}.scopes"), "scopes must be non-empty and contain no spaces");
+        if scopes
+            .get_ref()
+            .iter()
+            .any(|s| s.is_empty() || s.contains(' '))
+        {
+            errs.at(
+                scopes.span(),
+                &format!("{path}.scopes"),
+                "scopes must be non-empty and contain no spaces",
+            );
         }
     }
     if errs.list.len() > before {
@@ -689,7 +750,9 @@ fn check_duplicate_clients(
 ) {
     let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
     for (id, s) in seeds {
-        let (Some(url), Some(client)) = (&s.url, &s.client_id) else { continue };
+        let (Some(url), Some(client)) = (&s.url, &s.client_id) else {
+            continue;
+        };
         let issuer = specs
             .get(id)
             .and_then(|sp| sp.issuer.as_ref())

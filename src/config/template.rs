@@ -204,7 +204,10 @@ mod tests {
             Template::parse("{URL}"),
             Err(TemplateError::BadName("URL".into()))
         );
-        assert_eq!(Template::parse("{}"), Err(TemplateError::BadName("".into())));
+        assert_eq!(
+            Template::parse("{}"),
+            Err(TemplateError::BadName("".into()))
+        );
         assert_eq!(Template::parse("{a}{b}"), Err(TemplateError::Adjacent));
     }
 
@@ -217,6 +220,9 @@ mod tests {
         assert_eq!(m["url"], "https://h.example/auth");
         assert_eq!(m["slug"], "app");
         assert!(t.match_str("https://h.example/application/o/app").is_none());
-        assert!(t.match_str("https://h.example/application/o/a/b/").is_none());
+        assert!(
+            t.match_str("https://h.example/application/o/a/b/")
+                .is_none()
+        );
     }
 }

@@ -7,5 +7,8 @@ fn builtin_registry_loads() {
         .unwrap();
     let a = p.get("authentik").unwrap();
     assert_eq!(a.name, "Authentik");
-    assert_eq!(a.issuer.as_ref().unwrap().as_str(), "{url}/application/o/{slug}/");
+    assert_eq!(
+        a.issuer.as_ref().unwrap().as_str(),
+        "{url}/application/o/{slug}/"
+    );
 }

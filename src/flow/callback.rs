@@ -1,0 +1,422 @@
+//! The callback: the authorization response checked before anything is sent anywhere, then the
+//! token exchange, verification, identity resolution and the new session.
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::token::{exchange, userinfo};
+use super::verify::{Expect, peek, verify_id_token};
+use super::{Flow, FlowError, Redirect, safe_return_to};
+use crate::config::Protocol;
+use crate::error::{Error, ErrorCode};
+use crate::identity::{Policy, Profile, Resolution, resolve_user};
+use crate::provider::is_hmac;
+use crate::store::{Identity, SessionId, SessionRecord};
+use crate::util::unix_now;
+
+/// Longest callback query accepted.
+pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+
+/// The parameters of an authorization response.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CallbackParams {
+    /// `code`.
+    pub code: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// RFC 9207 `iss`.
+    pub iss: Option<String>,
+    /// `error`.
+    pub error: Option<String>,
+    /// `error_description` (shown nowhere; logged escaped).
+    pub error_description: Option<String>,
+}
+
+impl CallbackParams {
+    /// Parses a callback query. A repeated parameter, or a query over [`MAX_QUERY_BYTES`], is
+    /// refused (an authorization response never repeats a parameter).
+    ///
+    /// ```
+    /// use tower_oidc::flow::CallbackParams;
+    /// let p = CallbackParams::parse("code=abc&state=xyz").unwrap();
+    /// assert_eq!(p.code.as_deref(), Some("abc"));
+    /// assert!(CallbackParams::parse("state=a&state=b").is_err());
+    /// ```
+    pub fn parse(query: &str) -> Result<CallbackParams, Error> {
+        let bad = |d: &str| Error::new(ErrorCode::InvalidState, format!("callback query: {d}"));
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(bad("too long"));
+        }
+        let mut p = CallbackParams::default();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match k.as_ref() {
+                "code" => &mut p.code,
+                "state" => &mut p.state,
+                "iss" => &mut p.iss,
+                "error" => &mut p.error,
+                "error_description" => &mut p.error_description,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err(bad("a parameter is repeated"));
+            }
+            *slot = Some(v.into_owned());
+        }
+        Ok(p)
+    }
+}
+
+fn code_of_idp_error(e: &str) -> ErrorCode {
+    match e {
+        "access_denied"
+        | "login_required"
+        | "consent_required"
+        | "interaction_required"
+        | "account_selection_required" => ErrorCode::AccessDenied,
+        "invalid_client" | "unauthorized_client" => ErrorCode::InvalidClient,
+        "temporarily_unavailable" | "server_error" => ErrorCode::ProviderUnreachable,
+        _ => ErrorCode::ProviderMisconfigured,
+    }
+}
+
+/// What a log line may say of a value sent by the provider: short and printable.
+fn loggable(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+/// What a successful callback produced.
+pub(crate) struct SignedIn {
+    pub redirect: Redirect,
+    pub user_id: String,
+    pub resolution: Resolution,
+}
+
+impl Flow {
+    /// Completes a sign-in.
+    pub(crate) async fn callback(
+        &self,
+        provider: &str,
+        query: &str,
+        cookie_header: Option<&str>,
+        old_session: Option<SessionId>,
+    ) -> Result<SignedIn, FlowError> {
+        let params = CallbackParams::parse(query)?;
+        // 1. The transaction: bound to this browser (the encrypted cookie), this provider, and
+        //    used once. Without a matching one nothing else happens — no token request.
+        let mut pending = self.pending(cookie_header);
+        let state = params.state.as_deref().unwrap_or("");
+        let tx = match (state.is_empty(), pending.take(state)) {
+            (false, Some(tx)) => tx,
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::InvalidState,
+                    format!("provider `{provider}`: no pending sign-in in this browser matches the callback's state"),
+                )
+                .into());
+            }
+        };
+        let cookies = vec![self.tx_cookie.write(&self.key, &pending)];
+        let fail = |e: Error| FlowError {
+            error: e,
+            cookies: cookies.clone(),
+        };
+        if tx.provider != provider {
+            return Err(fail(Error::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "the sign-in was started for provider `{}`, not `{provider}`",
+                    tx.provider
+                ),
+            )));
+        }
+        let expiry = UNIX_EPOCH + Duration::from_secs(tx.expires_at);
+        if !self
+            .sessions
+            .consume_transaction(&tx.id, expiry + self.timing.clock_skew)
+            .await
+            .map_err(|e| fail(e.into()))?
+        {
+            return Err(fail(Error::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "provider `{provider}`: this sign-in was already completed (replayed callback)"
+                ),
+            )));
+        }
+        if unix_now() > tx.expires_at {
+            return Err(fail(Error::new(
+                ErrorCode::LoginExpired,
+                format!("provider `{provider}`: the sign-in transaction expired"),
+            )));
+        }
+        let st = self.registry.enabled(provider).await.map_err(fail)?;
+        let active = self.registry.active(&st).await.map_err(fail)?;
+        let resolved = active.resolved.clone();
+
+        // 2. RFC 9207: an `iss` in the response must name our issuer; a provider that advertises
+        //    it must send it.
+        match (&params.iss, &resolved.endpoints.issuer) {
+            (Some(iss), Some(expected)) if iss != expected => {
+                return Err(fail(Error::new(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "provider `{provider}`: authorization response `iss` is `{}`, expected `{expected}`",
+                        loggable(iss)
+                    ),
+                )));
+            }
+            (Some(iss), None) if resolved.match_learnable_issuer(iss).is_none() => {
+                return Err(fail(Error::new(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "provider `{provider}`: authorization response `iss` `{}` is not an issuer of the configured instance",
+                        loggable(iss)
+                    ),
+                )));
+            }
+            (None, _) if active.iss_param_supported => {
+                return Err(fail(Error::new(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "provider `{provider}`: the provider advertises RFC 9207 but sent no `iss`"
+                    ),
+                )));
+            }
+            _ => {}
+        }
+        // 3. An error from the provider, now that we know it answers our own request.
+        if let Some(err) = &params.error {
+            let code = code_of_idp_error(err);
+            return Err(fail(Error::new(
+                code,
+                format!(
+                    "provider `{provider}` answered error `{}`: {}",
+                    loggable(err),
+                    loggable(params.error_description.as_deref().unwrap_or(""))
+                ),
+            )));
+        }
+        let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
+            return Err(fail(Error::new(
+                ErrorCode::InvalidState,
+                format!("provider `{provider}`: the callback has no code"),
+            )));
+        };
+
+        // 4. Token exchange.
+        let tokens = exchange(
+            &self.registry.http,
+            provider,
+            &active.token,
+            resolved.spec.token_auth,
+            &resolved.client_id,
+            resolved.client_secret.as_ref(),
+            code,
+            &self.redirect_uri(provider),
+            tx.pkce_verifier.as_deref(),
+        )
+        .await
+        .map_err(fail)?;
+
+        // 5. The ID token, verified (and the issuer learned, for an instance-URL-only Authentik).
+        let mut id_token_hint = None;
+        let (claims, issuer) = match resolved.spec.protocol {
+            Protocol::Oidc => {
+                let Some(token) = tokens.id_token.as_deref() else {
+                    return Err(fail(Error::new(
+                        ErrorCode::IdTokenInvalid,
+                        format!("provider `{provider}`: the token response has no id_token"),
+                    )));
+                };
+                let (peeked, _) = peek(token).map_err(fail)?;
+                let (resolved, learned) = match &resolved.endpoints.issuer {
+                    Some(_) => (resolved.clone(), None),
+                    None => {
+                        let vars = peeked
+                            .iss
+                            .as_deref()
+                            .and_then(|iss| resolved.match_learnable_issuer(iss))
+                            .ok_or_else(|| {
+                                fail(Error::new(
+                                    ErrorCode::IdTokenInvalid,
+                                    format!(
+                                        "provider `{provider}`: ID token issuer `{}` is not an issuer of the configured instance URL",
+                                        loggable(peeked.iss.as_deref().unwrap_or(""))
+                                    ),
+                                ))
+                            })?;
+                        (resolved.with_learned(&vars), Some(vars))
+                    }
+                };
+                let issuer = resolved.endpoints.issuer.clone().unwrap_or_default();
+                if let Some(iss) = &params.iss {
+                    if *iss != issuer {
+                        return Err(fail(Error::new(
+                            ErrorCode::InvalidState,
+                            format!(
+                                "provider `{provider}`: authorization response `iss` differs from the ID token's"
+                            ),
+                        )));
+                    }
+                }
+                let algs = self.registry.algs_for(&st, &resolved).await.map_err(fail)?;
+                let keys = if !algs.is_empty() && algs.iter().all(is_hmac) {
+                    // HMAC is keyed by the client secret: no JWKS is needed (Authentik serves
+                    // `{}` in that mode).
+                    Arc::new(openidconnect::core::CoreJsonWebKeySet::new(Vec::new()))
+                } else {
+                    let url = self
+                        .registry
+                        .jwks_url_for(&st, &resolved)
+                        .await
+                        .map_err(fail)?;
+                    self.registry
+                        .keys(&st, &url, peeked.kid.as_deref())
+                        .await
+                        .map_err(fail)?
+                };
+                let verified = verify_id_token(
+                    token,
+                    &keys,
+                    &Expect {
+                        issuer: &issuer,
+                        client_id: &resolved.client_id,
+                        client_secret: resolved.client_secret.as_ref(),
+                        algs: &algs,
+                        nonce: &tx.nonce,
+                        now: self.now(),
+                        skew: self.timing.clock_skew,
+                        max_age: self.timing.max_token_age,
+                    },
+                )
+                .map_err(|e| {
+                    fail(Error::new(
+                        e.code(),
+                        format!("provider `{provider}`: {}", e.detail()),
+                    ))
+                })?;
+                if let Some(vars) = learned {
+                    st.learn(vars);
+                }
+                // 6. Userinfo: its `sub` must be the ID token's; ID token claims win on conflict.
+                let mut claims = match &active.userinfo {
+                    Some(url) => {
+                        let info =
+                            userinfo(&self.registry.http, provider, url, &tokens.access_token)
+                                .await
+                                .map_err(fail)?;
+                        if info.get("sub").and_then(|s| s.as_str())
+                            != Some(verified.subject.as_str())
+                        {
+                            return Err(fail(Error::new(
+                                ErrorCode::IdTokenInvalid,
+                                format!(
+                                    "provider `{provider}`: userinfo `sub` differs from the ID token's"
+                                ),
+                            )));
+                        }
+                        info
+                    }
+                    None => serde_json::Map::new(),
+                };
+                if let serde_json::Value::Object(id_claims) = &verified.claims {
+                    for (k, v) in id_claims {
+                        claims.insert(k.clone(), v.clone());
+                    }
+                }
+                id_token_hint = Some(verified.expose_raw().to_owned());
+                (serde_json::Value::Object(claims), issuer)
+            }
+            Protocol::Oauth2 => {
+                let url = active.userinfo.as_deref().ok_or_else(|| {
+                    fail(Error::new(
+                        ErrorCode::ProviderMisconfigured,
+                        format!("provider `{provider}`: no user API endpoint"),
+                    ))
+                })?;
+                let info = userinfo(&self.registry.http, provider, url, &tokens.access_token)
+                    .await
+                    .map_err(fail)?;
+                let issuer = resolved
+                    .endpoints
+                    .issuer
+                    .clone()
+                    .or_else(|| resolved.url.clone())
+                    .unwrap_or_else(|| active.authorization.clone());
+                (serde_json::Value::Object(info), issuer)
+            }
+        };
+
+        // 7. Who this is.
+        let profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;
+        let identity = Identity {
+            provider: provider.to_owned(),
+            issuer,
+            subject: profile.subject.clone(),
+        };
+        let policy = Policy {
+            email_trust: st.settings.email_trust.unwrap_or(resolved.spec.email_trust),
+            auto_register: st.settings.auto_register,
+            admin_rules: &st.settings.admin_rules,
+        };
+        let (user, resolution) = resolve_user(self.users.as_ref(), &identity, &profile, &policy)
+            .await
+            .map_err(fail)?;
+
+        // 8. A new session id (never the pre-login one: session fixation).
+        if let Some(old) = old_session {
+            if let Err(e) = self.sessions.delete(&old).await {
+                tracing::warn!(error = %e, "could not delete the previous session");
+            }
+        }
+        let id = SessionId::random();
+        let user_id = user.id.to_string();
+        let record = SessionRecord {
+            user,
+            provider: provider.to_owned(),
+            expires_at: unix_now() + self.timing.session_ttl.as_secs(),
+            id_token_hint,
+        };
+        self.sessions
+            .store(&id, &record)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        let mut cookies = cookies.clone();
+        cookies.push(self.session_cookie.write(&self.key, &id));
+        Ok(SignedIn {
+            redirect: Redirect {
+                location: safe_return_to(Some(&tx.return_to)),
+                cookies,
+            },
+            user_id,
+            resolution,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idp_errors_map_to_codes() {
+        assert_eq!(code_of_idp_error("access_denied"), ErrorCode::AccessDenied);
+        assert_eq!(
+            code_of_idp_error("invalid_client"),
+            ErrorCode::InvalidClient
+        );
+        assert_eq!(code_of_idp_error("weird"), ErrorCode::ProviderMisconfigured);
+    }
+
+    #[test]
+    fn query_parsing() {
+        let p = CallbackParams::parse("code=a%20b&state=s&iss=https%3A%2F%2Fx%2F&other=1").unwrap();
+        assert_eq!(p.code.as_deref(), Some("a b"));
+        assert_eq!(p.iss.as_deref(), Some("https://x/"));
+        assert!(CallbackParams::parse(&"a".repeat(MAX_QUERY_BYTES + 1)).is_err());
+        assert_eq!(
+            CallbackParams::parse("").unwrap(),
+            CallbackParams::default()
+        );
+    }
+}

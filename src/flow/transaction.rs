@@ -1,0 +1,205 @@
+//! The login transaction: `state`, `nonce`, PKCE verifier, provider, `return_to` and expiry, in
+//! an AEAD-encrypted (AES-256-GCM, via `cookie`'s private jar), short-lived cookie scoped to the
+//! callback path. No server state, so a sign-in may start on one instance and finish on another.
+//! Several pending sign-ins (tabs) each keep a slot; the oldest is evicted past
+//! [`MAX_PENDING`], which also bounds the cookie's size.
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+
+/// Most pending sign-ins kept per browser.
+pub const MAX_PENDING: usize = 4;
+
+/// Largest transaction cookie value accepted (bytes); larger ones are treated as absent.
+pub const MAX_COOKIE_BYTES: usize = 3072;
+
+/// One pending sign-in.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Transaction {
+    /// Random id, remembered in the session store once consumed (single use).
+    pub id: String,
+    pub provider: String,
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: Option<String>,
+    pub return_to: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("provider", &self.provider)
+            .field("return_to", &self.return_to)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pending sign-ins of one browser.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Pending(pub Vec<Transaction>);
+
+impl Pending {
+    /// Adds a transaction, dropping expired ones and the oldest beyond [`MAX_PENDING`].
+    pub fn push(&mut self, tx: Transaction, now: u64) {
+        self.0.retain(|t| t.expires_at > now);
+        self.0.push(tx);
+        while self.0.len() > MAX_PENDING {
+            self.0.remove(0);
+        }
+    }
+
+    /// Removes and returns the transaction whose `state` equals `state` (constant-time compare).
+    pub fn take(&mut self, state: &str) -> Option<Transaction> {
+        let i = self
+            .0
+            .iter()
+            .position(|t| bool::from(t.state.as_bytes().ct_eq(state.as_bytes())))?;
+        Some(self.0.remove(i))
+    }
+}
+
+/// Cookie settings for the transaction cookie.
+#[derive(Clone)]
+pub(crate) struct TxCookie {
+    pub name: &'static str,
+    pub path: String,
+    pub secure: bool,
+    pub max_age_secs: i64,
+}
+
+impl TxCookie {
+    /// Reads and decrypts the pending transactions from a `Cookie` header value. A missing,
+    /// tampered, truncated, oversized or undecodable cookie is "no pending sign-ins".
+    pub fn read(&self, key: &Key, cookie_header: Option<&str>) -> Pending {
+        let Some(raw) = cookie_header.and_then(|h| find_cookie(h, self.name)) else {
+            return Pending::default();
+        };
+        if raw.len() > MAX_COOKIE_BYTES {
+            return Pending::default();
+        }
+        let jar = CookieJar::new();
+        let c = Cookie::new(self.name, raw.to_owned());
+        jar.private(key)
+            .decrypt(c)
+            .and_then(|c| serde_json::from_str::<Pending>(c.value()).ok())
+            .unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` value that stores `pending` (or clears the cookie when empty).
+    pub fn write(&self, key: &Key, pending: &Pending) -> String {
+        if pending.0.is_empty() {
+            return self.clear();
+        }
+        let value = serde_json::to_string(pending).unwrap_or_default();
+        let mut jar = CookieJar::new();
+        jar.private_mut(key).add(self.base(value));
+        jar.get(self.name)
+            .map(|c| c.encoded().to_string())
+            .unwrap_or_default()
+    }
+
+    /// A `Set-Cookie` value that removes the cookie.
+    pub fn clear(&self) -> String {
+        let mut c = self.base(String::new());
+        c.set_max_age(cookie::time::Duration::ZERO);
+        c.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+        c.encoded().to_string()
+    }
+
+    fn base(&self, value: String) -> Cookie<'static> {
+        let mut c = Cookie::new(self.name, value);
+        c.set_path(self.path.clone());
+        c.set_http_only(true);
+        c.set_same_site(SameSite::Lax);
+        c.set_secure(self.secure);
+        c.set_max_age(cookie::time::Duration::seconds(self.max_age_secs));
+        c
+    }
+}
+
+/// Finds a cookie's raw value in a `Cookie` header without allocating. The first cookie of that
+/// name wins (browsers send the most specific path first).
+pub(crate) fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    for part in header.split(';') {
+        let part = part.trim_start_matches([' ', '\t']);
+        if let Some(rest) = part.strip_prefix(name) {
+            if let Some(v) = rest.strip_prefix('=') {
+                return Some(v.trim_end_matches([' ', '\t']));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(state: &str, exp: u64) -> Transaction {
+        Transaction {
+            id: format!("id-{state}"),
+            provider: "authentik".into(),
+            state: state.into(),
+            nonce: "n".into(),
+            pkce_verifier: Some("v".into()),
+            return_to: "/".into(),
+            expires_at: exp,
+        }
+    }
+
+    fn jar() -> TxCookie {
+        TxCookie {
+            name: "tower_oidc_tx",
+            path: "/api/auth/providers/".into(),
+            secure: false,
+            max_age_secs: 600,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_tamper() {
+        let key = Key::generate();
+        let mut p = Pending::default();
+        p.push(tx("s1", 100), 0);
+        let set = jar().write(&key, &p);
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        let header = format!("other=1; tower_oidc_tx={value}");
+        assert_eq!(jar().read(&key, Some(&header)), p);
+        // Wrong key, flipped byte, truncation: all read as no pending sign-in.
+        assert_eq!(
+            jar().read(&Key::generate(), Some(&header)),
+            Pending::default()
+        );
+        let mut bytes = value.as_bytes().to_vec();
+        bytes[10] ^= 1;
+        let flipped = format!("tower_oidc_tx={}", String::from_utf8_lossy(&bytes));
+        assert_eq!(jar().read(&key, Some(&flipped)), Pending::default());
+        let cut = format!("tower_oidc_tx={}", &value[..value.len() - 3]);
+        assert_eq!(jar().read(&key, Some(&cut)), Pending::default());
+    }
+
+    #[test]
+    fn pending_is_bounded_and_single_use() {
+        let mut p = Pending::default();
+        for i in 0..10 {
+            p.push(tx(&format!("s{i}"), 100), 0);
+        }
+        assert_eq!(p.0.len(), MAX_PENDING);
+        assert!(p.take("s0").is_none(), "oldest evicted");
+        assert!(p.take("s9").is_some());
+        assert!(p.take("s9").is_none(), "taken once");
+        p.push(tx("new", 100), 150);
+        assert_eq!(p.0.len(), 1, "expired dropped");
+    }
+
+    #[test]
+    fn cookie_lookup() {
+        assert_eq!(find_cookie("a=1; b=2", "b"), Some("2"));
+        assert_eq!(find_cookie("ab=1; a=2", "a"), Some("2"));
+        assert_eq!(find_cookie("a=1", "b"), None);
+    }
+}

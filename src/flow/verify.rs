@@ -1,0 +1,249 @@
+//! ID token verification: one function, [`verify_id_token`], that every ID token goes through.
+//!
+//! The checks, in order: size and shape before any parsing work grows (three segments, bounded
+//! header and token); a `crit` header is refused; `iss` equal to the expected issuer byte for
+//! byte; then `openidconnect`'s verifier with the algorithm allow-list pinned from configuration
+//! or discovery (never from the token header; `none` never), the signature (always checked, even
+//! for tokens from the token endpoint), audience (our client id, no untrusted extra audiences),
+//! expiry and issued-at with a bounded skew and a maximum age, and the nonce bound to this
+//! browser's login transaction; then `azp` (must be our client id when present), `nbf`, and the
+//! subject's presence and length.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+
+use crate::config::Secret;
+use crate::error::{Error, ErrorCode};
+
+/// Largest ID token accepted (a user in many groups makes large tokens; 128 KiB is far above
+/// what any provider sends, and bounds the work).
+pub const MAX_ID_TOKEN_BYTES: usize = 128 * 1024;
+/// Largest JOSE header accepted.
+pub const MAX_HEADER_BYTES: usize = 4096;
+
+/// What the token must say.
+pub(crate) struct Expect<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a Secret>,
+    pub algs: &'a [CoreJwsSigningAlgorithm],
+    pub nonce: &'a str,
+    pub now: SystemTime,
+    pub skew: Duration,
+    pub max_age: Duration,
+}
+
+/// The unverified header fields needed to pick keys, and the unverified `iss`.
+#[derive(Debug)]
+pub(crate) struct Peek {
+    pub kid: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// A verified ID token: its subject, issuer and all its claims (as sent, for claim mapping).
+#[derive(Clone)]
+pub struct VerifiedIdToken {
+    /// `sub`.
+    pub subject: String,
+    /// `iss`, verbatim.
+    pub issuer: String,
+    /// Every claim of the payload.
+    pub claims: serde_json::Value,
+    raw: String,
+}
+
+impl VerifiedIdToken {
+    /// The compact token, for `id_token_hint` at logout. Treat it as a secret.
+    pub fn expose_raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl std::fmt::Debug for VerifiedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedIdToken")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(detail: impl Into<String>) -> Error {
+    Error::new(ErrorCode::IdTokenInvalid, detail)
+}
+
+fn decode_segment(
+    seg: &str,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(seg.trim_end_matches('='))
+        .map_err(|_| invalid(format!("{what} is not base64url")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        _ => Err(invalid(format!("{what} is not a JSON object"))),
+    }
+}
+
+/// Shape checks and the unverified fields, without trusting anything.
+pub(crate) fn peek(token: &str) -> Result<(Peek, serde_json::Value), Error> {
+    if token.len() > MAX_ID_TOKEN_BYTES {
+        return Err(invalid(format!(
+            "ID token is {} bytes, over the {MAX_ID_TOKEN_BYTES}-byte limit",
+            token.len()
+        )));
+    }
+    let mut parts = token.splitn(4, '.');
+    let (Some(h), Some(p), Some(_s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(
+            "ID token is not a signed JWT (three segments); encrypted or malformed tokens are refused",
+        ));
+    };
+    if h.len() > MAX_HEADER_BYTES {
+        return Err(invalid("ID token header is too large"));
+    }
+    let header = decode_segment(h, "ID token header")?;
+    if header.contains_key("crit") {
+        return Err(invalid(
+            "ID token header has `crit` extensions, which are not supported",
+        ));
+    }
+    let payload = decode_segment(p, "ID token payload")?;
+    let kid = header
+        .get("kid")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let iss = payload
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    Ok((Peek { kid, iss }, serde_json::Value::Object(payload)))
+}
+
+fn unix(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// Verifies an ID token against `keys` and `ex`. See the module documentation for the checks.
+pub(crate) fn verify_id_token(
+    token: &str,
+    keys: &CoreJsonWebKeySet,
+    ex: &Expect<'_>,
+) -> Result<VerifiedIdToken, Error> {
+    let (_, payload) = peek(token)?;
+    match payload.get("iss").and_then(|v| v.as_str()) {
+        Some(iss) if iss == ex.issuer => {}
+        Some(iss) => {
+            return Err(invalid(format!(
+                "issuer mismatch: expected `{}`, the token says `{iss}`",
+                ex.issuer
+            )));
+        }
+        None => return Err(invalid("the ID token has no `iss` claim")),
+    }
+    if ex.algs.is_empty() {
+        return Err(invalid("no signing algorithm is allowed for this provider"));
+    }
+    let parsed: CoreIdToken =
+        serde_json::from_value(serde_json::Value::String(token.to_owned()))
+            .map_err(|e| invalid(format!("ID token claims are malformed ({e})")))?;
+    let issuer = IssuerUrl::new(ex.issuer.to_owned())
+        .map_err(|e| invalid(format!("issuer is not a URL ({e})")))?;
+    let client_id = ClientId::new(ex.client_id.to_owned());
+    let verifier = match ex.client_secret {
+        Some(s) => CoreIdTokenVerifier::new_confidential_client(
+            client_id,
+            ClientSecret::new(s.expose().to_owned()),
+            issuer,
+            keys.clone(),
+        ),
+        None => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys.clone()),
+    };
+    let now = unix(ex.now);
+    let skew = ex.skew.as_secs() as i64;
+    let max_age = ex.max_age.as_secs() as i64;
+    let shifted = ex.now.checked_sub(ex.skew).unwrap_or(ex.now);
+    let verifier = verifier
+        .set_allowed_algs(ex.algs.to_vec())
+        // `exp` is compared with this clock: shifting it back by the skew accepts a token that
+        // expired less than `skew` ago.
+        .set_time_fn(move || chrono::DateTime::<chrono::Utc>::from(shifted))
+        .set_issue_time_verifier_fn(move |iat| {
+            let iat = iat.timestamp();
+            if iat > now + skew {
+                Err(format!("issued {} s in the future", iat - now))
+            } else if iat < now - max_age - skew {
+                Err(format!(
+                    "issued {} s ago, older than the {max_age} s limit",
+                    now - iat
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    let nonce = Nonce::new(ex.nonce.to_owned());
+    parsed
+        .claims(&verifier, &nonce)
+        .map_err(|e| invalid(format!("ID token rejected: {e}")))?;
+
+    if let Some(azp) = payload.get("azp") {
+        if azp.as_str() != Some(ex.client_id) {
+            return Err(invalid("`azp` is not this client"));
+        }
+    }
+    if let Some(nbf) = payload.get("nbf") {
+        match nbf.as_i64() {
+            Some(nbf) if nbf <= now + skew => {}
+            _ => return Err(invalid("the ID token is not valid yet (`nbf`)")),
+        }
+    }
+    let subject = match payload.get("sub").and_then(|v| v.as_str()) {
+        Some(s) if !s.is_empty() && s.len() <= 255 => s.to_owned(),
+        _ => {
+            return Err(invalid(
+                "`sub` is missing, empty or longer than 255 characters",
+            ));
+        }
+    };
+    Ok(VerifiedIdToken {
+        subject,
+        issuer: ex.issuer.to_owned(),
+        claims: payload,
+        raw: token.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shape_is_checked_before_parsing() {
+        for bad in ["", "a.b", "a.b.c.d.e", "!!.e30.x", "e30.W10.x"] {
+            assert_eq!(
+                peek(bad).unwrap_err().code(),
+                ErrorCode::IdTokenInvalid,
+                "{bad}"
+            );
+        }
+        let big = "a".repeat(MAX_ID_TOKEN_BYTES + 1);
+        assert!(peek(&big).is_err());
+        // {"alg":"RS256","crit":["x"]} . {}
+        let crit = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","crit":["x"]}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
+        );
+        assert!(peek(&crit).unwrap_err().detail().contains("crit"));
+    }
+}

@@ -1,0 +1,264 @@
+//! The [`OidcLayer`] builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::Key;
+
+use super::OidcLayer;
+use crate::config::{Providers, check_url};
+use crate::engine::OidcEngine;
+use crate::flow::{Flow, FlowTiming};
+use crate::provider::http::IdpClient;
+use crate::provider::{CachePolicy, HttpLimits, Registry};
+use crate::session::SessionCookie;
+use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
+
+/// Why a layer could not be built.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No public base URL was set.
+    #[error("the public base URL is not set (OidcLayerBuilder::base_url)")]
+    MissingBaseUrl,
+    /// The base URL is not an absolute https URL (or http on loopback).
+    #[error("base URL: {0}")]
+    BadBaseUrl(String),
+    /// The route prefix is malformed.
+    #[error(
+        "route prefix `{0}` must start with `/`, not end with `/`, and hold only URL path characters"
+    )]
+    BadPrefix(String),
+    /// The cookie key is too short, or its signing and encryption halves are equal.
+    #[error("cookie key: {0}")]
+    BadKey(String),
+    /// A duration is out of bounds.
+    #[error("timing: {0}")]
+    BadTiming(String),
+    /// The HTTP client could not be created.
+    #[error("HTTP client: {0}")]
+    Http(String),
+}
+
+/// Builds an [`OidcLayer`]. Only [`OidcLayerBuilder::base_url`] is required; stores default to
+/// memory, providers to the built-in registry.
+pub struct OidcLayerBuilder {
+    providers: Option<Providers>,
+    settings: Option<Arc<dyn SettingsStore>>,
+    users: Option<Arc<dyn UserStore>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    base_url: Option<String>,
+    prefix: String,
+    key: Option<Vec<u8>>,
+    timing: FlowTiming,
+    limits: HttpLimits,
+    cache: CachePolicy,
+    error_page: Option<String>,
+    after_logout: String,
+}
+
+impl Default for OidcLayerBuilder {
+    fn default() -> Self {
+        OidcLayerBuilder {
+            providers: None,
+            settings: None,
+            users: None,
+            sessions: None,
+            base_url: None,
+            prefix: "/api/auth".into(),
+            key: None,
+            timing: FlowTiming::default(),
+            limits: HttpLimits::default(),
+            cache: CachePolicy::default(),
+            error_page: None,
+            after_logout: "/".into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for OidcLayerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcLayerBuilder")
+            .field("base_url", &self.base_url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcLayerBuilder {
+    /// The provider specs (default: [`Providers::builtin`]).
+    pub fn providers(mut self, p: Providers) -> Self {
+        self.providers = Some(p);
+        self
+    }
+    /// The settings store (default: memory, seeded from the providers' `[settings]` tables).
+    pub fn settings(mut self, s: impl SettingsStore) -> Self {
+        self.settings = Some(Arc::new(s));
+        self
+    }
+    /// The settings store, shared.
+    pub fn settings_arc(mut self, s: Arc<dyn SettingsStore>) -> Self {
+        self.settings = Some(s);
+        self
+    }
+    /// The user store (default: memory).
+    pub fn users(mut self, s: impl UserStore) -> Self {
+        self.users = Some(Arc::new(s));
+        self
+    }
+    /// The user store, shared.
+    pub fn users_arc(mut self, s: Arc<dyn UserStore>) -> Self {
+        self.users = Some(s);
+        self
+    }
+    /// The session store (default: memory).
+    pub fn sessions(mut self, s: impl SessionStore) -> Self {
+        self.sessions = Some(Arc::new(s));
+        self
+    }
+    /// The session store, shared.
+    pub fn sessions_arc(mut self, s: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(s);
+        self
+    }
+    /// The app's public base URL, e.g. `https://app.example.com` (required). Redirect URIs are
+    /// built from it, never from request headers. `https`, or `http` on a loopback host;
+    /// cookies are `Secure` and `__Host-` on https.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+    /// The route prefix (default `/api/auth`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+    /// The cookie key: at least 64 bytes (the first 32 sign the session cookie, the last 32
+    /// encrypt login transactions; they must differ). Without one a random key is made, and
+    /// sessions and pending sign-ins do not survive a restart or span instances.
+    pub fn cookie_key(mut self, key: &[u8]) -> Self {
+        self.key = Some(key.to_vec());
+        self
+    }
+    /// Timing rules.
+    pub fn timing(mut self, t: FlowTiming) -> Self {
+        self.timing = t;
+        self
+    }
+    /// Limits on identity-provider calls.
+    pub fn http_limits(mut self, l: HttpLimits) -> Self {
+        self.limits = l;
+        self
+    }
+    /// Discovery and JWKS cache policy.
+    pub fn cache_policy(mut self, c: CachePolicy) -> Self {
+        self.cache = c;
+        self
+    }
+    /// Where browsers are sent on an error, with `?error=<code>` (default:
+    /// `{prefix}/login` with feature `ui`, else `{prefix}/error`).
+    pub fn error_page(mut self, path: impl Into<String>) -> Self {
+        self.error_page = Some(path.into());
+        self
+    }
+    /// Where browsers go after signing out (default `/`).
+    pub fn after_logout(mut self, path: impl Into<String>) -> Self {
+        self.after_logout = path.into();
+        self
+    }
+
+    /// Builds the layer.
+    pub async fn build(self) -> Result<OidcLayer, BuildError> {
+        let base = self.base_url.ok_or(BuildError::MissingBaseUrl)?;
+        let parsed = check_url(base.trim()).map_err(BuildError::BadBaseUrl)?;
+        if parsed.query().is_some() {
+            return Err(BuildError::BadBaseUrl("must not have a query".into()));
+        }
+        let base_url = base.trim().trim_end_matches('/').to_owned();
+        let secure = parsed.scheme() == "https";
+        let prefix = self.prefix;
+        if !prefix.starts_with('/')
+            || prefix.ends_with('/')
+            || prefix.contains("//")
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b))
+        {
+            return Err(BuildError::BadPrefix(prefix));
+        }
+        let key = match self.key {
+            Some(k) => {
+                if k.len() < 64 {
+                    return Err(BuildError::BadKey(format!(
+                        "{} bytes; at least 64 are needed",
+                        k.len()
+                    )));
+                }
+                if k[..32] == k[32..64] {
+                    return Err(BuildError::BadKey(
+                        "the signing and encryption halves are equal".into(),
+                    ));
+                }
+                Key::try_from(k.as_slice()).map_err(|e| BuildError::BadKey(e.to_string()))?
+            }
+            None => {
+                tracing::warn!(
+                    "no cookie key configured: using a random one; sessions will not survive a restart"
+                );
+                Key::generate()
+            }
+        };
+        let t = self.timing;
+        if t.transaction_ttl.is_zero() || t.transaction_ttl > Duration::from_secs(3600) {
+            return Err(BuildError::BadTiming(
+                "transaction TTL must be between 1 s and 1 h".into(),
+            ));
+        }
+        if t.clock_skew > Duration::from_secs(300) {
+            return Err(BuildError::BadTiming(
+                "clock skew must be at most 5 min".into(),
+            ));
+        }
+        if t.session_ttl.is_zero() {
+            return Err(BuildError::BadTiming("session TTL must be positive".into()));
+        }
+        let providers = self.providers.unwrap_or_else(Providers::builtin);
+        let memory = MemoryStore::new();
+        let settings = self
+            .settings
+            .unwrap_or_else(|| Arc::new(memory.clone()) as Arc<dyn SettingsStore>);
+        let users = self
+            .users
+            .unwrap_or_else(|| Arc::new(memory.clone()) as Arc<dyn UserStore>);
+        let sessions = self
+            .sessions
+            .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
+        let http =
+            IdpClient::new(self.limits).map_err(|e| BuildError::Http(e.detail().to_owned()))?;
+        let error_page = self.error_page.unwrap_or_else(|| {
+            if cfg!(feature = "ui") {
+                format!("{prefix}/login")
+            } else {
+                format!("{prefix}/error")
+            }
+        });
+        let flow = Flow {
+            registry: Registry::new(providers, settings, http, self.cache),
+            users,
+            sessions,
+            key,
+            base_url,
+            tx_cookie: crate::flow::tx_cookie(secure, &prefix, t.transaction_ttl),
+            session_cookie: SessionCookie::new(secure, t.session_ttl),
+            prefix,
+            timing: t,
+        };
+        Ok(OidcLayer {
+            engine: Arc::new(OidcEngine {
+                flow,
+                error_page,
+                after_logout: self.after_logout,
+            }),
+        })
+    }
+}

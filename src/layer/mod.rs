@@ -1,0 +1,62 @@
+//! [`OidcLayer`] and [`OidcService`]: the tower middleware.
+//!
+//! Requests under the auth prefix (default `/api/auth`) are answered by the [`OidcEngine`] and
+//! never reach the app. Every other request passes through with an [`Auth`] in its extensions.
+//! A request without a session cookie takes the fast path: no store lookup, no boxing.
+
+mod builder;
+mod service;
+
+use std::sync::Arc;
+
+pub use builder::{BuildError, OidcLayerBuilder};
+pub use service::{OidcBody, OidcService, ResponseFuture};
+
+use crate::engine::OidcEngine;
+
+/// The tower layer that adds sign-in to an app.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{Router, routing::get, Extension};
+/// use tower_oidc::{Auth, OidcLayer, Providers};
+///
+/// async fn home(Extension(auth): Extension<Auth>) -> String {
+///     match auth.user() {
+///         Some(u) => format!("Hello, {}!", u.name.as_deref().unwrap_or("you")),
+///         None => "Hello! Sign in at /api/auth/login".into(),
+///     }
+/// }
+///
+/// let auth = OidcLayer::builder()
+///     .providers(Providers::builtin())
+///     .base_url("https://app.example.com")
+///     .build()
+///     .await?;
+/// let app: Router = Router::new().route("/", get(home)).layer(auth);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OidcLayer {
+    engine: Arc<OidcEngine>,
+}
+
+impl OidcLayer {
+    /// A builder.
+    pub fn builder() -> OidcLayerBuilder {
+        OidcLayerBuilder::default()
+    }
+
+    /// The engine, to drive it from another framework or from tests.
+    pub fn engine(&self) -> &Arc<OidcEngine> {
+        &self.engine
+    }
+}
+
+impl<S> tower_layer::Layer<S> for OidcLayer {
+    type Service = OidcService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OidcService::new(inner, self.engine.clone())
+    }
+}

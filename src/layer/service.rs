@@ -1,0 +1,150 @@
+//! The service: routes auth requests to the engine, authenticates the rest.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt as _, Full, Limited};
+
+use crate::engine::OidcEngine;
+use crate::session::Auth;
+
+/// Largest request body an auth route reads (admin JSON).
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The response body: the app's, or one the engine wrote.
+pub type OidcBody<B> = http_body_util::Either<B, Full<Bytes>>;
+
+/// The middleware service. See [`crate::OidcLayer`].
+#[derive(Debug)]
+pub struct OidcService<S> {
+    inner: S,
+    engine: Arc<OidcEngine>,
+}
+
+impl<S: Clone> Clone for OidcService<S> {
+    fn clone(&self) -> Self {
+        OidcService {
+            inner: self.inner.clone(),
+            engine: self.engine.clone(),
+        }
+    }
+}
+
+impl<S> OidcService<S> {
+    pub(crate) fn new(inner: S, engine: Arc<OidcEngine>) -> Self {
+        OidcService { inner, engine }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of [`OidcService`].
+    #[project = ResponseFutureProj]
+    pub enum ResponseFuture<F, B, E> {
+        /// An anonymous request passed straight to the app (no boxing).
+        Direct {
+            /// The app's future.
+            #[pin]
+            inner: F,
+        },
+        /// Everything that needs the engine.
+        Boxed {
+            /// The boxed work.
+            fut: BoxFuture<Result<Response<OidcBody<B>>, E>>,
+        },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<OidcBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseFutureProj::Direct { inner } => match inner.poll(cx) {
+                Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.map(http_body_util::Either::Left))),
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            },
+            ResponseFutureProj::Boxed { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+fn engine_response<B>(r: Response<Bytes>) -> Response<OidcBody<B>> {
+    r.map(|b| http_body_util::Either::Right(Full::new(b)))
+}
+
+impl<S, ReqB, ResB> tower_service::Service<Request<ReqB>> for OidcService<S>
+where
+    S: tower_service::Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqB: Body + Send + 'static,
+    ReqB::Data: Send,
+    ReqB::Error: Into<BoxError>,
+    ResB: Body<Data = Bytes> + Send + 'static,
+    ResB::Error: Into<BoxError>,
+{
+    type Response = Response<OidcBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResB, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        let engine = self.engine.clone();
+        if engine.is_auth_route(req.uri().path()) {
+            return ResponseFuture::Boxed {
+                fut: Box::pin(async move {
+                    let (parts, body) = req.into_parts();
+                    let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                        Ok(c) => c.to_bytes(),
+                        Err(_) => {
+                            let r = crate::engine::json_response(
+                                http::StatusCode::PAYLOAD_TOO_LARGE,
+                                &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
+                            );
+                            return Ok(engine_response(r));
+                        }
+                    };
+                    let r = engine.handle(Request::from_parts(parts, bytes)).await;
+                    Ok(engine_response(r))
+                }),
+            };
+        }
+        if !engine.has_session_cookie(req.headers()) {
+            req.extensions_mut().insert(Auth::anonymous());
+            return ResponseFuture::Direct {
+                inner: self.inner.call(req),
+            };
+        }
+        // Take the service that was driven to readiness, leave a clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::Boxed {
+            fut: Box::pin(async move {
+                match engine.authenticate(req.headers()).await {
+                    Ok(auth) => {
+                        req.extensions_mut().insert(auth);
+                        let r = inner.call(req).await?;
+                        Ok(r.map(http_body_util::Either::Left))
+                    }
+                    Err(e) => Ok(engine_response(engine.error_response(req.headers(), &e))),
+                }
+            }),
+        }
+    }
+}

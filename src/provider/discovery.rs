@@ -1,0 +1,91 @@
+//! The OpenID Connect discovery document, fetched and checked.
+
+use serde::Deserialize;
+
+use super::http::IdpClient;
+use crate::config::check_url;
+use crate::error::{Error, ErrorCode};
+
+/// The fields of a discovery document this crate uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    /// The issuer; must equal the expected issuer byte for byte.
+    pub issuer: String,
+    /// Authorization endpoint.
+    pub authorization_endpoint: String,
+    /// Token endpoint.
+    pub token_endpoint: Option<String>,
+    /// Userinfo endpoint.
+    pub userinfo_endpoint: Option<String>,
+    /// JWKS URI.
+    pub jwks_uri: Option<String>,
+    /// End-session endpoint (RP-initiated logout).
+    pub end_session_endpoint: Option<String>,
+    /// ID token signing algorithms.
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// RFC 9207: whether the authorization response carries `iss`.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl Discovery {
+    /// Fetches `url` and checks it: JSON, the expected issuer verbatim (Discovery §4.3; a
+    /// trailing `/` matters), the required endpoints present, every endpoint https (or http on
+    /// loopback).
+    pub(crate) async fn fetch(
+        http: &IdpClient,
+        provider: &str,
+        url: &str,
+        expected_issuer: &str,
+    ) -> Result<Discovery, Error> {
+        let resp = http.get("discovery", url, None).await?;
+        let bad = |detail: String| {
+            Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{provider}`: discovery document at {url}: {detail}"),
+            )
+        };
+        if resp.status >= 500 {
+            return Err(Error::new(
+                ErrorCode::ProviderUnreachable,
+                format!(
+                    "provider `{provider}`: discovery at {url} answered HTTP {}",
+                    resp.status
+                ),
+            ));
+        }
+        if resp.status != 200 {
+            return Err(bad(format!(
+                "HTTP {} (wrong URL form or application slug?)",
+                resp.status
+            )));
+        }
+        let d: Discovery = serde_json::from_slice(&resp.body)
+            .map_err(|e| bad(format!("not a valid discovery document ({e})")))?;
+        if d.issuer != expected_issuer {
+            return Err(bad(format!(
+                "issuer mismatch: expected `{expected_issuer}`, the document says `{}` (issuers are compared exactly, trailing slash included)",
+                d.issuer
+            )));
+        }
+        for (name, v) in [
+            ("authorization_endpoint", Some(&d.authorization_endpoint)),
+            ("token_endpoint", d.token_endpoint.as_ref()),
+            ("userinfo_endpoint", d.userinfo_endpoint.as_ref()),
+            ("jwks_uri", d.jwks_uri.as_ref()),
+            ("end_session_endpoint", d.end_session_endpoint.as_ref()),
+        ] {
+            if let Some(v) = v {
+                check_url(v).map_err(|m| bad(format!("{name}: {m}")))?;
+            }
+        }
+        if d.token_endpoint.is_none() {
+            return Err(bad("no token_endpoint".into()));
+        }
+        if d.jwks_uri.is_none() {
+            return Err(bad("no jwks_uri".into()));
+        }
+        Ok(d)
+    }
+}

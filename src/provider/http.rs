@@ -1,0 +1,217 @@
+//! The HTTP client for calls to identity providers: total deadlines, no redirects, and a cap on
+//! every body read, so a slow, hostile or broken provider costs a bounded amount of time and
+//! memory and ends in a typed error.
+
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+
+use crate::config::Secret;
+use crate::error::{Error, ErrorCode};
+
+/// Limits for calls to identity providers.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Total deadline of one call (connect, send, read the whole body).
+    pub timeout: Duration,
+    /// Connect deadline.
+    pub connect_timeout: Duration,
+    /// Largest body accepted.
+    pub max_body: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            max_body: 512 * 1024,
+        }
+    }
+}
+
+/// A response from a provider: status, content type and the (bounded) body.
+#[derive(Debug)]
+pub(crate) struct IdpResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: bytes::Bytes,
+}
+
+impl IdpResponse {
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| format!("body is not JSON ({e})"))
+    }
+}
+
+/// A client for identity-provider calls.
+#[derive(Clone)]
+pub(crate) struct IdpClient {
+    client: reqwest::Client,
+    limits: HttpLimits,
+}
+
+impl IdpClient {
+    pub fn new(limits: HttpLimits) -> Result<IdpClient, Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.timeout)
+            .connect_timeout(limits.connect_timeout)
+            .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
+        Ok(IdpClient { client, limits })
+    }
+
+    /// GET `url` (what: a short name for logs, e.g. "discovery").
+    pub async fn get(
+        &self,
+        what: &str,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<IdpResponse, Error> {
+        let mut req = self
+            .client
+            .get(url)
+            .header(http::header::ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        self.send(what, url, req).await
+    }
+
+    /// POST a form to `url`, with HTTP Basic client authentication when `basic` is given
+    /// (id and secret form-urlencoded first, as RFC 6749 §2.3.1 requires).
+    pub async fn post_form(
+        &self,
+        what: &str,
+        url: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &Secret)>,
+    ) -> Result<IdpResponse, Error> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = self
+            .client
+            .post(url)
+            .header(http::header::ACCEPT, "application/json")
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body);
+        if let Some((id, secret)) = basic {
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let creds = format!("{}:{}", enc(id), enc(secret.expose()));
+            req = req.header(
+                http::header::AUTHORIZATION,
+                format!("Basic {}", base64_std(&creds)),
+            );
+        }
+        self.send(what, url, req).await
+    }
+
+    async fn send(
+        &self,
+        what: &str,
+        url: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<IdpResponse, Error> {
+        let unreachable = |detail: String| {
+            Error::new(
+                ErrorCode::ProviderUnreachable,
+                format!("{what} at {}: {detail}", redact_url(url)),
+            )
+        };
+        let resp = req.send().await.map_err(|e| unreachable(describe(&e)))?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(len) = resp.content_length() {
+            if len > self.limits.max_body as u64 {
+                return Err(Error::new(
+                    ErrorCode::ProviderMisconfigured,
+                    format!(
+                        "{what} at {}: body of {len} bytes exceeds the {}-byte limit",
+                        redact_url(url),
+                        self.limits.max_body
+                    ),
+                ));
+            }
+        }
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| unreachable(describe(&e)))?;
+            if body.len() + chunk.len() > self.limits.max_body {
+                return Err(Error::new(
+                    ErrorCode::ProviderMisconfigured,
+                    format!(
+                        "{what} at {}: body exceeds the {}-byte limit",
+                        redact_url(url),
+                        self.limits.max_body
+                    ),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(IdpResponse {
+            status,
+            content_type,
+            body: body.into(),
+        })
+    }
+}
+
+fn base64_std(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+}
+
+/// A URL for logs: without query and fragment (they may carry codes or tokens).
+pub(crate) fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            u.set_fragment(None);
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+/// Words an operator can act on, from a reqwest error (without the URL, which we add redacted).
+fn describe(e: &reqwest::Error) -> String {
+    let mut kind = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else if e.is_body() || e.is_decode() {
+        "the response body broke off".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    // The source chain says why (DNS, refused, TLS): walk it, it holds no secrets.
+    let mut src = std::error::Error::source(e);
+    let mut depth = 0;
+    while let Some(s) = src {
+        if depth == 0 {
+            kind.push_str(": ");
+        } else {
+            kind.push_str(" / ");
+        }
+        kind.push_str(&s.to_string());
+        src = s.source();
+        depth += 1;
+        if depth > 4 {
+            break;
+        }
+    }
+    kind
+}

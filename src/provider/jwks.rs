@@ -1,0 +1,164 @@
+//! The JWKS cache: keys fetched once per lifetime, one re-fetch on an unknown `kid` (single
+//! flight, rate-limited by a cooldown), and the stale set kept while the endpoint is down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openidconnect::JsonWebKey as _;
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
+
+use super::http::IdpClient;
+use crate::error::{Error, ErrorCode};
+
+/// Cache timing.
+#[derive(Debug, Clone, Copy)]
+pub struct CachePolicy {
+    /// How long discovery documents and key sets are used before a refresh.
+    pub ttl: Duration,
+    /// Least time between two re-fetches of a key set caused by an unknown `kid`.
+    pub refetch_cooldown: Duration,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            ttl: Duration::from_secs(3600),
+            refetch_cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    keys: Option<Arc<CoreJsonWebKeySet>>,
+    fetched_at: Option<Instant>,
+    last_refetch: Option<Instant>,
+}
+
+/// One provider's key set.
+pub(crate) struct JwksCache {
+    url: String,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// Parses a JWKS body. Authentik in HS256 mode serves `{}` (no `keys` member): an empty set.
+/// Keys that cannot be parsed (unknown `kty`…) are skipped, as RFC 7517 §5 asks.
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<CoreJsonWebKeySet, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("not JSON ({e})"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    if !obj.contains_key("keys") {
+        return Ok(CoreJsonWebKeySet::new(Vec::new()));
+    }
+    serde_json::from_value(v).map_err(|e| format!("not a key set ({e})"))
+}
+
+fn has_kid(set: &CoreJsonWebKeySet, kid: &str) -> bool {
+    set.keys()
+        .iter()
+        .any(|k: &CoreJsonWebKey| k.key_id().is_some_and(|id| id.as_str() == kid))
+}
+
+impl JwksCache {
+    pub fn new(url: String) -> Self {
+        JwksCache {
+            url,
+            state: tokio::sync::Mutex::new(State::default()),
+        }
+    }
+
+    /// The key set to verify a token whose header names `kid`.
+    pub async fn keys(
+        &self,
+        http: &IdpClient,
+        provider: &str,
+        kid: Option<&str>,
+        policy: CachePolicy,
+    ) -> Result<Arc<CoreJsonWebKeySet>, Error> {
+        // The async mutex makes fetches single-flight: concurrent callers wait for the one fetch
+        // in progress and then use its result.
+        let mut st = self.state.lock().await;
+        let now = Instant::now();
+        let fresh = st
+            .fetched_at
+            .is_some_and(|t| now.duration_since(t) < policy.ttl);
+        if let (Some(keys), true) = (&st.keys, fresh) {
+            let known = kid.is_none_or(|k| has_kid(keys, k));
+            let cooling = st
+                .last_refetch
+                .is_some_and(|t| now.duration_since(t) < policy.refetch_cooldown);
+            if known || cooling {
+                return Ok(keys.clone());
+            }
+            tracing::info!(
+                provider,
+                "unknown signing key id; re-fetching the key set once"
+            );
+            st.last_refetch = Some(now);
+        }
+        match self.fetch(http, provider).await {
+            Ok(set) => {
+                let set = Arc::new(set);
+                st.keys = Some(set.clone());
+                st.fetched_at = Some(now);
+                Ok(set)
+            }
+            Err(e) => match &st.keys {
+                // Stale-while-error: a key set we had is better than none while the endpoint is
+                // down; a rotated key still fails (no matching key), as it must.
+                Some(keys) => {
+                    tracing::warn!(provider, error = %e, "JWKS refresh failed; using the cached key set");
+                    Ok(keys.clone())
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn fetch(&self, http: &IdpClient, provider: &str) -> Result<CoreJsonWebKeySet, Error> {
+        let resp = http.get("jwks", &self.url, None).await?;
+        if resp.status >= 500 {
+            return Err(Error::new(
+                ErrorCode::ProviderUnreachable,
+                format!(
+                    "provider `{provider}`: JWKS at {} answered HTTP {}",
+                    self.url, resp.status
+                ),
+            ));
+        }
+        if resp.status != 200 {
+            return Err(Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!(
+                    "provider `{provider}`: JWKS at {} answered HTTP {}",
+                    self.url, resp.status
+                ),
+            ));
+        }
+        parse_jwks(&resp.body).map_err(|m| {
+            Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{provider}`: JWKS at {}: {m}", self.url),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_is_an_empty_set_and_junk_keys_are_skipped() {
+        assert!(parse_jwks(b"{}").unwrap().keys().is_empty());
+        let set = parse_jwks(
+            br#"{"keys":[{"kty":"AKP","kid":"x","alg":"ML-DSA-44","pub":"AAAA"},
+                {"kty":"RSA","kid":"k1","use":"sig","alg":"RS256","n":"sXch","e":"AQAB"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(set.keys().len(), 1);
+        assert!(has_kid(&set, "k1"));
+        assert!(parse_jwks(b"[]").is_err());
+        assert!(parse_jwks(b"<html>").is_err());
+    }
+}

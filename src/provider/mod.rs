@@ -1,0 +1,375 @@
+//! Runnable providers: a spec plus its settings, endpoint resolution, and the discovery and JWKS
+//! caches.
+
+mod discovery;
+pub(crate) mod http;
+mod jwks;
+mod resolve;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+pub use discovery::Discovery;
+pub use http::HttpLimits;
+pub use jwks::CachePolicy;
+pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
+
+use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+
+use crate::config::{Protocol, ProviderSettings, Providers};
+use crate::error::{Error, ErrorCode};
+use crate::store::SettingsStore;
+use http::IdpClient;
+
+/// The endpoints and keys to use for one sign-in.
+#[derive(Clone)]
+pub(crate) struct Active {
+    pub resolved: ResolvedProvider,
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: Option<String>,
+    pub end_session: Option<String>,
+    /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
+    pub iss_param_supported: bool,
+}
+
+/// Per-provider state, rebuilt whenever the provider's settings change (a changed setting takes
+/// effect at the next sign-in, with fresh caches).
+pub(crate) struct ProviderState {
+    pub settings: ProviderSettings,
+    pub resolved: ResolvedProvider,
+    /// For an instance-URL-only Authentik: the variables (slug) learned from the first verified
+    /// ID token.
+    learned: RwLock<Option<BTreeMap<String, String>>>,
+    discovery: tokio::sync::Mutex<Option<(Arc<Discovery>, Instant, String)>>,
+    jwks: Mutex<HashMap<String, Arc<jwks::JwksCache>>>,
+}
+
+/// The provider registry: specs, settings, and per-provider caches.
+pub(crate) struct Registry {
+    pub providers: Providers,
+    pub settings: Arc<dyn SettingsStore>,
+    pub http: IdpClient,
+    pub policy: CachePolicy,
+    states: Mutex<HashMap<String, Arc<ProviderState>>>,
+}
+
+/// Maps a discovery/spec algorithm name to the pinned allow-list.
+fn parse_alg(s: &str) -> Option<CoreJwsSigningAlgorithm> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+}
+
+/// The algorithms to accept: the spec's if it pins them, else the discovery document's, else
+/// RS256. `none` is never accepted, and when a provider lists both HMAC and asymmetric
+/// algorithms only the asymmetric ones are kept, so a token can never choose HMAC keyed by a
+/// public key (RFC 8725 §3.1).
+pub(crate) fn pinned_algs(
+    spec_algs: Option<&[String]>,
+    discovered: Option<&[String]>,
+) -> Vec<CoreJwsSigningAlgorithm> {
+    let names: Vec<String> = match (spec_algs, discovered) {
+        (Some(a), _) => a.to_vec(),
+        (None, Some(d)) if !d.is_empty() => d.to_vec(),
+        _ => vec!["RS256".to_owned()],
+    };
+    let mut algs: Vec<CoreJwsSigningAlgorithm> = names
+        .iter()
+        .filter(|n| !n.eq_ignore_ascii_case("none"))
+        .filter_map(|n| parse_alg(n))
+        .collect();
+    let asym = algs.iter().any(|a| !is_hmac(a));
+    if asym {
+        algs.retain(|a| !is_hmac(a));
+    }
+    algs
+}
+
+pub(crate) fn is_hmac(a: &CoreJwsSigningAlgorithm) -> bool {
+    matches!(
+        a,
+        CoreJwsSigningAlgorithm::HmacSha256
+            | CoreJwsSigningAlgorithm::HmacSha384
+            | CoreJwsSigningAlgorithm::HmacSha512
+    )
+}
+
+impl Registry {
+    pub fn new(
+        providers: Providers,
+        settings: Arc<dyn SettingsStore>,
+        http: IdpClient,
+        policy: CachePolicy,
+    ) -> Self {
+        Registry {
+            providers,
+            settings,
+            http,
+            policy,
+            states: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The effective settings of a provider: the store's, else the TOML seed, else defaults
+    /// (disabled).
+    pub async fn settings_of(&self, id: &str) -> Result<ProviderSettings, Error> {
+        if let Some(s) = self.settings.get(id).await? {
+            return Ok(s);
+        }
+        Ok(self
+            .providers
+            .seeded_settings()
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Every provider with its effective settings, in spec id order.
+    pub async fn all(&self) -> Result<Vec<(crate::config::ProviderSpec, ProviderSettings)>, Error> {
+        let stored: HashMap<String, ProviderSettings> =
+            self.settings.list().await?.into_iter().collect();
+        Ok(self
+            .providers
+            .iter()
+            .map(|spec| {
+                let s = stored
+                    .get(&spec.id)
+                    .cloned()
+                    .or_else(|| self.providers.seeded_settings().get(&spec.id).cloned())
+                    .unwrap_or_default();
+                (spec.clone(), s)
+            })
+            .collect())
+    }
+
+    /// The state of an enabled provider (unknown → `provider_unknown`, disabled →
+    /// `provider_disabled`, unusable settings → `provider_misconfigured`).
+    pub async fn enabled(&self, id: &str) -> Result<Arc<ProviderState>, Error> {
+        let spec = self
+            .providers
+            .get(id)
+            .ok_or_else(|| Error::new(ErrorCode::ProviderUnknown, "no provider with that id"))?;
+        let settings = self.settings_of(id).await?;
+        if !settings.enabled {
+            return Err(Error::new(
+                ErrorCode::ProviderDisabled,
+                format!("provider `{id}` is not enabled"),
+            ));
+        }
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(st) = states.get(id) {
+            if st.settings == settings {
+                return Ok(st.clone());
+            }
+            tracing::info!(provider = id, "provider settings changed; caches dropped");
+        }
+        let resolved = ResolvedProvider::resolve(spec, &settings)?;
+        let st = Arc::new(ProviderState {
+            settings,
+            resolved,
+            learned: RwLock::new(None),
+            discovery: tokio::sync::Mutex::new(None),
+            jwks: Mutex::new(HashMap::new()),
+        });
+        states.insert(id.to_owned(), st.clone());
+        Ok(st)
+    }
+
+    /// Drops the caches of one provider (or all).
+    #[allow(dead_code)] // the admin API calls it after a settings change
+    pub fn invalidate(&self, id: Option<&str>) {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        match id {
+            Some(id) => {
+                states.remove(id);
+            }
+            None => states.clear(),
+        }
+    }
+
+    /// The endpoints to use for a sign-in with `st`. With a known issuer the discovery document
+    /// (cached) supplies them, and its issuer must match exactly; without (instance URL only),
+    /// the spec's templates do.
+    pub async fn active(&self, st: &ProviderState) -> Result<Active, Error> {
+        let resolved = st.current();
+        let id = resolved.spec.id.clone();
+        let misconf = |d: &str| {
+            Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{id}`: {d}"),
+            )
+        };
+        let discovered = match (&resolved.endpoints.issuer, &resolved.endpoints.discovery) {
+            (Some(issuer), Some(url)) if resolved.spec.protocol == Protocol::Oidc => {
+                Some(self.discovery(st, url, issuer).await?)
+            }
+            _ => None,
+        };
+        let e = &resolved.endpoints;
+        let d = discovered.as_deref();
+        let authorization = d
+            .map(|d| d.authorization_endpoint.clone())
+            .or_else(|| e.authorization.clone())
+            .ok_or_else(|| misconf("no authorization endpoint"))?;
+        let token = d
+            .and_then(|d| d.token_endpoint.clone())
+            .or_else(|| e.token.clone())
+            .ok_or_else(|| misconf("no token endpoint"))?;
+        let userinfo = d
+            .and_then(|d| d.userinfo_endpoint.clone())
+            .or_else(|| e.userinfo.clone());
+        let end_session = d
+            .and_then(|d| d.end_session_endpoint.clone())
+            .or_else(|| e.end_session.clone());
+        let algs = pinned_algs(
+            resolved.spec.signing_algs.as_deref(),
+            d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),
+        );
+        if resolved.spec.protocol == Protocol::Oidc && algs.is_empty() {
+            return Err(misconf("no usable ID token signing algorithm"));
+        }
+        Ok(Active {
+            iss_param_supported: d
+                .is_some_and(|d| d.authorization_response_iss_parameter_supported),
+            resolved,
+            authorization,
+            token,
+            userinfo,
+            end_session,
+        })
+    }
+
+    async fn discovery(
+        &self,
+        st: &ProviderState,
+        url: &str,
+        issuer: &str,
+    ) -> Result<Arc<Discovery>, Error> {
+        let mut slot = st.discovery.lock().await;
+        if let Some((d, at, for_url)) = slot.as_ref() {
+            if for_url == url && at.elapsed() < self.policy.ttl {
+                return Ok(d.clone());
+            }
+        }
+        let d = Arc::new(Discovery::fetch(&self.http, &st.resolved.spec.id, url, issuer).await?);
+        *slot = Some((d.clone(), Instant::now(), url.to_owned()));
+        Ok(d)
+    }
+
+    /// The key set of `jwks_url`, for a token whose header names `kid`.
+    pub async fn keys(
+        &self,
+        st: &ProviderState,
+        jwks_url: &str,
+        kid: Option<&str>,
+    ) -> Result<Arc<CoreJsonWebKeySet>, Error> {
+        let cache = {
+            let mut map = st.jwks.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(jwks_url.to_owned())
+                .or_insert_with(|| Arc::new(jwks::JwksCache::new(jwks_url.to_owned())))
+                .clone()
+        };
+        cache
+            .keys(&self.http, &st.resolved.spec.id, kid, self.policy)
+            .await
+    }
+
+    /// The JWKS URL for an issuer: the discovery document's (fetched and checked for this exact
+    /// issuer), falling back to the spec's template.
+    pub async fn jwks_url_for(
+        &self,
+        st: &ProviderState,
+        resolved: &ResolvedProvider,
+    ) -> Result<String, Error> {
+        let id = &resolved.spec.id;
+        if let (Some(issuer), Some(url)) =
+            (&resolved.endpoints.issuer, &resolved.endpoints.discovery)
+        {
+            let d = self.discovery(st, url, issuer).await?;
+            if let Some(j) = &d.jwks_uri {
+                return Ok(j.clone());
+            }
+        }
+        resolved.endpoints.jwks.clone().ok_or_else(|| {
+            Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{id}`: no JWKS URI"),
+            )
+        })
+    }
+
+    /// Pinned algorithms for a resolved provider (after discovery of its issuer).
+    pub async fn algs_for(
+        &self,
+        st: &ProviderState,
+        resolved: &ResolvedProvider,
+    ) -> Result<Vec<CoreJwsSigningAlgorithm>, Error> {
+        let discovered = match (&resolved.endpoints.issuer, &resolved.endpoints.discovery) {
+            (Some(issuer), Some(url)) => Some(self.discovery(st, url, issuer).await?),
+            _ => None,
+        };
+        Ok(pinned_algs(
+            resolved.spec.signing_algs.as_deref(),
+            discovered
+                .as_deref()
+                .map(|d| d.id_token_signing_alg_values_supported.as_slice()),
+        ))
+    }
+}
+
+impl ProviderState {
+    /// The resolved provider, with learned variables applied.
+    pub fn current(&self) -> ResolvedProvider {
+        let learned = self.learned.read().unwrap_or_else(|p| p.into_inner());
+        match learned.as_ref() {
+            Some(vars) => self.resolved.with_learned(vars),
+            None => self.resolved.clone(),
+        }
+    }
+
+    /// Remembers the issuer variables learned from a verified ID token.
+    ///
+    /// Why learning the issuer is safe: the admin entered only the instance URL, so Authentik's
+    /// global token endpoint (on that URL, over TLS in production) is the only source of the ID
+    /// token, and it answered our client credentials and PKCE verifier. We accept its `iss` only
+    /// if it has exactly the issuer template's shape under the configured URL (so no other host,
+    /// path prefix, or reserved name), then discover *that* issuer (whose document must name
+    /// the same issuer byte for byte), and verify the token's signature, audience (our client
+    /// id), nonce and times against that issuer's keys — the full check a configured issuer
+    /// gets. Once learned, the issuer is fixed for this provider until its settings change, so
+    /// a later token naming another application is rejected as an issuer mismatch.
+    pub fn learn(&self, vars: BTreeMap<String, String>) {
+        let mut learned = self.learned.write().unwrap_or_else(|p| p.into_inner());
+        if learned.is_none() {
+            tracing::info!(provider = %self.resolved.spec.id, "learned the application issuer from a verified ID token");
+            *learned = Some(vars);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithms_are_pinned_and_never_none_or_mixed() {
+        let d = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            pinned_algs(None, None),
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        );
+        assert_eq!(
+            pinned_algs(None, Some(&d(&["HS256"]))),
+            vec![CoreJwsSigningAlgorithm::HmacSha256]
+        );
+        assert_eq!(
+            pinned_algs(None, Some(&d(&["RS256", "HS256", "none"]))),
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        );
+        assert!(pinned_algs(None, Some(&d(&["none"]))).is_empty());
+        assert_eq!(
+            pinned_algs(Some(&d(&["ES256"])), Some(&d(&["RS256"]))),
+            vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]
+        );
+    }
+}
