@@ -98,7 +98,7 @@ impl TxCookie {
         let mut jar = CookieJar::new();
         jar.private_mut(key).add(self.base(value));
         jar.get(self.name)
-            .map(|c| c.encoded().to_string())
+            .map(|c| c.to_string())
             .unwrap_or_default()
     }
 
@@ -107,7 +107,7 @@ impl TxCookie {
         let mut c = self.base(String::new());
         c.set_max_age(cookie::time::Duration::ZERO);
         c.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
-        c.encoded().to_string()
+        c.to_string()
     }
 
     fn base(&self, value: String) -> Cookie<'static> {

@@ -47,19 +47,32 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 pin_project_lite::pin_project! {
     /// The response future of [`OidcService`].
-    #[project = ResponseFutureProj]
-    pub enum ResponseFuture<F, B, E> {
-        /// An anonymous request passed straight to the app (no boxing).
-        Direct {
-            /// The app's future.
-            #[pin]
-            inner: F,
-        },
-        /// Everything that needs the engine.
-        Boxed {
-            /// The boxed work.
-            fut: BoxFuture<Result<Response<OidcBody<B>>, E>>,
-        },
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        kind: Kind<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B, E> {
+        // An anonymous request passed straight to the app (no boxing).
+        Direct { #[pin] inner: F },
+        // Everything that needs the engine.
+        Boxed { fut: BoxFuture<Result<Response<OidcBody<B>>, E>> },
+    }
+}
+
+impl<F, B, E> ResponseFuture<F, B, E> {
+    fn direct(inner: F) -> Self {
+        ResponseFuture {
+            kind: Kind::Direct { inner },
+        }
+    }
+    fn boxed(fut: BoxFuture<Result<Response<OidcBody<B>>, E>>) -> Self {
+        ResponseFuture {
+            kind: Kind::Boxed { fut },
+        }
     }
 }
 
@@ -70,13 +83,13 @@ where
     type Output = Result<Response<OidcBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Direct { inner } => match inner.poll(cx) {
+        match self.project().kind.project() {
+            KindProj::Direct { inner } => match inner.poll(cx) {
                 Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.map(http_body_util::Either::Left))),
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                 Poll::Pending => Poll::Pending,
             },
-            ResponseFutureProj::Boxed { fut } => fut.as_mut().poll(cx),
+            KindProj::Boxed { fut } => fut.as_mut().poll(cx),
         }
     }
 }
@@ -107,44 +120,38 @@ where
     fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
         let engine = self.engine.clone();
         if engine.is_auth_route(req.uri().path()) {
-            return ResponseFuture::Boxed {
-                fut: Box::pin(async move {
-                    let (parts, body) = req.into_parts();
-                    let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                        Ok(c) => c.to_bytes(),
-                        Err(_) => {
-                            let r = crate::engine::json_response(
-                                http::StatusCode::PAYLOAD_TOO_LARGE,
-                                &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
-                            );
-                            return Ok(engine_response(r));
-                        }
-                    };
-                    let r = engine.handle(Request::from_parts(parts, bytes)).await;
-                    Ok(engine_response(r))
-                }),
-            };
+            return ResponseFuture::boxed(Box::pin(async move {
+                let (parts, body) = req.into_parts();
+                let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                    Ok(c) => c.to_bytes(),
+                    Err(_) => {
+                        let r = crate::engine::json_response(
+                            http::StatusCode::PAYLOAD_TOO_LARGE,
+                            &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
+                        );
+                        return Ok(engine_response(r));
+                    }
+                };
+                let r = engine.handle(Request::from_parts(parts, bytes)).await;
+                Ok(engine_response(r))
+            }));
         }
         if !engine.has_session_cookie(req.headers()) {
             req.extensions_mut().insert(Auth::anonymous());
-            return ResponseFuture::Direct {
-                inner: self.inner.call(req),
-            };
+            return ResponseFuture::direct(self.inner.call(req));
         }
         // Take the service that was driven to readiness, leave a clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::Boxed {
-            fut: Box::pin(async move {
-                match engine.authenticate(req.headers()).await {
-                    Ok(auth) => {
-                        req.extensions_mut().insert(auth);
-                        let r = inner.call(req).await?;
-                        Ok(r.map(http_body_util::Either::Left))
-                    }
-                    Err(e) => Ok(engine_response(engine.error_response(req.headers(), &e))),
+        ResponseFuture::boxed(Box::pin(async move {
+            match engine.authenticate(req.headers()).await {
+                Ok(auth) => {
+                    req.extensions_mut().insert(auth);
+                    let r = inner.call(req).await?;
+                    Ok(r.map(http_body_util::Either::Left))
                 }
-            }),
-        }
+                Err(e) => Ok(engine_response(engine.error_response(req.headers(), &e))),
+            }
+        }))
     }
 }

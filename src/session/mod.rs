@@ -63,7 +63,7 @@ impl SessionCookie {
         c.set_max_age(cookie::time::Duration::seconds(self.ttl.as_secs() as i64));
         jar.signed_mut(key).add(c);
         jar.get(self.name)
-            .map(|c| c.encoded().to_string())
+            .map(|c| c.to_string())
             .unwrap_or_default()
     }
 
@@ -76,7 +76,7 @@ impl SessionCookie {
         c.set_secure(self.secure);
         c.set_max_age(cookie::time::Duration::ZERO);
         c.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
-        c.encoded().to_string()
+        c.to_string()
     }
 }
 
