@@ -1,0 +1,458 @@
+//! End-to-end sign-ins through `FakeAuthentik`, driving a real axum app on a loopback port.
+
+mod common;
+
+use common::*;
+use tower_oidc::config::EmailTrust;
+use tower_oidc::store::{Identity, NewUser, UserStore};
+use tower_oidc::testing::{Endpoint, Fault, FakeAuthentik, SigningMode, Tamper};
+
+async fn full_sign_in(mode: SigningMode, form: UrlForm) {
+    let fake = FakeAuthentik::builder().signing(mode).start().await;
+    let app = app(&fake, form).await;
+    let (status, _) = session(&app).await;
+    assert_eq!(status, 401, "signed out before");
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(out.status, 303, "{out:?}");
+    assert_eq!(out.location.as_deref(), Some("/"));
+    assert!(out.set_session(), "{out:?}");
+    let (status, me) = session(&app).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["name"], "Alice Anders");
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["email_verified"], false, "Authentik sends email_verified: false");
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["groups"], serde_json::json!(["authentik Admins"]));
+    assert_eq!(me["given_name"], serde_json::Value::Null, "Authentik's given_name is the full name");
+    assert!(me["id"].as_str().is_some_and(|s| !s.is_empty()));
+    // The app sees the user too.
+    let r: serde_json::Value = app.client.get(format!("{}/", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["name"], "Alice Anders");
+    // The flow used the fake as Authentik is used: one token call, one userinfo call, PKCE.
+    assert_eq!(fake.count(Endpoint::Token), 1);
+    assert_eq!(fake.count(Endpoint::Userinfo), 1);
+    let authz = fake.requests().into_iter().find(|r| r.endpoint == Some(Endpoint::Authorize)).unwrap();
+    assert_eq!(authz.query_param("code_challenge_method"), Some("S256"));
+    assert!(authz.query_param("nonce").is_some());
+    assert_eq!(authz.query_param("login_hint"), Some("alice"));
+}
+
+#[tokio::test]
+async fn sign_in_instance_url_rs256() {
+    full_sign_in(SigningMode::Rs256, UrlForm::Instance).await;
+}
+#[tokio::test]
+async fn sign_in_issuer_url_rs256() {
+    full_sign_in(SigningMode::Rs256, UrlForm::Issuer).await;
+}
+#[tokio::test]
+async fn sign_in_instance_url_es256() {
+    full_sign_in(SigningMode::Es256, UrlForm::Instance).await;
+}
+#[tokio::test]
+async fn sign_in_issuer_url_es256() {
+    full_sign_in(SigningMode::Es256, UrlForm::Issuer).await;
+}
+#[tokio::test]
+async fn sign_in_instance_url_hs256() {
+    full_sign_in(SigningMode::Hs256, UrlForm::Instance).await;
+}
+#[tokio::test]
+async fn sign_in_issuer_url_hs256() {
+    full_sign_in(SigningMode::Hs256, UrlForm::Issuer).await;
+}
+#[tokio::test]
+async fn sign_in_issuer_url_rsa4096() {
+    full_sign_in(SigningMode::Rs256Rsa4096, UrlForm::Issuer).await;
+}
+
+#[tokio::test]
+async fn second_sign_in_reuses_the_user_and_refreshes_the_profile() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Instance).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, first) = session(&app).await;
+    fake.update_user("alice", |u| {
+        u.set_name("Alice Renamed");
+        u.set_groups(["users"]);
+    });
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, second) = session(&app).await;
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(second["name"], "Alice Renamed");
+    assert_eq!(second["groups"], serde_json::json!(["users"]));
+}
+
+async fn existing_local_user(app: &App, email: &str) -> tower_oidc::User {
+    app.store
+        .create_with_identity(
+            NewUser {
+                email: Some(email.into()),
+                email_verified: true,
+                name: Some("Local".into()),
+                ..NewUser::default()
+            },
+            &Identity {
+                provider: "local".into(),
+                issuer: "local".into(),
+                subject: email.into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn existing_email_is_not_linked_when_authentik_says_unverified() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Instance).await;
+    let local = existing_local_user(&app, "alice@example.com").await;
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(out.error_code().as_deref(), Some("email_not_verified"), "{out:?}");
+    assert!(!out.set_session());
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn existing_email_is_linked_when_verified() {
+    let fake = FakeAuthentik::start().await;
+    fake.update_user("alice", |u| u.set_email_verified(true));
+    let app = app(&fake, UrlForm::Instance).await;
+    let local = existing_local_user(&app, "alice@example.com").await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, me) = session(&app).await;
+    assert_eq!(me["id"], local.id.as_str());
+}
+
+#[tokio::test]
+async fn existing_email_is_linked_when_the_admin_trusts_the_provider() {
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Instance);
+    settings.email_trust = Some(EmailTrust::Always);
+    let app = app_with(&fake, settings, |b| b).await;
+    let local = existing_local_user(&app, "alice@example.com").await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, me) = session(&app).await;
+    assert_eq!(me["id"], local.id.as_str());
+}
+
+/// Signs in with the fake misbehaving; asserts the error code, no session, and (when asked)
+/// that the fake saw no userinfo call.
+async fn rejected(fake: &FakeAuthentik, app: &App, code: &str, no_userinfo: bool) -> Outcome {
+    let out = sign_in(app, "alice").await;
+    assert_eq!(out.error_code().as_deref(), Some(code), "{out:?}");
+    assert!(!out.set_session(), "no session cookie: {out:?}");
+    if no_userinfo {
+        assert_eq!(fake.count(Endpoint::Userinfo), 0, "no userinfo after a bad ID token");
+    }
+    let (status, _) = session(app).await;
+    assert_eq!(status, 401);
+    out
+}
+
+#[tokio::test]
+async fn rejects_bad_signature() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_tamper(Tamper::BadSignature);
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", true).await;
+}
+
+#[tokio::test]
+async fn rejects_alg_none() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_tamper(Tamper::AlgNone);
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", true).await;
+}
+
+#[tokio::test]
+async fn rejects_wrong_issuer() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_id_token_claims(|c| {
+        c.insert("iss".into(), "https://example.org/".into());
+    });
+    for form in [UrlForm::Issuer, UrlForm::Instance] {
+        let app = app(&fake, form).await;
+        rejected(&fake, &app, "id_token_invalid", true).await;
+    }
+}
+
+#[tokio::test]
+async fn rejects_issuer_without_its_trailing_slash() {
+    let fake = FakeAuthentik::start().await;
+    let iss = fake.issuer().trim_end_matches('/').to_owned();
+    fake.set_id_token_claims(move |c| {
+        c.insert("iss".into(), iss.clone().into());
+    });
+    for form in [UrlForm::Issuer, UrlForm::Instance] {
+        let app = app(&fake, form).await;
+        rejected(&fake, &app, "id_token_invalid", true).await;
+    }
+}
+
+#[tokio::test]
+async fn rejects_wrong_audience() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_id_token_claims(|c| {
+        c.insert("aud".into(), "someone-else".into());
+    });
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", true).await;
+}
+
+#[tokio::test]
+async fn rejects_expired_token() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_id_token_claims(|c| {
+        let now = c["iat"].as_i64().unwrap();
+        c.insert("exp".into(), (now - 3600).into());
+    });
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", true).await;
+}
+
+#[tokio::test]
+async fn rejects_wrong_nonce() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_id_token_claims(|c| {
+        c.insert("nonce".into(), "012345678".into());
+    });
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", true).await;
+}
+
+#[tokio::test]
+async fn rejects_userinfo_sub_mismatch() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_userinfo(|c| {
+        c.insert("sub".into(), "foobar".into());
+    });
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "id_token_invalid", false).await;
+    assert!(app.store.find_by_email("alice@example.com").await.unwrap().is_none(), "nothing created");
+}
+
+#[tokio::test]
+async fn rejects_access_denied_without_a_token_call() {
+    let fake = FakeAuthentik::start().await;
+    fake.set_callback_params(|p| {
+        p.retain(|(k, _)| k == "state");
+        p.push(("error".into(), "access_denied".into()));
+        p.push(("error_description".into(), "<script>alert(1)</script>".into()));
+    });
+    let app = app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app, "access_denied", true).await;
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn rejects_invalid_client() {
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.client_secret = Some(tower_oidc::Secret::new("wrong-secret"));
+    let app = app_with(&fake, settings, |b| b).await;
+    rejected(&fake, &app, "invalid_client", true).await;
+}
+
+async fn state_rejected(mutate: impl FnOnce(&str) -> String) {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let out = finish(&app, &mutate(&cb)).await;
+    assert_eq!(out.error_code().as_deref(), Some("invalid_state"), "{out:?}");
+    assert!(!out.set_session());
+    assert_eq!(fake.count(Endpoint::Token), 0, "no token call after a bad state");
+}
+
+#[tokio::test]
+async fn rejects_bad_state() {
+    state_rejected(|cb| with_param(cb, "state", Some("not-the-state"))).await;
+}
+
+#[tokio::test]
+async fn rejects_missing_state() {
+    state_rejected(|cb| with_param(cb, "state", None)).await;
+}
+
+#[tokio::test]
+async fn rejects_replayed_state() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let first = finish(&app, &cb).await;
+    assert!(first.set_session());
+    // The same callback again, from a fresh browser without a session: refused, no token call.
+    let fresh = client();
+    let r = fresh.get(&cb).send().await.unwrap();
+    let loc = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    assert!(loc.contains("error=invalid_state"), "{loc}");
+    assert_eq!(fake.count(Endpoint::Token), 1);
+}
+
+#[tokio::test]
+async fn rejects_replayed_callback_with_the_same_cookie() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let authz = app
+        .client
+        .get(format!("{}/api/auth/providers/authentik/authorize?login_hint=alice", app.url))
+        .send()
+        .await
+        .unwrap();
+    let tx = authz.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let to_idp = authz.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let r = app.client.get(&to_idp).send().await.unwrap();
+    let cb = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    // Two browsers-worth of the same callback and cookie: the transaction is single use.
+    let c1 = client();
+    let c2 = client();
+    let r1 = c1.get(&cb).header("cookie", &tx).send().await.unwrap();
+    let r2 = c2.get(&cb).header("cookie", &tx).send().await.unwrap();
+    let codes: Vec<u16> = vec![r1.status().as_u16(), r2.status().as_u16()];
+    let locs: Vec<String> = [r1, r2].iter().map(|r| r.headers().get("location").unwrap().to_str().unwrap().to_owned()).collect();
+    assert!(codes.contains(&303), "{codes:?} {locs:?}");
+    assert_eq!(locs.iter().filter(|l| l.contains("error=invalid_state")).count(), 1, "{locs:?}");
+    assert_eq!(fake.count(Endpoint::Token), 1, "exactly one token request");
+}
+
+#[tokio::test]
+async fn rejects_callback_without_the_transaction_cookie() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let other_browser = client();
+    let r = other_browser.get(&cb).send().await.unwrap();
+    let loc = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    assert!(loc.contains("error=invalid_state"), "{loc}");
+    assert!(r.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("tower_oidc_session=")));
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+#[tokio::test]
+async fn rejects_unreachable_instance() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.url = Some(format!("http://127.0.0.1:{port}/application/o/{}/", fake.slug()));
+    let app = app_with(&fake, settings, |b| b).await;
+    let r = app.client.get(format!("{}/api/auth/providers/authentik/authorize", app.url)).send().await.unwrap();
+    let loc = r.headers().get("location").unwrap().to_str().unwrap();
+    assert!(loc.ends_with("error=provider_unreachable"), "{loc}");
+}
+
+#[tokio::test]
+async fn rejects_discovery_errors_from_the_instance() {
+    let fake = FakeAuthentik::start().await;
+    fake.fault(Endpoint::Discovery, Fault::Status(503));
+    let app = app(&fake, UrlForm::Issuer).await;
+    let r = app
+        .client
+        .get(format!("{}/api/auth/providers/authentik/authorize", app.url))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "provider_unreachable");
+    assert!(body["message"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn rejects_disabled_provider() {
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.enabled = false;
+    let app = app_with(&fake, settings, |b| b).await;
+    let r = app.client.get(format!("{}/api/auth/providers/authentik/authorize", app.url)).send().await.unwrap();
+    assert!(r.headers().get("location").unwrap().to_str().unwrap().ends_with("error=provider_disabled"));
+    assert_eq!(fake.count(Endpoint::Authorize), 0);
+    let list: serde_json::Value = app.client.get(format!("{}/api/auth/providers", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list, serde_json::json!([]), "disabled providers are not listed");
+}
+
+#[tokio::test]
+async fn rejects_unknown_provider() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    for path in ["nope/authorize", "nope/callback?code=x&state=y"] {
+        let r = app
+            .client
+            .get(format!("{}/api/auth/providers/{path}", app.url))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        // The callback checks the browser's transaction first, so it reports that.
+        assert!(
+            (status == 404 && body["error"] == "provider_unknown") || body["error"] == "invalid_state",
+            "{path}: {status} {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn providers_list_is_what_a_login_page_needs() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let list: serde_json::Value = app.client.get(format!("{}/api/auth/providers", app.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list[0]["id"], "authentik");
+    assert_eq!(list[0]["name"], "Authentik");
+    assert_eq!(list[0]["icon"], "FaShieldAlt");
+    assert_eq!(
+        list[0]["login_url"],
+        format!("{}/api/auth/providers/authentik/authorize", app.url)
+    );
+}
+
+#[tokio::test]
+async fn return_to_that_leaves_the_origin_is_refused() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    for evil in ["//evil.com", "/\\evil.com", "https://evil.com", "/%2F%2Fevil.com", "javascript:alert(1)"] {
+        let q = format!("?login_hint=alice&return_to={}", url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>());
+        let (cb, _) = start(&app, &q).await;
+        let out = finish(&app, &cb).await;
+        assert_eq!(out.location.as_deref(), Some("/"), "{evil}");
+    }
+    let (cb, _) = start(&app, "?login_hint=alice&return_to=%2Fafter%3Fx%3D1").await;
+    assert_eq!(finish(&app, &cb).await.location.as_deref(), Some("/after?x=1"));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Instance).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let r = app.client.post(format!("{}/api/auth/logout", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(session(&app).await.0, 401);
+}
+
+#[tokio::test]
+async fn logout_can_end_the_authentik_session_too() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Instance).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let r = app.client.post(format!("{}/api/auth/logout?end_session=1", app.url)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers().get("location").unwrap().to_str().unwrap();
+    assert!(loc.starts_with(&fake.end_session_url()), "{loc}");
+    assert!(loc.contains("id_token_hint="), "{loc}");
+    assert_eq!(session(&app).await.0, 401);
+}
+
+#[tokio::test]
+async fn login_hint_is_passed_through() {
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Instance).await;
+    let out = sign_in(&app, "bob").await;
+    assert!(out.set_session());
+    assert_eq!(session(&app).await.1["name"], "Bob Berger");
+}
