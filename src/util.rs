@@ -33,6 +33,12 @@ pub(crate) fn random_hex(n: usize) -> String {
     s
 }
 
+/// Base64url without padding.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
