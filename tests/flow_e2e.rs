@@ -168,11 +168,12 @@ async fn rejects_alg_none() {
 
 #[tokio::test]
 async fn rejects_wrong_issuer() {
-    let fake = FakeAuthentik::start().await;
-    fake.set_id_token_claims(|c| {
-        c.insert("iss".into(), "https://example.org/".into());
-    });
+    // One fake per app: the fake, like Authentik, registers the first redirect URI it sees.
     for form in [UrlForm::Issuer, UrlForm::Instance] {
+        let fake = FakeAuthentik::start().await;
+        fake.set_id_token_claims(|c| {
+            c.insert("iss".into(), "https://example.org/".into());
+        });
         let app = app(&fake, form).await;
         rejected(&fake, &app, "id_token_invalid", true).await;
     }
@@ -180,12 +181,12 @@ async fn rejects_wrong_issuer() {
 
 #[tokio::test]
 async fn rejects_issuer_without_its_trailing_slash() {
-    let fake = FakeAuthentik::start().await;
-    let iss = fake.issuer().trim_end_matches('/').to_owned();
-    fake.set_id_token_claims(move |c| {
-        c.insert("iss".into(), iss.clone().into());
-    });
     for form in [UrlForm::Issuer, UrlForm::Instance] {
+        let fake = FakeAuthentik::start().await;
+        let iss = fake.issuer().trim_end_matches('/').to_owned();
+        fake.set_id_token_claims(move |c| {
+            c.insert("iss".into(), iss.clone().into());
+        });
         let app = app(&fake, form).await;
         rejected(&fake, &app, "id_token_invalid", true).await;
     }
