@@ -5,6 +5,8 @@
 pub mod config;
 pub mod error;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod util;
 
 pub use config::{Providers, ProviderSettings, Secret};

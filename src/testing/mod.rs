@@ -1,0 +1,23 @@
+//! Test doubles: [`FakeAuthentik`], a faithful fake Authentik OpenID provider on `wiremock`.
+//!
+//! Enabled by the `testing` feature. Use it to test your own application's login end to end:
+//! what passes against the fake works against a real Authentik 2025.10–2026.5 with the
+//! default provider settings (see the crate's `reference/authentik.md` for the facts behind it).
+//!
+//! **The signing keys are published test keys** (`src/testing/keys/`), compiled into the crate.
+//! Never use them, or a fake's URL, outside tests.
+
+mod endpoints;
+mod fake;
+mod jwt;
+mod keys;
+mod record;
+mod state;
+mod switches;
+mod user;
+
+pub use fake::{FakeAuthentik, FakeAuthentikBuilder};
+pub use keys::{KidStyle, SigningMode};
+pub use record::{Endpoint, RecordedRequest};
+pub use switches::{Fault, Tamper};
+pub use user::FakeUser;
