@@ -1057,3 +1057,74 @@ async fn end_session_honours_registered_post_logout_redirect() {
             .contains("You&#x27;ve logged out")
     );
 }
+
+#[tokio::test]
+async fn basic_credentials_are_percent_decoded() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .client_id("my client")
+        .client_secret("s:e%cret+")
+        .start()
+        .await;
+    let code = authorize(&fake, &[]).await;
+    let basic = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Ae%25cret%2B");
+    let resp = http()
+        .post(fake.token_url())
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn odd_authorization_headers_do_not_panic_the_fake() {
+    let fake = fake(SigningMode::Rs256).await;
+    for raw in [
+        &b"Basic\xc2\xa0abc"[..],
+        b"Bearer\xc2\xa0abc",
+        b"Basic",
+        b"Bearer ",
+        b"Basic !!!",
+    ] {
+        let value = reqwest::header::HeaderValue::from_bytes(raw).unwrap();
+        let resp = http()
+            .post(fake.token_url())
+            .header("authorization", value.clone())
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let resp = http()
+            .get(fake.userinfo_url())
+            .header("authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn no_scope_grants_all_configured_scopes() {
+    let fake = fake(SigningMode::Rs256).await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = get(&query_of(&location(&resp)), "code").unwrap().to_owned();
+    let t: Value = exchange(&fake, &code, &[]).await.json().await.unwrap();
+    assert_eq!(t["scope"], "openid email profile");
+}

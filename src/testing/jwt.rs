@@ -92,7 +92,7 @@ pub(crate) fn encode(
         Some(Tamper::Kid(kid)) => {
             header = reorder_with_kid(&header, kid);
         }
-        Some(Tamper::EmbeddedJwk) => {
+        Some(Tamper::EmbeddedJwkHeader) => {
             signer = Signer::Key(attacker.key);
             header = header_for(signer);
             header.insert("jwk".into(), Value::Object(attacker.key.jwk(true)));

@@ -232,7 +232,7 @@ impl SigningKey {
 pub(crate) struct KeySet {
     /// Keys `rotate_signing_key` cycles through (empty in HS256 mode).
     pub(crate) ring: Vec<SigningKey>,
-    /// Never published; signs the `EmbeddedJwk` / `Jku` tampered tokens.
+    /// Never published; signs the `EmbeddedJwkHeader` / `Jku` tampered tokens.
     pub(crate) attacker: SigningKey,
 }
 

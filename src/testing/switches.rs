@@ -61,7 +61,7 @@ pub enum Tamper {
     Kid(String),
     /// Signed with an attacker key that the JWKS does not contain, whose public JWK is put in
     /// the header's `jwk` member (CVE-2018-0114 style).
-    EmbeddedJwk,
+    EmbeddedJwkHeader,
     /// Signed with the attacker key; the header's `jku` points to `/attacker/jwks/` on the fake,
     /// which serves the attacker key ([`Endpoint::AttackerJwks`](super::Endpoint::AttackerJwks)).
     Jku,

@@ -69,25 +69,33 @@ fn percent_decode(s: &str) -> String {
 
 /// `extract_client_auth`: `Basic` header (case-sensitive, then form ignored) or the form.
 fn client_auth(req: &Req) -> (String, String) {
-    if let Some(h) = req.header("authorization") {
-        let mut chars = h.chars();
-        let is_basic =
-            h.starts_with("Basic") && chars.nth(5).is_some_and(char::is_whitespace) && h.len() > 6;
-        if is_basic {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(h[6..].trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok());
-            return match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                Some((id, secret)) => (percent_decode(id), percent_decode(secret)),
-                None => (String::new(), String::new()),
-            };
-        }
+    if let Some(encoded) = req
+        .header("authorization")
+        .and_then(|h| scheme_value(h, &["Basic"]))
+    {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok());
+        return match decoded.as_deref().and_then(|d| d.split_once(':')) {
+            Some((id, secret)) => (percent_decode(id), percent_decode(secret)),
+            None => (String::new(), String::new()),
+        };
     }
     (
         req.f("client_id").unwrap_or("").to_owned(),
         req.f("client_secret").unwrap_or("").to_owned(),
     )
+}
+
+/// For an `Authorization` header matching `^(scheme)\s.+$` (one of `schemes`, case-sensitive),
+/// the part after the single whitespace character.
+pub(super) fn scheme_value<'a>(header: &'a str, schemes: &[&str]) -> Option<&'a str> {
+    let rest = schemes.iter().find_map(|s| header.strip_prefix(s))?;
+    let mut chars = rest.chars();
+    let sep = chars.next()?;
+    let value = chars.as_str();
+    (sep.is_whitespace() && !value.is_empty()).then_some(value)
 }
 
 pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {

@@ -9,15 +9,10 @@ use crate::testing::state::{Inner, scope_claims};
 
 /// The token from `Authorization: Bearer …` (`^[Bb]earer\s.+$`), the form or the query.
 fn bearer(req: &Req) -> Option<&str> {
-    if let Some(h) = req.header("authorization") {
-        let is_bearer = (h.starts_with("Bearer") || h.starts_with("bearer"))
-            && h[6..].starts_with(char::is_whitespace)
-            && h.len() > 7;
-        if is_bearer {
-            return h.get(7..);
-        }
-    }
-    req.f("access_token").or_else(|| req.q("access_token"))
+    req.header("authorization")
+        .and_then(|h| super::token::scheme_value(h, &["Bearer", "bearer"]))
+        .or_else(|| req.f("access_token"))
+        .or_else(|| req.q("access_token"))
 }
 
 fn bearer_error(status: u16, error: &str, description: &str) -> Reply {
