@@ -1128,3 +1128,36 @@ async fn no_scope_grants_all_configured_scopes() {
     let t: Value = exchange(&fake, &code, &[]).await.json().await.unwrap();
     assert_eq!(t["scope"], "openid email profile");
 }
+
+#[tokio::test]
+async fn revoke_forgets_the_access_token() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[]).await;
+    let at = t["access_token"].as_str().unwrap();
+    let revoke_url = format!("{}/application/o/revoke/", fake.url());
+    let resp = http()
+        .post(&revoke_url)
+        .basic_auth(fake.client_id(), Some("wrong"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = http()
+        .post(&revoke_url)
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "{}");
+    let resp = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(fake.count(Endpoint::Revoke), 2);
+}

@@ -330,6 +330,11 @@ impl FakeAuthentik {
         format!("{}/application/o/userinfo/", self.inner.base)
     }
 
+    /// `{url}/application/o/revoke/`.
+    pub fn revoke_url(&self) -> String {
+        format!("{}/application/o/revoke/", self.inner.base)
+    }
+
     /// `{issuer}end-session/`.
     pub fn end_session_url(&self) -> String {
         format!("{}end-session/", self.issuer())
@@ -377,7 +382,8 @@ impl FakeAuthentik {
     }
 
     /// Changes a user in place; later tokens and every userinfo response see the change.
-    /// Returns `false` if there is no such user.
+    /// Returns `false` if there is no such user. The closure runs with the fake's lock held:
+    /// do not call the fake from inside it.
     pub fn update_user(&self, username: &str, f: impl FnOnce(&mut FakeUser)) -> bool {
         let mut st = self.inner.lock();
         match st.users.iter_mut().find(|u| u.username == username) {

@@ -15,6 +15,8 @@ pub enum Endpoint {
     Token,
     /// `/application/o/userinfo/`.
     Userinfo,
+    /// `/application/o/revoke/` (RFC 7009 token revocation).
+    Revoke,
     /// `/application/o/<slug>/end-session/`.
     EndSession,
     /// `/application/o/<slug>/`, the issuer URL itself (302 to discovery).

@@ -3,6 +3,7 @@
 mod authorize;
 mod discovery;
 mod end_session;
+mod revoke;
 mod token;
 mod userinfo;
 
@@ -225,6 +226,7 @@ enum Route {
     Authorize,
     Token,
     Userinfo,
+    Revoke,
     Jwks,
     Discovery,
     ProviderRoot,
@@ -239,6 +241,7 @@ impl Route {
             "/application/o/authorize/" => return Route::Authorize,
             "/application/o/token/" => return Route::Token,
             "/application/o/userinfo/" => return Route::Userinfo,
+            "/application/o/revoke/" => return Route::Revoke,
             "/attacker/jwks/" => return Route::AttackerJwks,
             _ => {}
         }
@@ -265,6 +268,7 @@ impl Route {
             Route::Authorize => Endpoint::Authorize,
             Route::Token => Endpoint::Token,
             Route::Userinfo => Endpoint::Userinfo,
+            Route::Revoke => Endpoint::Revoke,
             Route::Jwks => Endpoint::Jwks,
             Route::Discovery => Endpoint::Discovery,
             Route::ProviderRoot => Endpoint::ProviderRoot,
@@ -327,6 +331,7 @@ impl Respond for Responder {
             Route::Authorize => authorize::handle(inner, &req),
             Route::Token => token::handle(inner, &req),
             Route::Userinfo => userinfo::handle(inner, &req),
+            Route::Revoke => revoke::handle(inner, &req),
             Route::Jwks => discovery::jwks(inner, &req),
             Route::Discovery => discovery::discovery(inner, &req),
             Route::ProviderRoot => discovery::provider_root(inner),

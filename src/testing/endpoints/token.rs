@@ -68,7 +68,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// `extract_client_auth`: `Basic` header (case-sensitive, then form ignored) or the form.
-fn client_auth(req: &Req) -> (String, String) {
+pub(super) fn client_auth(req: &Req) -> (String, String) {
     if let Some(encoded) = req
         .header("authorization")
         .and_then(|h| scheme_value(h, &["Basic"]))
