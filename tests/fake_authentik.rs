@@ -1161,3 +1161,74 @@ async fn revoke_forgets_the_access_token() {
     assert_eq!(resp.status(), 401);
     assert_eq!(fake.count(Endpoint::Revoke), 2);
 }
+
+#[tokio::test]
+async fn discovery_parses_as_openidconnect_metadata_in_authentik_key_order() {
+    let fake = fake(SigningMode::Rs256).await;
+    let text = http()
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = doc.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "end_session_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "device_authorization_endpoint",
+            "backchannel_logout_supported",
+            "backchannel_logout_session_supported",
+            "frontchannel_logout_supported",
+            "frontchannel_logout_session_supported",
+            "response_types_supported",
+            "response_modes_supported",
+            "jwks_uri",
+            "grant_types_supported",
+            "id_token_signing_alg_values_supported",
+            "subject_types_supported",
+            "token_endpoint_auth_methods_supported",
+            "acr_values_supported",
+            "scopes_supported",
+            "request_parameter_supported",
+            "claims_supported",
+            "claims_parameter_supported",
+            "code_challenge_methods_supported",
+        ]
+    );
+    let meta: openidconnect::core::CoreProviderMetadata = serde_json::from_str(&text).unwrap();
+    assert_eq!(meta.issuer().as_str(), fake.issuer());
+}
+
+#[tokio::test]
+async fn delay_fault_and_token_response_hook() {
+    let fake = fake(SigningMode::Rs256).await;
+    fake.fault(
+        Endpoint::Jwks,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let err = http()
+        .get(fake.jwks_url())
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    fake.clear_fault(Endpoint::Jwks);
+
+    fake.set_token_response(|b| {
+        b.remove("id_token");
+    });
+    let t = tokens(&fake, &[]).await;
+    assert!(t.get("id_token").is_none());
+    assert!(t.get("access_token").is_some());
+}

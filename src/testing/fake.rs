@@ -463,6 +463,12 @@ impl FakeAuthentik {
         self.inner.lock().switches.tamper = Some(tamper);
     }
 
+    /// Mutates every successful token response body (drop `id_token`, `token_type: "mac"`,
+    /// `expires_in` as a string, …). The tokens themselves stay valid and stored.
+    pub fn set_token_response(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.token_response = Some(Arc::new(f));
+    }
+
     /// Mutates every userinfo response body (e.g. a different `sub`).
     pub fn set_userinfo(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
         self.inner.lock().switches.userinfo = Some(Arc::new(f));

@@ -90,6 +90,7 @@ pub enum Tamper {
 pub(crate) struct Switches {
     pub(crate) id_token_claims: Option<MapHook>,
     pub(crate) userinfo: Option<MapHook>,
+    pub(crate) token_response: Option<MapHook>,
     pub(crate) discovery: Option<MapHook>,
     pub(crate) jwks: Option<MapHook>,
     pub(crate) callback_params: Option<ParamsHook>,
@@ -104,6 +105,7 @@ impl fmt::Debug for Switches {
         f.debug_struct("Switches")
             .field("id_token_claims", &self.id_token_claims.is_some())
             .field("userinfo", &self.userinfo.is_some())
+            .field("token_response", &self.token_response.is_some())
             .field("discovery", &self.discovery.is_some())
             .field("jwks", &self.jwks.is_some())
             .field("callback_params", &self.callback_params.is_some())

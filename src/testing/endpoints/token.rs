@@ -321,6 +321,9 @@ fn mint(
     if let Some(rt) = refresh_token {
         body.insert("refresh_token".into(), json!(rt));
     }
+    if let Some(hook) = &sw.token_response {
+        hook(&mut body);
+    }
     Reply::json(200, &Value::Object(body), false)
         .header("cache-control", "no-store")
         .header("pragma", "no-cache")
