@@ -11,6 +11,8 @@ pub mod layer;
 pub mod provider;
 pub mod session;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod util;
 
 pub use config::{ProviderSettings, Providers, Secret};

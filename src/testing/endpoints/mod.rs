@@ -1,0 +1,344 @@
+//! The wiremock responder: parses each request, records it, applies faults and routes it.
+
+mod authorize;
+mod discovery;
+mod end_session;
+mod revoke;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::Value;
+use wiremock::{Request, Respond, ResponseTemplate};
+
+use super::record::{Endpoint, RecordedRequest, last};
+use super::state::Inner;
+use super::switches::Fault;
+
+/// The one catch-all responder mounted on the mock server.
+pub(crate) struct Responder(pub(crate) Arc<Inner>);
+
+/// A request, decoded once.
+pub(crate) struct Req {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// The raw query string, `None` when the URL has no `?`.
+    pub(crate) raw_query: Option<String>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) form: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+impl Req {
+    fn from_wiremock(r: &Request) -> Self {
+        let query = r.url.query_pairs().into_owned().collect();
+        let headers: Vec<(String, String)> = r
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let is_form = headers.iter().any(|(k, v)| {
+            k == "content-type" && v.starts_with("application/x-www-form-urlencoded")
+        });
+        let form = if is_form {
+            url::form_urlencoded::parse(&r.body).into_owned().collect()
+        } else {
+            Vec::new()
+        };
+        Self {
+            method: r.method.as_str().to_owned(),
+            path: r.url.path().to_owned(),
+            raw_query: r.url.query().map(str::to_owned),
+            query,
+            form,
+            headers,
+        }
+    }
+
+    /// Query parameter, last value wins (Django `QueryDict.get`).
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
+        last(&self.query, name)
+    }
+
+    /// Form parameter, last value wins.
+    pub(crate) fn f(&self, name: &str) -> Option<&str> {
+        last(&self.form, name)
+    }
+
+    /// First header value (names are lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response under construction; converted to wiremock's template without any panicking path.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Reply {
+    pub(crate) fn empty(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// `JsonResponse`: compact unless `pretty` (discovery uses `indent=2`).
+    pub(crate) fn json(status: u16, v: &Value, pretty: bool) -> Self {
+        let body = if pretty {
+            serde_json::to_vec_pretty(v)
+        } else {
+            serde_json::to_vec(v)
+        };
+        match body {
+            Ok(body) => Self::empty(status)
+                .header("content-type", "application/json")
+                .body(body),
+            Err(e) => Self::server_error(&format!("serialising JSON: {e}")),
+        }
+    }
+
+    /// An HTML page with this title and (already escaped) body markup.
+    pub(crate) fn html(status: u16, title: &str, inner: &str) -> Self {
+        let title = escape(title);
+        let page = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} - authentik</title></head>\n<body><h1>{title}</h1>\n{inner}\n</body></html>\n"
+        );
+        Self::empty(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(page.into_bytes())
+    }
+
+    /// `HttpResponseRedirect`: Django runs the location through `iri_to_uri`, which
+    /// percent-encodes spaces, quotes, non-ASCII and the like but keeps `&`, `=`, `?`, `%`.
+    pub(crate) fn redirect(location: &str) -> Self {
+        Self::empty(302).header("location", iri_to_uri(location))
+    }
+
+    pub(crate) fn server_error(msg: &str) -> Self {
+        tracing::error!(message = msg, "FakeAuthentik internal error");
+        Self::empty(500)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(format!("FakeAuthentik internal error: {msg}").into_bytes())
+    }
+
+    pub(crate) fn not_found() -> Self {
+        Self::html(
+            404,
+            "Not Found",
+            "<p>The requested resource was not found on this server.</p>",
+        )
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        Self::empty(405)
+    }
+
+    pub(crate) fn header(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.headers.push((k.to_owned(), v.into()));
+        self
+    }
+
+    pub(crate) fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
+        self
+    }
+
+    fn into_template(self, delay: Option<Duration>) -> ResponseTemplate {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut t = ResponseTemplate::new(status);
+        for (k, v) in self.headers {
+            let Ok(name) = HeaderName::try_from(k.as_str()) else {
+                tracing::warn!(header = k, "FakeAuthentik: dropping invalid header name");
+                continue;
+            };
+            let value = HeaderValue::try_from(v.as_str())
+                .or_else(|_| HeaderValue::try_from(escape_header(&v)));
+            match value {
+                Ok(value) => t = t.append_header(name, value),
+                Err(_) => {
+                    tracing::warn!(header = k, "FakeAuthentik: dropping invalid header value")
+                }
+            }
+        }
+        t = t.set_body_bytes(self.body);
+        if let Some(d) = delay {
+            t = t.set_delay(d);
+        }
+        t
+    }
+}
+
+/// Django's `iri_to_uri`: `quote(iri, safe="/#%[]=:;$&()+,!?*@'~")`.
+fn iri_to_uri(iri: &str) -> String {
+    iri.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"_.-/#%[]=:;$&()+,!?*@'~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Percent-encodes bytes that may not appear in a header value (Django's `iri_to_uri` does the
+/// same for `Location`).
+fn escape_header(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if (0x21..0x7f).contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// HTML-escapes text.
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// Where a path goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Authorize,
+    Token,
+    Userinfo,
+    Revoke,
+    Jwks,
+    Discovery,
+    ProviderRoot,
+    EndSession,
+    AttackerJwks,
+    NotFound,
+}
+
+impl Route {
+    fn of(path: &str, slug: &str) -> Self {
+        match path {
+            "/application/o/authorize/" => return Route::Authorize,
+            "/application/o/token/" => return Route::Token,
+            "/application/o/userinfo/" => return Route::Userinfo,
+            "/application/o/revoke/" => return Route::Revoke,
+            "/attacker/jwks/" => return Route::AttackerJwks,
+            _ => {}
+        }
+        if path == format!("/.well-known/oauth-authorization-server/application/o/{slug}/") {
+            return Route::Discovery;
+        }
+        let Some(rest) = path
+            .strip_prefix("/application/o/")
+            .and_then(|r| r.strip_prefix(slug))
+        else {
+            return Route::NotFound;
+        };
+        match rest {
+            "/" => Route::ProviderRoot,
+            "/jwks/" => Route::Jwks,
+            "/.well-known/openid-configuration" => Route::Discovery,
+            "/end-session/" => Route::EndSession,
+            _ => Route::NotFound,
+        }
+    }
+
+    fn endpoint(self) -> Option<Endpoint> {
+        Some(match self {
+            Route::Authorize => Endpoint::Authorize,
+            Route::Token => Endpoint::Token,
+            Route::Userinfo => Endpoint::Userinfo,
+            Route::Revoke => Endpoint::Revoke,
+            Route::Jwks => Endpoint::Jwks,
+            Route::Discovery => Endpoint::Discovery,
+            Route::ProviderRoot => Endpoint::ProviderRoot,
+            Route::EndSession => Endpoint::EndSession,
+            Route::AttackerJwks => Endpoint::AttackerJwks,
+            Route::NotFound => return None,
+        })
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let inner = &self.0;
+        let req = Req::from_wiremock(request);
+        let route = Route::of(&req.path, &inner.cfg.slug);
+        let endpoint = route.endpoint();
+        let fault = {
+            let mut st = inner.lock();
+            st.log.push(RecordedRequest {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                query: req.query.clone(),
+                headers: req.headers.clone(),
+                form: req.form.clone(),
+                body: request.body.clone(),
+                endpoint,
+            });
+            endpoint.and_then(|e| st.faults.get(&e).cloned())
+        };
+        let mut delay = None;
+        match fault {
+            None => {}
+            Some(Fault::Delay(d)) => delay = Some(d),
+            Some(Fault::Status(s)) => return Reply::empty(s).into_template(None),
+            Some(Fault::Body {
+                status,
+                content_type,
+                body,
+            }) => {
+                return Reply::empty(status)
+                    .header("content-type", content_type)
+                    .body(body)
+                    .into_template(None);
+            }
+            Some(Fault::Oversize(n)) => {
+                let prefix = b"{\"padding\":\"";
+                let suffix = b"\"}";
+                let fill = n.saturating_sub(prefix.len() + suffix.len());
+                let mut body = Vec::with_capacity(n.max(prefix.len() + suffix.len()));
+                body.extend_from_slice(prefix);
+                body.resize(prefix.len() + fill, b'a');
+                body.extend_from_slice(suffix);
+                return Reply::empty(200)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .into_template(None);
+            }
+        }
+        let reply = match route {
+            Route::Authorize => authorize::handle(inner, &req),
+            Route::Token => token::handle(inner, &req),
+            Route::Userinfo => userinfo::handle(inner, &req),
+            Route::Revoke => revoke::handle(inner, &req),
+            Route::Jwks => discovery::jwks(inner, &req),
+            Route::Discovery => discovery::discovery(inner, &req),
+            Route::ProviderRoot => discovery::provider_root(inner),
+            Route::EndSession => end_session::handle(inner, &req),
+            Route::AttackerJwks => discovery::attacker_jwks(inner),
+            Route::NotFound => Reply::not_found(),
+        };
+        reply.into_template(delay)
+    }
+}

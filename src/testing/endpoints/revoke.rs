@@ -1,0 +1,32 @@
+//! `/application/o/revoke/` (RFC 7009): forgets an access or refresh token.
+
+use serde_json::json;
+
+use super::{Reply, Req};
+use crate::testing::state::Inner;
+
+pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
+    match req.method.as_str() {
+        "POST" => {}
+        "OPTIONS" => return Reply::json(200, &json!({}), false),
+        _ => return Reply::method_not_allowed(),
+    }
+    let cfg = &inner.cfg;
+    let (client_id, client_secret) = super::token::client_auth(req);
+    let secret_ok: bool =
+        subtle::ConstantTimeEq::ct_eq(cfg.client_secret.as_bytes(), client_secret.as_bytes())
+            .into();
+    if client_id != cfg.client_id || (!cfg.public_client && !secret_ok) {
+        // Unlike the token endpoint, a failed client authentication here is a 401.
+        let mut r = super::token::token_error("invalid_client");
+        r.status = 401;
+        return r;
+    }
+    if let Some(token) = req.f("token").filter(|t| !t.is_empty()) {
+        let mut st = inner.lock();
+        st.access.remove(token);
+        st.refresh.remove(token);
+    }
+    // 200 `{}` whether or not the token existed.
+    Reply::json(200, &json!({}), false)
+}

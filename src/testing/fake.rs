@@ -1,0 +1,526 @@
+//! [`FakeAuthentik`]: the handle tests hold, and its builder.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use wiremock::{Mock, MockServer};
+
+use super::endpoints::Responder;
+use super::keys::{KeySet, KidStyle, SigningMode};
+use super::record::{Endpoint, RecordedRequest};
+use super::state::{Config, Inner, State, random_alnum};
+use super::switches::{Fault, Switches, Tamper};
+use super::user::{FakeUser, default_users};
+
+/// A fake Authentik instance with one OAuth2/OpenID provider and application, served by
+/// [`wiremock`] on a loopback port.
+///
+/// It follows Authentik 2025.10–2026.5 byte for byte where relying parties can tell:
+/// per-application issuer with a trailing slash, trailing-slash endpoint paths (no-slash variants
+/// are 404), discovery only under the application slug, JWKS `{}` and no `kid` in HS256 mode,
+/// `aud` as a string, `email_verified: false`, `given_name` = full name, token errors as 400 JSON
+/// with `request_id` (even `invalid_client`), `invalid_client` for a `redirect_uri` mismatch at
+/// the token endpoint, single-use codes, PKCE with the downgrade guard, refresh tokens only with
+/// `offline_access`, userinfo 401 with an empty body and a `WWW-Authenticate` header without the
+/// `Bearer` scheme, and the `nonce` echoed by userinfo.
+///
+/// The user is always "logged in": `/authorize` answers directly with the 302 to the client
+/// (Authentik's silent implicit-consent flow), choosing the user by `login_hint` (username or
+/// email), else the first user, or an HTML page listing users when
+/// [`login_page`](FakeAuthentikBuilder::login_page) is on.
+///
+/// # Test keys
+///
+/// **The signing keys are published test keys** embedded in this crate (`src/testing/keys/`).
+/// Anyone can sign tokens with them. Never configure them, or a fake issuer URL, in production.
+///
+/// # Example
+///
+/// ```
+/// use tower_oidc::testing::{FakeAuthentik, Endpoint};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = FakeAuthentik::builder()
+///     .redirect_uri("http://127.0.0.1:3000/callback")
+///     .start()
+///     .await;
+/// assert_eq!(fake.issuer(), format!("{}/application/o/tower-oidc/", fake.url()));
+/// assert_eq!(
+///     fake.discovery_url(),
+///     format!("{}.well-known/openid-configuration", fake.issuer()),
+/// );
+/// assert_eq!(fake.client_id().len(), 40);
+/// assert_eq!(fake.count(Endpoint::Token), 0);
+/// # }
+/// ```
+pub struct FakeAuthentik {
+    server: MockServer,
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FakeAuthentik {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAuthentik")
+            .field("url", &self.inner.base)
+            .field("slug", &self.inner.cfg.slug)
+            .field("mode", &self.inner.cfg.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`FakeAuthentik`]; see [`FakeAuthentik::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct FakeAuthentikBuilder {
+    mode: SigningMode,
+    kid_style: KidStyle,
+    slug: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    public_client: bool,
+    redirect_uris: Vec<String>,
+    logout_uris: Vec<String>,
+    users: Vec<FakeUser>,
+    scopes: Vec<String>,
+    login_page: bool,
+    listener: Option<std::net::TcpListener>,
+    token_validity: Duration,
+    code_validity: Duration,
+    install_id: Option<String>,
+}
+
+impl Default for FakeAuthentikBuilder {
+    fn default() -> Self {
+        Self {
+            mode: SigningMode::Rs256,
+            kid_style: KidStyle::Md5Hex,
+            slug: "tower-oidc".into(),
+            client_id: None,
+            client_secret: None,
+            public_client: false,
+            redirect_uris: Vec::new(),
+            logout_uris: Vec::new(),
+            users: Vec::new(),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            login_page: false,
+            listener: None,
+            token_validity: Duration::from_secs(3600),
+            code_validity: Duration::from_secs(60),
+            install_id: None,
+        }
+    }
+}
+
+impl FakeAuthentikBuilder {
+    /// The signing key type (default [`SigningMode::Rs256`], RSA-2048).
+    pub fn signing(mut self, mode: SigningMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// How `kid` is derived (default 32-hex MD5 style; 86-char SHA-512 style for 2026.2+ keys).
+    pub fn kid_style(mut self, style: KidStyle) -> Self {
+        self.kid_style = style;
+        self
+    }
+
+    /// The application slug (default `tower-oidc`); the issuer is
+    /// `{url}/application/o/{slug}/`.
+    pub fn slug(mut self, slug: impl Into<String>) -> Self {
+        self.slug = slug.into();
+        self
+    }
+
+    /// The client ID (default: 40 random alphanumerics, like Authentik).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The client secret (default: 128 random alphanumerics). In HS256 mode it is also the
+    /// HMAC key.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Makes the provider a *public* client: the token endpoint does not check the secret.
+    pub fn public_client(mut self, public: bool) -> Self {
+        self.public_client = public;
+        self
+    }
+
+    /// Registers a strict (exact, case-sensitive) authorization redirect URI. With none
+    /// registered, the first `redirect_uri` sent to `/authorize` is saved, as Authentik does.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers a strict *logout* redirect URI; `end-session` honours `post_logout_redirect_uri`
+    /// only for these (Authentik 2026.5+).
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.logout_uris.push(uri.into());
+        self
+    }
+
+    /// Adds a user. Adding any user replaces the defaults (`alice`, `bob`).
+    pub fn user(mut self, user: FakeUser) -> Self {
+        self.users.push(user);
+        self
+    }
+
+    /// The provider's scope mappings (default `openid email profile`, the UI's preselection).
+    /// Add `offline_access` to get refresh tokens.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// When on, `/authorize` without a matching `login_hint` shows an HTML page with one link per
+    /// user (the same authorize URL plus `login_hint=<username>`) instead of picking the first.
+    pub fn login_page(mut self, on: bool) -> Self {
+        self.login_page = on;
+        self
+    }
+
+    /// Serve on this listener (a fixed port) instead of a random loopback port.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// Access token validity: `expires_in` and the ID token's `exp - iat` (default 3600 s, the
+    /// model default; the admin UI default is 300 s).
+    pub fn access_token_validity(mut self, validity: Duration) -> Self {
+        self.token_validity = validity;
+        self
+    }
+
+    /// Authorization code validity (default 60 s).
+    pub fn code_validity(mut self, validity: Duration) -> Self {
+        self.code_validity = validity;
+        self
+    }
+
+    /// The install (tenant) id that `sub` hashes with the user pk (default: random per fake).
+    pub fn install_id(mut self, id: impl Into<String>) -> Self {
+        self.install_id = Some(id.into());
+        self
+    }
+
+    /// Starts the server.
+    ///
+    /// # Panics
+    ///
+    /// If the embedded test keys cannot be loaded (a packaging bug) or the listener cannot be
+    /// used; both are test-setup failures.
+    pub async fn start(self) -> FakeAuthentik {
+        let keys = match KeySet::load(self.mode, self.kid_style) {
+            Ok(k) => k,
+            Err(e) => panic!("FakeAuthentik: embedded test keys are broken: {e}"),
+        };
+        let mut builder = MockServer::builder();
+        if let Some(l) = self.listener {
+            builder = builder.listener(l);
+        }
+        let server = builder.start().await;
+        let cfg = Config {
+            slug: self.slug,
+            client_id: self.client_id.unwrap_or_else(|| random_alnum(40)),
+            client_secret: self.client_secret.unwrap_or_else(|| random_alnum(128)),
+            public_client: self.public_client,
+            scopes: self.scopes,
+            mode: self.mode,
+            token_validity: self.token_validity,
+            code_validity: self.code_validity,
+            refresh_validity: Duration::from_secs(30 * 24 * 3600),
+            login_page: self.login_page,
+            install_id: self
+                .install_id
+                .unwrap_or_else(|| super::state::hex(&crate::util::random_bytes::<16>())),
+        };
+        let mut state = State {
+            users: Vec::new(),
+            next_pk: 1,
+            redirect_uris: self.redirect_uris,
+            logout_uris: self.logout_uris,
+            codes: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            key_index: 0,
+            switches: Switches::default(),
+            faults: HashMap::new(),
+            log: Vec::new(),
+        };
+        let users = if self.users.is_empty() {
+            default_users()
+        } else {
+            self.users
+        };
+        for u in users {
+            state.add_user(u);
+        }
+        let inner = Arc::new(Inner {
+            base: server.uri(),
+            cfg,
+            keys,
+            state: Mutex::new(state),
+        });
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder(inner.clone()))
+            .named("FakeAuthentik")
+            .mount(&server)
+            .await;
+        FakeAuthentik { server, inner }
+    }
+}
+
+impl FakeAuthentik {
+    /// Starts a fake with the defaults: RS256 (RSA-2048), slug `tower-oidc`, random client
+    /// credentials, users `alice` and `bob`, redirect URI auto-registered on first use.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    /// A builder for a customised fake.
+    pub fn builder() -> FakeAuthentikBuilder {
+        FakeAuthentikBuilder::default()
+    }
+
+    /// The instance URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.inner.base.clone()
+    }
+
+    /// The issuer, `{url}/application/o/{slug}/`, **with** the trailing slash.
+    pub fn issuer(&self) -> String {
+        self.inner.issuer()
+    }
+
+    /// `{issuer}.well-known/openid-configuration`.
+    pub fn discovery_url(&self) -> String {
+        format!("{}.well-known/openid-configuration", self.issuer())
+    }
+
+    /// `{issuer}jwks/`.
+    pub fn jwks_url(&self) -> String {
+        format!("{}jwks/", self.issuer())
+    }
+
+    /// `{url}/application/o/authorize/`.
+    pub fn authorize_url(&self) -> String {
+        format!("{}/application/o/authorize/", self.inner.base)
+    }
+
+    /// `{url}/application/o/token/`.
+    pub fn token_url(&self) -> String {
+        format!("{}/application/o/token/", self.inner.base)
+    }
+
+    /// `{url}/application/o/userinfo/`.
+    pub fn userinfo_url(&self) -> String {
+        format!("{}/application/o/userinfo/", self.inner.base)
+    }
+
+    /// `{url}/application/o/revoke/`.
+    pub fn revoke_url(&self) -> String {
+        format!("{}/application/o/revoke/", self.inner.base)
+    }
+
+    /// `{issuer}end-session/`.
+    pub fn end_session_url(&self) -> String {
+        format!("{}end-session/", self.issuer())
+    }
+
+    /// The application slug.
+    pub fn slug(&self) -> &str {
+        &self.inner.cfg.slug
+    }
+
+    /// The client ID.
+    pub fn client_id(&self) -> &str {
+        &self.inner.cfg.client_id
+    }
+
+    /// The client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.inner.cfg.client_secret
+    }
+
+    /// The signing mode.
+    pub fn signing_mode(&self) -> SigningMode {
+        self.inner.cfg.mode
+    }
+
+    /// The `kid` of the key currently signing; `None` in HS256 mode.
+    pub fn kid(&self) -> Option<String> {
+        let index = self.inner.lock().key_index;
+        self.inner.key(index).map(|k| k.kid().to_owned())
+    }
+
+    /// The registered authorization redirect URIs (including an auto-registered one).
+    pub fn redirect_uris(&self) -> Vec<String> {
+        self.inner.lock().redirect_uris.clone()
+    }
+
+    /// The users, in insertion order.
+    pub fn users(&self) -> Vec<FakeUser> {
+        self.inner.lock().users.clone()
+    }
+
+    /// Adds a user (replacing one with the same username).
+    pub fn add_user(&self, user: FakeUser) {
+        self.inner.lock().add_user(user);
+    }
+
+    /// Changes a user in place; later tokens and every userinfo response see the change.
+    /// Returns `false` if there is no such user. The closure runs with the fake's lock held:
+    /// do not call the fake from inside it.
+    pub fn update_user(&self, username: &str, f: impl FnOnce(&mut FakeUser)) -> bool {
+        let mut st = self.inner.lock();
+        match st.users.iter_mut().find(|u| u.username == username) {
+            Some(u) => {
+                let pk = u.pk;
+                f(u);
+                u.pk = pk;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The `sub` the fake issues for this user (SHA-256 hex of `"{pk}-{install id}"`).
+    pub fn sub(&self, username: &str) -> Option<String> {
+        let pk = self
+            .inner
+            .lock()
+            .users
+            .iter()
+            .find(|u| u.username == username)
+            .map(|u| u.pk)?;
+        Some(self.inner.sub(pk))
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.inner.lock().log.clone()
+    }
+
+    /// How many requests reached `endpoint` (faulted ones included).
+    pub fn count(&self, endpoint: Endpoint) -> usize {
+        self.inner
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.endpoint == Some(endpoint))
+            .count()
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_requests(&self) {
+        self.inner.lock().log.clear();
+    }
+
+    /// Rotates to the next embedded key (new key, new `kid`); the JWKS serves only the new key
+    /// afterwards and new tokens are signed with it. Returns the new `kid`; a no-op returning
+    /// `None` in HS256 mode. The keys cycle (3 for RS256/ES256, 2 for RSA-4096).
+    pub fn rotate_signing_key(&self) -> Option<String> {
+        let index = {
+            let mut st = self.inner.lock();
+            st.key_index = st.key_index.wrapping_add(1);
+            st.key_index
+        };
+        self.inner.key(index).map(|k| k.kid().to_owned())
+    }
+
+    /// Makes `endpoint` misbehave with `fault` until [`clear_fault`](Self::clear_fault).
+    pub fn fault(&self, endpoint: Endpoint, fault: Fault) {
+        self.inner.lock().faults.insert(endpoint, fault);
+    }
+
+    /// Removes the fault on `endpoint`.
+    pub fn clear_fault(&self, endpoint: Endpoint) {
+        self.inner.lock().faults.remove(&endpoint);
+    }
+
+    /// Mutates the ID token claims just before signing (wrong `iss`/`aud`/`exp`/`nonce`,
+    /// removed `sub`/`iat`, `aud` as an array, an added `azp`, …). Applies to ID tokens from the
+    /// code and refresh grants, not to access tokens.
+    pub fn set_id_token_claims(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.id_token_claims = Some(Arc::new(f));
+    }
+
+    /// Corrupts the ID tokens signed from now on; see [`Tamper`].
+    pub fn set_tamper(&self, tamper: Tamper) {
+        self.inner.lock().switches.tamper = Some(tamper);
+    }
+
+    /// Mutates every successful token response body (drop `id_token`, `token_type: "mac"`,
+    /// `expires_in` as a string, …). The tokens themselves stay valid and stored.
+    pub fn set_token_response(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.token_response = Some(Arc::new(f));
+    }
+
+    /// Mutates every userinfo response body (e.g. a different `sub`).
+    pub fn set_userinfo(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.userinfo = Some(Arc::new(f));
+    }
+
+    /// Mutates the discovery document (issuer mismatch, extra or missing members, …).
+    pub fn set_discovery(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.discovery = Some(Arc::new(f));
+    }
+
+    /// Mutates the JWKS document (the top-level object, `{}` in HS256 mode).
+    pub fn set_jwks(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
+        self.inner.lock().switches.jwks = Some(Arc::new(f));
+    }
+
+    /// Mutates the query parameters of the successful authorize redirect (existing redirect-URI
+    /// parameters, then `code`, then `state`): add `iss`, change or remove `state`, add
+    /// `error=access_denied`, …
+    pub fn set_callback_params(
+        &self,
+        f: impl Fn(&mut Vec<(String, String)>) + Send + Sync + 'static,
+    ) {
+        self.inner.lock().switches.callback_params = Some(Arc::new(f));
+    }
+
+    /// Adds keys the relying party must skip next to the real one: `kty: "AKP"` (ML-DSA),
+    /// a made-up `kty`, and an Ed448 `OKP` key, each with its own `kid`.
+    pub fn set_jwks_junk_keys(&self, on: bool) {
+        self.inner.lock().switches.jwks_junk_keys = on;
+    }
+
+    /// Adds `n` other keys of the same type **without** `kid` to the JWKS (at most the number
+    /// of spare embedded keys: 2 for RS256/ES256, 1 for RSA-4096).
+    pub fn set_extra_kidless_keys(&self, n: usize) {
+        self.inner.lock().switches.extra_kidless_keys = n;
+    }
+
+    /// Shifts `iat`, `exp` and `auth_time` of new tokens by `seconds` (the issuer's clock is
+    /// ahead when positive).
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.inner.lock().switches.clock_offset = seconds;
+    }
+
+    /// Resets every switch (`set_*`); faults are cleared with
+    /// [`clear_fault`](Self::clear_fault).
+    pub fn clear_switches(&self) {
+        self.inner.lock().switches = Switches::default();
+    }
+
+    /// The underlying wiremock server, to mount extra mocks (checked before the fake's catch-all
+    /// only if mounted with a higher priority).
+    pub fn mock_server(&self) -> &MockServer {
+        &self.server
+    }
+}

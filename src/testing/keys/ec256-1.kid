@@ -1,0 +1,1 @@
+f7c75e2d4a7f82c987dec63d4122a8fd

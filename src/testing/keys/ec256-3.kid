@@ -1,0 +1,1 @@
+41fac4b4c8f7185d0efff6b2e476db25

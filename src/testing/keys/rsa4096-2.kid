@@ -1,0 +1,1 @@
+b99aeb0ad6c016007f85b3fc26e0ebb4

@@ -1,0 +1,194 @@
+//! The fake's configuration and mutable state (users, codes, tokens, switches, request log).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::keys::{KeySet, SigningKey, SigningMode};
+use super::record::{Endpoint, RecordedRequest};
+use super::switches::{Fault, Switches};
+use super::user::FakeUser;
+
+/// Settings fixed when the fake starts.
+pub(crate) struct Config {
+    pub(crate) slug: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) public_client: bool,
+    /// Scope names of the provider's scope mappings, in order (`openid` included).
+    pub(crate) scopes: Vec<String>,
+    pub(crate) mode: SigningMode,
+    pub(crate) token_validity: Duration,
+    pub(crate) code_validity: Duration,
+    pub(crate) refresh_validity: Duration,
+    pub(crate) login_page: bool,
+    pub(crate) install_id: String,
+}
+
+/// A code handed out by /authorize, waiting for /token.
+pub(crate) struct CodeGrant {
+    pub(crate) user_pk: u64,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) nonce: Option<String>,
+    /// `(challenge, method)`.
+    pub(crate) pkce: Option<(String, String)>,
+    pub(crate) issued: Instant,
+    pub(crate) session: Session,
+}
+
+/// The login session a token descends from.
+#[derive(Clone)]
+pub(crate) struct Session {
+    /// Unix time of the login.
+    pub(crate) auth_time: i64,
+    /// 64 hex, Authentik's SHA-256 of the session key.
+    pub(crate) sid: String,
+}
+
+/// An access token the userinfo endpoint accepts.
+pub(crate) struct AccessGrant {
+    pub(crate) user_pk: u64,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) expires: Instant,
+}
+
+/// A refresh token.
+pub(crate) struct RefreshGrant {
+    pub(crate) user_pk: u64,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) session: Session,
+    pub(crate) expires: Instant,
+    pub(crate) revoked: bool,
+}
+
+/// Everything that changes while the fake runs.
+pub(crate) struct State {
+    pub(crate) users: Vec<FakeUser>,
+    pub(crate) next_pk: u64,
+    pub(crate) redirect_uris: Vec<String>,
+    pub(crate) logout_uris: Vec<String>,
+    pub(crate) codes: HashMap<String, CodeGrant>,
+    pub(crate) access: HashMap<String, AccessGrant>,
+    pub(crate) refresh: HashMap<String, RefreshGrant>,
+    pub(crate) key_index: usize,
+    pub(crate) switches: Switches,
+    pub(crate) faults: HashMap<Endpoint, Fault>,
+    pub(crate) log: Vec<RecordedRequest>,
+}
+
+impl State {
+    /// Adds a user, assigning the next primary key.
+    pub(crate) fn add_user(&mut self, mut user: FakeUser) {
+        user.pk = self.next_pk;
+        self.next_pk += 1;
+        self.users.retain(|u| u.username != user.username);
+        self.users.push(user);
+    }
+
+    /// The user with this primary key.
+    pub(crate) fn user(&self, pk: u64) -> Option<&FakeUser> {
+        self.users.iter().find(|u| u.pk == pk)
+    }
+}
+
+/// Shared by the `FakeAuthentik` handle and the wiremock responder.
+pub(crate) struct Inner {
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub(crate) base: String,
+    pub(crate) cfg: Config,
+    pub(crate) keys: KeySet,
+    pub(crate) state: Mutex<State>,
+}
+
+impl Inner {
+    /// Locks the state; a panic in a user hook must not wedge every later request.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `{base}/application/o/{slug}/`.
+    pub(crate) fn issuer(&self) -> String {
+        format!("{}/application/o/{}/", self.base, self.cfg.slug)
+    }
+
+    /// The key currently signing, `None` in HS256 mode.
+    pub(crate) fn key(&self, index: usize) -> Option<&SigningKey> {
+        let n = self.keys.ring.len();
+        if n == 0 {
+            None
+        } else {
+            self.keys.ring.get(index % n)
+        }
+    }
+
+    /// `sub` in Authentik's default `hashed_user_id` mode: SHA-256 hex of `"{pk}-{install id}"`.
+    pub(crate) fn sub(&self, pk: u64) -> String {
+        let d = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{pk}-{}", self.cfg.install_id).as_bytes(),
+        );
+        hex(d.as_ref())
+    }
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// `n` random ASCII letters and digits (Authentik's `generate_id`/`generate_key` alphabet).
+pub(crate) fn random_alnum(n: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(n);
+    while out.len() < n {
+        let bytes: [u8; 64] = crate::util::random_bytes();
+        // 248 = 4 * 62: rejection sampling keeps the distribution uniform.
+        for b in bytes.into_iter().filter(|&b| b < 248) {
+            if out.len() == n {
+                break;
+            }
+            out.push(char::from(ALPHABET[usize::from(b % 62)]));
+        }
+    }
+    out
+}
+
+/// The claims Authentik's default scope mappings add for `scopes`, evaluated for `user` now.
+pub(crate) fn scope_claims(user: &FakeUser, scopes: &[String]) -> Map<String, Value> {
+    let mut m = Map::new();
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    if has("email") {
+        m.insert("email".into(), json!(user.email));
+        m.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if has("profile") {
+        m.insert("name".into(), json!(user.name));
+        m.insert("given_name".into(), json!(user.name));
+        m.insert("preferred_username".into(), json!(user.username));
+        m.insert("nickname".into(), json!(user.username));
+        m.insert("groups".into(), json!(user.groups));
+    }
+    m
+}
+
+/// The claim names each default scope mapping returns, for `claims_supported`.
+pub(crate) fn scope_claim_names(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "email" => &["email", "email_verified"],
+        "profile" => &[
+            "name",
+            "given_name",
+            "preferred_username",
+            "nickname",
+            "groups",
+        ],
+        _ => &[],
+    }
+}

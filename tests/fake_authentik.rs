@@ -1,0 +1,1234 @@
+//! Drives `FakeAuthentik` with a plain HTTP client and checks it behaves like Authentik.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openidconnect::core::{
+    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+};
+use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use reqwest::StatusCode;
+use serde_json::{Map, Value, json};
+use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, Fault, SigningMode, Tamper};
+
+const CB: &str = "http://127.0.0.1:3000/api/auth/providers/authentik/callback";
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn fake(mode: SigningMode) -> FakeAuthentik {
+    FakeAuthentik::builder()
+        .signing(mode)
+        .redirect_uri(CB)
+        .start()
+        .await
+}
+
+fn b64d(s: &str) -> Vec<u8> {
+    URL_SAFE_NO_PAD.decode(s).unwrap()
+}
+
+fn part(jwt: &str, i: usize) -> Map<String, Value> {
+    serde_json::from_slice(&b64d(jwt.split('.').nth(i).unwrap())).unwrap()
+}
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_owned()
+}
+
+fn query_of(loc: &str) -> Vec<(String, String)> {
+    url::Url::parse(loc)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn get<'a>(pairs: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Runs /authorize with the given extra params and returns the code.
+async fn authorize(fake: &FakeAuthentik, extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("client_id", fake.client_id()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+        ("scope", "openid email profile"),
+        ("state", "st"),
+    ];
+    params.extend_from_slice(extra);
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let q = query_of(&location(&resp));
+    get(&q, "code").unwrap().to_owned()
+}
+
+async fn exchange(fake: &FakeAuthentik, code: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CB),
+    ];
+    form.extend_from_slice(extra);
+    http()
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn tokens(fake: &FakeAuthentik, extra_authz: &[(&str, &str)]) -> Map<String, Value> {
+    let code = authorize(fake, extra_authz).await;
+    let resp = exchange(fake, &code, &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+async fn jwks(fake: &FakeAuthentik) -> Value {
+    http()
+        .get(fake.jwks_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Verifies a compact JWS with `ring` against the fake's JWKS (or the client secret).
+async fn ring_verify(fake: &FakeAuthentik, jwt: &str) -> bool {
+    let header = part(jwt, 0);
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let sig = b64d(sig);
+    let alg = header["alg"].as_str().unwrap();
+    if alg == "HS256" {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, fake.client_secret().as_bytes());
+        return ring::hmac::verify(&key, input.as_bytes(), &sig).is_ok();
+    }
+    let set = jwks(fake).await;
+    let kid = header["kid"].as_str().unwrap();
+    let Some(jwk) = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+    else {
+        return false;
+    };
+    match alg {
+        "RS256" => ring::signature::RsaPublicKeyComponents {
+            n: b64d(jwk["n"].as_str().unwrap()),
+            e: b64d(jwk["e"].as_str().unwrap()),
+        }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            input.as_bytes(),
+            &sig,
+        )
+        .is_ok(),
+        "ES256" => {
+            let mut point = vec![4u8];
+            point.extend(b64d(jwk["x"].as_str().unwrap()));
+            point.extend(b64d(jwk["y"].as_str().unwrap()));
+            ring::signature::UnparsedPublicKey::new(
+                &ring::signature::ECDSA_P256_SHA256_FIXED,
+                point,
+            )
+            .verify(input.as_bytes(), &sig)
+            .is_ok()
+        }
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn discovery_document_is_authentiks() {
+    let fake = fake(SigningMode::Rs256).await;
+    let resp = http().get(fake.discovery_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.starts_with("{\n  \"issuer\": "),
+        "indent=2, issuer first: {text}"
+    );
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let base = fake.url();
+    assert_eq!(doc["issuer"], format!("{base}/application/o/tower-oidc/"));
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{base}/application/o/authorize/")
+    );
+    assert_eq!(
+        doc["token_endpoint"],
+        format!("{base}/application/o/token/")
+    );
+    assert_eq!(
+        doc["userinfo_endpoint"],
+        format!("{base}/application/o/userinfo/")
+    );
+    assert_eq!(
+        doc["jwks_uri"],
+        format!("{base}/application/o/tower-oidc/jwks/")
+    );
+    assert_eq!(
+        doc["end_session_endpoint"],
+        format!("{base}/application/o/tower-oidc/end-session/")
+    );
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["RS256"])
+    );
+    assert_eq!(
+        doc["scopes_supported"],
+        json!(["openid", "email", "profile"])
+    );
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        json!(["plain", "S256"])
+    );
+    assert!(
+        doc.get("authorization_response_iss_parameter_supported")
+            .is_none()
+    );
+    assert!(doc.get("registration_endpoint").is_none());
+    let claims = doc["claims_supported"].as_array().unwrap();
+    assert!(claims.contains(&json!("groups")));
+    assert!(!claims.contains(&json!("family_name")));
+
+    let es = FakeAuthentik::builder()
+        .signing(SigningMode::Es256)
+        .start()
+        .await;
+    let doc: Value = http()
+        .get(es.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    assert_eq!(fake.count(Endpoint::Discovery), 1);
+}
+
+#[tokio::test]
+async fn paths_without_trailing_slash_and_root_discovery_are_404() {
+    let fake = fake(SigningMode::Rs256).await;
+    let base = fake.url();
+    for path in [
+        "/application/o/authorize?client_id=x",
+        "/application/o/token",
+        "/application/o/userinfo",
+        "/application/o/tower-oidc/jwks",
+        "/application/o/tower-oidc/.well-known/openid-configuration/",
+        "/.well-known/openid-configuration",
+        "/application/o/other-app/.well-known/openid-configuration",
+    ] {
+        let status = http()
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 404, "{path}");
+    }
+    let resp = http().get(fake.issuer()).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        location(&resp),
+        "/application/o/tower-oidc/.well-known/openid-configuration"
+    );
+    let resp = http().post(fake.authorize_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    let resp = http().get(fake.authorize_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 404, "authorize without a query is 404");
+}
+
+#[tokio::test]
+async fn jwks_in_three_modes() {
+    let rs = fake(SigningMode::Rs256).await;
+    let resp = http().get(rs.jwks_url()).send().await.unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let set: Value = resp.json().await.unwrap();
+    let keys = set["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let k = keys[0].as_object().unwrap();
+    let names: Vec<&str> = k.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "alg", "kid", "kty", "use", "n", "e", "x5c", "x5t", "x5t#S256"
+        ]
+    );
+    assert_eq!(k["kty"], "RSA");
+    assert_eq!(k["use"], "sig");
+    let kid = k["kid"].as_str().unwrap();
+    assert_eq!(kid.len(), 32);
+    assert!(kid.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(b64d(k["n"].as_str().unwrap()).len(), 256);
+
+    let es = fake(SigningMode::Es256).await;
+    let set = jwks(&es).await;
+    let k = set["keys"][0].as_object().unwrap();
+    let names: Vec<&str> = k.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "alg", "kid", "kty", "use", "x", "y", "crv", "x5c", "x5t", "x5t#S256"
+        ]
+    );
+    assert_eq!(k["crv"], "P-256");
+    assert_eq!(b64d(k["x"].as_str().unwrap()).len(), 32);
+    assert_eq!(b64d(k["y"].as_str().unwrap()).len(), 32);
+
+    let hs = fake(SigningMode::Hs256).await;
+    let body = http()
+        .get(hs.jwks_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "{}");
+
+    let big = FakeAuthentik::builder()
+        .signing(SigningMode::Rs256Rsa4096)
+        .kid_style(tower_oidc::testing::KidStyle::Sha512B64)
+        .start()
+        .await;
+    let set = jwks(&big).await;
+    assert_eq!(b64d(set["keys"][0]["n"].as_str().unwrap()).len(), 512);
+    assert_eq!(set["keys"][0]["kid"].as_str().unwrap().len(), 86);
+}
+
+#[tokio::test]
+async fn authorize_redirects_with_code_and_state() {
+    let fake = fake(SigningMode::Rs256).await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "a b&c"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let loc = location(&resp);
+    assert!(loc.starts_with(&format!("{CB}?code=")), "{loc}");
+    assert!(loc.ends_with("&state=a+b%26c"), "state urlencoded: {loc}");
+    let q = query_of(&loc);
+    let code = get(&q, "code").unwrap();
+    assert_eq!(code.len(), 32);
+    assert!(code.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    // No state sent: `state=` still present, empty.
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).ends_with("&state="));
+}
+
+#[tokio::test]
+async fn authorize_html_errors_and_error_redirects() {
+    let fake = fake(SigningMode::Rs256).await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", "nope"),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("Client ID Error"));
+
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", "http://127.0.0.1:3000/other"),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("Redirect URI Error"));
+
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("code_challenge", "abc"),
+            ("code_challenge_method", "S512"),
+            ("state", "raw state&x=1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    // Raw state (only Django's iri_to_uri touches it: the space, not the `&`), quoted description.
+    assert_eq!(
+        location(&resp),
+        format!(
+            "{CB}?error=invalid_request&error_description=The%20request%20is%20otherwise%20malformed&state=raw%20state&x=1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn token_exchange_with_basic_and_with_post() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[]).await;
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 3600);
+    assert_eq!(t["scope"], "openid email profile");
+    assert!(
+        t.get("refresh_token").is_none(),
+        "no offline_access, no refresh token"
+    );
+    let at = part(t["access_token"].as_str().unwrap(), 1);
+    assert_eq!(at["azp"], fake.client_id());
+    assert_eq!(at["scope"], "openid email profile");
+    assert_eq!(at["uid"].as_str().unwrap().len(), 40);
+
+    let code = authorize(&fake, &[]).await;
+    let resp = http()
+        .post(fake.token_url())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+            ("client_id", fake.client_id()),
+            ("client_secret", fake.client_secret()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert_eq!(resp.headers()["pragma"], "no-cache");
+    let t: Value = resp.json().await.unwrap();
+    assert!(t["id_token"].is_string());
+    assert_eq!(fake.count(Endpoint::Token), 2);
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(last.form_param("grant_type"), Some("authorization_code"));
+}
+
+#[tokio::test]
+async fn id_token_claims_are_authentiks() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .user(
+            FakeUser::new("carol")
+                .name("Carol Chen")
+                .email("carol@example.com")
+                .groups(["staff", "authentik Admins"]),
+        )
+        .start()
+        .await;
+    let t = tokens(&fake, &[("nonce", "n-0S6")]).await;
+    let id = t["id_token"].as_str().unwrap();
+    let h = part(id, 0);
+    assert_eq!(h["typ"], "JWT");
+    assert_eq!(h["alg"], "RS256");
+    let c = part(id, 1);
+    let names: Vec<&str> = c.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "acr",
+            "amr",
+            "nonce",
+            "sid",
+            "jti",
+            "email",
+            "email_verified",
+            "name",
+            "given_name",
+            "preferred_username",
+            "nickname",
+            "groups"
+        ]
+    );
+    assert_eq!(c["iss"], fake.issuer());
+    assert_eq!(c["aud"], fake.client_id(), "aud is a string");
+    assert_eq!(c["sub"].as_str().unwrap(), fake.sub("carol").unwrap());
+    assert_eq!(c["sub"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert_eq!(c["email_verified"], false);
+    assert_eq!(c["given_name"], "Carol Chen");
+    assert_eq!(c["groups"], json!(["staff", "authentik Admins"]));
+    assert_eq!(c["jti"].as_str().unwrap().len(), 40);
+    assert_eq!(c["sid"].as_str().unwrap().len(), 64);
+}
+
+#[tokio::test]
+async fn id_token_verifies_rs256_with_ring_and_openidconnect() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[("nonce", "n1")]).await;
+    let id = t["id_token"].as_str().unwrap();
+    assert!(ring_verify(&fake, id).await);
+    let set: CoreJsonWebKeySet = serde_json::from_value(jwks(&fake).await).unwrap();
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(fake.client_id().into()),
+        IssuerUrl::new(fake.issuer()).unwrap(),
+        set,
+    );
+    let token: CoreIdToken = id.parse().unwrap();
+    let claims = token.claims(&verifier, &Nonce::new("n1".into())).unwrap();
+    assert_eq!(claims.subject().as_str(), fake.sub("alice").unwrap());
+}
+
+#[tokio::test]
+async fn id_token_verifies_es256() {
+    let fake = fake(SigningMode::Es256).await;
+    let t = tokens(&fake, &[("nonce", "n1")]).await;
+    let id = t["id_token"].as_str().unwrap();
+    assert_eq!(part(id, 0)["alg"], "ES256");
+    assert!(ring_verify(&fake, id).await);
+    let set: CoreJsonWebKeySet = serde_json::from_value(jwks(&fake).await).unwrap();
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(fake.client_id().into()),
+        IssuerUrl::new(fake.issuer()).unwrap(),
+        set,
+    )
+    .set_allowed_algs([CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    let token: CoreIdToken = id.parse().unwrap();
+    token.claims(&verifier, &Nonce::new("n1".into())).unwrap();
+}
+
+#[tokio::test]
+async fn id_token_verifies_hs256_with_client_secret() {
+    let fake = fake(SigningMode::Hs256).await;
+    let t = tokens(&fake, &[("nonce", "n1")]).await;
+    let id = t["id_token"].as_str().unwrap();
+    let h = part(id, 0);
+    assert_eq!(h["alg"], "HS256");
+    assert!(h.get("kid").is_none(), "no kid in HS256 mode");
+    assert!(ring_verify(&fake, id).await);
+    let verifier = CoreIdTokenVerifier::new_confidential_client(
+        ClientId::new(fake.client_id().into()),
+        ClientSecret::new(fake.client_secret().into()),
+        IssuerUrl::new(fake.issuer()).unwrap(),
+        CoreJsonWebKeySet::new(vec![]),
+    )
+    .set_allowed_algs([CoreJwsSigningAlgorithm::HmacSha256]);
+    let token: CoreIdToken = id.parse().unwrap();
+    token.claims(&verifier, &Nonce::new("n1".into())).unwrap();
+}
+
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
+async fn assert_token_error(resp: reqwest::Response, error: &str) {
+    assert_eq!(resp.status(), 400);
+    let header_id = resp.headers()["x-authentik-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], error);
+    assert!(body["error_description"].is_string());
+    assert_eq!(body["request_id"], header_id.as_str());
+    assert_eq!(header_id.len(), 32);
+}
+
+#[tokio::test]
+async fn pkce_s256_ok_and_mismatch_is_invalid_grant() {
+    let fake = fake(SigningMode::Rs256).await;
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = s256(verifier);
+    let params = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let code = authorize(&fake, &params).await;
+    let resp = exchange(
+        &fake,
+        &code,
+        &[(
+            "code_verifier",
+            "wrong-verifier-wrong-verifier-wrong-verifier",
+        )],
+    )
+    .await;
+    assert_token_error(resp, "invalid_grant").await;
+    let resp = exchange(&fake, &code, &[]).await;
+    assert_token_error(resp, "invalid_grant").await;
+    let resp = exchange(&fake, &code, &[("code_verifier", verifier)]).await;
+    assert_eq!(resp.status(), 200);
+
+    // Downgrade guard: a verifier for a code issued without a challenge.
+    let code = authorize(&fake, &[]).await;
+    let resp = exchange(&fake, &code, &[("code_verifier", verifier)]).await;
+    assert_token_error(resp, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn code_reuse_is_invalid_grant() {
+    let fake = fake(SigningMode::Rs256).await;
+    let code = authorize(&fake, &[]).await;
+    assert_eq!(exchange(&fake, &code, &[]).await.status(), 200);
+    assert_token_error(exchange(&fake, &code, &[]).await, "invalid_grant").await;
+    assert_token_error(
+        exchange(&fake, "0123456789abcdef0123456789abcdef", &[]).await,
+        "invalid_grant",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn redirect_uri_mismatch_at_token_is_invalid_client() {
+    let fake = fake(SigningMode::Rs256).await;
+    let code = authorize(&fake, &[]).await;
+    let resp = http()
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            (
+                "redirect_uri",
+                "http://127.0.0.1:3000/api/auth/providers/authentik/callback/",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_token_error(resp, "invalid_client").await;
+    // The code was not consumed.
+    assert_eq!(exchange(&fake, &code, &[]).await.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_secret_and_unknown_grant() {
+    let fake = fake(SigningMode::Rs256).await;
+    let code = authorize(&fake, &[]).await;
+    let resp = http()
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some("not-the-secret"))
+        // Form credentials are ignored when Basic is present.
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+            ("client_secret", fake.client_secret()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_token_error(resp, "invalid_client").await;
+    let resp = http()
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("grant_type", "urn:example:nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_token_error(resp, "unsupported_grant_type").await;
+}
+
+#[tokio::test]
+async fn userinfo_401_is_empty_with_bare_www_authenticate() {
+    let fake = fake(SigningMode::Rs256).await;
+    for req in [
+        http().get(fake.userinfo_url()),
+        http().get(fake.userinfo_url()).bearer_auth("garbage"),
+    ] {
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(
+            resp.headers()["www-authenticate"],
+            "error=\"invalid_token\", error_description=\"The access token provided is expired, revoked, malformed, or invalid for other reasons\""
+        );
+        assert!(resp.bytes().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn userinfo_reevaluates_claims_and_echoes_nonce() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[("nonce", "n-42")]).await;
+    let at = t["access_token"].as_str().unwrap();
+    assert!(fake.update_user("alice", |u| u.set_email("alice@new.example")));
+    let resp = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Map<String, Value> = resp.json().await.unwrap();
+    assert_eq!(body["sub"].as_str().unwrap(), fake.sub("alice").unwrap());
+    assert_eq!(body["email"], "alice@new.example");
+    assert_eq!(body["nonce"], "n-42");
+    assert_eq!(body.keys().next().unwrap(), "sub");
+
+    // POST with the token in the form works too.
+    let resp = http()
+        .post(fake.userinfo_url())
+        .form(&[("access_token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn refresh_only_with_offline_access_and_rotates() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .scopes(["openid", "email", "profile", "offline_access"])
+        .start()
+        .await;
+    let t = tokens(&fake, &[("scope", "openid offline_access unknown_scope")]).await;
+    assert_eq!(t["scope"], "openid offline_access");
+    let rt = t["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(rt.len(), 128);
+    let refresh = |token: String| {
+        let fake = &fake;
+        async move {
+            http()
+                .post(fake.token_url())
+                .basic_auth(fake.client_id(), Some(fake.client_secret()))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let resp = refresh(rt.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let t2: Value = resp.json().await.unwrap();
+    assert_ne!(t2["refresh_token"], rt.as_str());
+    assert!(
+        part(t2["id_token"].as_str().unwrap(), 1)
+            .get("nonce")
+            .is_none()
+    );
+    assert_token_error(refresh(rt).await, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn rotation_changes_kid_and_jwks() {
+    let fake = fake(SigningMode::Rs256).await;
+    let old = fake.kid().unwrap();
+    let new = fake.rotate_signing_key().unwrap();
+    assert_ne!(old, new);
+    let set = jwks(&fake).await;
+    let kids: Vec<&str> = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, [new.as_str()]);
+    let t = tokens(&fake, &[]).await;
+    let id = t["id_token"].as_str().unwrap();
+    assert_eq!(part(id, 0)["kid"], new.as_str());
+    assert!(ring_verify(&fake, id).await);
+}
+
+#[tokio::test]
+async fn tampers_produce_what_they_claim() {
+    let fake = fake(SigningMode::Rs256).await;
+    let kid = fake.kid().unwrap();
+
+    fake.set_tamper(Tamper::BadSignature);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(part(&id, 0)["kid"], kid.as_str());
+    assert!(
+        !ring_verify(&fake, &id).await,
+        "bad signature must not verify"
+    );
+
+    fake.set_tamper(Tamper::AlgNone);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(part(&id, 0)["alg"], "none");
+    assert!(id.ends_with('.'));
+
+    fake.set_tamper(Tamper::Hs256WithRsaPublicKey);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(part(&id, 0)["alg"], "HS256");
+    assert_eq!(part(&id, 0)["kid"], kid.as_str());
+
+    fake.set_tamper(Tamper::NoKid);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(part(&id, 0).get("kid").is_none());
+
+    fake.set_tamper(Tamper::Jku);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let h = part(&id, 0);
+    assert_eq!(h["jku"], format!("{}/attacker/jwks/", fake.url()));
+    assert_ne!(h["kid"], kid.as_str());
+    assert!(
+        !ring_verify(&fake, &id).await,
+        "attacker key is not in the JWKS"
+    );
+
+    fake.set_tamper(Tamper::EsPsychicSignature);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(part(&id, 0)["alg"], "ES256");
+    assert_eq!(b64d(id.rsplit('.').next().unwrap()), vec![0u8; 64]);
+
+    fake.set_tamper(Tamper::JweLike);
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.split('.').count(), 5);
+
+    fake.set_tamper(Tamper::WrongAlg("RS384".into()));
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(part(&id, 0)["alg"], "RS384");
+
+    fake.clear_switches();
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ring_verify(&fake, &id).await);
+}
+
+#[tokio::test]
+async fn claim_and_document_hooks() {
+    let fake = fake(SigningMode::Rs256).await;
+    fake.set_id_token_claims(|c| {
+        c.insert("aud".into(), json!(["a", "b"]));
+        c.remove("iat");
+    });
+    fake.set_userinfo(|c| {
+        c.insert("sub".into(), json!("foobar"));
+    });
+    fake.set_discovery(|d| {
+        d.insert("issuer".into(), json!("https://evil.example/"));
+    });
+    fake.set_callback_params(|p| p.push(("iss".into(), "https://evil.example/".into())));
+    fake.set_clock_offset(-600);
+    let code_loc = {
+        let resp = http()
+            .get(fake.authorize_url())
+            .query(&[
+                ("client_id", fake.client_id()),
+                ("redirect_uri", CB),
+                ("response_type", "code"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        location(&resp)
+    };
+    let q = query_of(&code_loc);
+    assert_eq!(get(&q, "iss"), Some("https://evil.example/"));
+    let resp = exchange(&fake, get(&q, "code").unwrap(), &[]).await;
+    let t: Value = resp.json().await.unwrap();
+    let c = part(t["id_token"].as_str().unwrap(), 1);
+    assert_eq!(c["aud"], json!(["a", "b"]));
+    assert!(c.get("iat").is_none());
+    assert!(c["exp"].as_i64().unwrap() < tower_oidc_now() + 3600 - 500);
+    assert!(
+        ring_verify(&fake, t["id_token"].as_str().unwrap()).await,
+        "hooked claims are still signed"
+    );
+    let ui: Value = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ui["sub"], "foobar");
+    let doc: Value = http()
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], "https://evil.example/");
+}
+
+fn tower_oidc_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn jwks_junk_and_kidless_keys() {
+    let fake = fake(SigningMode::Rs256).await;
+    fake.set_jwks_junk_keys(true);
+    fake.set_extra_kidless_keys(2);
+    let set = jwks(&fake).await;
+    let keys = set["keys"].as_array().unwrap();
+    assert!(keys.iter().any(|k| k["kty"] == "AKP"));
+    assert_eq!(keys.iter().filter(|k| k.get("kid").is_none()).count(), 2);
+    assert_eq!(keys[0]["kid"], fake.kid().unwrap().as_str());
+}
+
+#[tokio::test]
+async fn faults_and_recording() {
+    let fake = fake(SigningMode::Rs256).await;
+    fake.fault(Endpoint::Jwks, Fault::Status(503));
+    assert_eq!(
+        http().get(fake.jwks_url()).send().await.unwrap().status(),
+        503
+    );
+    fake.fault(Endpoint::Jwks, Fault::Oversize(100_000));
+    let body = http()
+        .get(fake.jwks_url())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.len(), 100_000);
+    fake.fault(
+        Endpoint::Discovery,
+        Fault::Body {
+            status: 502,
+            content_type: "text/html".into(),
+            body: b"<html>Bad Gateway</html>".to_vec(),
+        },
+    );
+    let resp = http().get(fake.discovery_url()).send().await.unwrap();
+    assert_eq!(resp.status(), 502);
+    assert_eq!(resp.headers()["content-type"], "text/html");
+    fake.fault(Endpoint::Token, Fault::Status(1234));
+    let resp = http().post(fake.token_url()).send().await.unwrap();
+    assert_eq!(
+        resp.status(),
+        500,
+        "an invalid status must not panic the fake"
+    );
+    fake.clear_fault(Endpoint::Jwks);
+    assert_eq!(
+        http().get(fake.jwks_url()).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(fake.count(Endpoint::Jwks), 3);
+    assert_eq!(fake.count(Endpoint::Discovery), 1);
+    assert_eq!(fake.requests().len(), 5);
+}
+
+#[tokio::test]
+async fn login_page_lists_users_and_login_hint_picks_one() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .login_page(true)
+        .start()
+        .await;
+    let params = [
+        ("client_id", fake.client_id()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+    ];
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("login_hint=alice"));
+    assert!(html.contains("login_hint=bob"));
+    let code = {
+        let mut p = params.to_vec();
+        p.push(("login_hint", "bob@example.com"));
+        let resp = http()
+            .get(fake.authorize_url())
+            .query(&p)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 302);
+        get(&query_of(&location(&resp)), "code").unwrap().to_owned()
+    };
+    let t: Value = exchange(&fake, &code, &[]).await.json().await.unwrap();
+    assert_eq!(
+        part(t["id_token"].as_str().unwrap(), 1)["preferred_username"],
+        "bob"
+    );
+}
+
+#[tokio::test]
+async fn end_session_honours_registered_post_logout_redirect() {
+    let fake = FakeAuthentik::builder()
+        .post_logout_redirect_uri("http://127.0.0.1:3000/bye")
+        .start()
+        .await;
+    let resp = http()
+        .get(fake.end_session_url())
+        .query(&[
+            ("post_logout_redirect_uri", "http://127.0.0.1:3000/bye"),
+            ("state", "s 1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(location(&resp), "http://127.0.0.1:3000/bye?state=s+1");
+    let resp = http()
+        .get(fake.end_session_url())
+        .query(&[("post_logout_redirect_uri", "http://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("You&#x27;ve logged out")
+    );
+}
+
+#[tokio::test]
+async fn basic_credentials_are_percent_decoded() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .client_id("my client")
+        .client_secret("s:e%cret+")
+        .start()
+        .await;
+    let code = authorize(&fake, &[]).await;
+    let basic = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Ae%25cret%2B");
+    let resp = http()
+        .post(fake.token_url())
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn odd_authorization_headers_do_not_panic_the_fake() {
+    let fake = fake(SigningMode::Rs256).await;
+    for raw in [
+        &b"Basic\xc2\xa0abc"[..],
+        b"Bearer\xc2\xa0abc",
+        b"Basic",
+        b"Bearer ",
+        b"Basic !!!",
+    ] {
+        let value = reqwest::header::HeaderValue::from_bytes(raw).unwrap();
+        let resp = http()
+            .post(fake.token_url())
+            .header("authorization", value.clone())
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let resp = http()
+            .get(fake.userinfo_url())
+            .header("authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn no_scope_grants_all_configured_scopes() {
+    let fake = fake(SigningMode::Rs256).await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = get(&query_of(&location(&resp)), "code").unwrap().to_owned();
+    let t: Value = exchange(&fake, &code, &[]).await.json().await.unwrap();
+    assert_eq!(t["scope"], "openid email profile");
+}
+
+#[tokio::test]
+async fn revoke_forgets_the_access_token() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[]).await;
+    let at = t["access_token"].as_str().unwrap();
+    let revoke_url = format!("{}/application/o/revoke/", fake.url());
+    let resp = http()
+        .post(&revoke_url)
+        .basic_auth(fake.client_id(), Some("wrong"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = http()
+        .post(&revoke_url)
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "{}");
+    let resp = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(fake.count(Endpoint::Revoke), 2);
+}
+
+#[tokio::test]
+async fn discovery_parses_as_openidconnect_metadata_in_authentik_key_order() {
+    let fake = fake(SigningMode::Rs256).await;
+    let text = http()
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc: Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let keys: Vec<&str> = doc.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "end_session_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+            "device_authorization_endpoint",
+            "backchannel_logout_supported",
+            "backchannel_logout_session_supported",
+            "frontchannel_logout_supported",
+            "frontchannel_logout_session_supported",
+            "response_types_supported",
+            "response_modes_supported",
+            "jwks_uri",
+            "grant_types_supported",
+            "id_token_signing_alg_values_supported",
+            "subject_types_supported",
+            "token_endpoint_auth_methods_supported",
+            "acr_values_supported",
+            "scopes_supported",
+            "request_parameter_supported",
+            "claims_supported",
+            "claims_parameter_supported",
+            "code_challenge_methods_supported",
+        ]
+    );
+    let meta: openidconnect::core::CoreProviderMetadata = serde_json::from_str(&text).unwrap();
+    assert_eq!(meta.issuer().as_str(), fake.issuer());
+}
+
+#[tokio::test]
+async fn delay_fault_and_token_response_hook() {
+    let fake = fake(SigningMode::Rs256).await;
+    fake.fault(
+        Endpoint::Jwks,
+        Fault::Delay(std::time::Duration::from_millis(500)),
+    );
+    let err = http()
+        .get(fake.jwks_url())
+        .timeout(std::time::Duration::from_millis(100))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    fake.clear_fault(Endpoint::Jwks);
+
+    fake.set_token_response(|b| {
+        b.remove("id_token");
+    });
+    let t = tokens(&fake, &[]).await;
+    assert!(t.get("id_token").is_none());
+    assert!(t.get("access_token").is_some());
+}
