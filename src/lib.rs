@@ -13,6 +13,8 @@ pub mod session;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "ui")]
+pub mod ui;
 mod util;
 
 pub use config::{ProviderSettings, Providers, Secret};

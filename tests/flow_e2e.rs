@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use tower_oidc::config::EmailTrust;
 use tower_oidc::store::{Identity, NewUser, UserStore};
-use tower_oidc::testing::{Endpoint, Fault, FakeAuthentik, SigningMode, Tamper};
+use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, SigningMode, Tamper};
 
 async fn full_sign_in(mode: SigningMode, form: UrlForm) {
     let fake = FakeAuthentik::builder().signing(mode).start().await;
@@ -20,18 +20,37 @@ async fn full_sign_in(mode: SigningMode, form: UrlForm) {
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["name"], "Alice Anders");
     assert_eq!(me["email"], "alice@example.com");
-    assert_eq!(me["email_verified"], false, "Authentik sends email_verified: false");
+    assert_eq!(
+        me["email_verified"], false,
+        "Authentik sends email_verified: false"
+    );
     assert_eq!(me["username"], "alice");
     assert_eq!(me["groups"], serde_json::json!(["authentik Admins"]));
-    assert_eq!(me["given_name"], serde_json::Value::Null, "Authentik's given_name is the full name");
+    assert_eq!(
+        me["given_name"],
+        serde_json::Value::Null,
+        "Authentik's given_name is the full name"
+    );
     assert!(me["id"].as_str().is_some_and(|s| !s.is_empty()));
     // The app sees the user too.
-    let r: serde_json::Value = app.client.get(format!("{}/", app.url)).send().await.unwrap().json().await.unwrap();
+    let r: serde_json::Value = app
+        .client
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["name"], "Alice Anders");
     // The flow used the fake as Authentik is used: one token call, one userinfo call, PKCE.
     assert_eq!(fake.count(Endpoint::Token), 1);
     assert_eq!(fake.count(Endpoint::Userinfo), 1);
-    let authz = fake.requests().into_iter().find(|r| r.endpoint == Some(Endpoint::Authorize)).unwrap();
+    let authz = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Some(Endpoint::Authorize))
+        .unwrap();
     assert_eq!(authz.query_param("code_challenge_method"), Some("S256"));
     assert!(authz.query_param("nonce").is_some());
     assert_eq!(authz.query_param("login_hint"), Some("alice"));
@@ -108,7 +127,11 @@ async fn existing_email_is_not_linked_when_authentik_says_unverified() {
     let app = app(&fake, UrlForm::Instance).await;
     let local = existing_local_user(&app, "alice@example.com").await;
     let out = sign_in(&app, "alice").await;
-    assert_eq!(out.error_code().as_deref(), Some("email_not_verified"), "{out:?}");
+    assert_eq!(
+        out.error_code().as_deref(),
+        Some("email_not_verified"),
+        "{out:?}"
+    );
     assert!(!out.set_session());
     assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
 }
@@ -143,7 +166,11 @@ async fn rejected(fake: &FakeAuthentik, app: &App, code: &str, no_userinfo: bool
     assert_eq!(out.error_code().as_deref(), Some(code), "{out:?}");
     assert!(!out.set_session(), "no session cookie: {out:?}");
     if no_userinfo {
-        assert_eq!(fake.count(Endpoint::Userinfo), 0, "no userinfo after a bad ID token");
+        assert_eq!(
+            fake.count(Endpoint::Userinfo),
+            0,
+            "no userinfo after a bad ID token"
+        );
     }
     let (status, _) = session(app).await;
     assert_eq!(status, 401);
@@ -231,7 +258,14 @@ async fn rejects_userinfo_sub_mismatch() {
     });
     let app = app(&fake, UrlForm::Issuer).await;
     rejected(&fake, &app, "id_token_invalid", false).await;
-    assert!(app.store.find_by_email("alice@example.com").await.unwrap().is_none(), "nothing created");
+    assert!(
+        app.store
+            .find_by_email("alice@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing created"
+    );
 }
 
 #[tokio::test]
@@ -240,7 +274,10 @@ async fn rejects_access_denied_without_a_token_call() {
     fake.set_callback_params(|p| {
         p.retain(|(k, _)| k == "state");
         p.push(("error".into(), "access_denied".into()));
-        p.push(("error_description".into(), "<script>alert(1)</script>".into()));
+        p.push((
+            "error_description".into(),
+            "<script>alert(1)</script>".into(),
+        ));
     });
     let app = app(&fake, UrlForm::Issuer).await;
     rejected(&fake, &app, "access_denied", true).await;
@@ -261,9 +298,17 @@ async fn state_rejected(mutate: impl FnOnce(&str) -> String) {
     let app = app(&fake, UrlForm::Issuer).await;
     let (cb, _) = start(&app, "?login_hint=alice").await;
     let out = finish(&app, &mutate(&cb)).await;
-    assert_eq!(out.error_code().as_deref(), Some("invalid_state"), "{out:?}");
+    assert_eq!(
+        out.error_code().as_deref(),
+        Some("invalid_state"),
+        "{out:?}"
+    );
     assert!(!out.set_session());
-    assert_eq!(fake.count(Endpoint::Token), 0, "no token call after a bad state");
+    assert_eq!(
+        fake.count(Endpoint::Token),
+        0,
+        "no token call after a bad state"
+    );
 }
 
 #[tokio::test]
@@ -286,7 +331,13 @@ async fn rejects_replayed_state() {
     // The same callback again, from a fresh browser without a session: refused, no token call.
     let fresh = client();
     let r = fresh.get(&cb).send().await.unwrap();
-    let loc = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let loc = r
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(loc.contains("error=invalid_state"), "{loc}");
     assert_eq!(fake.count(Endpoint::Token), 1);
 }
@@ -297,23 +348,63 @@ async fn rejects_replayed_callback_with_the_same_cookie() {
     let app = app(&fake, UrlForm::Issuer).await;
     let authz = app
         .client
-        .get(format!("{}/api/auth/providers/authentik/authorize?login_hint=alice", app.url))
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
         .send()
         .await
         .unwrap();
-    let tx = authz.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
-    let to_idp = authz.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let tx = authz
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_idp = authz
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let r = app.client.get(&to_idp).send().await.unwrap();
-    let cb = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let cb = r
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     // Two browsers-worth of the same callback and cookie: the transaction is single use.
     let c1 = client();
     let c2 = client();
     let r1 = c1.get(&cb).header("cookie", &tx).send().await.unwrap();
     let r2 = c2.get(&cb).header("cookie", &tx).send().await.unwrap();
     let codes: Vec<u16> = vec![r1.status().as_u16(), r2.status().as_u16()];
-    let locs: Vec<String> = [r1, r2].iter().map(|r| r.headers().get("location").unwrap().to_str().unwrap().to_owned()).collect();
+    let locs: Vec<String> = [r1, r2]
+        .iter()
+        .map(|r| {
+            r.headers()
+                .get("location")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert!(codes.contains(&303), "{codes:?} {locs:?}");
-    assert_eq!(locs.iter().filter(|l| l.contains("error=invalid_state")).count(), 1, "{locs:?}");
+    assert_eq!(
+        locs.iter()
+            .filter(|l| l.contains("error=invalid_state"))
+            .count(),
+        1,
+        "{locs:?}"
+    );
     assert_eq!(fake.count(Endpoint::Token), 1, "exactly one token request");
 }
 
@@ -324,9 +415,20 @@ async fn rejects_callback_without_the_transaction_cookie() {
     let (cb, _) = start(&app, "?login_hint=alice").await;
     let other_browser = client();
     let r = other_browser.get(&cb).send().await.unwrap();
-    let loc = r.headers().get("location").unwrap().to_str().unwrap().to_owned();
+    let loc = r
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(loc.contains("error=invalid_state"), "{loc}");
-    assert!(r.headers().get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("tower_oidc_session=")));
+    assert!(
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("tower_oidc_session="))
+    );
     assert_eq!(fake.count(Endpoint::Token), 0);
 }
 
@@ -338,9 +440,20 @@ async fn rejects_unreachable_instance() {
     drop(closed);
     let fake = FakeAuthentik::start().await;
     let mut settings = authentik_settings(&fake, UrlForm::Issuer);
-    settings.url = Some(format!("http://127.0.0.1:{port}/application/o/{}/", fake.slug()));
+    settings.url = Some(format!(
+        "http://127.0.0.1:{port}/application/o/{}/",
+        fake.slug()
+    ));
     let app = app_with(&fake, settings, |b| b).await;
-    let r = app.client.get(format!("{}/api/auth/providers/authentik/authorize", app.url)).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
     let loc = r.headers().get("location").unwrap().to_str().unwrap();
     assert!(loc.ends_with("error=provider_unreachable"), "{loc}");
 }
@@ -352,7 +465,10 @@ async fn rejects_discovery_errors_from_the_instance() {
     let app = app(&fake, UrlForm::Issuer).await;
     let r = app
         .client
-        .get(format!("{}/api/auth/providers/authentik/authorize", app.url))
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize",
+            app.url
+        ))
         .header("accept", "application/json")
         .send()
         .await
@@ -369,11 +485,38 @@ async fn rejects_disabled_provider() {
     let mut settings = authentik_settings(&fake, UrlForm::Issuer);
     settings.enabled = false;
     let app = app_with(&fake, settings, |b| b).await;
-    let r = app.client.get(format!("{}/api/auth/providers/authentik/authorize", app.url)).send().await.unwrap();
-    assert!(r.headers().get("location").unwrap().to_str().unwrap().ends_with("error=provider_disabled"));
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with("error=provider_disabled")
+    );
     assert_eq!(fake.count(Endpoint::Authorize), 0);
-    let list: serde_json::Value = app.client.get(format!("{}/api/auth/providers", app.url)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(list, serde_json::json!([]), "disabled providers are not listed");
+    let list: serde_json::Value = app
+        .client
+        .get(format!("{}/api/auth/providers", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list,
+        serde_json::json!([]),
+        "disabled providers are not listed"
+    );
 }
 
 #[tokio::test]
@@ -392,7 +535,8 @@ async fn rejects_unknown_provider() {
         let body: serde_json::Value = r.json().await.unwrap();
         // The callback checks the browser's transaction first, so it reports that.
         assert!(
-            (status == 404 && body["error"] == "provider_unknown") || body["error"] == "invalid_state",
+            (status == 404 && body["error"] == "provider_unknown")
+                || body["error"] == "invalid_state",
             "{path}: {status} {body}"
         );
     }
@@ -402,7 +546,15 @@ async fn rejects_unknown_provider() {
 async fn providers_list_is_what_a_login_page_needs() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
-    let list: serde_json::Value = app.client.get(format!("{}/api/auth/providers", app.url)).send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = app
+        .client
+        .get(format!("{}/api/auth/providers", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list[0]["id"], "authentik");
     assert_eq!(list[0]["name"], "Authentik");
     assert_eq!(list[0]["icon"], "FaShieldAlt");
@@ -416,14 +568,26 @@ async fn providers_list_is_what_a_login_page_needs() {
 async fn return_to_that_leaves_the_origin_is_refused() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
-    for evil in ["//evil.com", "/\\evil.com", "https://evil.com", "/%2F%2Fevil.com", "javascript:alert(1)"] {
-        let q = format!("?login_hint=alice&return_to={}", url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>());
+    for evil in [
+        "//evil.com",
+        "/\\evil.com",
+        "https://evil.com",
+        "/%2F%2Fevil.com",
+        "javascript:alert(1)",
+    ] {
+        let q = format!(
+            "?login_hint=alice&return_to={}",
+            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+        );
         let (cb, _) = start(&app, &q).await;
         let out = finish(&app, &cb).await;
         assert_eq!(out.location.as_deref(), Some("/"), "{evil}");
     }
     let (cb, _) = start(&app, "?login_hint=alice&return_to=%2Fafter%3Fx%3D1").await;
-    assert_eq!(finish(&app, &cb).await.location.as_deref(), Some("/after?x=1"));
+    assert_eq!(
+        finish(&app, &cb).await.location.as_deref(),
+        Some("/after?x=1")
+    );
 }
 
 #[tokio::test]
@@ -431,7 +595,12 @@ async fn logout_ends_the_session() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Instance).await;
     assert!(sign_in(&app, "alice").await.set_session());
-    let r = app.client.post(format!("{}/api/auth/logout", app.url)).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/auth/logout", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(session(&app).await.0, 401);
 }
@@ -441,7 +610,12 @@ async fn logout_can_end_the_authentik_session_too() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Instance).await;
     assert!(sign_in(&app, "alice").await.set_session());
-    let r = app.client.post(format!("{}/api/auth/logout?end_session=1", app.url)).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/auth/logout?end_session=1", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let loc = r.headers().get("location").unwrap().to_str().unwrap();
     assert!(loc.starts_with(&fake.end_session_url()), "{loc}");

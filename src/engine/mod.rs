@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-pub(crate) use responses::json_response;
+pub(crate) use responses::{escape, json_response};
+pub use routes::ProviderButton;
+pub(crate) use routes::page;
 
 use crate::error::Error;
 use crate::flow::Flow;

@@ -44,6 +44,8 @@ impl OidcEngine {
             (Method::GET, ["session"]) => self.session(&headers).await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,
             (Method::GET, ["error"]) => self.error_page(&query),
+            #[cfg(feature = "ui")]
+            (Method::GET, ["login"]) => self.login_page(&query).await,
             (
                 _,
                 ["providers"]
@@ -270,6 +272,22 @@ impl OidcEngine {
             headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
             Some("cross-site")
         )
+    }
+
+    #[cfg(feature = "ui")]
+    async fn login_page(&self, query: &str) -> Response<Bytes> {
+        let error = query_param(query, "error");
+        let return_to = query_param(query, "return_to");
+        match self.enabled_providers().await {
+            Ok(list) => html_response(
+                StatusCode::OK,
+                crate::ui::login_page(&list, return_to.as_deref(), error.as_deref()),
+            ),
+            Err(e) => html_response(
+                e.code().status(),
+                crate::ui::login_page(&[], None, Some(e.code().as_str())),
+            ),
+        }
     }
 
     fn error_page(&self, query: &str) -> Response<Bytes> {

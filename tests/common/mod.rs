@@ -126,9 +126,9 @@ impl Outcome {
 
     /// Whether an authenticated session cookie was set.
     pub fn set_session(&self) -> bool {
-        self.set_cookies.iter().any(|c| {
-            c.starts_with("tower_oidc_session=") && !c.starts_with("tower_oidc_session=;")
-        })
+        self.set_cookies
+            .iter()
+            .any(|c| c.starts_with("tower_oidc_session=") && !c.starts_with("tower_oidc_session=;"))
     }
 }
 

@@ -1,0 +1,188 @@
+//! The quickstart: an axum app with "Sign in with Authentik".
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+//!
+//! With no configuration it starts a fake Authentik in-process (with a page to pick a demo user)
+//! and signs you in through it. With `AUTHENTIK_URL` (instance URL or the application's issuer
+//! URL), `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET` it uses that Authentik instead.
+//! `APP_URL` (default `http://127.0.0.1:3000`) is where the app listens and what it tells the
+//! provider. Users and settings live in SQLite (`DATABASE_URL`, default
+//! `sqlite://quickstart.db`), so they survive a restart.
+
+use std::error::Error;
+
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Router, routing::get};
+use tower_oidc::config::{AdminRules, ProviderSettings};
+use tower_oidc::store::SettingsStore;
+use tower_oidc::testing::{FakeAuthentik, FakeUser};
+use tower_oidc::{Auth, OidcLayer, Providers, Secret};
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+async fn home(Extension(auth): Extension<Auth>) -> Response {
+    let Some(user) = auth.user() else {
+        return Redirect::to("/api/auth/login?return_to=/").into_response();
+    };
+    let field = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+    let groups = if user.groups.is_empty() {
+        "—".to_owned()
+    } else {
+        esc(&user.groups.join(", "))
+    };
+    Html(format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tower-oidc quickstart</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}dt{{font-weight:600}}dd{{margin:0 0 .6rem}}button{{padding:.6rem 1rem;font-size:1rem}}</style></head>
+<body><h1>Welcome, <span id="user-name">{name}</span>!</h1>
+<p>You are signed in with {provider}.</p>
+<dl><dt>Email</dt><dd id="user-email">{email}</dd>
+<dt>Username</dt><dd id="user-username">{username}</dd>
+<dt>Groups</dt><dd id="user-groups">{groups}</dd>
+<dt>Administrator</dt><dd id="user-admin">{admin}</dd></dl>
+<form method="post" action="/api/auth/logout"><button id="sign-out" type="submit">Sign out</button></form>
+</body></html>"#,
+        name = field(&user.name),
+        provider = esc(auth.provider().unwrap_or("?")),
+        email = field(&user.email),
+        username = field(&user.username),
+        admin = if user.is_admin { "yes" } else { "no" },
+    ))
+    .into_response()
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Starts the fake Authentik on a stable port (so identities stay the same across restarts).
+async fn start_fake(app_url: &str, redirect_uri: &str) -> Result<FakeAuthentik, Box<dyn Error>> {
+    let port: u16 = env("FAKE_AUTHENTIK_PORT")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(9000);
+    let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(port, error = %e, "fake Authentik port taken; using a random one");
+            std::net::TcpListener::bind("127.0.0.1:0")?
+        }
+    };
+    Ok(FakeAuthentik::builder()
+        .slug("quickstart")
+        .client_id("tower-oidc-quickstart")
+        .client_secret("quickstart-demo-secret-not-for-production")
+        .install_id("tower-oidc-quickstart")
+        .redirect_uri(redirect_uri)
+        .post_logout_redirect_uri(format!("{app_url}/"))
+        .user(
+            FakeUser::new("alice")
+                .name("Alice Anders")
+                .email("alice@example.com")
+                .groups(["authentik Admins", "users"]),
+        )
+        .user(
+            FakeUser::new("bob")
+                .name("Bob Berger")
+                .email("bob@example.com")
+                .groups(["users"]),
+        )
+        .login_page(true)
+        .listener(listener)
+        .start()
+        .await)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let app_url = env("APP_URL")
+        .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+        .trim_end_matches('/')
+        .to_owned();
+    let parsed = url::Url::parse(&app_url)?;
+    let addr = format!(
+        "{}:{}",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port_or_known_default().unwrap_or(3000)
+    );
+    let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");
+
+    let (mut settings, fake) = match (
+        env("AUTHENTIK_URL"),
+        env("AUTHENTIK_CLIENT_ID"),
+        env("AUTHENTIK_CLIENT_SECRET"),
+    ) {
+        (Some(url), Some(id), Some(secret)) => (
+            ProviderSettings {
+                enabled: true,
+                url: Some(url),
+                client_id: Some(id),
+                client_secret: Some(Secret::new(secret)),
+                ..ProviderSettings::default()
+            },
+            None,
+        ),
+        _ => {
+            let fake = start_fake(&app_url, &redirect_uri).await?;
+            let settings = ProviderSettings {
+                enabled: true,
+                url: Some(fake.url()),
+                client_id: Some(fake.client_id().to_owned()),
+                client_secret: Some(Secret::new(fake.client_secret())),
+                ..ProviderSettings::default()
+            };
+            (settings, Some(fake))
+        }
+    };
+    // Members of Authentik's admin group administer the app.
+    settings.admin_rules = AdminRules {
+        groups: vec!["authentik Admins".into()],
+        email_domains: Vec::new(),
+    };
+
+    let store = tower_oidc::MemoryStore::new();
+    store.put("authentik", &settings).await?;
+    let auth = OidcLayer::builder()
+        .providers(Providers::builtin())
+        .settings(store.clone())
+        .users(store.clone())
+        .sessions(store.clone())
+        .base_url(&app_url)
+        .build()
+        .await?;
+
+    let app = Router::new().route("/", get(home)).layer(auth);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+
+    println!();
+    println!("  tower-oidc quickstart");
+    println!("  Open {app_url}/ and click \"Sign in with Authentik\".");
+    match &fake {
+        Some(f) => println!(
+            "  Authentik: a built-in fake at {} (pick alice — an admin — or bob).",
+            f.url()
+        ),
+        None => println!(
+            "  Authentik: {}",
+            settings.url.as_deref().unwrap_or_default()
+        ),
+    }
+    println!("  Redirect URI to register in Authentik: {redirect_uri}");
+    println!("  Signed-in user as JSON: {app_url}/api/auth/session");
+    println!();
+    axum::serve(listener, app).await?;
+    Ok(())
+}
