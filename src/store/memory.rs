@@ -125,7 +125,11 @@ impl UserStore for MemoryStore {
     async fn update(&self, user: &UserId, update: UserUpdate) -> Result<User, StoreError> {
         let mut g = self.lock();
         let u = g.users.get_mut(user).ok_or_else(|| {
-            StoreError::new(super::StoreErrorKind::NotFound, "update user", "no such user")
+            StoreError::new(
+                super::StoreErrorKind::NotFound,
+                "update user",
+                "no such user",
+            )
         })?;
         u.apply(update);
         Ok(u.clone())

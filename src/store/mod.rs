@@ -21,12 +21,12 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisSessionStore;
 pub use memory::MemoryStore;
 pub use model::{Identity, NewUser, SessionId, SessionRecord, User, UserId, UserUpdate};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-#[cfg(feature = "redis")]
-pub use self::redis::RedisSessionStore;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use secret_box::SecretKey;
 #[cfg(feature = "sqlite")]

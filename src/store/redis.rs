@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use async_trait::async_trait;
 
 use super::{SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind};
 
@@ -72,6 +72,14 @@ fn hash(id: &str) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// The latest expiry this store asks Redis for (the year 9999, in milliseconds): far enough,
+/// and never an overflow whatever `expires_at` says.
+const MAX_PXAT: u64 = 253_402_300_799_000;
+
+fn now_secs() -> u64 {
+    millis(SystemTime::now()) / 1000
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -168,14 +176,10 @@ impl SessionStore for RedisSessionStore {
             return Ok(None);
         };
         let record: SessionRecord = serde_json::from_str(&json).map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::Corrupt,
-                op,
-                format!("session record: {e}"),
-            )
+            StoreError::new(StoreErrorKind::Corrupt, op, format!("session record: {e}"))
         })?;
         // Redis expires the key at the same instant; this covers clock-edge reads.
-        if record.is_expired(SystemTime::now()) {
+        if record.expires_at <= now_secs() {
             return Ok(None);
         }
         Ok(Some(record))
@@ -185,7 +189,7 @@ impl SessionStore for RedisSessionStore {
         let op = "store session";
         let mut conn = self.conn.clone();
         let key = self.session_key(id);
-        if record.is_expired(SystemTime::now()) {
+        if record.expires_at <= now_secs() {
             // Already over: nothing to keep (and Redis rejects an expiry in the past).
             let _: i64 = ::redis::cmd("DEL")
                 .arg(&key)
@@ -201,7 +205,7 @@ impl SessionStore for RedisSessionStore {
             .arg(&key)
             .arg(json)
             .arg("PXAT")
-            .arg(millis(record.expiry()))
+            .arg(record.expires_at.saturating_mul(1000).min(MAX_PXAT))
             .query_async(&mut conn)
             .await
             .map_err(|e| map_err(op, e))?;
@@ -225,7 +229,9 @@ impl SessionStore for RedisSessionStore {
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         // An expiry already past would be refused by Redis; remember such an id briefly.
-        let at = millis(expires_at).max(millis(SystemTime::now()) + 1_000);
+        let at = millis(expires_at)
+            .max(millis(SystemTime::now()) + 1_000)
+            .min(MAX_PXAT);
         let set: Option<String> = ::redis::cmd("SET")
             .arg(self.tx_key(transaction_id))
             .arg(1)

@@ -114,7 +114,9 @@ pub(crate) fn seal(
                 aad: &aad,
             },
         )
-        .map_err(|_| StoreError::new(StoreErrorKind::Other, "store settings", "encryption failed"))?;
+        .map_err(|_| {
+            StoreError::new(StoreErrorKind::Other, "store settings", "encryption failed")
+        })?;
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -175,7 +177,11 @@ mod tests {
         let sealed = seal(Some(&k), "authentik", "hunter2").unwrap();
         assert!(sealed.starts_with("v1:"));
         assert!(!sealed.contains("hunter2"));
-        assert_ne!(sealed, seal(Some(&k), "authentik", "hunter2").unwrap(), "random nonce");
+        assert_ne!(
+            sealed,
+            seal(Some(&k), "authentik", "hunter2").unwrap(),
+            "random nonce"
+        );
         assert_eq!(open(Some(&k), "authentik", &sealed).unwrap(), "hunter2");
         // Wrong key, other provider row, tampering, no key: errors, never panics.
         let other = SecretKey::generate();

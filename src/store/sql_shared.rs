@@ -17,12 +17,12 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use sqlx::Row as _;
+use sqlx::{Executor as _, Row as _};
 
 use super::secret_box::{self, SecretKey};
 use super::{
-    canonical_email, Identity, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError,
-    StoreErrorKind, User, UserId, UserStore, UserUpdate,
+    Identity, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError,
+    StoreErrorKind, User, UserId, UserStore, UserUpdate, canonical_email,
 };
 use crate::config::{AdminRules, EmailTrust, ProviderSettings, Secret};
 
@@ -225,61 +225,68 @@ impl This {
 /// Applies the embedded migrations that are not applied yet, in one transaction, recorded in
 /// `tower_oidc_migrations` (not sqlx's `_sqlx_migrations`, so an app that runs its own sqlx
 /// migrations on the same database is not disturbed).
-async fn migrate(pool: &DbPool) -> Result<(), StoreError> {
-    let op = "migrate";
-    let me = |e| map_err(op, e);
-    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(me)?;
-    if let Some(lock) = MIGRATION_LOCK {
-        sqlx::query(lock).execute(&mut *tx).await.map_err(me)?;
-    }
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS tower_oidc_migrations (\
-             version BIGINT NOT NULL PRIMARY KEY, \
-             description TEXT NOT NULL, \
-             checksum TEXT NOT NULL, \
-             applied_at BIGINT NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(me)?;
-    let applied: Vec<(i64, String)> =
-        sqlx::query_as("SELECT version, checksum FROM tower_oidc_migrations")
-            .fetch_all(&mut *tx)
+///
+/// Boxed as a `Send` future so that `from_pool` can be spawned (written as a plain `async fn`,
+/// rustc loses the `Send`-ness of the sqlx executor lifetimes in callers).
+fn migrate(pool: &DbPool) -> futures_util::future::BoxFuture<'_, Result<(), StoreError>> {
+    Box::pin(async move {
+        let op = "migrate";
+        let me = |e| map_err(op, e);
+        let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(me)?;
+        if let Some(lock) = MIGRATION_LOCK {
+            sqlx::query(lock).execute(&mut *tx).await.map_err(me)?;
+        }
+        // Plain `&str` statements run unprepared (several statements per migration file are
+        // fine); `sqlx::raw_sql` would do the same but makes this future lose `Send`.
+        (&mut *tx)
+            .execute(
+                "CREATE TABLE IF NOT EXISTS tower_oidc_migrations (\
+                 version BIGINT NOT NULL PRIMARY KEY, \
+                 description TEXT NOT NULL, \
+                 checksum TEXT NOT NULL, \
+                 applied_at BIGINT NOT NULL)",
+            )
             .await
             .map_err(me)?;
-    for m in MIGRATOR.iter() {
-        if m.migration_type.is_down_migration() {
-            continue;
-        }
-        let checksum: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
-        match applied.iter().find(|(v, _)| *v == m.version) {
-            Some((_, c)) if *c == checksum => continue,
-            Some(_) => {
-                return Err(StoreError::new(
-                    StoreErrorKind::Corrupt,
-                    op,
-                    format!(
-                        "migration {} ({}) was changed after it was applied",
-                        m.version, m.description
-                    ),
-                ));
+        let applied: Vec<(i64, String)> =
+            sqlx::query_as("SELECT version, checksum FROM tower_oidc_migrations")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(me)?;
+        for m in MIGRATOR.iter() {
+            if m.migration_type.is_down_migration() {
+                continue;
             }
-            None => {}
-        }
-        sqlx::raw_sql(&m.sql).execute(&mut *tx).await.map_err(me)?;
-        sqlx::query(
-            "INSERT INTO tower_oidc_migrations (version, description, checksum, applied_at) \
+            let checksum: String = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            match applied.iter().find(|(v, _)| *v == m.version) {
+                Some((_, c)) if *c == checksum => continue,
+                Some(_) => {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Corrupt,
+                        op,
+                        format!(
+                            "migration {} ({}) was changed after it was applied",
+                            m.version, m.description
+                        ),
+                    ));
+                }
+                None => {}
+            }
+            (&mut *tx).execute(m.sql.as_ref()).await.map_err(me)?;
+            sqlx::query(
+                "INSERT INTO tower_oidc_migrations (version, description, checksum, applied_at) \
              VALUES ($1, $2, $3, $4)",
-        )
-        .bind(m.version)
-        .bind(m.description.as_ref())
-        .bind(checksum)
-        .bind(now_secs())
-        .execute(&mut *tx)
-        .await
-        .map_err(me)?;
-    }
-    tx.commit().await.map_err(me)
+            )
+            .bind(m.version)
+            .bind(m.description.as_ref())
+            .bind(checksum)
+            .bind(now_secs())
+            .execute(&mut *tx)
+            .await
+            .map_err(me)?;
+        }
+        tx.commit().await.map_err(me)
+    })
 }
 
 #[async_trait]

@@ -114,7 +114,10 @@ impl SqliteStore {
     /// ```
     pub async fn open_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
         let in_memory = options.get_filename() == Path::new(":memory:")
-            || options.get_filename().to_string_lossy().starts_with("file::memory:");
+            || options
+                .get_filename()
+                .to_string_lossy()
+                .starts_with("file::memory:");
         let options = options
             .journal_mode(if in_memory {
                 SqliteJournalMode::Memory
