@@ -129,6 +129,20 @@ mod sqlite {
         conf::sessions(Arc::new(s) as Arc<dyn tower_oidc::store::SessionStore>).await;
     }
 
+    /// An in-memory database lives in exactly one connection that is never closed for being
+    /// idle (a second connection, or a reaped one, would be an empty database).
+    #[tokio::test]
+    async fn in_memory_database_keeps_one_connection() {
+        let s = SqliteStore::open_url("sqlite::memory:").await.unwrap();
+        let o = s.pool().options();
+        assert_eq!(o.get_max_connections(), 1);
+        assert_eq!(o.get_idle_timeout(), None);
+        assert_eq!(o.get_max_lifetime(), None);
+        let file = tempfile::tempdir().unwrap();
+        let f = SqliteStore::open(file.path().join("a.db")).await.unwrap();
+        assert!(f.pool().options().get_max_connections() > 1);
+    }
+
     /// Reopening a database keeps its data and does not re-run migrations; two stores opened at
     /// once on a new file both migrate it without error.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -250,6 +264,58 @@ mod sqlite {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e}");
+    }
+
+    /// Expired rows are cleaned up: an expired session when it is loaded, and every expired
+    /// session and consumed transaction by the sweep that runs every 64 session writes.
+    #[tokio::test]
+    async fn expired_rows_are_cleaned_up() {
+        use tower_oidc::store::{SessionId, SessionStore};
+        let (s, cleanup) = fixture().await;
+        let count = |table: &'static str| {
+            let pool = s.pool().clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let expired = SessionId::random();
+        s.store(&expired, &conf::record(4_000_000_000))
+            .await
+            .unwrap();
+        sqlx::query("UPDATE tower_oidc_sessions SET expires_at = 1")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(s.load(&expired).await.unwrap(), None);
+        assert_eq!(count("tower_oidc_sessions").await, 0, "deleted on load");
+        sqlx::query(
+            "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at) \
+             VALUES ('old', '{}', 1)",
+        )
+        .execute(s.pool())
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO tower_oidc_consumed_transactions (id_hash, expires_at) VALUES ('old', 1)",
+        )
+        .execute(s.pool())
+        .await
+        .unwrap();
+        for _ in 0..64 {
+            s.store(&SessionId::random(), &conf::record(4_000_000_000))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            count("tower_oidc_sessions").await,
+            64,
+            "the expired one swept"
+        );
+        assert_eq!(count("tower_oidc_consumed_transactions").await, 0);
+        cleanup.await;
     }
 
     /// Session ids are stored hashed: the table never holds a usable id.

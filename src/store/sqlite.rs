@@ -33,6 +33,13 @@ fn unavailable_code(code: &str) -> bool {
         .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
 }
 
+/// Whether the options name an in-memory database (`:memory:`, or the name sqlx gives to
+/// `sqlite::memory:`), which exists only as long as one of its connections.
+fn is_memory(options: &SqliteConnectOptions) -> bool {
+    let name = options.get_filename().to_string_lossy();
+    name == ":memory:" || name.starts_with("file:sqlx-in-memory-") || name.contains("mode=memory")
+}
+
 /// Users, provider settings and sessions in a SQLite database.
 ///
 /// The schema (tables prefixed `tower_oidc_`) is created and migrated when the store is opened.
@@ -99,7 +106,9 @@ impl SqliteStore {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| map_err("open database", e))?
             .create_if_missing(true);
-        Self::open_with(options).await
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = in_memory || is_memory(&options);
+        Self::open_inner(options, in_memory).await
     }
 
     /// Opens a database with the given options (WAL, a busy timeout and foreign keys are added)
@@ -113,11 +122,14 @@ impl SqliteStore {
     /// # Ok(()) }
     /// ```
     pub async fn open_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
-        let in_memory = options.get_filename() == Path::new(":memory:")
-            || options
-                .get_filename()
-                .to_string_lossy()
-                .starts_with("file::memory:");
+        let in_memory = is_memory(&options);
+        Self::open_inner(options, in_memory).await
+    }
+
+    async fn open_inner(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    ) -> Result<Self, StoreError> {
         let options = options
             .journal_mode(if in_memory {
                 SqliteJournalMode::Memory
