@@ -61,10 +61,11 @@ impl UserStore for MemoryStore {
     }
 
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let email = super::canonical_email(email);
         let g = self.lock();
         Ok(g.users
             .values()
-            .find(|u| u.email.as_deref() == Some(email))
+            .find(|u| u.email.as_deref() == Some(email.as_str()))
             .cloned())
     }
 
@@ -77,6 +78,10 @@ impl UserStore for MemoryStore {
         user: NewUser,
         identity: &Identity,
     ) -> Result<User, StoreError> {
+        let user = NewUser {
+            email: user.email.as_deref().map(super::canonical_email),
+            ..user
+        };
         let mut g = self.lock();
         if g.identities.contains_key(identity) {
             return Err(StoreError::conflict(
@@ -84,10 +89,10 @@ impl UserStore for MemoryStore {
                 "identity already linked to a user",
             ));
         }
-        if let Some(email) = &user.email {
-            if g.users.values().any(|u| u.email.as_ref() == Some(email)) {
-                return Err(StoreError::conflict("create user", "email already taken"));
-            }
+        if let Some(email) = &user.email
+            && g.users.values().any(|u| u.email.as_ref() == Some(email))
+        {
+            return Err(StoreError::conflict("create user", "email already taken"));
         }
         let user = User::from_new(UserId::random(), user);
         g.identities.insert(identity.clone(), user.id.clone());

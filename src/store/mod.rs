@@ -7,14 +7,30 @@
 
 mod memory;
 mod model;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod secret_box;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisSessionStore;
 pub use memory::MemoryStore;
 pub use model::{Identity, NewUser, SessionId, SessionRecord, User, UserId, UserUpdate};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use secret_box::SecretKey;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::config::ProviderSettings;
 
@@ -90,6 +106,12 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// The form in which the stores keep and compare emails: trimmed and lower-cased, so that
+/// `Alice@Example.com ` and `alice@example.com` are one address (and one account).
+pub(crate) fn canonical_email(email: &str) -> String {
+    email.trim().to_ascii_lowercase()
+}
 
 /// The app's users and their linked identities.
 ///

@@ -193,6 +193,9 @@ impl SessionRecord {
     }
     /// Whether the session has expired at `now`.
     pub fn is_expired(&self, now: SystemTime) -> bool {
-        now >= self.expiry()
+        // Compared in seconds: `expiry()` would overflow `SystemTime` for absurd values.
+        now.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() >= self.expires_at)
+            .unwrap_or(false)
     }
 }

@@ -1,0 +1,246 @@
+//! The Redis session store (feature `redis`): sessions and consumed login transactions shared by
+//! every instance of the app, expired by Redis itself.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use async_trait::async_trait;
+
+use super::{SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+const DEFAULT_PREFIX: &str = "tower-oidc:";
+
+/// Sessions and consumed login transactions in Redis.
+///
+/// Keys are `<prefix>session:<sha256 of the session id>` (the value is the JSON
+/// [`SessionRecord`], expiring at `record.expires_at` through `SET … PXAT`) and
+/// `<prefix>tx:<sha256 of the transaction id>` (set with `SET … NX PXAT`, the atomic single-use
+/// check). Redis never holds a usable session id. The prefix is `tower-oidc:` unless set with
+/// [`with_prefix`](Self::with_prefix).
+///
+/// A server that is down gives [`StoreErrorKind::Unavailable`] within a few seconds; the
+/// connection manager reconnects when it is back. Cloning is cheap and shares the connection.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+/// use tower_oidc::store::RedisSessionStore;
+/// let sessions = RedisSessionStore::connect("redis://127.0.0.1:6379")
+///     .await?
+///     .with_prefix("myapp:auth:");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl fmt::Debug for RedisSessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisSessionStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn map_err(op: &'static str, e: ::redis::RedisError) -> StoreError {
+    use ::redis::ErrorKind as K;
+    let unavailable = e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            K::BusyLoadingError | K::TryAgain | K::ClusterDown | K::MasterDown | K::ReadOnly
+        );
+    let kind = if unavailable {
+        StoreErrorKind::Unavailable
+    } else {
+        StoreErrorKind::Other
+    };
+    StoreError::new(kind, op, e.to_string())
+}
+
+fn hash(id: &str) -> String {
+    use std::fmt::Write as _;
+    let d = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
+    let mut s = String::with_capacity(64);
+    for b in d.as_ref() {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The latest expiry this store asks Redis for (the year 9999, in milliseconds): far enough,
+/// and never an overflow whatever `expires_at` says.
+const MAX_PXAT: u64 = 253_402_300_799_000;
+
+fn now_secs() -> u64 {
+    millis(SystemTime::now()) / 1000
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl RedisSessionStore {
+    /// Connects to `url` (`redis://host:6379`, `rediss://…`, `redis://:password@host/2`).
+    /// Fails with [`StoreErrorKind::Unavailable`] if the server cannot be reached.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// let sessions = tower_oidc::store::RedisSessionStore::connect("redis://127.0.0.1:6379").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = ::redis::Client::open(url).map_err(|e| map_err("connect", e))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CONNECT_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT)
+            .set_number_of_retries(2)
+            .set_max_delay(500);
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(|e| map_err("connect", e))?;
+        Ok(Self::from_connection_manager(conn))
+    }
+
+    /// Uses an existing connection manager (the app's own, for instance).
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = ::redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = ::redis::aio::ConnectionManager::new(client).await?;
+    /// let sessions = tower_oidc::store::RedisSessionStore::from_connection_manager(manager);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_connection_manager(conn: ConnectionManager) -> Self {
+        RedisSessionStore {
+            conn,
+            prefix: DEFAULT_PREFIX.to_owned(),
+        }
+    }
+
+    /// Sets the prefix of every key (`tower-oidc:` by default), to share a Redis database
+    /// between apps.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// let sessions = tower_oidc::store::RedisSessionStore::connect("redis://127.0.0.1:6379")
+    ///     .await?
+    ///     .with_prefix("shop:auth:");
+    /// assert_eq!(sessions.prefix(), "shop:auth:");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The key prefix.
+    ///
+    /// ```no_run
+    /// # fn f(sessions: tower_oidc::store::RedisSessionStore) {
+    /// let session_keys = format!("{}session:*", sessions.prefix());
+    /// # }
+    /// ```
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn session_key(&self, id: &SessionId) -> String {
+        format!("{}session:{}", self.prefix, hash(id.expose()))
+    }
+
+    fn tx_key(&self, id: &str) -> String {
+        format!("{}tx:{}", self.prefix, hash(id))
+    }
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        let op = "load session";
+        let mut conn = self.conn.clone();
+        let json: Option<String> = ::redis::cmd("GET")
+            .arg(self.session_key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        let Some(json) = json else {
+            return Ok(None);
+        };
+        let record: SessionRecord = serde_json::from_str(&json).map_err(|e| {
+            StoreError::new(StoreErrorKind::Corrupt, op, format!("session record: {e}"))
+        })?;
+        // Redis expires the key at the same instant; this covers clock-edge reads.
+        if record.expires_at <= now_secs() {
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+
+    async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
+        let op = "store session";
+        let mut conn = self.conn.clone();
+        let key = self.session_key(id);
+        if record.expires_at <= now_secs() {
+            // Already over: nothing to keep (and Redis rejects an expiry in the past).
+            let _: i64 = ::redis::cmd("DEL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| map_err(op, e))?;
+            return Ok(());
+        }
+        let json = serde_json::to_string(record).map_err(|e| {
+            StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}"))
+        })?;
+        let () = ::redis::cmd("SET")
+            .arg(&key)
+            .arg(json)
+            .arg("PXAT")
+            .arg(record.expires_at.saturating_mul(1000).min(MAX_PXAT))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = ::redis::cmd("DEL")
+            .arg(self.session_key(id))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err("delete session", e))?;
+        Ok(())
+    }
+
+    async fn consume_transaction(
+        &self,
+        transaction_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        // An expiry already past would be refused by Redis; remember such an id briefly.
+        let at = millis(expires_at)
+            .max(millis(SystemTime::now()) + 1_000)
+            .min(MAX_PXAT);
+        let set: Option<String> = ::redis::cmd("SET")
+            .arg(self.tx_key(transaction_id))
+            .arg(1)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(at)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err("consume login transaction", e))?;
+        Ok(set.is_some())
+    }
+}

@@ -1,0 +1,223 @@
+//! The SQLite backend (feature `sqlite`, on by default): users, provider settings and sessions in
+//! one file, for an app that runs as a single instance.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+type DbPool = SqlitePool;
+type DbRow = SqliteRow;
+type This = SqliteStore;
+
+/// A write transaction takes the write lock at once, so that two writers wait for each other
+/// (`busy_timeout`) instead of failing to upgrade a read lock.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// `BEGIN IMMEDIATE` already serializes migrations.
+const MIGRATION_LOCK: Option<&str> = None;
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// How long a connection waits for the database to be free, and for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const OP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite result codes (primary part of the extended code) that mean the database cannot be used
+/// right now: busy or locked past the timeout, an I/O error, a full disk, a file that cannot be
+/// opened or is read-only.
+fn unavailable_code(code: &str) -> bool {
+    code.parse::<i64>()
+        .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
+}
+
+/// Whether the options name an in-memory database (`:memory:`, or the name sqlx gives to
+/// `sqlite::memory:`), which exists only as long as one of its connections.
+fn is_memory(options: &SqliteConnectOptions) -> bool {
+    let name = options.get_filename().to_string_lossy();
+    name == ":memory:" || name.starts_with("file:sqlx-in-memory-") || name.contains("mode=memory")
+}
+
+/// Users, provider settings and sessions in a SQLite database.
+///
+/// The schema (tables prefixed `tower_oidc_`) is created and migrated when the store is opened.
+/// Client secrets are stored encrypted: give the store a [`SecretKey`] with
+/// [`with_secret_key`](Self::with_secret_key) before storing settings that carry one (without a
+/// key, [`SettingsStore::put`] of a client secret fails rather than store it in clear).
+///
+/// Cloning is cheap and shares the connection pool.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use tower_oidc::store::{SecretKey, SqliteStore, UserStore};
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("app.db");
+/// let store = SqliteStore::open(&path)
+///     .await?
+///     .with_secret_key(SecretKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?);
+/// assert!(store.find_by_email("nobody@example.com").await?.is_none());
+/// # Ok::<(), tower_oidc::store::StoreError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    key: Option<Arc<SecretKey>>,
+    ops: Arc<AtomicU64>,
+    op_timeout: Duration,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("has_secret_key", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database file at `path`, in WAL mode, and migrates it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// let store = tower_oidc::store::SqliteStore::open("app.db").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::open_with(options).await
+    }
+
+    /// Opens a database by URL (`sqlite://app.db`, `sqlite::memory:`), creating a file if
+    /// needed, and migrates it. An in-memory database lives in one connection, as long as the
+    /// store.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = tower_oidc::store::SqliteStore::open_url("sqlite::memory:").await?;
+    /// # Ok::<(), tower_oidc::store::StoreError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| map_err("open database", e))?
+            .create_if_missing(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = in_memory || is_memory(&options);
+        Self::open_inner(options, in_memory).await
+    }
+
+    /// Opens a database with the given options (WAL, a busy timeout and foreign keys are added)
+    /// and migrates it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// use sqlx::sqlite::SqliteConnectOptions;
+    /// let options = SqliteConnectOptions::new().filename("app.db").create_if_missing(true);
+    /// let store = tower_oidc::store::SqliteStore::open_with(options).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn open_with(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let in_memory = is_memory(&options);
+        Self::open_inner(options, in_memory).await
+    }
+
+    async fn open_inner(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    ) -> Result<Self, StoreError> {
+        let options = options
+            .journal_mode(if in_memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = if in_memory {
+            // Each connection to `:memory:` is its own database: keep exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(8)
+        }
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| map_err("open database", e))?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool (the app's own, for instance) and migrates the database. The
+    /// pool's acquire timeout is the pool's own: keep it short (a few seconds) so that a stuck
+    /// database gives a quick [`StoreErrorKind::Unavailable`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::SqlitePool::connect("sqlite://app.db?mode=rwc").await?;
+    /// let store = tower_oidc::store::SqliteStore::from_pool(pool).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            pool,
+            key: None,
+            ops: Arc::new(AtomicU64::new(0)),
+            op_timeout: OP_TIMEOUT,
+        })
+    }
+
+    /// Sets the key that encrypts client secrets at rest (see [`SecretKey`]). Without it, the
+    /// store refuses to store a client secret, and reading an encrypted one fails.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// use tower_oidc::store::{SecretKey, SqliteStore};
+    /// let key = SecretKey::from_base64(&std::env::var("TOWER_OIDC_SECRET_KEY").unwrap_or_default())?;
+    /// let store = SqliteStore::open("app.db").await?.with_secret_key(key);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.key = Some(Arc::new(key));
+        self
+    }
+
+    /// Sets the time limit of one store operation (10 s by default); past it the operation
+    /// fails with [`StoreErrorKind::Unavailable`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// let store = tower_oidc::store::SqliteStore::open("app.db")
+    ///     .await?
+    ///     .with_op_timeout(std::time::Duration::from_secs(2));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
+        self.op_timeout = timeout;
+        self
+    }
+
+    /// The connection pool, for the app's own queries.
+    ///
+    /// ```no_run
+    /// # async fn f(store: tower_oidc::store::SqliteStore) -> Result<(), sqlx::Error> {
+    /// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_oidc_users")
+    ///     .fetch_one(store.pool())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+include!("sql_shared.rs");
