@@ -8,15 +8,17 @@
 //! and signs you in through it. With `AUTHENTIK_URL` (instance URL or the application's issuer
 //! URL), `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET` it uses that Authentik instead.
 //! `APP_URL` (default `http://127.0.0.1:3000`) is where the app listens and what it tells the
-//! provider. Users and settings live in SQLite (`DATABASE_URL`, default
-//! `sqlite://quickstart.db`), so they survive a restart.
+//! provider. Users, settings and sessions live in SQLite (`QUICKSTART_DB`, default
+//! `quickstart.db`), so they survive a restart; the cookie key and the key that encrypts client
+//! secrets at rest come from `COOKIE_KEY` / `SECRET_KEY` (base64) or, for this demo, from a key
+//! file created next to the database (production keeps keys in the environment instead).
 
 use std::error::Error;
 
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Router, routing::get};
 use tower_oidc::config::{AdminRules, ProviderSettings};
-use tower_oidc::store::SettingsStore;
+use tower_oidc::store::{SecretKey, SettingsStore, SqliteStore};
 use tower_oidc::testing::{FakeAuthentik, FakeUser};
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
 
@@ -57,6 +59,25 @@ async fn home(Extension(auth): Extension<Auth>) -> Response {
         admin = if user.is_admin { "yes" } else { "no" },
     ))
     .into_response()
+}
+
+/// A key from the environment (base64), else from `path`, else a new one saved to `path`.
+fn load_key(var: &str, path: &std::path::Path, len: usize) -> Result<Vec<u8>, Box<dyn Error>> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if let Some(v) = env(var) {
+        return Ok(b64.decode(v.trim())?);
+    }
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let bytes = b64.decode(text.trim())?;
+        if bytes.len() == len {
+            return Ok(bytes);
+        }
+    }
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).map_err(|e| format!("random: {e}"))?;
+    std::fs::write(path, b64.encode(&bytes))?;
+    Ok(bytes)
 }
 
 fn env(name: &str) -> Option<String> {
@@ -153,7 +174,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         email_domains: Vec::new(),
     };
 
-    let store = tower_oidc::MemoryStore::new();
+    let db = std::path::PathBuf::from(env("QUICKSTART_DB").unwrap_or_else(|| "quickstart.db".into()));
+    let secret_key = load_key("SECRET_KEY", &db.with_extension("secret-key"), 32)?;
+    let secret_key: [u8; 32] = secret_key
+        .try_into()
+        .map_err(|_| "SECRET_KEY must be 32 bytes")?;
+    let cookie_key = load_key("COOKIE_KEY", &db.with_extension("cookie-key"), 64)?;
+    let store = SqliteStore::open(&db)
+        .await?
+        .with_secret_key(SecretKey::from_bytes(secret_key));
     store.put("authentik", &settings).await?;
     let auth = OidcLayer::builder()
         .providers(Providers::builtin())
@@ -161,6 +190,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .users(store.clone())
         .sessions(store.clone())
         .base_url(&app_url)
+        .cookie_key(&cookie_key)
         .build()
         .await?;
 
@@ -182,6 +212,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("  Redirect URI to register in Authentik: {redirect_uri}");
     println!("  Signed-in user as JSON: {app_url}/api/auth/session");
+    println!("  Users, settings and sessions: SQLite file {}", db.display());
     println!();
     axum::serve(listener, app).await?;
     Ok(())
