@@ -1232,3 +1232,34 @@ async fn delay_fault_and_token_response_hook() {
     assert!(t.get("id_token").is_none());
     assert!(t.get("access_token").is_some());
 }
+
+#[tokio::test]
+async fn prompt_none_consent_is_consent_required_and_unknown_response_type_is_redirected() {
+    let fake = fake(SigningMode::Rs256).await;
+    let mut params = vec![
+        ("client_id", fake.client_id()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+        ("prompt", "none consent"),
+    ];
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).starts_with(&format!("{CB}?error=consent_required&")));
+    params[2] = ("response_type", "token");
+    params[3] = ("prompt", "none");
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).starts_with(&format!("{CB}?error=unsupported_response_type&")));
+    assert!(
+        !location(&resp).contains("state="),
+        "state omitted when not sent"
+    );
+}
