@@ -936,7 +936,14 @@ async fn jwks_junk_and_kidless_keys() {
     let keys = set["keys"].as_array().unwrap();
     assert!(keys.iter().any(|k| k["kty"] == "AKP"));
     assert_eq!(keys.iter().filter(|k| k.get("kid").is_none()).count(), 2);
-    assert_eq!(keys[0]["kid"], fake.kid().unwrap().as_str());
+    assert_eq!(keys[0]["kty"], "AKP", "junk comes first");
+    assert_eq!(keys[3]["kid"], fake.kid().unwrap().as_str());
+    // The fake's own tokens still verify against the set.
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ring_verify(&fake, &id).await);
 }
 
 #[tokio::test]

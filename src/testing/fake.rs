@@ -494,7 +494,7 @@ impl FakeAuthentik {
         self.inner.lock().switches.callback_params = Some(Arc::new(f));
     }
 
-    /// Adds keys the relying party must skip next to the real one: `kty: "AKP"` (ML-DSA),
+    /// Puts keys the relying party must skip *before* the real one: `kty: "AKP"` (ML-DSA),
     /// a made-up `kty`, and an Ed448 `OKP` key, each with its own `kid`.
     pub fn set_jwks_junk_keys(&self, on: bool) {
         self.inner.lock().switches.jwks_junk_keys = on;
