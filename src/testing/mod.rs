@@ -71,6 +71,7 @@
 //! **The signing keys are published test keys** (`src/testing/keys/`), compiled into the crate.
 //! Never use them, or a fake's URL, outside tests.
 
+mod builder;
 mod endpoints;
 mod fake;
 mod jwt;
@@ -80,7 +81,8 @@ mod state;
 mod switches;
 mod user;
 
-pub use fake::{FakeAuthentik, FakeAuthentikBuilder};
+pub use builder::FakeAuthentikBuilder;
+pub use fake::FakeAuthentik;
 pub use keys::{KidStyle, SigningMode};
 pub use record::{Endpoint, RecordedRequest};
 pub use switches::{Fault, Tamper};
