@@ -1270,3 +1270,30 @@ async fn prompt_none_consent_is_consent_required_and_unknown_response_type_is_re
         "state omitted when not sent"
     );
 }
+
+#[tokio::test]
+async fn bearer_token_is_the_second_word_of_the_header() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[]).await;
+    let at = t["access_token"].as_str().unwrap();
+    for header in [
+        format!("bearer {at}"),
+        format!("Bearer  {at}"),
+        format!("Bearer {at} extra"),
+    ] {
+        let resp = http()
+            .get(fake.userinfo_url())
+            .header("authorization", header.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{header}");
+    }
+    let resp = http()
+        .get(fake.userinfo_url())
+        .header("authorization", format!("BEARER {at}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "only Bearer/bearer are recognised");
+}
