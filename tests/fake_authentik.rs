@@ -1297,3 +1297,37 @@ async fn bearer_token_is_the_second_word_of_the_header() {
         .unwrap();
     assert_eq!(resp.status(), 401, "only Bearer/bearer are recognised");
 }
+
+#[tokio::test]
+async fn denied_user_sees_access_denied_page_without_redirect() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .user(FakeUser::new("mallory").access_denied(true))
+        .start()
+        .await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("location").is_none());
+    assert!(resp.text().await.unwrap().contains("Access denied"));
+}
+
+#[tokio::test]
+async fn sub_mode_username() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .sub_mode(tower_oidc::testing::SubMode::UserUsername)
+        .start()
+        .await;
+    let t = tokens(&fake, &[]).await;
+    assert_eq!(part(t["id_token"].as_str().unwrap(), 1)["sub"], "alice");
+    assert_eq!(fake.sub("alice").as_deref(), Some("alice"));
+}

@@ -10,6 +10,7 @@ use super::endpoints::Responder;
 use super::fake::FakeAuthentik;
 use super::keys::{KeySet, KidStyle, SigningMode};
 use super::state::{Config, Inner, State, random_alnum};
+use super::sub_mode::SubMode;
 use super::switches::Switches;
 use super::user::{FakeUser, default_users};
 
@@ -32,6 +33,7 @@ pub struct FakeAuthentikBuilder {
     token_validity: Duration,
     code_validity: Duration,
     install_id: Option<String>,
+    sub_mode: SubMode,
 }
 
 impl Default for FakeAuthentikBuilder {
@@ -52,6 +54,7 @@ impl Default for FakeAuthentikBuilder {
             token_validity: Duration::from_secs(3600),
             code_validity: Duration::from_secs(60),
             install_id: None,
+            sub_mode: SubMode::HashedUserId,
         }
     }
 }
@@ -158,6 +161,12 @@ impl FakeAuthentikBuilder {
         self
     }
 
+    /// How `sub` is derived (default [`SubMode::HashedUserId`]).
+    pub fn sub_mode(mut self, mode: SubMode) -> Self {
+        self.sub_mode = mode;
+        self
+    }
+
     /// Starts the server.
     ///
     /// # Panics
@@ -188,6 +197,7 @@ impl FakeAuthentikBuilder {
             install_id: self
                 .install_id
                 .unwrap_or_else(|| super::state::hex(&crate::util::random_bytes::<16>())),
+            sub_mode: self.sub_mode,
         };
         let mut state = State {
             users: Vec::new(),

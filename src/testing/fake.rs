@@ -183,16 +183,11 @@ impl FakeAuthentik {
         }
     }
 
-    /// The `sub` the fake issues for this user (SHA-256 hex of `"{pk}-{install id}"`).
+    /// The `sub` the fake issues for this user under the configured [`SubMode`](super::SubMode).
     pub fn sub(&self, username: &str) -> Option<String> {
-        let pk = self
-            .inner
-            .lock()
-            .users
-            .iter()
-            .find(|u| u.username == username)
-            .map(|u| u.pk)?;
-        Some(self.inner.sub(pk))
+        let st = self.inner.lock();
+        let user = st.users.iter().find(|u| u.username == username)?;
+        Some(self.inner.sub(user))
     }
 
     /// Every request received so far, in order.

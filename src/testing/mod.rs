@@ -78,6 +78,7 @@ mod jwt;
 mod keys;
 mod record;
 mod state;
+mod sub_mode;
 mod switches;
 mod user;
 
@@ -85,5 +86,6 @@ pub use builder::FakeAuthentikBuilder;
 pub use fake::FakeAuthentik;
 pub use keys::{KidStyle, SigningMode};
 pub use record::{Endpoint, RecordedRequest};
+pub use sub_mode::SubMode;
 pub use switches::{Fault, Tamper};
 pub use user::FakeUser;

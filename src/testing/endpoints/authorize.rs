@@ -141,6 +141,13 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
             None => st.users.first(),
         };
         match found {
+            Some(u) if u.denied => {
+                return Reply::html(
+                    200,
+                    "Access denied",
+                    "<p>You don't have access to this application.</p>",
+                );
+            }
             Some(u) => u.pk,
             None => return login_page(req, &st.users, hint),
         }

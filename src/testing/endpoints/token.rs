@@ -242,7 +242,7 @@ fn mint(
     let validity = cfg.token_validity.as_secs() as i64;
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(inner.issuer()));
-    claims.insert("sub".into(), json!(inner.sub(user_pk)));
+    claims.insert("sub".into(), json!(inner.sub(&user)));
     claims.insert("aud".into(), json!(cfg.client_id));
     claims.insert("exp".into(), json!(now + validity));
     claims.insert("iat".into(), json!(now));
