@@ -1331,3 +1331,31 @@ async fn sub_mode_username() {
     assert_eq!(part(t["id_token"].as_str().unwrap(), 1)["sub"], "alice");
     assert_eq!(fake.sub("alice").as_deref(), Some("alice"));
 }
+
+#[tokio::test]
+async fn expired_code_and_expired_access_token() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .code_validity(std::time::Duration::from_millis(1))
+        .start()
+        .await;
+    let code = authorize(&fake, &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_token_error(exchange(&fake, &code, &[]).await, "invalid_grant").await;
+
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .access_token_validity(std::time::Duration::from_secs(1))
+        .start()
+        .await;
+    let t = tokens(&fake, &[]).await;
+    assert_eq!(t["expires_in"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let resp = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
