@@ -936,7 +936,14 @@ async fn jwks_junk_and_kidless_keys() {
     let keys = set["keys"].as_array().unwrap();
     assert!(keys.iter().any(|k| k["kty"] == "AKP"));
     assert_eq!(keys.iter().filter(|k| k.get("kid").is_none()).count(), 2);
-    assert_eq!(keys[0]["kid"], fake.kid().unwrap().as_str());
+    assert_eq!(keys[0]["kty"], "AKP", "junk comes first");
+    assert_eq!(keys[3]["kid"], fake.kid().unwrap().as_str());
+    // The fake's own tokens still verify against the set.
+    let id = tokens(&fake, &[]).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(ring_verify(&fake, &id).await);
 }
 
 #[tokio::test]
@@ -1231,4 +1238,124 @@ async fn delay_fault_and_token_response_hook() {
     let t = tokens(&fake, &[]).await;
     assert!(t.get("id_token").is_none());
     assert!(t.get("access_token").is_some());
+}
+
+#[tokio::test]
+async fn prompt_none_consent_is_consent_required_and_unknown_response_type_is_redirected() {
+    let fake = fake(SigningMode::Rs256).await;
+    let mut params = vec![
+        ("client_id", fake.client_id()),
+        ("redirect_uri", CB),
+        ("response_type", "code"),
+        ("prompt", "none consent"),
+    ];
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).starts_with(&format!("{CB}?error=consent_required&")));
+    params[2] = ("response_type", "token");
+    params[3] = ("prompt", "none");
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&resp).starts_with(&format!("{CB}?error=unsupported_response_type&")));
+    assert!(
+        !location(&resp).contains("state="),
+        "state omitted when not sent"
+    );
+}
+
+#[tokio::test]
+async fn bearer_token_is_the_second_word_of_the_header() {
+    let fake = fake(SigningMode::Rs256).await;
+    let t = tokens(&fake, &[]).await;
+    let at = t["access_token"].as_str().unwrap();
+    for header in [
+        format!("bearer {at}"),
+        format!("Bearer  {at}"),
+        format!("Bearer {at} extra"),
+    ] {
+        let resp = http()
+            .get(fake.userinfo_url())
+            .header("authorization", header.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{header}");
+    }
+    let resp = http()
+        .get(fake.userinfo_url())
+        .header("authorization", format!("BEARER {at}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "only Bearer/bearer are recognised");
+}
+
+#[tokio::test]
+async fn denied_user_sees_access_denied_page_without_redirect() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .user(FakeUser::new("mallory").access_denied(true))
+        .start()
+        .await;
+    let resp = http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("location").is_none());
+    assert!(resp.text().await.unwrap().contains("Access denied"));
+}
+
+#[tokio::test]
+async fn sub_mode_username() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .sub_mode(tower_oidc::testing::SubMode::UserUsername)
+        .start()
+        .await;
+    let t = tokens(&fake, &[]).await;
+    assert_eq!(part(t["id_token"].as_str().unwrap(), 1)["sub"], "alice");
+    assert_eq!(fake.sub("alice").as_deref(), Some("alice"));
+}
+
+#[tokio::test]
+async fn expired_code_and_expired_access_token() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .code_validity(std::time::Duration::from_millis(1))
+        .start()
+        .await;
+    let code = authorize(&fake, &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_token_error(exchange(&fake, &code, &[]).await, "invalid_grant").await;
+
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .access_token_validity(std::time::Duration::from_secs(1))
+        .start()
+        .await;
+    let t = tokens(&fake, &[]).await;
+    assert_eq!(t["expires_in"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let resp = http()
+        .get(fake.userinfo_url())
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }

@@ -1,18 +1,16 @@
-//! [`FakeAuthentik`]: the handle tests hold, and its builder.
+//! [`FakeAuthentik`]: the handle tests hold.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
-use super::endpoints::Responder;
-use super::keys::{KeySet, KidStyle, SigningMode};
+use super::builder::FakeAuthentikBuilder;
+use super::keys::SigningMode;
 use super::record::{Endpoint, RecordedRequest};
-use super::state::{Config, Inner, State, random_alnum};
+use super::state::Inner;
 use super::switches::{Fault, Switches, Tamper};
-use super::user::{FakeUser, default_users};
+use super::user::FakeUser;
 
 /// A fake Authentik instance with one OAuth2/OpenID provider and application, served by
 /// [`wiremock`] on a loopback port.
@@ -57,8 +55,8 @@ use super::user::{FakeUser, default_users};
 /// # }
 /// ```
 pub struct FakeAuthentik {
-    server: MockServer,
-    inner: Arc<Inner>,
+    pub(super) server: MockServer,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for FakeAuthentik {
@@ -68,218 +66,6 @@ impl std::fmt::Debug for FakeAuthentik {
             .field("slug", &self.inner.cfg.slug)
             .field("mode", &self.inner.cfg.mode)
             .finish_non_exhaustive()
-    }
-}
-
-/// Builder for [`FakeAuthentik`]; see [`FakeAuthentik::builder`].
-#[derive(Debug)]
-#[must_use]
-pub struct FakeAuthentikBuilder {
-    mode: SigningMode,
-    kid_style: KidStyle,
-    slug: String,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    public_client: bool,
-    redirect_uris: Vec<String>,
-    logout_uris: Vec<String>,
-    users: Vec<FakeUser>,
-    scopes: Vec<String>,
-    login_page: bool,
-    listener: Option<std::net::TcpListener>,
-    token_validity: Duration,
-    code_validity: Duration,
-    install_id: Option<String>,
-}
-
-impl Default for FakeAuthentikBuilder {
-    fn default() -> Self {
-        Self {
-            mode: SigningMode::Rs256,
-            kid_style: KidStyle::Md5Hex,
-            slug: "tower-oidc".into(),
-            client_id: None,
-            client_secret: None,
-            public_client: false,
-            redirect_uris: Vec::new(),
-            logout_uris: Vec::new(),
-            users: Vec::new(),
-            scopes: vec!["openid".into(), "email".into(), "profile".into()],
-            login_page: false,
-            listener: None,
-            token_validity: Duration::from_secs(3600),
-            code_validity: Duration::from_secs(60),
-            install_id: None,
-        }
-    }
-}
-
-impl FakeAuthentikBuilder {
-    /// The signing key type (default [`SigningMode::Rs256`], RSA-2048).
-    pub fn signing(mut self, mode: SigningMode) -> Self {
-        self.mode = mode;
-        self
-    }
-
-    /// How `kid` is derived (default 32-hex MD5 style; 86-char SHA-512 style for 2026.2+ keys).
-    pub fn kid_style(mut self, style: KidStyle) -> Self {
-        self.kid_style = style;
-        self
-    }
-
-    /// The application slug (default `tower-oidc`); the issuer is
-    /// `{url}/application/o/{slug}/`.
-    pub fn slug(mut self, slug: impl Into<String>) -> Self {
-        self.slug = slug.into();
-        self
-    }
-
-    /// The client ID (default: 40 random alphanumerics, like Authentik).
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = Some(id.into());
-        self
-    }
-
-    /// The client secret (default: 128 random alphanumerics). In HS256 mode it is also the
-    /// HMAC key.
-    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
-
-    /// Makes the provider a *public* client: the token endpoint does not check the secret.
-    pub fn public_client(mut self, public: bool) -> Self {
-        self.public_client = public;
-        self
-    }
-
-    /// Registers a strict (exact, case-sensitive) authorization redirect URI. With none
-    /// registered, the first `redirect_uri` sent to `/authorize` is saved, as Authentik does.
-    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.redirect_uris.push(uri.into());
-        self
-    }
-
-    /// Registers a strict *logout* redirect URI; `end-session` honours `post_logout_redirect_uri`
-    /// only for these (Authentik 2026.5+).
-    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
-        self.logout_uris.push(uri.into());
-        self
-    }
-
-    /// Adds a user. Adding any user replaces the defaults (`alice`, `bob`).
-    pub fn user(mut self, user: FakeUser) -> Self {
-        self.users.push(user);
-        self
-    }
-
-    /// The provider's scope mappings (default `openid email profile`, the UI's preselection).
-    /// Add `offline_access` to get refresh tokens.
-    pub fn scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// When on, `/authorize` without a matching `login_hint` shows an HTML page with one link per
-    /// user (the same authorize URL plus `login_hint=<username>`) instead of picking the first.
-    pub fn login_page(mut self, on: bool) -> Self {
-        self.login_page = on;
-        self
-    }
-
-    /// Serve on this listener (a fixed port) instead of a random loopback port.
-    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
-        self.listener = Some(listener);
-        self
-    }
-
-    /// Access token validity: `expires_in` and the ID token's `exp - iat` (default 3600 s, the
-    /// model default; the admin UI default is 300 s).
-    pub fn access_token_validity(mut self, validity: Duration) -> Self {
-        self.token_validity = validity;
-        self
-    }
-
-    /// Authorization code validity (default 60 s).
-    pub fn code_validity(mut self, validity: Duration) -> Self {
-        self.code_validity = validity;
-        self
-    }
-
-    /// The install (tenant) id that `sub` hashes with the user pk (default: random per fake).
-    pub fn install_id(mut self, id: impl Into<String>) -> Self {
-        self.install_id = Some(id.into());
-        self
-    }
-
-    /// Starts the server.
-    ///
-    /// # Panics
-    ///
-    /// If the embedded test keys cannot be loaded (a packaging bug) or the listener cannot be
-    /// used; both are test-setup failures.
-    pub async fn start(self) -> FakeAuthentik {
-        let keys = match KeySet::load(self.mode, self.kid_style) {
-            Ok(k) => k,
-            Err(e) => panic!("FakeAuthentik: embedded test keys are broken: {e}"),
-        };
-        let mut builder = MockServer::builder();
-        if let Some(l) = self.listener {
-            builder = builder.listener(l);
-        }
-        let server = builder.start().await;
-        let cfg = Config {
-            slug: self.slug,
-            client_id: self.client_id.unwrap_or_else(|| random_alnum(40)),
-            client_secret: self.client_secret.unwrap_or_else(|| random_alnum(128)),
-            public_client: self.public_client,
-            scopes: self.scopes,
-            mode: self.mode,
-            token_validity: self.token_validity,
-            code_validity: self.code_validity,
-            refresh_validity: Duration::from_secs(30 * 24 * 3600),
-            login_page: self.login_page,
-            install_id: self
-                .install_id
-                .unwrap_or_else(|| super::state::hex(&crate::util::random_bytes::<16>())),
-        };
-        let mut state = State {
-            users: Vec::new(),
-            next_pk: 1,
-            redirect_uris: self.redirect_uris,
-            logout_uris: self.logout_uris,
-            codes: HashMap::new(),
-            access: HashMap::new(),
-            refresh: HashMap::new(),
-            key_index: 0,
-            switches: Switches::default(),
-            faults: HashMap::new(),
-            log: Vec::new(),
-        };
-        let users = if self.users.is_empty() {
-            default_users()
-        } else {
-            self.users
-        };
-        for u in users {
-            state.add_user(u);
-        }
-        let inner = Arc::new(Inner {
-            base: server.uri(),
-            cfg,
-            keys,
-            state: Mutex::new(state),
-        });
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Responder(inner.clone()))
-            .named("FakeAuthentik")
-            .mount(&server)
-            .await;
-        FakeAuthentik { server, inner }
     }
 }
 
@@ -397,16 +183,11 @@ impl FakeAuthentik {
         }
     }
 
-    /// The `sub` the fake issues for this user (SHA-256 hex of `"{pk}-{install id}"`).
+    /// The `sub` the fake issues for this user under the configured [`SubMode`](super::SubMode).
     pub fn sub(&self, username: &str) -> Option<String> {
-        let pk = self
-            .inner
-            .lock()
-            .users
-            .iter()
-            .find(|u| u.username == username)
-            .map(|u| u.pk)?;
-        Some(self.inner.sub(pk))
+        let st = self.inner.lock();
+        let user = st.users.iter().find(|u| u.username == username)?;
+        Some(self.inner.sub(user))
     }
 
     /// Every request received so far, in order.
@@ -494,7 +275,7 @@ impl FakeAuthentik {
         self.inner.lock().switches.callback_params = Some(Arc::new(f));
     }
 
-    /// Adds keys the relying party must skip next to the real one: `kty: "AKP"` (ML-DSA),
+    /// Puts keys the relying party must skip *before* the real one: `kty: "AKP"` (ML-DSA),
     /// a made-up `kty`, and an Ed448 `OKP` key, each with its own `kid`.
     pub fn set_jwks_junk_keys(&self, on: bool) {
         self.inner.lock().switches.jwks_junk_keys = on;

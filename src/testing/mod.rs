@@ -4,6 +4,61 @@
 //! what passes against the fake works against a real Authentik 2025.10–2026.5 with the
 //! default provider settings (see the crate's `reference/authentik.md` for the facts behind it).
 //!
+//! ```
+//! use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode, Tamper};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let fake = FakeAuthentik::builder()
+//!     .signing(SigningMode::Es256)
+//!     .redirect_uri("http://127.0.0.1:3000/callback")
+//!     .user(FakeUser::new("alice").name("Alice Anders").email("alice@example.com"))
+//!     .start()
+//!     .await;
+//! let http = reqwest::Client::builder()
+//!     .redirect(reqwest::redirect::Policy::none())
+//!     .build()?;
+//!
+//! // What the browser does: /authorize answers 302 to the app's callback with a code.
+//! let resp = http
+//!     .get(fake.authorize_url())
+//!     .query(&[
+//!         ("client_id", fake.client_id()),
+//!         ("redirect_uri", "http://127.0.0.1:3000/callback"),
+//!         ("response_type", "code"),
+//!         ("scope", "openid email profile"),
+//!         ("state", "xyz"),
+//!     ])
+//!     .send()
+//!     .await?;
+//! let callback = url::Url::parse(resp.headers()["location"].to_str()?)?;
+//! let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+//!
+//! // What the app does: exchange the code.
+//! let tokens: serde_json::Value = http
+//!     .post(fake.token_url())
+//!     .basic_auth(fake.client_id(), Some(fake.client_secret()))
+//!     .form(&[
+//!         ("grant_type", "authorization_code"),
+//!         ("code", code.as_str()),
+//!         ("redirect_uri", "http://127.0.0.1:3000/callback"),
+//!     ])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert!(tokens["id_token"].is_string());
+//! assert_eq!(fake.count(Endpoint::Token), 1);
+//!
+//! // Security tests switch misbehaviour on through `&self`.
+//! fake.set_tamper(Tamper::BadSignature);
+//! fake.set_id_token_claims(|claims| {
+//!     claims.insert("aud".into(), serde_json::json!(["someone-else"]));
+//! });
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Served: discovery (and the RFC 8414 copy), JWKS, authorize (code flow), token
 //! (`authorization_code`, `refresh_token`), userinfo, revoke and end-session, plus the
 //! `/application/o/<slug>/` redirect. Not modelled (answered as Authentik would answer an
@@ -16,17 +71,21 @@
 //! **The signing keys are published test keys** (`src/testing/keys/`), compiled into the crate.
 //! Never use them, or a fake's URL, outside tests.
 
+mod builder;
 mod endpoints;
 mod fake;
 mod jwt;
 mod keys;
 mod record;
 mod state;
+mod sub_mode;
 mod switches;
 mod user;
 
-pub use fake::{FakeAuthentik, FakeAuthentikBuilder};
+pub use builder::FakeAuthentikBuilder;
+pub use fake::FakeAuthentik;
 pub use keys::{KidStyle, SigningMode};
 pub use record::{Endpoint, RecordedRequest};
+pub use sub_mode::SubMode;
 pub use switches::{Fault, Tamper};
 pub use user::FakeUser;

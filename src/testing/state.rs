@@ -25,6 +25,7 @@ pub(crate) struct Config {
     pub(crate) refresh_validity: Duration,
     pub(crate) login_page: bool,
     pub(crate) install_id: String,
+    pub(crate) sub_mode: super::SubMode,
 }
 
 /// A code handed out by /authorize, waiting for /token.
@@ -124,13 +125,9 @@ impl Inner {
         }
     }
 
-    /// `sub` in Authentik's default `hashed_user_id` mode: SHA-256 hex of `"{pk}-{install id}"`.
-    pub(crate) fn sub(&self, pk: u64) -> String {
-        let d = ring::digest::digest(
-            &ring::digest::SHA256,
-            format!("{pk}-{}", self.cfg.install_id).as_bytes(),
-        );
-        hex(d.as_ref())
+    /// `sub` for `user`, per the configured [`SubMode`](super::SubMode).
+    pub(crate) fn sub(&self, user: &FakeUser) -> String {
+        self.cfg.sub_mode.sub(user, &self.cfg.install_id)
     }
 }
 

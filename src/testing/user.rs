@@ -23,6 +23,7 @@ pub struct FakeUser {
     pub(crate) email_verified: bool,
     pub(crate) groups: Vec<String>,
     pub(crate) amr: Vec<String>,
+    pub(crate) denied: bool,
 }
 
 impl FakeUser {
@@ -37,6 +38,7 @@ impl FakeUser {
             email_verified: false,
             groups: Vec::new(),
             amr: vec!["pwd".to_owned()],
+            denied: false,
         }
     }
 
@@ -77,6 +79,18 @@ impl FakeUser {
     {
         self.amr = amr.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// When `true`, the application's policy denies this user: `/authorize` shows Authentik's
+    /// "Access denied" HTML page (HTTP 200) and never redirects back to the client.
+    pub fn access_denied(mut self, denied: bool) -> Self {
+        self.denied = denied;
+        self
+    }
+
+    /// Sets the access-denied flag in place.
+    pub fn set_access_denied(&mut self, denied: bool) {
+        self.denied = denied;
     }
 
     /// Sets the full name in place (for [`FakeAuthentik::update_user`](super::FakeAuthentik::update_user)).

@@ -16,6 +16,8 @@ fn description(error: &str) -> &'static str {
         }
         "invalid_scope" => "The requested scope is invalid, unknown, or malformed",
         "request_not_supported" => "The provider does not support use of the request parameter",
+        // Sic: the missing space is in Authentik's `AuthorizeError.errors`.
+        "consent_required" => "The Authorization Server requires End-Userconsent",
         _ => "The authorization server encountered an error",
     }
 }
@@ -121,6 +123,11 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
             Some((challenge.to_owned(), method.to_owned()))
         }
     };
+    // prompt: `none` together with `consent` is the only combination refused for a logged-in user.
+    let prompt: Vec<&str> = req.q("prompt").unwrap_or("").split_whitespace().collect();
+    if prompt.contains(&"none") && prompt.contains(&"consent") {
+        return error_redirect(redirect_uri, "consent_required", state);
+    }
     // The user: login_hint (username or email), else the login page or the first user.
     let user_pk = {
         let st = inner.lock();
@@ -134,6 +141,13 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
             None => st.users.first(),
         };
         match found {
+            Some(u) if u.denied => {
+                return Reply::html(
+                    200,
+                    "Access denied",
+                    "<p>You don't have access to this application.</p>",
+                );
+            }
             Some(u) => u.pk,
             None => return login_page(req, &st.users, hint),
         }

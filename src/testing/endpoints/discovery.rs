@@ -126,7 +126,8 @@ pub(super) fn jwks(inner: &Inner, req: &Req) -> Reply {
     };
     let mut doc = Map::new();
     if let Some(key) = inner.key(index) {
-        let mut keys = vec![Value::Object(key.jwk(true))];
+        // Junk first: a relying party must skip what it cannot use, not just take keys[0].
+        let mut keys = Vec::new();
         if sw.jwks_junk_keys {
             keys.push(json!({
                 "kty": "AKP", "alg": "ML-DSA-44", "kid": "junk-akp-ml-dsa-44", "use": "sig",
@@ -140,6 +141,7 @@ pub(super) fn jwks(inner: &Inner, req: &Req) -> Reply {
                 "x": crate::util::b64(&[9u8; 57])
             }));
         }
+        keys.push(Value::Object(key.jwk(true)));
         for i in 1..=sw.extra_kidless_keys {
             // Other keys of the same type, without `kid`, cycling through the unused ones.
             if let Some(other) = inner.key(index + i) {

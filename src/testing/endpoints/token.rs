@@ -89,13 +89,15 @@ pub(super) fn client_auth(req: &Req) -> (String, String) {
 }
 
 /// For an `Authorization` header matching `^(scheme)\s.+$` (one of `schemes`, case-sensitive),
-/// the part after the single whitespace character.
+/// the second whitespace-separated word, as Authentik's `auth_header.split()[1]` takes it.
 pub(super) fn scheme_value<'a>(header: &'a str, schemes: &[&str]) -> Option<&'a str> {
     let rest = schemes.iter().find_map(|s| header.strip_prefix(s))?;
     let mut chars = rest.chars();
     let sep = chars.next()?;
-    let value = chars.as_str();
-    (sep.is_whitespace() && !value.is_empty()).then_some(value)
+    if !sep.is_whitespace() || chars.as_str().is_empty() {
+        return None;
+    }
+    header.split_whitespace().nth(1)
 }
 
 pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
@@ -240,7 +242,7 @@ fn mint(
     let validity = cfg.token_validity.as_secs() as i64;
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(inner.issuer()));
-    claims.insert("sub".into(), json!(inner.sub(user_pk)));
+    claims.insert("sub".into(), json!(inner.sub(&user)));
     claims.insert("aud".into(), json!(cfg.client_id));
     claims.insert("exp".into(), json!(now + validity));
     claims.insert("iat".into(), json!(now));

@@ -65,7 +65,7 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         );
     }
     let mut body = Map::new();
-    body.insert("sub".into(), json!(inner.sub(user.pk)));
+    body.insert("sub".into(), json!(inner.sub(&user)));
     for (k, v) in scope_claims(&user, &scopes) {
         body.insert(k, v);
     }
