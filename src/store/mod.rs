@@ -3,7 +3,30 @@
 //!
 //! The traits are object-safe (`Arc<dyn UserStore>`) and their errors say what failed. The
 //! in-memory backends ([`MemoryStore`]) always exist; SQLite, Postgres and Redis backends sit
-//! behind the cargo features `sqlite`, `postgres` and `redis`.
+//! behind the cargo features `sqlite`, `postgres` and `redis`:
+//!
+//! | backend | feature | stores | for |
+//! | --- | --- | --- | --- |
+//! | [`MemoryStore`] | — | users, settings, sessions | tests, demos |
+//! | `SqliteStore` | `sqlite` (default) | users, settings, sessions | one instance |
+//! | `PostgresStore` | `postgres` | users, settings, sessions | several instances |
+//! | `RedisSessionStore` | `redis` | sessions | several instances |
+//!
+//! The SQL stores create and migrate their tables (prefixed `tower_oidc_`) when opened, keep
+//! their own migration record (`tower_oidc_migrations`, not sqlx's `_sqlx_migrations`), and
+//! store client secrets encrypted with a `SecretKey` the app provides (AES-256-GCM); session
+//! and transaction ids are stored as SHA-256 hashes. An unreachable database gives
+//! [`StoreErrorKind::Unavailable`] within seconds, never a panic.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+//! # #[cfg(feature = "sqlite")] {
+//! use tower_oidc::store::{SecretKey, SqliteStore};
+//! let key = SecretKey::from_base64(&std::env::var("TOWER_OIDC_SECRET_KEY").unwrap_or_default())?;
+//! let store = SqliteStore::open("app.db").await?.with_secret_key(key);
+//! # }
+//! # Ok(()) }
+//! ```
 
 mod memory;
 mod model;
@@ -120,7 +143,9 @@ pub(crate) fn canonical_email(email: &str) -> String {
 /// - an [`Identity`] (provider, issuer, subject) belongs to at most one user;
 /// - [`UserStore::create_with_identity`] is atomic: two concurrent calls for one identity create
 ///   one user, and the loser gets a [`StoreErrorKind::Conflict`];
-/// - [`UserStore::find_by_email`] compares the canonical (trimmed, lower-cased) email.
+/// - [`UserStore::find_by_email`] compares the canonical (trimmed, lower-cased) email; the
+///   backends of this crate also keep emails in that form (whatever `create_with_identity` is
+///   given) and canonicalize the argument, so email uniqueness is case-insensitive.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
     /// The user linked to `identity`, if any.
