@@ -985,3 +985,14 @@ fn no_secret_in_a_type_error_on_the_secret() {
     assert!(!e.message.contains("8675309123"), "{}", e.message);
     assert!(!format!("{e:?}").contains("8675309123"));
 }
+
+#[test]
+fn typo_of_a_required_key_is_reported_once() {
+    one_error(
+        "[providers.corp]\nname = \"Corp\"\nisuer = \"https://sso.corp.example/\"\n",
+        3,
+        1,
+        "providers.corp.isuer",
+        "did you mean `issuer`?",
+    );
+}

@@ -313,6 +313,7 @@ impl Providers {
             }
         }
         check_duplicate_clients(&specs, &self.seeds, &settings_pos, &mut errs);
+        errs.drop_missing_explained_by_typos();
         if !errs.is_empty() {
             return Err(errs.into_errors());
         }
@@ -524,6 +525,27 @@ impl<'a> Errs<'a> {
             column: pos.1,
             path: path.to_owned(),
             message: msg.into(),
+        });
+    }
+    /// `isuer = …` makes `issuer` missing too; the unknown-key error already says "did you
+    /// mean `issuer`?", so the "missing required key `issuer`" one is noise.
+    fn drop_missing_explained_by_typos(&mut self) {
+        let hints: Vec<(String, String)> = self
+            .list
+            .iter()
+            .filter_map(|e| {
+                let (_, rest) = e.message.split_once("did you mean `")?;
+                let (key, _) = rest.split_once('`')?;
+                let (table, _) = e.path.rsplit_once('.')?;
+                Some((table.to_owned(), key.to_owned()))
+            })
+            .collect();
+        self.list.retain(|e| {
+            !hints.iter().any(|(table, key)| {
+                e.path == *table
+                    && e.message
+                        .starts_with(&format!("missing required key `{key}`"))
+            })
         });
     }
     fn is_empty(&self) -> bool {
