@@ -996,3 +996,46 @@ fn typo_of_a_required_key_is_reported_once() {
         "did you mean `issuer`?",
     );
 }
+
+/// The worked example of `docs/providers-toml.md`, so the reference cannot drift.
+fn docs_example() -> String {
+    let doc = include_str!("../docs/providers-toml.md");
+    let start = doc.find("```toml\n# app.toml\n").expect("example in docs") + "```toml\n".len();
+    let len = doc[start..].find("```").unwrap();
+    doc[start..start + len].to_owned()
+}
+
+#[test]
+fn docs_worked_example_loads() {
+    let env = |n: &str| {
+        n.ends_with("_CLIENT_SECRET")
+            .then(|| format!("secret-of-{n}"))
+    };
+    let p = Providers::builtin()
+        .with_toml_str_env("app.toml", &docs_example(), &env)
+        .unwrap();
+    assert_eq!(p.get("authentik").unwrap().sort_order, 1);
+    let corp = p.get("corp").unwrap();
+    let settings = &p.seeded_settings()["corp"];
+    let r = ResolvedProvider::resolve(corp, settings).unwrap();
+    assert_eq!(
+        r.endpoints.issuer.as_deref(),
+        Some("https://sso.corp.example/realms/staff")
+    );
+    assert_eq!(corp.claims.groups.to_string(), "realm_access.roles");
+}
+
+#[test]
+fn docs_worked_example_typo_is_at_the_documented_position() {
+    let text = docs_example().replacen("client_secret =", "client_secert =", 1);
+    let env = |_: &str| Some("x".to_owned());
+    let err = Providers::builtin()
+        .with_toml_str_env("app.toml", &text, &env)
+        .unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        include_str!("../docs/providers-toml.md").contains(&shown[..60]),
+        "docs show another position than {shown}"
+    );
+    assert_eq!((err.errors()[0].line, err.errors()[0].column), (25, 1));
+}

@@ -341,7 +341,8 @@ impl Providers {
         self.specs.is_empty()
     }
 
-    /// Where a provider was defined.
+    /// Where a provider was first defined (a built-in provider that a file overrides stays
+    /// [`Origin::Builtin`]; [`Providers::sources`] lists every file that changed it).
     pub fn origin(&self, id: &str) -> Option<&Origin> {
         self.entries.get(id).map(|e| &e.origin)
     }

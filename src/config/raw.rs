@@ -446,3 +446,54 @@ pub(crate) fn read_document(doc: DeTable<'_>) -> (RawFile, Vec<RawError>) {
     }
     (file, errs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_read_from_the_derived_structs() {
+        assert_eq!(fields_of::<RawFile>(), ["providers", "settings"]);
+        assert_eq!(fields_of::<RawAdmin>(), ["groups", "email_domains"]);
+        assert!(fields_of::<RawSpec>().contains(&"issuer"));
+        assert!(fields_of::<RawSettings>().contains(&"client_secret"));
+        assert_eq!(fields_of::<RawClaims>().len(), 9);
+    }
+
+    #[test]
+    fn key_segments_quote_what_toml_would() {
+        assert_eq!(key_segment("authentik"), "authentik");
+        assert_eq!(key_segment("a/b"), "\"a/b\"");
+        assert_eq!(key_segment(""), "\"\"");
+        assert_eq!(key_segment("a\"b"), "\"a\\\"b\"");
+        assert_eq!(join_path("providers", "a.b"), "providers.\"a.b\"");
+    }
+
+    #[test]
+    fn unknown_keys_get_a_close_suggestion_only() {
+        let known = ["issuer", "client_secret", "name"];
+        assert!(unknown_key_message("isuer", &known).contains("did you mean `issuer`?"));
+        assert!(unknown_key_message("client_secert", &known).contains("`client_secret`?"));
+        assert!(!unknown_key_message("colour", &known).contains("did you mean"));
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn secret_paths_hide_values() {
+        assert!(is_secret_path("settings.x.client_secret"));
+        assert!(is_secret_path("settings.x.params.token"));
+        assert!(!is_secret_path("providers.x.sort_order"));
+        let m = tidy_message(
+            "invalid type: integer `12345`, expected a string",
+            "settings.x.client_secret",
+        );
+        assert_eq!(m, "wrong type (value not shown), expected a string");
+        assert_eq!(
+            tidy_message(
+                "invalid type: string \"x\", expected i32",
+                "providers.x.sort_order"
+            ),
+            "invalid type: string \"x\", expected an integer"
+        );
+    }
+}
