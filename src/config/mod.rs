@@ -41,14 +41,15 @@ pub use spec::{
 };
 pub use template::{Template, TemplateError};
 
-use raw::{OneOrMany, RawFile, RawSettings, RawSpec, S};
+use raw::{OneOrMany, RawSettings, RawSpec, S};
 use toml::Spanned;
 
 /// The built-in registry, embedded from the crate's `providers.toml`.
 pub const BUILTIN_PROVIDERS_TOML: &str = include_str!("../../providers.toml");
 
-/// Name under which errors in the built-in registry are reported.
-const BUILTIN_NAME: &str = "<built-in providers.toml>";
+/// The name under which the built-in registry appears in errors and in
+/// [`Providers::sources`].
+pub const BUILTIN_SOURCE: &str = "<built-in providers.toml>";
 
 /// Largest configuration file accepted (a config is a few KiB; this bounds a mistake).
 pub const MAX_CONFIG_BYTES: usize = 1024 * 1024;
@@ -68,17 +69,22 @@ pub enum Origin {
     File(String),
 }
 
+/// One provider as merged so far. No source text is kept (a file may hold a literal secret,
+/// and this type is `Debug`): positions are resolved to line and column when the entry is made.
 #[derive(Debug, Clone)]
 struct Entry {
     raw: RawSpec,
-    /// The file that last touched this provider, and the text of that file.
+    /// The file that last touched this provider, and where its `[providers.<id>]` key is there.
     file: String,
-    text: std::sync::Arc<str>,
-    key_span: std::ops::Range<usize>,
+    key_pos: (usize, usize),
     origin: Origin,
+    /// Every source that defined or changed this provider, in load order.
+    sources: Vec<String>,
 }
 
 /// A set of provider specs (built-in and custom) and seeded settings.
+///
+/// `Debug` shows specs and settings, never a client secret (see [`Secret`]).
 #[derive(Debug, Clone)]
 pub struct Providers {
     entries: BTreeMap<String, Entry>,
@@ -88,6 +94,10 @@ pub struct Providers {
 
 impl Providers {
     /// No providers at all.
+    ///
+    /// ```
+    /// assert!(tower_oidc::config::Providers::empty().is_empty());
+    /// ```
     pub fn empty() -> Providers {
         Providers {
             entries: BTreeMap::new(),
@@ -97,9 +107,14 @@ impl Providers {
     }
 
     /// The official providers, built in.
+    ///
+    /// ```
+    /// let p = tower_oidc::config::Providers::builtin();
+    /// assert_eq!(p.get("authentik").unwrap().name, "Authentik");
+    /// ```
     pub fn builtin() -> Providers {
         match Providers::empty().with_source(
-            BUILTIN_NAME,
+            BUILTIN_SOURCE,
             BUILTIN_PROVIDERS_TOML,
             &env_lookup,
             true,
@@ -119,32 +134,47 @@ impl Providers {
     }
 
     /// Adds (or overrides) providers and settings from a file.
+    ///
+    /// The file must be UTF-8 (a leading BOM is ignored) and at most [`MAX_CONFIG_BYTES`] long;
+    /// it is never read past that limit. Errors are named after `path` as given.
     pub fn with_toml_file(self, path: impl AsRef<Path>) -> Result<Providers, ConfigErrors> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let err = |message: String| {
+        let err = |line: usize, column: usize, message: String| {
             ConfigErrors(vec![ConfigError {
                 file: name.clone(),
-                line: 0,
-                column: 0,
+                line,
+                column,
                 path: String::new(),
                 message,
             }])
         };
-        let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        if meta.len() > MAX_CONFIG_BYTES as u64 {
-            return Err(err(format!(
-                "file is {} bytes, larger than the {MAX_CONFIG_BYTES}-byte limit",
-                meta.len()
-            )));
+        let bytes = read_capped(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
+        if bytes.len() > MAX_CONFIG_BYTES {
+            return Err(err(0, 0, too_large_message()));
         }
-        let bytes = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            err(format!(
-                "not UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-        })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let bytes = e.as_bytes();
+                let good = e.utf8_error().valid_up_to();
+                let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+                let (line, column) = error::line_col(prefix, prefix.len());
+                let (line, column) = if prefix.starts_with('\u{feff}') && line == 1 {
+                    (line, column - 1)
+                } else {
+                    (line, column)
+                };
+                return Err(err(
+                    line,
+                    column,
+                    format!(
+                        "the file is not valid UTF-8 (byte 0x{:02x} at offset {good}); save it as UTF-8",
+                        bytes.get(good).copied().unwrap_or(0)
+                    ),
+                ));
+            }
+        };
         self.with_toml_str(&name, &text)
     }
 
@@ -155,6 +185,19 @@ impl Providers {
 
     /// As [`Providers::with_toml_str`], resolving `${VAR}` with `env` instead of the process
     /// environment.
+    ///
+    /// ```
+    /// use tower_oidc::config::Providers;
+    /// let env = |name: &str| (name == "AUTHENTIK_CLIENT_SECRET").then(|| "s3cret".to_string());
+    /// let p = Providers::builtin()
+    ///     .with_toml_str_env("app.toml", r#"
+    ///         [settings.authentik]
+    ///         client_secret = "${AUTHENTIK_CLIENT_SECRET}"
+    ///     "#, &env)
+    ///     .unwrap();
+    /// let s = &p.seeded_settings()["authentik"];
+    /// assert_eq!(s.client_secret.as_ref().unwrap().expose(), "s3cret");
+    /// ```
     pub fn with_toml_str_env(
         self,
         name: &str,
@@ -171,46 +214,60 @@ impl Providers {
         env: &dyn Fn(&str) -> Option<String>,
         builtin: bool,
     ) -> Result<Providers, ConfigErrors> {
+        // Positions are counted in the text after the BOM: editors do not show it as a column.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut errs = Errs::new(name, text);
         if text.len() > MAX_CONFIG_BYTES {
-            errs.at(
-                0..0,
-                "",
-                format!("file is larger than the {MAX_CONFIG_BYTES}-byte limit"),
-            );
+            errs.at(0..0, "", too_large_message());
             return Err(errs.into_errors());
         }
-        let text_body = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let offset = text.len() - text_body.len();
-        let file: RawFile = match parse(text_body) {
-            Ok(f) => f,
-            Err((span, path, msg)) => {
-                let span = span
-                    .map(|s| s.start + offset..s.end + offset)
-                    .unwrap_or(0..0);
-                errs.at(span, &path, msg);
-                return Err(errs.into_errors());
+        let (doc, syntax) = toml::de::DeTable::parse_recoverable(text);
+        if !syntax.is_empty() {
+            // The recovered tree may miss whole tables: report only what the parser found, or
+            // the errors would be followed by misleading "missing key" ones.
+            let mut duplicated_tables = Vec::new();
+            for e in &syntax {
+                syntax_error(e, text, &mut duplicated_tables, &mut errs);
             }
-        };
-        // A BOM shifts every span; re-base the error positions on the stripped text.
-        let mut errs = Errs::new(name, text_body);
-        let shared: std::sync::Arc<str> = std::sync::Arc::from(text_body);
+            return Err(errs.into_errors());
+        }
+        let (file, read_errs) = raw::read_document(doc.into_inner());
+        for e in read_errs {
+            errs.at(e.span.unwrap_or(0..0), &e.path, e.message);
+        }
 
+        let mut touched = Vec::new();
         for (id, raw) in file.providers {
-            let path = format!("providers.{}", id.get_ref());
+            let path = raw::join_path("providers", id.get_ref());
             validate_id(&id, &path, &mut errs);
             validate_raw_spec(&raw, &path, &mut errs);
+            let key_pos = error::line_col(text, id.span().start);
             let origin = if builtin {
                 Origin::Builtin
             } else {
                 Origin::File(name.to_owned())
             };
+            // An OIDC provider needs `openid`; say so at this file's `scopes` when it set them.
+            if let Some(scopes) = &raw.scopes {
+                let protocol = raw
+                    .protocol
+                    .or_else(|| self.entries.get(id.get_ref()).and_then(|e| e.raw.protocol))
+                    .unwrap_or(Protocol::Oidc);
+                if protocol == Protocol::Oidc && !scopes.get_ref().iter().any(|s| s == "openid") {
+                    errs.at(
+                        scopes.span(),
+                        &format!("{path}.scopes"),
+                        "an OIDC provider's scopes must include `openid`",
+                    );
+                }
+            }
+            touched.push(id.get_ref().clone());
             match self.entries.get_mut(id.get_ref()) {
                 Some(e) => {
                     e.raw.merge(raw);
                     e.file = name.to_owned();
-                    e.text = shared.clone();
-                    e.key_span = id.span();
+                    e.key_pos = key_pos;
+                    e.sources.push(name.to_owned());
                 }
                 None => {
                     self.entries.insert(
@@ -218,9 +275,9 @@ impl Providers {
                         Entry {
                             raw,
                             file: name.to_owned(),
-                            text: shared.clone(),
-                            key_span: id.span(),
+                            key_pos,
                             origin,
+                            sources: vec![name.to_owned()],
                         },
                     );
                 }
@@ -229,30 +286,34 @@ impl Providers {
         // Resolve every spec (a user file can break a built-in one by overriding a field).
         let mut specs = BTreeMap::new();
         for (id, e) in &self.entries {
-            let mut e_errs = Errs::new(&e.file, &e.text);
-            if let Some(spec) = resolve_spec(id, &e.raw, &e.key_span, &mut e_errs) {
+            if let Some(spec) = resolve_spec(id, e, &mut errs) {
                 specs.insert(id.clone(), spec);
             }
-            errs.extend(e_errs);
         }
+        let mut settings_pos = BTreeMap::new();
         for (id, raw) in file.settings {
-            let path = format!("settings.{}", id.get_ref());
+            let path = raw::join_path("settings", id.get_ref());
             if !self.entries.contains_key(id.get_ref()) {
-                errs.at(
-                    id.span(),
-                    &path,
-                    format!(
-                        "no provider `{}` is defined (settings must name a provider)",
-                        id.get_ref()
-                    ),
-                );
+                if !file.unreadable.contains(id.get_ref()) {
+                    errs.at(
+                        id.span(),
+                        &path,
+                        format!(
+                            "no provider `{}` is defined (settings must name a built-in provider or a `[providers.<id>]` table)",
+                            id.get_ref().escape_debug()
+                        ),
+                    );
+                }
                 continue;
             }
-            if let Some(s) = resolve_settings(raw, &path, env, &mut errs) {
+            let spec = specs.get(id.get_ref());
+            if let Some(s) = resolve_settings(raw, &id, &path, spec, env, &mut errs) {
+                settings_pos.insert(id.get_ref().clone(), id.span());
                 self.seeds.insert(id.get_ref().clone(), s);
             }
         }
-        check_duplicate_clients(&specs, &self.seeds, &mut errs);
+        check_duplicate_clients(&specs, &self.seeds, &settings_pos, &mut errs);
+        errs.drop_missing_explained_by_typos();
         if !errs.is_empty() {
             return Err(errs.into_errors());
         }
@@ -280,9 +341,29 @@ impl Providers {
         self.specs.is_empty()
     }
 
-    /// Where a provider was defined.
+    /// Where a provider was first defined (a built-in provider that a file overrides stays
+    /// [`Origin::Builtin`]; [`Providers::sources`] lists every file that changed it).
     pub fn origin(&self, id: &str) -> Option<&Origin> {
         self.entries.get(id).map(|e| &e.origin)
+    }
+
+    /// Every source (the built-in registry's name or a file name) that defined or changed a
+    /// provider, in load order: `["<built-in providers.toml>", "app.toml"]` for a built-in
+    /// provider that `app.toml` overrides.
+    ///
+    /// ```
+    /// use tower_oidc::config::Providers;
+    /// let p = Providers::builtin()
+    ///     .with_toml_str("app.toml", "[providers.authentik]\nsort_order = 1\n")
+    ///     .unwrap();
+    /// assert_eq!(p.sources("authentik").len(), 2);
+    /// assert_eq!(p.sources("authentik")[1], "app.toml");
+    /// ```
+    pub fn sources(&self, id: &str) -> &[String] {
+        self.entries
+            .get(id)
+            .map(|e| e.sources.as_slice())
+            .unwrap_or_default()
     }
 
     /// Settings seeded from `[settings.<id>]` tables.
@@ -291,21 +372,125 @@ impl Providers {
     }
 }
 
-fn env_lookup(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+fn too_large_message() -> String {
+    format!("the file is larger than the {MAX_CONFIG_BYTES}-byte limit (1 MiB)")
 }
 
-type ParseErr = (Option<std::ops::Range<usize>>, String, String);
+/// Reads at most one byte more than [`MAX_CONFIG_BYTES`] (so a huge file or a device such as
+/// `/dev/zero` is refused without reading it all).
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_end(&mut out)?;
+    Ok(out)
+}
 
-fn parse(text: &str) -> Result<RawFile, ParseErr> {
-    let de = toml::de::Deserializer::parse(text)
-        .map_err(|e| (e.span(), String::new(), e.message().to_owned()))?;
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let path = if path == "." { String::new() } else { path };
-        (inner.span(), path, inner.message().to_owned())
-    })
+/// Reports a TOML syntax error. Only the parser's message is used, never its rendering with the
+/// source line (a `client_secret = "…"` line would be echoed); a duplicate key is named by its
+/// key path, and a duplicate `[providers.<id>]` table is called a duplicate provider (the keys
+/// of the second table, which the parser then also calls duplicates, are not reported again).
+fn syntax_error(
+    e: &toml::de::Error,
+    text: &str,
+    duplicated_tables: &mut Vec<String>,
+    errs: &mut Errs<'_>,
+) {
+    let span = e.span().unwrap_or(0..0);
+    let mut path = String::new();
+    let mut message = e.message().to_owned();
+    if message == "duplicate key" {
+        if let Some(p) = duplicate_key_path(text, span.start) {
+            message = match p.as_slice() {
+                [section, id] if section == "providers" => format!(
+                    "duplicate provider `{}`: `[providers.{}]` appears twice in this file (put all of a provider's keys in one table)",
+                    id.escape_debug(),
+                    raw::key_segment(id)
+                ),
+                [section, id] if section == "settings" => format!(
+                    "duplicate settings for provider `{}`: `[settings.{}]` appears twice in this file",
+                    id.escape_debug(),
+                    raw::key_segment(id)
+                ),
+                _ => "duplicate key: a key may be set only once per table".to_owned(),
+            };
+            path = p
+                .iter()
+                .map(|k| raw::key_segment(k))
+                .collect::<Vec<_>>()
+                .join(".");
+            if duplicated_tables
+                .iter()
+                .any(|t| path.starts_with(&format!("{t}.")))
+            {
+                return;
+            }
+            if p.len() == 2 && (p[0] == "providers" || p[0] == "settings") {
+                duplicated_tables.push(path.clone());
+            }
+        }
+    } else {
+        let (line, _) = error::line_col(text, span.start);
+        if let Some(value) = secret_on_line(text, line) {
+            if message.contains(value) {
+                message =
+                    "invalid TOML in a `client_secret` value (details withheld: the line holds a secret)"
+                        .to_owned();
+            }
+        }
+    }
+    errs.at(span, &path, message);
+}
+
+/// The text after `=` on a line that sets a `client_secret` (quotes and spaces trimmed), if
+/// that line does and the value is long enough to search for.
+fn secret_on_line(text: &str, line: usize) -> Option<&str> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let (key, value) = l.split_once('=')?;
+    if !key.contains("client_secret") {
+        return None;
+    }
+    let v = value.trim().trim_matches(|c| c == '"' || c == '\'');
+    (v.len() >= 3).then_some(v)
+}
+
+/// The key path of a duplicate key at byte `pos`: the table header above it (or on its line)
+/// with the key of its line, reparsed on their own.
+fn duplicate_key_path(text: &str, pos: usize) -> Option<Vec<String>> {
+    let (line, _) = error::line_col(text, pos);
+    let lines: Vec<&str> = text.lines().collect();
+    let idx = line.checked_sub(1)?;
+    let here = lines.get(idx)?.trim_start();
+    let is_header = |l: &str| {
+        let l = l.trim_start();
+        l.starts_with('[') && !l.starts_with("[[")
+    };
+    let snippet = if is_header(here) {
+        format!("{here}\n")
+    } else {
+        let header = lines[..idx].iter().rev().find(|l| is_header(l));
+        format!("{}\n{here}\n", header.map(|h| h.trim_start()).unwrap_or(""))
+    };
+    let doc = toml::de::DeTable::parse(&snippet).ok()?.into_inner();
+    let mut path = Vec::new();
+    let mut cur = &doc;
+    loop {
+        let mut it = cur.iter();
+        let (k, v) = it.next()?;
+        if it.next().is_some() {
+            return None;
+        }
+        path.push(k.get_ref().to_string());
+        match v.get_ref() {
+            toml::de::DeValue::Table(t) if !t.is_empty() => cur = t,
+            _ => return Some(path),
+        }
+    }
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Collects errors with positions in one file.
@@ -333,8 +518,36 @@ impl<'a> Errs<'a> {
             message: msg.into(),
         });
     }
-    fn extend(&mut self, other: Errs<'_>) {
-        self.list.extend(other.list);
+    /// An error in another file (or this one) at an already computed position.
+    fn at_pos(&mut self, file: &str, pos: (usize, usize), path: &str, msg: impl Into<String>) {
+        self.list.push(ConfigError {
+            file: file.to_owned(),
+            line: pos.0,
+            column: pos.1,
+            path: path.to_owned(),
+            message: msg.into(),
+        });
+    }
+    /// `isuer = …` makes `issuer` missing too; the unknown-key error already says "did you
+    /// mean `issuer`?", so the "missing required key `issuer`" one is noise.
+    fn drop_missing_explained_by_typos(&mut self) {
+        let hints: Vec<(String, String)> = self
+            .list
+            .iter()
+            .filter_map(|e| {
+                let (_, rest) = e.message.split_once("did you mean `")?;
+                let (key, _) = rest.split_once('`')?;
+                let (table, _) = e.path.rsplit_once('.')?;
+                Some((table.to_owned(), key.to_owned()))
+            })
+            .collect();
+        self.list.retain(|e| {
+            !hints.iter().any(|(table, key)| {
+                e.path == *table
+                    && e.message
+                        .starts_with(&format!("missing required key `{key}`"))
+            })
+        });
     }
     fn is_empty(&self) -> bool {
         self.list.is_empty()
@@ -342,6 +555,7 @@ impl<'a> Errs<'a> {
     fn into_errors(mut self) -> ConfigErrors {
         self.list
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.list.dedup();
         ConfigErrors(self.list)
     }
 }
@@ -416,6 +630,15 @@ pub fn is_loopback(u: &url::Url) -> bool {
 }
 
 fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
+    if let Some(n) = &raw.name {
+        if n.get_ref().trim().is_empty() {
+            errs.at(
+                n.span(),
+                &format!("{path}.name"),
+                "must not be empty (it is shown as \"Sign in with <name>\")",
+            );
+        }
+    }
     for (key, v) in [
         ("issuer", &raw.issuer),
         ("discovery", &raw.discovery),
@@ -441,6 +664,12 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
                             v.span(),
                             &p,
                             "an issuer must not have a query (RFC 9207 §2)",
+                        );
+                    } else if t.vars().next().is_some() && t.as_str().contains('#') {
+                        errs.at(
+                            v.span(),
+                            &p,
+                            "an issuer must not have a fragment (RFC 9207 §2)",
                         );
                     }
                 }
@@ -528,24 +757,23 @@ fn source(v: &Option<Spanned<OneOrMany>>, default: &[&str]) -> ClaimSource {
     ClaimSource(names.iter().filter_map(|n| ClaimPath::parse(n)).collect())
 }
 
-fn resolve_spec(
-    id: &str,
-    raw: &RawSpec,
-    key_span: &std::ops::Range<usize>,
-    errs: &mut Errs<'_>,
-) -> Option<ProviderSpec> {
-    let path = format!("providers.{id}");
+/// Builds the spec of a merged entry. Fields that a file set were checked when it was read
+/// (with their positions); what is left are keys no file set, reported at the provider's
+/// `[providers.<id>]` key in the file that touched it last.
+fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<ProviderSpec> {
+    let raw = &e.raw;
+    let path = raw::join_path("providers", id);
     let before = errs.list.len();
+    let mut missing = |msg: String| errs.at_pos(&e.file, e.key_pos, &path, msg);
     let tpl = |v: &Option<S>| v.as_ref().and_then(|s| Template::parse(s.get_ref()).ok());
     let protocol = raw.protocol.unwrap_or(Protocol::Oidc);
     let name = match &raw.name {
-        Some(n) if !n.get_ref().trim().is_empty() => n.get_ref().clone(),
-        Some(n) => {
-            errs.at(n.span(), &format!("{path}.name"), "must not be empty");
-            String::new()
-        }
+        Some(n) => n.get_ref().clone(),
         None => {
-            errs.at(key_span.clone(), &path, "missing required key `name`");
+            missing(
+                "missing required key `name` (the display name, e.g. `name = \"Authentik\"`)"
+                    .into(),
+            );
             String::new()
         }
     };
@@ -556,25 +784,11 @@ fn resolve_spec(
         }
         None => Vec::new(),
     };
-    if protocol == Protocol::Oidc && !scopes.iter().any(|s| s == "openid") {
-        let span = raw
-            .scopes
-            .as_ref()
-            .map(|s| s.span())
-            .unwrap_or(key_span.clone());
-        errs.at(
-            span,
-            &format!("{path}.scopes"),
-            "an OIDC provider's scopes must include `openid`",
-        );
-    }
     match protocol {
         Protocol::Oidc => {
             if raw.issuer.is_none() && raw.discovery.is_none() {
-                errs.at(
-                    key_span.clone(),
-                    &path,
-                    "missing required key `issuer` (an OIDC provider needs an issuer or a discovery URL)",
+                missing(
+                    "missing required key `issuer` (an OIDC provider needs an issuer or a discovery URL)".into(),
                 );
             }
         }
@@ -585,14 +799,26 @@ fn resolve_spec(
                 ("userinfo_endpoint", &raw.userinfo_endpoint),
             ] {
                 if v.is_none() {
-                    errs.at(
-                        key_span.clone(),
-                        &path,
-                        format!("missing required key `{k}` (an OAuth2 provider has no discovery)"),
-                    );
+                    missing(format!(
+                        "missing required key `{k}` (an OAuth2 provider has no discovery)"
+                    ));
                 }
             }
         }
+    }
+    let scopes_path = format!("{path}.scopes");
+    if protocol == Protocol::Oidc
+        && !scopes.iter().any(|s| s == "openid")
+        && !errs.list.iter().any(|e| e.path == scopes_path)
+    {
+        // The scopes came from another file than the protocol (or the reading file already
+        // said so at its `scopes`).
+        errs.at_pos(
+            &e.file,
+            e.key_pos,
+            &scopes_path,
+            "an OIDC provider's scopes must include `openid`",
+        );
     }
     if errs.list.len() > before {
         return None;
@@ -631,7 +857,9 @@ fn resolve_spec(
     })
 }
 
-/// Replaces every `${NAME}` in `v` with the environment's value.
+/// Replaces every `${NAME}` in `v` with the environment's value; `$${` stands for a literal
+/// `${`. Messages never repeat the value's own text (it may be a literal secret), only a
+/// variable's name.
 fn interpolate(
     v: &S,
     path: &str,
@@ -642,10 +870,20 @@ fn interpolate(
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
     while let Some(i) = rest.find("${") {
+        if let Some(lit) = rest[..i].strip_suffix('$') {
+            out.push_str(lit);
+            out.push_str("${");
+            rest = &rest[i + 2..];
+            continue;
+        }
         out.push_str(&rest[..i]);
         let after = &rest[i + 2..];
         let Some(end) = after.find('}') else {
-            errs.at(v.span(), path, "`${` is never closed (write `${NAME}`)");
+            errs.at(
+                v.span(),
+                path,
+                "`${` is never closed (write `${NAME}`, or `$${` for a literal `${`)",
+            );
             return None;
         };
         let name = &after[..end];
@@ -653,7 +891,7 @@ fn interpolate(
             errs.at(
                 v.span(),
                 path,
-                format!("`${{{name}}}` is not a valid environment variable name"),
+                "`${…}` must name an environment variable: letters, digits and `_` (write `$${` for a literal `${`)",
             );
             return None;
         }
@@ -676,7 +914,9 @@ fn interpolate(
 
 fn resolve_settings(
     raw: RawSettings,
+    id: &S,
     path: &str,
+    spec: Option<&ProviderSpec>,
     env: &dyn Fn(&str) -> Option<String>,
     errs: &mut Errs<'_>,
 ) -> Option<ProviderSettings> {
@@ -703,19 +943,56 @@ fn resolve_settings(
     }
     if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span())) {
         if s.is_empty() {
-            errs.at(span, &format!("{path}.client_secret"), "must not be empty");
+            errs.at(
+                span,
+                &format!("{path}.client_secret"),
+                "must not be empty (leave the key out for a public client)",
+            );
+        }
+    }
+    if let Some(c) = &raw.client_id {
+        if client_id.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            errs.at(c.span(), &format!("{path}.client_id"), "must not be empty");
         }
     }
     if let Some(scopes) = &raw.scopes {
-        if scopes
-            .get_ref()
-            .iter()
-            .any(|s| s.is_empty() || s.contains(' '))
-        {
+        let list = scopes.get_ref();
+        if list.iter().any(|s| s.is_empty() || s.contains(' ')) {
             errs.at(
                 scopes.span(),
                 &format!("{path}.scopes"),
                 "scopes must be non-empty and contain no spaces",
+            );
+        } else if spec.is_some_and(|s| s.protocol == Protocol::Oidc)
+            && !list.iter().any(|s| s == "openid")
+        {
+            errs.at(
+                scopes.span(),
+                &format!("{path}.scopes"),
+                "an OIDC provider's scopes must include `openid`",
+            );
+        }
+    }
+    // An enabled provider must be usable: fail at load time, not at the first sign-in.
+    if raw.enabled == Some(true) {
+        if raw.client_id.is_none() {
+            errs.at(
+                id.span(),
+                path,
+                "missing required key `client_id` (the provider is enabled)",
+            );
+        }
+        let needs_url = spec.is_some_and(|s| {
+            s.default_url.is_none()
+                && [&s.issuer, &s.authorization_endpoint, &s.token_endpoint]
+                    .iter()
+                    .any(|t| t.as_ref().is_some_and(|t| t.vars().any(|v| v == "url")))
+        });
+        if needs_url && raw.url.is_none() {
+            errs.at(
+                id.span(),
+                path,
+                "missing required key `url` (the provider is enabled and its endpoints are built from `{url}`)",
             );
         }
     }
@@ -743,9 +1020,11 @@ fn resolve_settings(
 }
 
 /// Two providers with the same issuer and client id would make identities ambiguous (T5).
+/// Reported at the `[settings.<id>]` key of this file (`positions`) when it is there.
 fn check_duplicate_clients(
     specs: &BTreeMap<String, ProviderSpec>,
     seeds: &BTreeMap<String, ProviderSettings>,
+    positions: &BTreeMap<String, std::ops::Range<usize>>,
     errs: &mut Errs<'_>,
 ) {
     let mut seen: BTreeMap<(String, String), &str> = BTreeMap::new();
@@ -760,8 +1039,13 @@ fn check_duplicate_clients(
             .unwrap_or_default();
         let key = (format!("{issuer}|{url}"), client.clone());
         if let Some(other) = seen.insert(key, id) {
+            let span = positions
+                .get(id.as_str())
+                .or_else(|| positions.get(other))
+                .cloned()
+                .unwrap_or(0..0);
             errs.at(
-                0..0,
+                span,
                 &format!("settings.{id}"),
                 format!("same issuer URL and client id as `settings.{other}`: identities would be ambiguous"),
             );

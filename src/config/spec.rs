@@ -70,6 +70,13 @@ impl ClaimPath {
     }
 }
 
+impl std::fmt::Display for ClaimPath {
+    /// The dotted form, `address.country`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("."))
+    }
+}
+
 /// Where one user field comes from: the first of these claims that is present (and not null).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClaimSource(pub Vec<ClaimPath>);
@@ -81,6 +88,30 @@ impl ClaimSource {
             .iter()
             .filter_map(|p| p.lookup(claims))
             .find(|v| !v.is_null())
+    }
+}
+
+impl std::fmt::Display for ClaimSource {
+    /// The claims in the order they are tried, `name | preferred_username`; `-` when the field
+    /// is not mapped.
+    ///
+    /// ```
+    /// use tower_oidc::config::{ClaimPath, ClaimSource};
+    /// let s = ClaimSource(vec![ClaimPath::parse("name").unwrap(), ClaimPath::parse("a.b").unwrap()]);
+    /// assert_eq!(s.to_string(), "name | a.b");
+    /// assert_eq!(ClaimSource::default().to_string(), "-");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" | ")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
     }
 }
 
