@@ -432,12 +432,12 @@ fn syntax_error(
         }
     } else {
         let (line, _) = error::line_col(text, span.start);
-        if let Some(value) = secret_on_line(text, line) {
-            if message.contains(value) {
-                message =
-                    "invalid TOML in a `client_secret` value (details withheld: the line holds a secret)"
-                        .to_owned();
-            }
+        if let Some(value) = secret_on_line(text, line)
+            && message.contains(value)
+        {
+            message =
+                "invalid TOML in a `client_secret` value (details withheld: the line holds a secret)"
+                    .to_owned();
         }
     }
     errs.at(span, &path, message);
@@ -584,11 +584,11 @@ fn validate_template(v: &S, path: &str, errs: &mut Errs<'_>) -> Option<Template>
     match Template::parse(v.get_ref()) {
         Ok(t) => {
             // A template that is a complete URL on its own must be one.
-            if t.vars().next().is_none() {
-                if let Err(m) = check_url(v.get_ref()) {
-                    errs.at(v.span(), path, m);
-                    return None;
-                }
+            if t.vars().next().is_none()
+                && let Err(m) = check_url(v.get_ref())
+            {
+                errs.at(v.span(), path, m);
+                return None;
             }
             Some(t)
         }
@@ -630,14 +630,14 @@ pub fn is_loopback(u: &url::Url) -> bool {
 }
 
 fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
-    if let Some(n) = &raw.name {
-        if n.get_ref().trim().is_empty() {
-            errs.at(
-                n.span(),
-                &format!("{path}.name"),
-                "must not be empty (it is shown as \"Sign in with <name>\")",
-            );
-        }
+    if let Some(n) = &raw.name
+        && n.get_ref().trim().is_empty()
+    {
+        errs.at(
+            n.span(),
+            &format!("{path}.name"),
+            "must not be empty (it is shown as \"Sign in with <name>\")",
+        );
     }
     for (key, v) in [
         ("issuer", &raw.issuer),
@@ -650,36 +650,36 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
     ] {
         if let Some(v) = v {
             let p = format!("{path}.{key}");
-            if let Some(t) = validate_template(v, &p, errs) {
-                if key == "issuer" {
-                    if let Some(var) = t.vars().find(|n| *n == "issuer") {
-                        errs.at(
-                            v.span(),
-                            &p,
-                            format!("the issuer cannot refer to `{{{var}}}`"),
-                        );
-                    }
-                    if t.as_str().contains('?') {
-                        errs.at(
-                            v.span(),
-                            &p,
-                            "an issuer must not have a query (RFC 9207 §2)",
-                        );
-                    } else if t.vars().next().is_some() && t.as_str().contains('#') {
-                        errs.at(
-                            v.span(),
-                            &p,
-                            "an issuer must not have a fragment (RFC 9207 §2)",
-                        );
-                    }
+            if let Some(t) = validate_template(v, &p, errs)
+                && key == "issuer"
+            {
+                if let Some(var) = t.vars().find(|n| *n == "issuer") {
+                    errs.at(
+                        v.span(),
+                        &p,
+                        format!("the issuer cannot refer to `{{{var}}}`"),
+                    );
+                }
+                if t.as_str().contains('?') {
+                    errs.at(
+                        v.span(),
+                        &p,
+                        "an issuer must not have a query (RFC 9207 §2)",
+                    );
+                } else if t.vars().next().is_some() && t.as_str().contains('#') {
+                    errs.at(
+                        v.span(),
+                        &p,
+                        "an issuer must not have a fragment (RFC 9207 §2)",
+                    );
                 }
             }
         }
     }
-    if let Some(url) = &raw.url {
-        if let Err(m) = check_url(url.get_ref()) {
-            errs.at(url.span(), &format!("{path}.url"), m);
-        }
+    if let Some(url) = &raw.url
+        && let Err(m) = check_url(url.get_ref())
+    {
+        errs.at(url.span(), &format!("{path}.url"), m);
     }
     if let Some(algs) = &raw.signing_algs {
         let p = format!("{path}.signing_algs");
@@ -708,18 +708,17 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
             errs.at(algs.span(), &p, "must name at least one algorithm");
         }
     }
-    if let Some(scopes) = &raw.scopes {
-        if scopes
+    if let Some(scopes) = &raw.scopes
+        && scopes
             .get_ref()
             .iter()
             .any(|s| s.is_empty() || s.contains(' '))
-        {
-            errs.at(
-                scopes.span(),
-                &format!("{path}.scopes"),
-                "scopes must be non-empty and contain no spaces",
-            );
-        }
+    {
+        errs.at(
+            scopes.span(),
+            &format!("{path}.scopes"),
+            "scopes must be non-empty and contain no spaces",
+        );
     }
     if let Some(claims) = &raw.claims {
         let fields = [
@@ -936,24 +935,24 @@ fn resolve_settings(
             params.insert(k.clone(), val);
         }
     }
-    if let (Some(u), Some(span)) = (&url, raw.url.as_ref().map(|s| s.span())) {
-        if let Err(m) = check_url(u) {
-            errs.at(span, &format!("{path}.url"), m);
-        }
+    if let (Some(u), Some(span)) = (&url, raw.url.as_ref().map(|s| s.span()))
+        && let Err(m) = check_url(u)
+    {
+        errs.at(span, &format!("{path}.url"), m);
     }
-    if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span())) {
-        if s.is_empty() {
-            errs.at(
-                span,
-                &format!("{path}.client_secret"),
-                "must not be empty (leave the key out for a public client)",
-            );
-        }
+    if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span()))
+        && s.is_empty()
+    {
+        errs.at(
+            span,
+            &format!("{path}.client_secret"),
+            "must not be empty (leave the key out for a public client)",
+        );
     }
-    if let Some(c) = &raw.client_id {
-        if client_id.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            errs.at(c.span(), &format!("{path}.client_id"), "must not be empty");
-        }
+    if let Some(c) = &raw.client_id
+        && client_id.as_deref().is_some_and(|c| c.trim().is_empty())
+    {
+        errs.at(c.span(), &format!("{path}.client_id"), "must not be empty");
     }
     if let Some(scopes) = &raw.scopes {
         let list = scopes.get_ref();

@@ -369,10 +369,10 @@ fn read_table<'de, T: Deserialize<'de>>(
             .iter_mut()
             .find(|(k, _)| k.get_ref() == key)
             .map(|(_, v)| v);
-        if let Some(v) = sub {
-            if let DeValue::Table(t) = v.get_mut() {
-                drop_unknown_keys(t, known, &join_path(path, key), errs);
-            }
+        if let Some(v) = sub
+            && let DeValue::Table(t) = v.get_mut()
+        {
+            drop_unknown_keys(t, known, &join_path(path, key), errs);
         }
     }
     match serde_path_to_error::deserialize::<_, T>(ValueDeserializer::from(value)) {
