@@ -557,7 +557,7 @@ pub async fn consumed_transactions_single_use<S: SessionStore + ?Sized>(s: Arc<S
 /// A consumed id is remembered only until its expiry.
 pub async fn consumed_transactions_expire<S: SessionStore + ?Sized>(s: Arc<S>) {
     let id = format!("short-{}", tag());
-    let exp = SystemTime::now() + Duration::from_millis(1200);
+    let exp = SystemTime::now() + Duration::from_millis(2000);
     assert!(s.consume_transaction(&id, exp).await.unwrap());
     assert!(!s.consume_transaction(&id, exp).await.unwrap());
     if let Ok(wait) = (exp + Duration::from_millis(150)).duration_since(SystemTime::now()) {
