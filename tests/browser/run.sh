@@ -78,7 +78,7 @@ show_log() {
 (
   cd "$work"
   exec env -u AUTHENTIK_URL -u AUTHENTIK_CLIENT_ID -u AUTHENTIK_CLIENT_SECRET -u DATABASE_URL \
-    APP_URL="$app_url" FAKE_AUTHENTIK_PORT="$fake_port" RUST_LOG="${RUST_LOG:-info}" \
+    APP_URL="$app_url" FAKE_AUTHENTIK_PORT="$fake_port" NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" \
     "$bin" >"$log" 2>&1
 ) &
 app_pid=$!
