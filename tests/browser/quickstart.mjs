@@ -25,7 +25,7 @@ const APP_URL = (process.env.APP_URL || "").replace(/\/+$/, "");
 const FAKE_URL = (process.env.FAKE_AUTHENTIK_URL || "").replace(/\/+$/, "");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-const STEP_TIMEOUT_MS = 10_000; // any single click, wait or navigation
+const STEP_TIMEOUT_MS = 15_000; // any single click, wait or navigation
 const WATCHDOG_MS = 55_000; // the whole test
 
 const ALICE = {
