@@ -284,6 +284,7 @@ impl Flow {
                         client_secret: resolved.client_secret.as_ref(),
                         algs: &algs,
                         nonce: &tx.nonce,
+                        access_token: Some(tokens.access_token.expose()),
                         now: self.now(),
                         skew: self.timing.clock_skew,
                         max_age: self.timing.max_token_age,
