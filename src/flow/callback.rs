@@ -284,6 +284,7 @@ impl Flow {
                         client_secret: resolved.client_secret.as_ref(),
                         algs: &algs,
                         nonce: &tx.nonce,
+                        access_token: Some(tokens.access_token.expose()),
                         now: self.now(),
                         skew: self.timing.clock_skew,
                         max_age: self.timing.max_token_age,
@@ -320,6 +321,13 @@ impl Flow {
                     None => serde_json::Map::new(),
                 };
                 if let serde_json::Value::Object(id_claims) = &verified.claims {
+                    // An email and its verification come from the same source: an ID token
+                    // email without `email_verified` is not verified by userinfo's flag, which
+                    // may be about another address (never upgrade from a weaker source).
+                    if id_claims.contains_key("email") && !id_claims.contains_key("email_verified")
+                    {
+                        claims.remove("email_verified");
+                    }
                     for (k, v) in id_claims {
                         claims.insert(k.clone(), v.clone());
                     }

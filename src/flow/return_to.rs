@@ -45,8 +45,11 @@ fn is_safe(c: &str) -> bool {
     let Ok(base) = url::Url::parse("http://origin.invalid/") else {
         return false;
     };
+    // Dot segments that collapse into a leading `//` (`/.//evil.com`) stay on our origin in a
+    // browser, but turn into a protocol-relative URL for anything that normalises the path
+    // before echoing it.
     match base.join(c) {
-        Ok(u) => u.origin() == base.origin(),
+        Ok(u) => u.origin() == base.origin() && !u.path().starts_with("//"),
         Err(_) => false,
     }
 }
@@ -79,6 +82,9 @@ mod tests {
             "",
             "evil.com",
             "/ /evil.com",
+            "/.//evil.com",
+            "/a/..//evil.com",
+            "/%2e//evil.com",
         ];
         for c in corpus {
             assert_eq!(safe_return_to(Some(c)), "/", "{c:?}");

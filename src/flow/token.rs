@@ -137,13 +137,18 @@ pub(crate) async fn userinfo(
         .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/jwt"))
     {
         return Err(fail(
-            ErrorCode::IdTokenInvalid,
+            ErrorCode::ProviderMisconfigured,
             "signed userinfo (application/jwt) is not supported".into(),
         ));
     }
+    // A body that is not a JSON object is the provider misbehaving (or a proxy's error page),
+    // not a claim that failed verification.
     match resp.json() {
         Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(_) => Err(fail(ErrorCode::IdTokenInvalid, "not a JSON object".into())),
-        Err(e) => Err(fail(ErrorCode::IdTokenInvalid, e)),
+        Ok(_) => Err(fail(
+            ErrorCode::ProviderMisconfigured,
+            "not a JSON object".into(),
+        )),
+        Err(e) => Err(fail(ErrorCode::ProviderMisconfigured, e)),
     }
 }

@@ -90,16 +90,34 @@ impl TxCookie {
     }
 
     /// The `Set-Cookie` value that stores `pending` (or clears the cookie when empty).
+    ///
+    /// The sealed value never exceeds [`MAX_COOKIE_BYTES`] (which [`TxCookie::read`] would
+    /// ignore, and browsers drop past 4 KiB): the oldest sign-ins are evicted until it fits, and
+    /// a lone sign-in whose `return_to` is too long returns to `/` instead.
     pub fn write(&self, key: &Key, pending: &Pending) -> String {
-        if pending.0.is_empty() {
-            return self.clear();
+        let mut pending = pending.clone();
+        loop {
+            if pending.0.is_empty() {
+                return self.clear();
+            }
+            let value = serde_json::to_string(&pending).unwrap_or_default();
+            let mut jar = CookieJar::new();
+            jar.private_mut(key).add(self.base(value));
+            let Some(c) = jar.get(self.name) else {
+                return self.clear();
+            };
+            if c.value().len() <= MAX_COOKIE_BYTES {
+                return c.to_string();
+            }
+            if pending.0.len() > 1 {
+                pending.0.remove(0);
+            } else if pending.0[0].return_to != "/" {
+                pending.0[0].return_to = "/".to_owned();
+            } else {
+                // Unreachable with the bounded fields of a transaction.
+                return self.clear();
+            }
         }
-        let value = serde_json::to_string(pending).unwrap_or_default();
-        let mut jar = CookieJar::new();
-        jar.private_mut(key).add(self.base(value));
-        jar.get(self.name)
-            .map(|c| c.to_string())
-            .unwrap_or_default()
     }
 
     /// A `Set-Cookie` value that removes the cookie.
@@ -194,6 +212,24 @@ mod tests {
         assert!(p.take("s9").is_none(), "taken once");
         p.push(tx("new", 100), 150);
         assert_eq!(p.0.len(), 1, "expired dropped");
+    }
+
+    #[test]
+    fn written_cookies_fit_the_read_limit() {
+        let key = Key::generate();
+        let mut p = Pending::default();
+        for i in 0..MAX_PENDING {
+            let mut t = tx(&format!("s{i}"), 100);
+            t.return_to = format!("/{}", "\"".repeat(1500));
+            p.push(t, 0);
+        }
+        let set = jar().write(&key, &p);
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        assert!(value.len() <= MAX_COOKIE_BYTES, "{}", value.len());
+        let back = jar().read(&key, Some(&format!("tower_oidc_tx={value}")));
+        assert_eq!(back.0.len(), 1, "only the newest fits");
+        assert_eq!(back.0[0].state, format!("s{}", MAX_PENDING - 1));
+        assert_eq!(back.0[0].return_to, "/", "too long to keep");
     }
 
     #[test]

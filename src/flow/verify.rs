@@ -6,8 +6,12 @@
 //! or discovery (never from the token header; `none` never), the signature (always checked, even
 //! for tokens from the token endpoint), audience (our client id, no untrusted extra audiences),
 //! expiry and issued-at with a bounded skew and a maximum age, and the nonce bound to this
-//! browser's login transaction; then `azp` (must be our client id when present), `nbf`, and the
-//! subject's presence and length.
+//! browser's login transaction; then `azp` (must be our client id when present), `nbf`, the
+//! subject's presence and length, and `at_hash` when the token carries one (Core 3.1.3.8: the
+//! check is optional in the code flow, but a present, wrong hash means the access token is not
+//! the one this ID token was issued with). A header or payload that repeats a member is refused:
+//! JSON parsers disagree on which copy wins, and the verifier and the claim mapping must see one
+//! token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +21,8 @@ use openidconnect::core::{
     CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
 };
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+
+use subtle::ConstantTimeEq as _;
 
 use crate::config::Secret;
 use crate::error::{Error, ErrorCode};
@@ -34,6 +40,8 @@ pub(crate) struct Expect<'a> {
     pub client_secret: Option<&'a Secret>,
     pub algs: &'a [CoreJwsSigningAlgorithm],
     pub nonce: &'a str,
+    /// The access token from the same token response, for `at_hash`.
+    pub access_token: Option<&'a str>,
     pub now: SystemTime,
     pub skew: Duration,
     pub max_age: Duration,
@@ -43,6 +51,7 @@ pub(crate) struct Expect<'a> {
 #[derive(Debug)]
 pub(crate) struct Peek {
     pub kid: Option<String>,
+    pub alg: Option<String>,
     pub iss: Option<String>,
 }
 
@@ -84,10 +93,58 @@ fn decode_segment(
     let bytes = URL_SAFE_NO_PAD
         .decode(seg.trim_end_matches('='))
         .map_err(|_| invalid(format!("{what} is not base64url")))?;
-    match serde_json::from_slice(&bytes) {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        _ => Err(invalid(format!("{what} is not a JSON object"))),
+    match serde_json::from_slice::<UniqueObject>(&bytes) {
+        Ok(UniqueObject(m)) => Ok(m),
+        Err(e) if e.to_string().starts_with(DUPLICATE) => {
+            Err(invalid(format!("{what} repeats a member")))
+        }
+        Err(_) => Err(invalid(format!("{what} is not a JSON object"))),
     }
+}
+
+const DUPLICATE: &str = "duplicate member";
+
+/// A JSON object whose top-level members are unique (nested values are taken as they are).
+struct UniqueObject(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueObject, A::Error> {
+                let mut m = serde_json::Map::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    if m.contains_key(&k) {
+                        return Err(serde::de::Error::custom(DUPLICATE));
+                    }
+                    m.insert(k, v);
+                }
+                Ok(UniqueObject(m))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `at_hash` for `access_token` under the JWS algorithm `alg` (Core 3.1.3.8): the left half of
+/// the hash the algorithm uses, base64url. `None` for an algorithm without a defined hash.
+fn at_hash(alg: &str, access_token: &str) -> Option<String> {
+    let digest = match alg {
+        "RS256" | "PS256" | "ES256" | "HS256" => &ring::digest::SHA256,
+        "RS384" | "PS384" | "ES384" | "HS384" => &ring::digest::SHA384,
+        "RS512" | "PS512" | "ES512" | "HS512" | "EdDSA" => &ring::digest::SHA512,
+        _ => return None,
+    };
+    let h = ring::digest::digest(digest, access_token.as_bytes());
+    let h = h.as_ref();
+    Some(URL_SAFE_NO_PAD.encode(&h[..h.len() / 2]))
 }
 
 /// Shape checks and the unverified fields, without trusting anything.
@@ -120,11 +177,15 @@ pub(crate) fn peek(token: &str) -> Result<(Peek, serde_json::Value), Error> {
         .get("kid")
         .and_then(|v| v.as_str())
         .map(str::to_owned);
+    let alg = header
+        .get("alg")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     let iss = payload
         .get("iss")
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    Ok((Peek { kid, iss }, serde_json::Value::Object(payload)))
+    Ok((Peek { kid, alg, iss }, serde_json::Value::Object(payload)))
 }
 
 fn unix(t: SystemTime) -> i64 {
@@ -140,7 +201,7 @@ pub(crate) fn verify_id_token(
     keys: &CoreJsonWebKeySet,
     ex: &Expect<'_>,
 ) -> Result<VerifiedIdToken, Error> {
-    let (_, payload) = peek(token)?;
+    let (peeked, payload) = peek(token)?;
     match payload.get("iss").and_then(|v| v.as_str()) {
         Some(iss) if iss == ex.issuer => {}
         Some(iss) => {
@@ -215,6 +276,23 @@ pub(crate) fn verify_id_token(
             ));
         }
     };
+    if let Some(claimed) = payload.get("at_hash") {
+        // The signature was checked with an allowed algorithm, so the header's `alg` is the one
+        // that signed the token.
+        let expected = match (ex.access_token, peeked.alg.as_deref()) {
+            (Some(at), Some(alg)) => at_hash(alg, at),
+            _ => None,
+        };
+        let ok = match (claimed.as_str(), expected) {
+            (Some(c), Some(e)) => bool::from(c.as_bytes().ct_eq(e.as_bytes())),
+            _ => false,
+        };
+        if !ok {
+            return Err(invalid(
+                "`at_hash` does not match the access token of the token response",
+            ));
+        }
+    }
     Ok(VerifiedIdToken {
         subject,
         issuer: ex.issuer.to_owned(),
@@ -245,5 +323,29 @@ mod tests {
             URL_SAFE_NO_PAD.encode(b"{}")
         );
         assert!(peek(&crit).unwrap_err().detail().contains("crit"));
+        // A repeated member, at the top level of the header or the payload.
+        let dup = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(br#"{"sub":"a","sub":"b"}"#)
+        );
+        assert!(peek(&dup).unwrap_err().detail().contains("repeats"), "dup");
+        let nested = format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#),
+            URL_SAFE_NO_PAD.encode(br#"{"sub":"a","x":{"y":1}}"#)
+        );
+        assert!(peek(&nested).is_ok());
+    }
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_algorithm_hash() {
+        // SHA-256 for the *256 algorithms, 16 of its 32 bytes, base64url without padding.
+        let h = at_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNcV5lPaW").unwrap();
+        let full = ring::digest::digest(&ring::digest::SHA256, b"jHkWEdUXMU1BwAsC4vtUsZwnNcV5lPaW");
+        assert_eq!(h, URL_SAFE_NO_PAD.encode(&full.as_ref()[..16]));
+        assert_eq!(h.len(), 22);
+        assert_eq!(at_hash("ES384", "x").unwrap().len(), 32);
+        assert!(at_hash("none", "x").is_none());
     }
 }

@@ -102,9 +102,7 @@ impl IdpClient {
             )
             .body(body);
         if let Some((id, secret)) = basic {
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let creds = format!("{}:{}", enc(id), enc(secret.expose()));
+            let creds = format!("{}:{}", basic_encode(id), basic_encode(secret.expose()));
             req = req.header(
                 http::header::AUTHORIZATION,
                 format!("Basic {}", base64_std(&creds)),
@@ -168,6 +166,24 @@ impl IdpClient {
     }
 }
 
+/// The form-urlencoding of a client id or secret for HTTP Basic (RFC 6749 §2.3.1), with every
+/// byte but the unreserved ones percent-encoded — a space as `%20`, not `+`. Both decoders in
+/// use read that the same way: form decoders turn `%20` into a space, and Authentik (2026.5+)
+/// percent-decodes without turning `+` into a space, so a secret holding a space or a `+`
+/// works with either.
+fn basic_encode(s: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
 fn base64_std(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
@@ -214,4 +230,21 @@ fn describe(e: &reqwest::Error) -> String {
         }
     }
     kind
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basic_encode;
+
+    #[test]
+    fn basic_credentials_are_percent_encoded_without_plus() {
+        assert_eq!(basic_encode("abc-._~XYZ09"), "abc-._~XYZ09");
+        assert_eq!(basic_encode("a b+c:d%e"), "a%20b%2Bc%3Ad%25e");
+        let decoded: String = url::form_urlencoded::parse(
+            format!("x={}", basic_encode("s3cr:et+with%20 space%")).as_bytes(),
+        )
+        .map(|(_, v)| v.into_owned())
+        .collect();
+        assert_eq!(decoded, "s3cr:et+with%20 space%");
+    }
 }

@@ -1,0 +1,362 @@
+//! §5c, identity-provider availability and hostile responses: N1–N9, plus the failure grid
+//! (discovery, token, userinfo, JWKS × timeout, 5xx, oversized, malformed).
+
+use std::time::Duration;
+
+use tower_oidc::provider::{CachePolicy, HttpLimits};
+use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, Tamper};
+
+use crate::harness::*;
+
+fn short_limits() -> HttpLimits {
+    HttpLimits {
+        timeout: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(800),
+        max_body: 256 * 1024,
+    }
+}
+
+/// Builds a fresh fake and an app with short timeouts.
+async fn fresh_short() -> (FakeAuthentik, App) {
+    fresh_with(|b| b.http_limits(short_limits())).await
+}
+
+/// What the authorize step answers (discovery happens there): the error code, if any.
+async fn authorize_error(app: &App) -> Option<String> {
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 500);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    param(&format!("http://x{loc}"), "error")
+}
+
+fn malformed() -> Fault {
+    Fault::Body {
+        status: 200,
+        content_type: "application/json".into(),
+        body: b"{\"issuer\": \"trunc".to_vec(),
+    }
+}
+
+/// The grid: every provider endpoint × timeout, 5xx, oversized and malformed bodies ends in a
+/// typed error within the deadline — never a 500, never a panic — and the sign-in is consumed.
+#[tokio::test]
+async fn idp_failures_are_bounded_and_typed() {
+    let faults = [
+        (
+            "timeout",
+            Fault::Delay(Duration::from_secs(3)),
+            "provider_unreachable",
+        ),
+        ("503", Fault::Status(503), "provider_unreachable"),
+        ("500", Fault::Status(500), "provider_unreachable"),
+        (
+            "oversize",
+            Fault::Oversize(1024 * 1024),
+            "provider_misconfigured",
+        ),
+        ("malformed", malformed(), "provider_misconfigured"),
+        (
+            "html",
+            Fault::Body {
+                status: 200,
+                content_type: "text/html".into(),
+                body: b"<html>proxy error</html>".to_vec(),
+            },
+            "provider_misconfigured",
+        ),
+    ];
+    for endpoint in [
+        Endpoint::Discovery,
+        Endpoint::Token,
+        Endpoint::Userinfo,
+        Endpoint::Jwks,
+    ] {
+        for (name, fault, code) in faults.iter().cloned() {
+            let (fake, app) = fresh_short().await;
+            fake.fault(endpoint, fault);
+            let started = std::time::Instant::now();
+            if endpoint == Endpoint::Discovery {
+                assert_eq!(
+                    authorize_error(&app).await.as_deref(),
+                    Some(code),
+                    "{endpoint:?} {name}"
+                );
+                assert_eq!(fake.count(Endpoint::Authorize), 0);
+            } else {
+                let no_further = match endpoint {
+                    Endpoint::Token | Endpoint::Jwks => NoFurther::Userinfo,
+                    _ => NoFurther::Nothing,
+                };
+                rejected(&fake, &app, code, no_further).await;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(8),
+                "{endpoint:?} {name}: {:?}",
+                started.elapsed()
+            );
+            note(&format!("{endpoint:?} {name} → {code}"));
+        }
+    }
+}
+
+/// N1: discovery unreachable (nothing listening, DNS failure): `provider_unreachable`; once it
+/// is back, the next sign-in works (errors are not cached).
+#[tokio::test]
+async fn discovery_unreachable_then_recovers() {
+    let (fake, app) = fresh_short().await;
+    fake.fault(Endpoint::Discovery, Fault::Status(502));
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_unreachable")
+    );
+    fake.clear_fault(Endpoint::Discovery);
+    accepted(&app).await;
+
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.url = Some("https://nonexistent.invalid/application/o/x/".into());
+    let app = app_with(&fake, settings, |b| b.http_limits(short_limits())).await;
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_unreachable")
+    );
+}
+
+/// N2: discovery documents that are unusable: missing endpoints, `http` endpoints off loopback,
+/// a cross-origin redirect (never followed): the provider is refused.
+#[tokio::test]
+async fn discovery_malformed() {
+    let (fake, app) = fresh().await;
+    let cases: Vec<(
+        &str,
+        Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync>,
+    )> = vec![
+        (
+            "no authorization_endpoint",
+            Box::new(|d| {
+                d.remove("authorization_endpoint");
+            }),
+        ),
+        (
+            "no token_endpoint",
+            Box::new(|d| {
+                d.remove("token_endpoint");
+            }),
+        ),
+        (
+            "no jwks_uri",
+            Box::new(|d| {
+                d.remove("jwks_uri");
+            }),
+        ),
+        (
+            "http token endpoint",
+            Box::new(|d| {
+                d.insert("token_endpoint".into(), "http://idp.example/token/".into());
+            }),
+        ),
+        (
+            "not a URL",
+            Box::new(|d| {
+                d.insert("jwks_uri".into(), "::".into());
+            }),
+        ),
+        (
+            "wrong type",
+            Box::new(|d| {
+                d.insert("token_endpoint".into(), 42.into());
+            }),
+        ),
+    ];
+    for (name, hook) in cases {
+        fake.set_discovery(hook);
+        assert_eq!(
+            authorize_error(&app).await.as_deref(),
+            Some("provider_misconfigured"),
+            "{name}"
+        );
+    }
+    fake.clear_switches();
+    fake.fault(
+        Endpoint::Discovery,
+        Fault::Body {
+            status: 302,
+            content_type: "text/plain".into(),
+            body: Vec::new(),
+        },
+    );
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_misconfigured")
+    );
+    assert_eq!(fake.count(Endpoint::Authorize), 0);
+}
+
+/// N4: token endpoint slow, failing or huge: typed errors, the transaction consumed.
+#[tokio::test]
+async fn token_endpoint_failures() {
+    let (fake, app) = fresh_short().await;
+    fake.fault(Endpoint::Token, Fault::Delay(Duration::from_secs(3)));
+    rejected(&fake, &app, "provider_unreachable", NoFurther::Userinfo).await;
+    fake.fault(Endpoint::Token, Fault::Status(503));
+    rejected(&fake, &app, "provider_unreachable", NoFurther::Userinfo).await;
+    fake.fault(Endpoint::Token, Fault::Oversize(10 * 1024 * 1024));
+    rejected(&fake, &app, "provider_misconfigured", NoFurther::Userinfo).await;
+    fake.clear_fault(Endpoint::Token);
+    accepted(&app).await;
+}
+
+/// N5: the JWKS endpoint down while cached keys are valid: the cache is used
+/// (stale-while-error), also after the cache's lifetime.
+#[tokio::test]
+async fn jwks_down_uses_cached_keys() {
+    let (fake, app) = fresh_with(|b| {
+        b.cache_policy(CachePolicy {
+            ttl: Duration::ZERO,
+            refetch_cooldown: Duration::from_secs(30),
+        })
+    })
+    .await;
+    accepted(&app).await;
+    fake.fault(Endpoint::Jwks, Fault::Status(503));
+    accepted(&app).await;
+    assert!(
+        fake.count(Endpoint::Jwks) >= 2,
+        "the stale set was refreshed and failed"
+    );
+    // A rotated key cannot be verified from the stale set.
+    fake.rotate_signing_key();
+    rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+}
+
+/// N6: a burst of sign-ins with an unknown `kid` costs at most one extra JWKS fetch (single
+/// flight, cooldown).
+#[tokio::test]
+async fn unknown_kid_burst_fetches_once() {
+    let (fake, app) = fresh().await;
+    accepted(&app).await;
+    assert_eq!(fake.count(Endpoint::Jwks), 1);
+    fake.set_tamper(Tamper::Kid("unknown-kid".into()));
+    let n = 12;
+    let mut callbacks = Vec::new();
+    let mut browsers = Vec::new();
+    for _ in 0..n {
+        let c = client();
+        let r = c
+            .get(format!(
+                "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+                app.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+        let cb = c.get(&to_idp).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        callbacks.push(cb);
+        browsers.push(c);
+    }
+    let futs: Vec<_> = browsers
+        .iter()
+        .zip(&callbacks)
+        .map(|(c, cb)| c.get(cb).send())
+        .collect();
+    for r in futures_util::future::join_all(futs).await {
+        let r = r.unwrap();
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("error=id_token_invalid")
+        );
+    }
+    let fetches = fake.count(Endpoint::Jwks);
+    note(&format!(
+        "N6: {n} concurrent sign-ins with an unknown kid → {} JWKS fetches",
+        fetches
+    ));
+    assert!(fetches <= 2, "at most one extra fetch: {fetches}");
+    assert_eq!(fake.count(Endpoint::Userinfo), 1);
+}
+
+/// N6, the cooldown also holds when the fetched set has no usable key.
+#[tokio::test]
+async fn unknown_kid_cooldown_with_no_usable_keys() {
+    let (fake, app) = fresh().await;
+    accepted(&app).await;
+    fake.set_jwks(|d| {
+        d.insert(
+            "keys".into(),
+            serde_json::json!([{"kty": "AKP", "kid": "x", "pub": "AA"}]),
+        );
+    });
+    fake.set_tamper(Tamper::Kid("unknown-kid".into()));
+    for _ in 0..4 {
+        rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+    }
+    assert!(
+        fake.count(Endpoint::Jwks) <= 2,
+        "{}",
+        fake.count(Endpoint::Jwks)
+    );
+}
+
+/// N7: a key set of 10 000 keys / megabytes is capped: `provider_misconfigured`.
+#[tokio::test]
+async fn jwks_oversized() {
+    let (fake, app) = fresh().await;
+    fake.set_jwks(|d| {
+        let key = d["keys"][0].clone();
+        let many: Vec<serde_json::Value> = (0..10_000)
+            .map(|i| {
+                let mut k = key.clone();
+                k["kid"] = format!("k{i}").into();
+                k
+            })
+            .collect();
+        d.insert("keys".into(), many.into());
+    });
+    rejected(&fake, &app, "provider_misconfigured", NoFurther::Userinfo).await;
+}
+
+/// N8: userinfo 5xx or slow: a clean failure, nothing created.
+#[tokio::test]
+async fn userinfo_failures_create_nothing() {
+    let (fake, app) = fresh_short().await;
+    fake.fault(Endpoint::Userinfo, Fault::Status(500));
+    rejected(&fake, &app, "provider_unreachable", NoFurther::Nothing).await;
+    fake.fault(Endpoint::Userinfo, Fault::Delay(Duration::from_secs(3)));
+    rejected(&fake, &app, "provider_unreachable", NoFurther::Nothing).await;
+    use tower_oidc::store::UserStore;
+    assert!(
+        app.store
+            .find_by_email("alice@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// N9 (and S1): the issuer's clock 30 s off either way is accepted; 10 min off either way is
+/// refused.
+#[tokio::test]
+async fn clock_skew() {
+    let (fake, app) = fresh().await;
+    for ok in [30, -30] {
+        fake.set_clock_offset(ok);
+        accepted(&app).await;
+    }
+    for bad in [600, -600] {
+        fake.set_clock_offset(bad);
+        rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+    }
+}

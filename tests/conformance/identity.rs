@@ -1,0 +1,320 @@
+//! §3, identity, linking and auto-registration: L1–L12.
+
+use tower_oidc::config::{EmailTrust, Providers};
+use tower_oidc::store::{Identity, NewUser, UserStore};
+use tower_oidc::testing::{FakeAuthentik, SubMode};
+
+use crate::harness::*;
+
+async fn local_user(app: &App, email: &str, verified: bool) -> tower_oidc::User {
+    app.store
+        .create_with_identity(
+            NewUser {
+                email: Some(email.into()),
+                email_verified: verified,
+                name: Some("Local".into()),
+                ..NewUser::default()
+            },
+            &Identity {
+                provider: "local".into(),
+                issuer: "local".into(),
+                subject: email.into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn fresh_trusting(trust: Option<EmailTrust>) -> (FakeAuthentik, App) {
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.email_trust = trust;
+    let app = app_with(&fake, settings, |b| b).await;
+    (fake, app)
+}
+
+/// Starts a sign-in in the browser `c` and returns the callback URL.
+async fn start_in(app: &App, c: &reqwest::Client, hint: &str) -> String {
+    let r = c
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint={hint}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = c.get(&to_idp).send().await.unwrap();
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// L1 (nOAuth): the first sign-in's email matches an existing account, but the provider says
+/// the email is not verified (Authentik's default): no link, no session, the account keeps its
+/// one identity.
+#[tokio::test]
+async fn unverified_email_never_links() {
+    let (fake, app) = fresh().await;
+    let local = local_user(&app, "alice@example.com", true).await;
+    rejected(&fake, &app, "email_not_verified", NoFurther::Nothing).await;
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
+    // `email_verified` absent altogether: the same.
+    fake.set_id_token_claims(|c| {
+        c.remove("email_verified");
+    });
+    fake.set_userinfo(|c| {
+        c.remove("email_verified");
+    });
+    rejected(&fake, &app, "email_not_verified", NoFurther::Nothing).await;
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
+}
+
+/// L2: `email_verified` as the string `"true"` or the number `1` is not verified: in userinfo
+/// it reads as unverified; in the ID token it fails the token's parsing.
+#[tokio::test]
+async fn email_verified_must_be_the_boolean_true() {
+    for v in [serde_json::json!("true"), serde_json::json!(1)] {
+        let (fake, app) = fresh().await;
+        let local = local_user(&app, "alice@example.com", true).await;
+        let v2 = v.clone();
+        fake.set_id_token_claims(|c| {
+            c.remove("email");
+            c.remove("email_verified");
+        });
+        fake.set_userinfo(move |c| {
+            c.insert("email_verified".into(), v2.clone());
+        });
+        rejected(&fake, &app, "email_not_verified", NoFurther::Nothing).await;
+        assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
+
+        let (fake, app) = fresh().await;
+        local_user(&app, "alice@example.com", true).await;
+        fake.set_id_token_claims(move |c| {
+            c.insert("email_verified".into(), v.clone());
+        });
+        rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+    }
+}
+
+/// L3: the email is verified, but the provider is not trusted to link (`email_trust = "never"`):
+/// no link. (Our default is `verified_claim`: SECURITY.md explains the deviation.)
+#[tokio::test]
+async fn untrusted_provider_never_links() {
+    let (fake, app) = fresh_trusting(Some(EmailTrust::Never)).await;
+    fake.update_user("alice", |u| u.set_email_verified(true));
+    let local = local_user(&app, "alice@example.com", true).await;
+    rejected(&fake, &app, "email_not_verified", NoFurther::Nothing).await;
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 1);
+    // With the default policy the verified email links.
+    let (fake, app) = fresh_trusting(None).await;
+    fake.update_user("alice", |u| u.set_email_verified(true));
+    let local = local_user(&app, "alice@example.com", true).await;
+    accepted(&app).await;
+    assert_eq!(session(&app).await.1["id"], local.id.as_str());
+}
+
+/// L4: once linked, a changed email at the IdP (even to another local user's address) still
+/// resolves by (issuer, sub): no re-link, no takeover.
+#[tokio::test]
+async fn email_change_resolves_by_subject() {
+    let (fake, app) = fresh().await;
+    accepted(&app).await;
+    let first = session(&app).await.1["id"].clone();
+    let carol = local_user(&app, "carol@example.com", true).await;
+    fake.update_user("alice", |u| {
+        u.set_email("carol@example.com");
+        u.set_email_verified(true);
+    });
+    accepted(&app).await;
+    let me = session(&app).await.1;
+    assert_eq!(me["id"], first);
+    assert_ne!(me["id"], carol.id.as_str());
+    assert_eq!(app.store.identities(&carol.id).await.unwrap().len(), 1);
+}
+
+/// L5: a different `sub` from the same issuer with the same verified email, after that email's
+/// account is already linked to this issuer: conflict, no second link.
+#[tokio::test]
+async fn second_subject_for_a_linked_email_conflicts() {
+    let (fake, app) = fresh_trusting(Some(EmailTrust::Always)).await;
+    fake.update_user("alice", |u| u.set_email_verified(true));
+    let local = local_user(&app, "alice@example.com", true).await;
+    accepted(&app).await;
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 2);
+    fake.update_user("bob", |u| {
+        u.set_email("alice@example.com");
+        u.set_email_verified(true);
+    });
+    let c = client();
+    let cb = start_in(&app, &c, "bob").await;
+    let r = c.get(&cb).send().await.unwrap();
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(loc.ends_with("error=account_conflict"), "{loc}");
+    assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 2);
+}
+
+/// L6: the same `sub` from two issuers is two identities (the key is the exact issuer + sub).
+#[tokio::test]
+async fn same_subject_from_two_issuers_is_two_identities() {
+    let one = FakeAuthentik::builder()
+        .sub_mode(SubMode::UserUsername)
+        .start()
+        .await;
+    let two = FakeAuthentik::builder()
+        .sub_mode(SubMode::UserUsername)
+        .start()
+        .await;
+    assert_eq!(one.sub("alice"), two.sub("alice"));
+    two.update_user("alice", |u| u.set_email("alice@two.example"));
+    let app = app(&one, UrlForm::Issuer).await;
+    accepted(&app).await;
+    let first = session(&app).await.1["id"].clone();
+    // The admin points the provider at the second instance.
+    use tower_oidc::store::SettingsStore;
+    app.store
+        .put("authentik", &authentik_settings(&two, UrlForm::Issuer))
+        .await
+        .unwrap();
+    accepted(&app).await;
+    let second = session(&app).await.1["id"].clone();
+    assert_ne!(first, second, "not resolved by sub alone");
+}
+
+/// L7: look-alike and malformed emails never collide with the victim's account.
+#[tokio::test]
+async fn hostile_emails_never_link() {
+    for evil in [
+        "victim\u{FF20}corp.com",
+        "victim@evil.com@corp.com",
+        "victim@corp.com.",
+        "victim@corp.com\r\nBcc: x@y.z",
+        "victim\0@corp.com",
+        "victim@c\u{00F6}rp.com",
+    ] {
+        let (fake, app) = fresh_trusting(Some(EmailTrust::Always)).await;
+        let victim = local_user(&app, "victim@corp.com", true).await;
+        fake.update_user("alice", |u| {
+            u.set_email(evil);
+            u.set_email_verified(true);
+        });
+        let out = sign_in(&app, "alice").await;
+        if out.set_session() {
+            let me = session(&app).await.1;
+            assert_ne!(me["id"], victim.id.as_str(), "{evil:?}");
+            assert_eq!(
+                me["email"],
+                serde_json::Value::Null,
+                "{evil:?} refused as an email"
+            );
+        }
+        assert_eq!(app.store.identities(&victim.id).await.unwrap().len(), 1);
+    }
+}
+
+/// L8: an account whose email the app never verified (pre-registered by someone) is never
+/// linked, whatever the provider's trust.
+#[tokio::test]
+async fn locally_unverified_account_never_links() {
+    let (fake, app) = fresh_trusting(Some(EmailTrust::Always)).await;
+    fake.update_user("alice", |u| u.set_email_verified(true));
+    let planted = local_user(&app, "alice@example.com", false).await;
+    rejected(&fake, &app, "email_not_verified", NoFurther::Nothing).await;
+    assert_eq!(app.store.identities(&planted.id).await.unwrap().len(), 1);
+}
+
+/// L9: auto-registration off: `registration_disabled`, nothing created.
+#[tokio::test]
+async fn registration_disabled() {
+    let fake = FakeAuthentik::start().await;
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    settings.auto_register = false;
+    let app = app_with(&fake, settings, |b| b).await;
+    rejected(&fake, &app, "registration_disabled", NoFurther::Nothing).await;
+    assert!(
+        app.store
+            .find_by_email("alice@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// L10: two concurrent first sign-ins of the same identity make one account.
+#[tokio::test]
+async fn concurrent_first_sign_ins_make_one_account() {
+    let (fake, app) = fresh().await;
+    let (a, b) = (client(), client());
+    let cb_a = start_in(&app, &a, "alice").await;
+    let cb_b = start_in(&app, &b, "alice").await;
+    let (ra, rb) = tokio::join!(a.get(&cb_a).send(), b.get(&cb_b).send());
+    assert_eq!(ra.unwrap().status(), 303);
+    assert_eq!(rb.unwrap().status(), 303);
+    let id_of = |c: reqwest::Client| {
+        let url = format!("{}/api/auth/session", app.url);
+        async move {
+            let v: serde_json::Value = c
+                .get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["id"].clone()
+        }
+    };
+    assert_eq!(id_of(a).await, id_of(b).await);
+    let sub = fake.sub("alice").unwrap();
+    let ident = Identity {
+        provider: "authentik".into(),
+        issuer: fake.issuer(),
+        subject: sub,
+    };
+    let user = app.store.find_by_identity(&ident).await.unwrap().unwrap();
+    assert_eq!(app.store.identities(&user.id).await.unwrap().len(), 1);
+}
+
+/// L11: a rejected ID token or userinfo leaves nothing behind.
+#[tokio::test]
+async fn rejected_sign_in_creates_nothing() {
+    let (fake, app) = fresh().await;
+    let ident = Identity {
+        provider: "authentik".into(),
+        issuer: fake.issuer(),
+        subject: fake.sub("alice").unwrap(),
+    };
+    fake.set_id_token_claims(|c| {
+        c.insert("aud".into(), "someone-else".into());
+    });
+    rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+    fake.clear_switches();
+    fake.set_userinfo(|c| {
+        c.insert("sub".into(), "foobar".into());
+    });
+    rejected(&fake, &app, "id_token_invalid", NoFurther::Nothing).await;
+    assert!(app.store.find_by_identity(&ident).await.unwrap().is_none());
+    assert!(
+        app.store
+            .find_by_email("alice@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// L12: configuration mistakes fail closed at load time (the config suite covers the DSL in
+/// depth; T1–T15 are referenced in SECURITY.md).
+#[tokio::test]
+async fn config_errors_fail_closed() {
+    for bad in [
+        "[providers.x]\nname = \"X\"\nprotocol = \"oidc\"\nissuer = \"http://evil.example/\"\n",
+        "[providers.authentik]\nclient_secert = \"typo\"\n",
+        "[settings.authentik]\nenabled = true\nemail_trust = \"sometimes\"\n",
+        "[settings.authentik]\nenabled = true\nlink_everything = true\n",
+    ] {
+        assert!(
+            Providers::builtin().with_toml_str("bad.toml", bad).is_err(),
+            "{bad}"
+        );
+    }
+}

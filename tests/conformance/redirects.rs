@@ -1,0 +1,367 @@
+//! §5b, redirects, headers and leakage: R1–R7.
+
+use cookie::{Cookie, CookieJar, Key};
+use tower_oidc::testing::{Endpoint, Tamper};
+
+use crate::harness::*;
+use crate::spec::capture_tokens;
+
+fn corpus() -> Vec<String> {
+    let mut c: Vec<String> = [
+        "https://evil.com",
+        "//evil.com",
+        "/\\evil.com",
+        "\\\\evil.com",
+        "/\t/evil.com",
+        "/%2F%2Fevil.com",
+        "/%5Cevil.com",
+        "https:evil.com",
+        "http:/evil.com",
+        "https://app.example.com.evil.com",
+        "https://app.example.com@evil.com",
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "%0d%0aSet-Cookie:x",
+        "/%0d%0aSet-Cookie:x=1",
+        "/\r\nSet-Cookie: x=1",
+        "///evil.com",
+        "/.//evil.com",
+        "evil.com",
+        "",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    c.push(format!("/{}", "a".repeat(10 * 1024)));
+    c
+}
+
+/// R1 at authorize: every payload of the open-redirect corpus falls back to `/`.
+#[tokio::test]
+async fn return_to_corpus_at_authorize() {
+    let (_fake, app) = fresh().await;
+    for evil in corpus() {
+        let q = format!(
+            "?login_hint=alice&return_to={}",
+            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+        );
+        let (cb, _) = start(&app, &q).await;
+        let out = finish(&app, &cb).await;
+        assert_eq!(out.status, 303, "{evil:.60?}");
+        assert_eq!(out.location.as_deref(), Some("/"), "{evil:.60?}");
+    }
+    let (cb, _) = start(&app, "?login_hint=alice&return_to=%2Fafter%3Fx%3D1%23top").await;
+    assert_eq!(
+        finish(&app, &cb).await.location.as_deref(),
+        Some("/after?x=1#top")
+    );
+}
+
+const KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210";
+
+/// Opens the transaction cookie with the app's key, rewrites every `return_to`, seals it again.
+fn rewrite_return_to(value: &str, to: &str) -> String {
+    let key = Key::from(&KEY);
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new("tower_oidc_tx", value.to_owned()));
+    let plain = jar.private(&key).get("tower_oidc_tx").unwrap();
+    let mut pending: serde_json::Value = serde_json::from_str(plain.value()).unwrap();
+    for t in pending.as_array_mut().unwrap() {
+        t["return_to"] = to.into();
+    }
+    let mut out = CookieJar::new();
+    out.private_mut(&key)
+        .add(Cookie::new("tower_oidc_tx", pending.to_string()));
+    out.get("tower_oidc_tx").unwrap().value().to_owned()
+}
+
+/// R1 at the callback: a transaction whose `return_to` is hostile (as if the cookie had been
+/// written by an older version, or the check at authorize were bypassed) still lands on `/`.
+#[tokio::test]
+async fn return_to_corpus_at_callback() {
+    let (_fake, app) = fresh_with(|b| b.cookie_key(&KEY)).await;
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for evil in corpus() {
+        let r = bare
+            .get(format!(
+                "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+                app.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        let forged = rewrite_return_to(value, &evil);
+        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+        let cb = bare.get(&to_idp).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let r = bare
+            .get(&cb)
+            .header("cookie", format!("tower_oidc_tx={forged}"))
+            .send()
+            .await
+            .unwrap();
+        if forged.len() > tower_oidc::flow::MAX_COOKIE_BYTES {
+            // Too large a cookie is no cookie: no sign-in, and no redirect anywhere.
+            assert_eq!(r.status(), 302, "{evil:.60?}");
+            assert!(
+                r.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .ends_with("error=invalid_state")
+            );
+            continue;
+        }
+        assert_eq!(r.status(), 303, "{evil:.60?}");
+        assert_eq!(r.headers()["location"], "/", "{evil:.60?}");
+    }
+}
+
+/// R2: spoofed `X-Forwarded-*` headers change nothing: the redirect URI comes from the
+/// configured base URL (the library has no proxy-trust option).
+#[tokio::test]
+async fn forwarded_headers_are_ignored() {
+    let (fake, app) = fresh().await;
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-uri", "/evil")
+        .header("forwarded", "host=evil.example;proto=https")
+        .header("x-original-url", "/evil")
+        .send()
+        .await
+        .unwrap();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        param(&to_idp, "redirect_uri").unwrap(),
+        format!("{}/api/auth/providers/authentik/callback", app.url)
+    );
+    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .client
+        .get(&cb)
+        .header("x-forwarded-host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let token = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Some(Endpoint::Token))
+        .unwrap();
+    assert_eq!(
+        token.form_param("redirect_uri").unwrap(),
+        format!("{}/api/auth/providers/authentik/callback", app.url)
+    );
+}
+
+/// R3: identity is never forwarded in headers (the app reads the `Auth` extension); client-sent
+/// identity headers do not sign anyone in.
+#[tokio::test]
+async fn identity_is_never_taken_from_or_put_in_headers() {
+    let fake = tower_oidc::testing::FakeAuthentik::start().await;
+    let app = app_custom(
+        tower_oidc::Providers::builtin(),
+        vec![("authentik", authentik_settings(&fake, UrlForm::Issuer))],
+        |b| b,
+    )
+    .await;
+    let v: serde_json::Value = app
+        .client
+        .get(format!("{}/headers", app.url))
+        .header("x-auth-user", "admin")
+        .header("x_auth_user", "admin")
+        .header("X-AUTH-USER", "admin")
+        .header("x-forwarded-user", "admin")
+        .header("remote-user", "admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["signed_in"], false);
+    accepted(&app).await;
+    let v: serde_json::Value = app
+        .client
+        .get(format!("{}/headers", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["signed_in"], true);
+    let headers = v["headers"].as_object().unwrap();
+    for (k, val) in headers {
+        let val = val.as_str().unwrap_or("");
+        assert!(
+            !val.contains("alice") && !val.contains("Alice"),
+            "identity forwarded in header {k}"
+        );
+    }
+}
+
+/// R4: the only path decision the layer makes is "is this an auth route"; look-alike paths are
+/// not auth routes, so they reach the app with the ordinary `Auth`.
+#[tokio::test]
+async fn auth_route_matching() {
+    let (_fake, app) = fresh().await;
+    let e = app.layer.engine();
+    for p in ["/api/auth", "/api/auth/", "/api/auth/providers"] {
+        assert!(e.is_auth_route(p), "{p}");
+    }
+    for p in [
+        "/api/authx",
+        "/API/auth/session",
+        "/api/auth%2fsession",
+        "/x/api/auth",
+        "/api",
+    ] {
+        assert!(!e.is_auth_route(p), "{p}");
+    }
+}
+
+/// R5: every auth response carries `Cache-Control: no-store` and `Referrer-Policy:
+/// no-referrer`; the callback answers with an immediate 303 to a URL without `code`/`state`.
+#[tokio::test]
+async fn auth_responses_are_not_cached_nor_referred() {
+    let (_fake, app) = fresh().await;
+    let check = |r: &reqwest::Response| {
+        assert_eq!(r.headers()["cache-control"], "no-store", "{}", r.url());
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{}", r.url());
+    };
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    check(&r);
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let r = app.client.get(&cb).send().await.unwrap();
+    check(&r);
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(!loc.contains("code") && !loc.contains("state"), "{loc}");
+    // The error path, the session endpoint and the error page too.
+    let r = app.client.get(&cb).send().await.unwrap();
+    check(&r);
+    for path in [
+        "/api/auth/session",
+        "/api/auth/providers",
+        "/api/auth/error?error=x",
+        "/api/auth/login",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        check(&r);
+    }
+}
+
+/// R6: at TRACE level, a full sign-in and failed ones log no client secret, code, state,
+/// access or ID token, or cookie value.
+#[tokio::test]
+async fn logs_hold_no_secrets() {
+    let (logs, _guard) = Logs::capture();
+    let (fake, app) = fresh().await;
+    let tokens = capture_tokens(&fake);
+    let (cb, to_idp) = start(&app, "?login_hint=alice").await;
+    let out = finish(&app, &cb).await;
+    assert_eq!(out.status, 303);
+    let mut secrets: Vec<(&str, String)> = vec![
+        ("client secret", fake.client_secret().to_owned()),
+        ("code", param(&cb, "code").unwrap()),
+        ("state", param(&cb, "state").unwrap()),
+        ("nonce", param(&to_idp, "nonce").unwrap()),
+    ];
+    for t in tokens.lock().unwrap().iter() {
+        secrets.push(("token", t.clone()));
+        // Also the signature segment alone.
+        secrets.push(("token signature", t.rsplit('.').next().unwrap().to_owned()));
+    }
+    for c in &out.set_cookies {
+        let v = c.split(';').next().unwrap().split_once('=').unwrap().1;
+        secrets.push(("cookie value", v.to_owned()));
+    }
+    // Failures log their detail: a bad signature, a bad state, a token endpoint refusal.
+    fake.set_tamper(Tamper::BadSignature);
+    let (cb2, _) = start(&app, "?login_hint=alice").await;
+    secrets.push(("code", param(&cb2, "code").unwrap()));
+    finish(&app, &cb2).await;
+    fake.clear_switches();
+    let (cb3, _) = start(&app, "?login_hint=alice").await;
+    secrets.push(("code", param(&cb3, "code").unwrap()));
+    finish(&app, &with_param(&cb3, "state", Some("forged-state-value"))).await;
+    let mut refused = authentik_settings(&fake, UrlForm::Issuer);
+    refused.client_secret = Some(tower_oidc::Secret::new("wrong-but-secret-value"));
+    use tower_oidc::store::SettingsStore;
+    app.store.put("authentik", &refused).await.unwrap();
+    let (cb4, _) = start(&app, "?login_hint=alice").await;
+    secrets.push(("code", param(&cb4, "code").unwrap()));
+    secrets.push(("client secret", "wrong-but-secret-value".into()));
+    finish(&app, &cb4).await;
+    let text = logs.text();
+    assert!(
+        text.contains("sign_in_failed"),
+        "failures are logged: {}",
+        &text[..text.len().min(3000)]
+    );
+    logs.assert_free_of(&secrets);
+}
+
+/// R7: nothing the provider or the URL says is reflected unescaped: error descriptions are not
+/// shown at all, unknown error codes and provider ids are not echoed.
+#[tokio::test]
+async fn reflected_values_are_escaped() {
+    let (_fake, app) = fresh().await;
+    for path in [
+        "/api/auth/error?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/api/auth/login?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/api/auth/login?return_to=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/api/auth/providers/%3Cscript%3Ealert(1)%3C%2Fscript%3E/authorize",
+        "/api/auth/providers/%3Cscript%3E/callback?error=x&error_description=%3Cscript%3E",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        let loc = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        assert!(!loc.contains('<'), "{path}: {loc}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("<script>"), "{path}: {body}");
+    }
+}

@@ -1,0 +1,758 @@
+//! §5a, the login transaction and the session: H1–H14.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use tower_oidc::flow::FlowTiming;
+use tower_oidc::flow::{MAX_COOKIE_BYTES, MAX_PENDING};
+use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser};
+
+use crate::harness::*;
+
+/// Starts a sign-in in the browser `c` and returns the callback URL.
+async fn start_in(app: &App, c: &reqwest::Client, query: &str) -> String {
+    let r = c
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize{query}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = c.get(&to_idp).send().await.unwrap();
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// H1 login CSRF: the attacker's own callback (code + state) opened in the victim's browser,
+/// which has a sign-in of its own pending: refused, no token call.
+#[tokio::test]
+async fn login_csrf_is_refused() {
+    let (fake, app) = fresh().await;
+    let attacker = client();
+    let attackers_callback = start_in(&app, &attacker, "?login_hint=bob").await;
+    // The victim started a sign-in too (so a "state exists somewhere" check would pass).
+    let _victims = start(&app, "?login_hint=alice").await;
+    rejected_at(
+        &fake,
+        &app,
+        &attackers_callback,
+        "invalid_state",
+        NoFurther::Token,
+    )
+    .await;
+    // The attacker's code was never redeemed by us.
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+/// H2: a completed callback replayed: refused with no second token call; in the browser that
+/// is already signed in, a harmless redirect instead.
+#[tokio::test]
+async fn replayed_callback() {
+    let (fake, app) = fresh().await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    assert!(finish(&app, &cb).await.set_session());
+    let again = finish(&app, &cb).await;
+    assert_eq!(again.status, 303);
+    assert_eq!(again.location.as_deref(), Some("/"));
+    assert!(!again.set_session());
+    let other = client();
+    let r = other.get(&cb).send().await.unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=invalid_state")
+    );
+    assert_eq!(fake.count(Endpoint::Token), 1);
+}
+
+/// H3: a state minted for provider A presented at provider B's callback: refused, no token
+/// call at either.
+#[tokio::test]
+async fn state_of_another_provider() {
+    let fake = FakeAuthentik::start().await;
+    let other = FakeAuthentik::start().await;
+    let app = app_custom(
+        with_second_authentik(),
+        vec![
+            ("authentik", authentik_settings(&fake, UrlForm::Issuer)),
+            ("other", authentik_settings(&other, UrlForm::Issuer)),
+        ],
+        |b| b,
+    )
+    .await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let at_other = cb.replace("/providers/authentik/", "/providers/other/");
+    rejected_at(&fake, &app, &at_other, "invalid_state", NoFurther::Token).await;
+    assert_eq!(other.count(Endpoint::Token), 0);
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+/// H4: an expired transaction (TTL + 1 s): `login_expired`, no token call.
+#[tokio::test]
+async fn expired_transaction() {
+    let (fake, app) = fresh_with(|b| {
+        b.timing(FlowTiming {
+            transaction_ttl: std::time::Duration::from_secs(1),
+            ..FlowTiming::default()
+        })
+    })
+    .await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // The browser drops the cookie at Max-Age; a browser that kept it gets `login_expired`.
+    let tx = fake.count(Endpoint::Token);
+    let out = finish(&app, &cb).await;
+    let code = out.error_code().unwrap();
+    assert!(
+        code == "login_expired" || code == "invalid_state",
+        "{out:?}"
+    );
+    assert!(!out.set_session());
+    assert_eq!(fake.count(Endpoint::Token), tx);
+}
+
+/// H4 with the cookie kept past its Max-Age: `login_expired`, transaction consumed.
+#[tokio::test]
+async fn expired_transaction_with_a_kept_cookie() {
+    let (fake, app) = fresh_with(|b| {
+        b.timing(FlowTiming {
+            transaction_ttl: std::time::Duration::from_secs(1),
+            ..FlowTiming::default()
+        })
+    })
+    .await;
+    let c = client();
+    let r = c
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let tx = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = c.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = bare.get(&cb).header("cookie", &tx).send().await.unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=login_expired")
+    );
+    let r = bare.get(&cb).header("cookie", &tx).send().await.unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=invalid_state"),
+        "consumed"
+    );
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+/// H5: the transaction cookie is missing (another browser, blocked cookie): refused, no token
+/// call.
+#[tokio::test]
+async fn missing_transaction_cookie() {
+    let (fake, app) = fresh().await;
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let other = client();
+    let r = other.get(&cb).send().await.unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=invalid_state")
+    );
+    assert_eq!(fake.count(Endpoint::Token), 0);
+}
+
+fn variants(value: &str) -> Vec<String> {
+    let mut flipped = value.as_bytes().to_vec();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == b'A' { b'B' } else { b'A' };
+    vec![
+        String::from_utf8(flipped).unwrap(),
+        value[..value.len() - 4].to_owned(),
+        format!("{value}AAAA"),
+        "!!!not-base64!!!".to_owned(),
+        String::new(),
+        "A".repeat(10_000),
+        base64::engine::general_purpose::STANDARD.encode("{\"admin\":true}"),
+    ]
+}
+
+/// H6: tampered session cookies (flipped byte, truncated, extended, bad base64, empty,
+/// oversized, another app's value) read as signed out, never a 500.
+#[tokio::test]
+async fn tampered_session_cookie_is_anonymous() {
+    let (_fake, app) = fresh().await;
+    let out = accepted(&app).await;
+    let pair = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    let bare = reqwest::Client::new();
+    // The real cookie works.
+    let me: serde_json::Value = bare
+        .get(format!("{}/", app.url))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["signed_in"], true);
+    // A valid cookie from another app (another key).
+    let (_f2, app2) = fresh().await;
+    let out2 = accepted(&app2).await;
+    let foreign = cookie_pair(&out2.set_cookies, "tower_oidc_session")
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    let mut all = variants(&value);
+    all.push(foreign);
+    for v in all {
+        let cookie = format!("tower_oidc_session={v}");
+        let r = bare
+            .get(format!("{}/", app.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{v:.40}");
+        let me: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(me["signed_in"], false, "{v:.40}");
+        let r = bare
+            .get(format!("{}/api/auth/session", app.url))
+            .header("cookie", &cookie)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{v:.40}");
+    }
+}
+
+/// H6: tampered transaction cookies read as no pending sign-in: `invalid_state`, no token call.
+#[tokio::test]
+async fn tampered_transaction_cookie_is_absent() {
+    let (fake, app) = fresh().await;
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let pair = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for v in variants(&value) {
+        let r = bare
+            .get(&cb)
+            .header("cookie", format!("tower_oidc_tx={v}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302, "{v:.40}");
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("error=invalid_state")
+        );
+    }
+    assert_eq!(fake.count(Endpoint::Token), 0);
+    // The untouched cookie still works afterwards.
+    let r = bare.get(&cb).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+/// H7: the same callback twice at the same moment (double click, prefetch): exactly one token
+/// request, one session.
+#[tokio::test]
+async fn concurrent_callbacks_redeem_once() {
+    let (fake, app) = fresh().await;
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let tx = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let futs: Vec<_> = (0..4)
+        .map(|_| c.get(&cb).header("cookie", &tx).send())
+        .collect();
+    let results = futures_util::future::join_all(futs).await;
+    let mut ok = 0;
+    for r in results {
+        let r = r.unwrap();
+        if r.status() == 303 {
+            ok += 1;
+        } else {
+            assert!(
+                r.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .ends_with("error=invalid_state")
+            );
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(fake.count(Endpoint::Token), 1, "exactly one token request");
+}
+
+/// H8: many pending sign-ins in one browser: at most `MAX_PENDING` kept (oldest evicted), the
+/// cookie stays small even with long `return_to` values, and the newest still completes.
+#[tokio::test]
+async fn pending_sign_ins_are_bounded() {
+    let (fake, app) = fresh().await;
+    let long = format!("/{}", "a".repeat(2000));
+    let q = format!("?login_hint=alice&return_to={long}");
+    let mut callbacks = Vec::new();
+    for i in 0..10 {
+        let r = app
+            .client
+            .get(format!(
+                "{}/api/auth/providers/authentik/authorize{}",
+                app.url,
+                if i % 2 == 0 {
+                    q.as_str()
+                } else {
+                    "?login_hint=alice"
+                }
+            ))
+            .send()
+            .await
+            .unwrap();
+        let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        assert!(value.len() <= MAX_COOKIE_BYTES, "{} bytes", value.len());
+        assert!(set.len() < 4096, "{} bytes", set.len());
+        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+        let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        callbacks.push(cb);
+    }
+    // The oldest is gone.
+    let tx = fake.count(Endpoint::Token);
+    let out = finish(&app, &callbacks[0]).await;
+    assert_eq!(out.error_code().as_deref(), Some("invalid_state"));
+    assert_eq!(fake.count(Endpoint::Token), tx);
+    // The newest completes.
+    let out = finish(&app, &callbacks[9]).await;
+    assert_eq!(out.status, 303, "{out:?}");
+    let _ = MAX_PENDING;
+}
+
+/// H8 without long values: exactly the `MAX_PENDING` newest sign-ins complete.
+#[tokio::test]
+async fn pending_sign_ins_keep_the_newest() {
+    let (_fake, app) = fresh().await;
+    let mut callbacks = Vec::new();
+    for _ in 0..(MAX_PENDING + 3) {
+        callbacks.push(start(&app, "?login_hint=alice").await.0);
+    }
+    let mut ok = 0;
+    for cb in &callbacks {
+        if finish(&app, cb).await.status == 303 {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, MAX_PENDING);
+}
+
+/// H9: two tabs each complete their own sign-in.
+#[tokio::test]
+async fn two_tabs_both_succeed() {
+    let (fake, app) = fresh().await;
+    let (a, _) = start(&app, "?login_hint=alice&return_to=/a").await;
+    let (b, _) = start(&app, "?login_hint=bob&return_to=/b").await;
+    let out_a = finish(&app, &a).await;
+    assert_eq!(out_a.location.as_deref(), Some("/a"), "{out_a:?}");
+    let out_b = finish(&app, &b).await;
+    assert_eq!(out_b.location.as_deref(), Some("/b"), "{out_b:?}");
+    assert_eq!(session(&app).await.1["name"], "Bob Berger");
+    assert_eq!(fake.count(Endpoint::Token), 2);
+}
+
+/// H10 session fixation: a planted session cookie is never promoted; sign-in issues a new id,
+/// and the planted one (the attacker's own valid session) is ended.
+#[tokio::test]
+async fn session_fixation() {
+    let (_fake, app) = fresh().await;
+    // The attacker's own valid session cookie.
+    let attacker = client();
+    let cb = {
+        let r = attacker
+            .get(format!(
+                "{}/api/auth/providers/authentik/authorize?login_hint=bob",
+                app.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+        attacker.get(&to_idp).send().await.unwrap().headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let r = attacker.get(&cb).send().await.unwrap();
+    let planted = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tower_oidc_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Planted in the victim's browser, who then signs in.
+    let victim = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = victim
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .header("cookie", &planted)
+        .send()
+        .await
+        .unwrap();
+    let tx = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = victim.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let r = victim
+        .get(&cb)
+        .header("cookie", format!("{planted}; {tx}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let fresh_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tower_oidc_session="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(fresh_cookie, planted, "a new session id");
+    let who = |cookie: String| {
+        let url = format!("{}/api/auth/session", app.url);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let (s, me) = who(fresh_cookie).await;
+    assert_eq!((s, me["name"].as_str()), (200, Some("Alice Anders")));
+    let (s, _) = who(planted).await;
+    assert_eq!(s, 401, "the planted session no longer works");
+}
+
+/// H11: cookie attributes on http loopback: `HttpOnly`, `SameSite=Lax`, `Path`, no `Secure`,
+/// no prefix, no `Domain`.
+#[tokio::test]
+async fn cookie_attributes_on_http_loopback() {
+    let (_fake, app) = fresh().await;
+    let r = app
+        .client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let tx = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(tx.starts_with("tower_oidc_tx="), "{tx}");
+    for a in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/auth/providers/",
+        "Max-Age=",
+    ] {
+        assert!(tx.contains(a), "{tx}");
+    }
+    assert!(!tx.contains("Secure") && !tx.contains("Domain"), "{tx}");
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let out = finish(&app, &cb).await;
+    let s = out
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("tower_oidc_session="))
+        .unwrap();
+    for a in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(s.contains(a), "{s}");
+    }
+    assert!(!s.contains("Secure") && !s.contains("Domain"), "{s}");
+}
+
+/// H11 on https: `__Secure-`/`__Host-` prefixes and `Secure`, driven through the engine (the
+/// whole flow, with the fake as the provider).
+#[tokio::test]
+async fn cookie_attributes_on_https() {
+    let fake = FakeAuthentik::start().await;
+    let store = tower_oidc::MemoryStore::new();
+    use tower_oidc::store::SettingsStore;
+    store
+        .put("authentik", &authentik_settings(&fake, UrlForm::Issuer))
+        .await
+        .unwrap();
+    let layer = tower_oidc::OidcLayer::builder()
+        .settings(store.clone())
+        .users(store.clone())
+        .sessions(store)
+        .base_url("https://app.example.com")
+        .build()
+        .await
+        .unwrap();
+    let engine = layer.engine();
+    let get = |uri: &str, cookie: Option<&str>| {
+        let mut b = http::Request::get(uri);
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        b.body(Bytes::new()).unwrap()
+    };
+    let r = engine
+        .handle(get(
+            "/api/auth/providers/authentik/authorize?login_hint=alice",
+            None,
+        ))
+        .await;
+    let tx = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(tx.starts_with("__Secure-tower_oidc_tx="), "{tx}");
+    for a in [
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/auth/providers/",
+    ] {
+        assert!(tx.contains(a), "{tx}");
+    }
+    assert!(!tx.contains("Domain"));
+    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let idp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cb = idp.get(&to_idp).send().await.unwrap().headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cb.starts_with("https://app.example.com/api/auth/providers/authentik/callback?"));
+    let path = cb.trim_start_matches("https://app.example.com");
+    let pair = tx.split(';').next().unwrap();
+    let r = engine.handle(get(path, Some(pair))).await;
+    assert_eq!(r.status(), 303);
+    let s = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("__Host-tower_oidc_session="))
+        .unwrap();
+    for a in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(s.contains(a), "{s}");
+    }
+    assert!(!s.contains("Domain"), "{s}");
+}
+
+/// H12: a user in very many groups makes a large ID token: no 500, no redirect loop (the
+/// session is server-side, the cookie stays small); a token over the size limit is a clean
+/// `id_token_invalid`.
+#[tokio::test]
+async fn huge_id_token_with_many_groups() {
+    let groups: Vec<String> = (0..1500)
+        .map(|i| format!("department-{i:05}-with-a-long-group-name"))
+        .collect();
+    let fake = FakeAuthentik::builder()
+        .user(
+            FakeUser::new("alice")
+                .name("Alice Anders")
+                .email("alice@example.com")
+                .groups(groups.clone()),
+        )
+        .start()
+        .await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let out = accepted(&app).await;
+    let s = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    assert!(
+        s.len() < 200,
+        "the session cookie is an id: {} bytes",
+        s.len()
+    );
+    let me = session(&app).await.1;
+    assert!(me["groups"].as_array().unwrap().len() >= 1000);
+
+    let many: Vec<String> = (0..4000)
+        .map(|i| format!("department-{i:05}-with-a-long-group-name"))
+        .collect();
+    let fake = FakeAuthentik::builder()
+        .user(
+            FakeUser::new("alice")
+                .name("Alice Anders")
+                .email("alice@example.com")
+                .groups(many),
+        )
+        .start()
+        .await;
+    let app2 = crate::common::app(&fake, UrlForm::Issuer).await;
+    rejected(&fake, &app2, "id_token_invalid", NoFurther::Userinfo).await;
+}
+
+/// H13: an unauthenticated API request gets a 401 JSON, a browser a redirect to the login page.
+#[tokio::test]
+async fn unauthenticated_api_request_gets_401() {
+    let (_fake, app) = fresh().await;
+    let engine = app.layer.engine();
+    let mut api = http::HeaderMap::new();
+    api.insert("accept", "application/json".parse().unwrap());
+    let r = engine.unauthenticated(&api, "/files");
+    assert_eq!(r.status(), 401);
+    let mut xhr = http::HeaderMap::new();
+    xhr.insert("x-requested-with", "XMLHttpRequest".parse().unwrap());
+    assert_eq!(engine.unauthenticated(&xhr, "/files").status(), 401);
+    let mut browser = http::HeaderMap::new();
+    browser.insert("accept", "text/html".parse().unwrap());
+    let r = engine.unauthenticated(&browser, "//evil.com");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/api/auth/login?return_to=%2F");
+    let r = app
+        .client
+        .get(format!("{}/api/auth/session", app.url))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+/// H14: logout ends the session server-side (the old cookie replayed is signed out), clears the
+/// cookie, and a cross-site logout is refused.
+#[tokio::test]
+async fn logout_invalidates_the_session() {
+    let (_fake, app) = fresh().await;
+    let out = accepted(&app).await;
+    let pair = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = bare
+        .post(format!("{}/api/auth/logout", app.url))
+        .header("cookie", &pair)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "cross-site logout refused");
+    let r = bare
+        .post(format!("{}/api/auth/logout", app.url))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cleared = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("tower_oidc_session=;") || cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let r = bare
+        .get(format!("{}/api/auth/session", app.url))
+        .header("cookie", &pair)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "the old cookie replayed is signed out");
+}
