@@ -13,13 +13,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-};
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
+use openidconnect::core::{CoreIdToken, CoreJwsSigningAlgorithm};
+use openidconnect::{ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, Nonce};
 
 use crate::config::Secret;
 use crate::error::{Error, ErrorCode};
+use crate::provider::{KeySet, VerifyKey};
 
 /// Largest ID token accepted (a user in many groups makes large tokens; 128 KiB is far above
 /// what any provider sends, and bounds the work).
@@ -137,7 +136,7 @@ fn unix(t: SystemTime) -> i64 {
 /// Verifies an ID token against `keys` and `ex`. See the module documentation for the checks.
 pub(crate) fn verify_id_token(
     token: &str,
-    keys: &CoreJsonWebKeySet,
+    keys: &KeySet,
     ex: &Expect<'_>,
 ) -> Result<VerifiedIdToken, Error> {
     let (_, payload) = peek(token)?;
@@ -161,13 +160,15 @@ pub(crate) fn verify_id_token(
         .map_err(|e| invalid(format!("issuer is not a URL ({e})")))?;
     let client_id = ClientId::new(ex.client_id.to_owned());
     let verifier = match ex.client_secret {
-        Some(s) => CoreIdTokenVerifier::new_confidential_client(
+        // `VerifyKey` verifies with `ring` (see `provider::fastkey`); cloning the set is `Arc`
+        // increments.
+        Some(s) => IdTokenVerifier::<VerifyKey>::new_confidential_client(
             client_id,
             ClientSecret::new(s.expose().to_owned()),
             issuer,
             keys.clone(),
         ),
-        None => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys.clone()),
+        None => IdTokenVerifier::<VerifyKey>::new_public_client(client_id, issuer, keys.clone()),
     };
     let now = unix(ex.now);
     let skew = ex.skew.as_secs() as i64;
