@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 pub use discovery::Discovery;
-pub(crate) use fastkey::{KeySet, VerifyKey};
+pub(crate) use fastkey::KeySet;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
+pub(crate) use jwks::parse_jwks;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
