@@ -15,8 +15,9 @@
 
 use std::error::Error;
 
+use axum::extract::Request;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Extension, Router, routing::get};
+use axum::{Router, routing::get};
 use tower_oidc::config::{AdminRules, ProviderSettings};
 use tower_oidc::store::{SecretKey, SettingsStore, SqliteStore};
 use tower_oidc::testing::{FakeAuthentik, FakeUser};
@@ -31,7 +32,9 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#x27;")
 }
 
-async fn home(Extension(auth): Extension<Auth>) -> Response {
+async fn home(req: Request) -> Response {
+    // The layer inserts no `Auth` for requests without a session cookie: absence is signed out.
+    let auth = Auth::from_extensions(req.extensions());
     let Some(user) = auth.user() else {
         return Redirect::to("/api/auth/login?return_to=/").into_response();
     };
@@ -174,7 +177,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         email_domains: Vec::new(),
     };
 
-    let db = std::path::PathBuf::from(env("QUICKSTART_DB").unwrap_or_else(|| "quickstart.db".into()));
+    let db =
+        std::path::PathBuf::from(env("QUICKSTART_DB").unwrap_or_else(|| "quickstart.db".into()));
     let secret_key = load_key("SECRET_KEY", &db.with_extension("secret-key"), 32)?;
     let secret_key: [u8; 32] = secret_key
         .try_into()
@@ -212,7 +216,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("  Redirect URI to register in Authentik: {redirect_uri}");
     println!("  Signed-in user as JSON: {app_url}/api/auth/session");
-    println!("  Users, settings and sessions: SQLite file {}", db.display());
+    println!(
+        "  Users, settings and sessions: SQLite file {}",
+        db.display()
+    );
     println!();
     axum::serve(listener, app).await?;
     Ok(())

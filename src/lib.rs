@@ -17,6 +17,10 @@ pub mod testing;
 pub mod ui;
 mod util;
 
+#[doc(hidden)]
+#[path = "bench_api.rs"]
+pub mod __bench;
+
 pub use config::{ProviderSettings, Providers, Secret};
 pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};

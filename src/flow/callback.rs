@@ -263,7 +263,7 @@ impl Flow {
                 let keys = if !algs.is_empty() && algs.iter().all(is_hmac) {
                     // HMAC is keyed by the client secret: no JWKS is needed (Authentik serves
                     // `{}` in that mode).
-                    Arc::new(openidconnect::core::CoreJsonWebKeySet::new(Vec::new()))
+                    Arc::new(crate::provider::KeySet::new(Vec::new()))
                 } else {
                     let url = self
                         .registry

@@ -17,6 +17,7 @@ use openidconnect::PkceCodeChallenge;
 
 pub use return_to::{MAX_RETURN_TO, safe_return_to};
 pub use transaction::{MAX_COOKIE_BYTES, MAX_PENDING};
+pub(crate) use verify::{Expect, peek, verify_id_token};
 pub use verify::{MAX_HEADER_BYTES, MAX_ID_TOKEN_BYTES, VerifiedIdToken};
 
 pub(crate) use transaction::find_cookie;

@@ -17,10 +17,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use openidconnect::core::{
-    CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+use openidconnect::core::{CoreIdToken, CoreJsonWebKeyUse, CoreJwsSigningAlgorithm};
+use openidconnect::{
+    ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, JsonWebKey, JsonWebKeySet, Nonce,
 };
-use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
 
 use subtle::ConstantTimeEq as _;
 
@@ -196,11 +196,16 @@ fn unix(t: SystemTime) -> i64 {
 }
 
 /// Verifies an ID token against `keys` and `ex`. See the module documentation for the checks.
-pub(crate) fn verify_id_token(
+/// Generic over the key type so the benchmarks can compare backends; the callback uses
+/// `provider::KeySet` (`ring`, see `provider::fastkey`).
+pub(crate) fn verify_id_token<K>(
     token: &str,
-    keys: &CoreJsonWebKeySet,
+    keys: &JsonWebKeySet<K>,
     ex: &Expect<'_>,
-) -> Result<VerifiedIdToken, Error> {
+) -> Result<VerifiedIdToken, Error>
+where
+    K: JsonWebKey<SigningAlgorithm = CoreJwsSigningAlgorithm, KeyUse = CoreJsonWebKeyUse>,
+{
     let (peeked, payload) = peek(token)?;
     match payload.get("iss").and_then(|v| v.as_str()) {
         Some(iss) if iss == ex.issuer => {}
@@ -222,13 +227,14 @@ pub(crate) fn verify_id_token(
         .map_err(|e| invalid(format!("issuer is not a URL ({e})")))?;
     let client_id = ClientId::new(ex.client_id.to_owned());
     let verifier = match ex.client_secret {
-        Some(s) => CoreIdTokenVerifier::new_confidential_client(
+        // With `KeySet` (`ring`, see `provider::fastkey`) cloning the set is `Arc` increments.
+        Some(s) => IdTokenVerifier::<K>::new_confidential_client(
             client_id,
             ClientSecret::new(s.expose().to_owned()),
             issuer,
             keys.clone(),
         ),
-        None => CoreIdTokenVerifier::new_public_client(client_id, issuer, keys.clone()),
+        None => IdTokenVerifier::<K>::new_public_client(client_id, issuer, keys.clone()),
     };
     let now = unix(ex.now);
     let skew = ex.skew.as_secs() as i64;

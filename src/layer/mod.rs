@@ -1,8 +1,9 @@
 //! [`OidcLayer`] and [`OidcService`]: the tower middleware.
 //!
 //! Requests under the auth prefix (default `/api/auth`) are answered by the [`OidcEngine`] and
-//! never reach the app. Every other request passes through with an [`Auth`] in its extensions.
-//! A request without a session cookie takes the fast path: no store lookup, no boxing.
+//! never reach the app. Every other request passes through; read who is signed in with
+//! [`Auth::from_extensions`]. A request without a session cookie takes the fast path: no store
+//! lookup, no boxing, no allocation, and nothing inserted (no `Auth` means signed out).
 
 mod builder;
 mod service;
@@ -18,11 +19,12 @@ use crate::engine::OidcEngine;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use axum::{Router, routing::get, Extension};
+/// use axum::{Router, extract::Request, routing::get};
 /// use tower_oidc::{Auth, OidcLayer, Providers};
 ///
-/// async fn home(Extension(auth): Extension<Auth>) -> String {
-///     match auth.user() {
+/// async fn home(req: Request) -> String {
+///     // No `Auth` in the extensions means signed out.
+///     match Auth::from_extensions(req.extensions()).user() {
 ///         Some(u) => format!("Hello, {}!", u.name.as_deref().unwrap_or("you")),
 ///         None => "Hello! Sign in at /api/auth/login".into(),
 ///     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openidconnect::JsonWebKey as _;
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
+
+use super::fastkey::KeySet;
 
 use super::http::IdpClient;
 use crate::error::{Error, ErrorCode};
@@ -30,7 +31,7 @@ impl Default for CachePolicy {
 
 #[derive(Default)]
 struct State {
-    keys: Option<Arc<CoreJsonWebKeySet>>,
+    keys: Option<Arc<KeySet>>,
     fetched_at: Option<Instant>,
     last_refetch: Option<Instant>,
 }
@@ -43,20 +44,20 @@ pub(crate) struct JwksCache {
 
 /// Parses a JWKS body. Authentik in HS256 mode serves `{}` (no `keys` member): an empty set.
 /// Keys that cannot be parsed (unknown `kty`…) are skipped, as RFC 7517 §5 asks.
-pub(crate) fn parse_jwks(body: &[u8]) -> Result<CoreJsonWebKeySet, String> {
+pub(crate) fn parse_jwks(body: &[u8]) -> Result<KeySet, String> {
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| format!("not JSON ({e})"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
     if !obj.contains_key("keys") {
-        return Ok(CoreJsonWebKeySet::new(Vec::new()));
+        return Ok(KeySet::new(Vec::new()));
     }
     serde_json::from_value(v).map_err(|e| format!("not a key set ({e})"))
 }
 
-fn has_kid(set: &CoreJsonWebKeySet, kid: &str) -> bool {
+fn has_kid(set: &KeySet, kid: &str) -> bool {
     set.keys()
         .iter()
-        .any(|k: &CoreJsonWebKey| k.key_id().is_some_and(|id| id.as_str() == kid))
+        .any(|k| k.key_id().is_some_and(|id| id.as_str() == kid))
 }
 
 impl JwksCache {
@@ -74,7 +75,7 @@ impl JwksCache {
         provider: &str,
         kid: Option<&str>,
         policy: CachePolicy,
-    ) -> Result<Arc<CoreJsonWebKeySet>, Error> {
+    ) -> Result<Arc<KeySet>, Error> {
         // The async mutex makes fetches single-flight: concurrent callers wait for the one fetch
         // in progress and then use its result.
         let mut st = self.state.lock().await;
@@ -115,7 +116,7 @@ impl JwksCache {
         }
     }
 
-    async fn fetch(&self, http: &IdpClient, provider: &str) -> Result<CoreJsonWebKeySet, Error> {
+    async fn fetch(&self, http: &IdpClient, provider: &str) -> Result<KeySet, Error> {
         let resp = http.get("jwks", &self.url, None).await?;
         if resp.status >= 500 {
             return Err(Error::new(

@@ -2,6 +2,7 @@
 //! caches.
 
 mod discovery;
+mod fastkey;
 pub(crate) mod http;
 mod jwks;
 mod resolve;
@@ -11,11 +12,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 pub use discovery::Discovery;
+pub(crate) use fastkey::KeySet;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
+pub(crate) use jwks::parse_jwks;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 
-use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::core::CoreJwsSigningAlgorithm;
 
 use crate::config::{Protocol, ProviderSettings, Providers};
 use crate::error::{Error, ErrorCode};
@@ -262,7 +265,7 @@ impl Registry {
         st: &ProviderState,
         jwks_url: &str,
         kid: Option<&str>,
-    ) -> Result<Arc<CoreJsonWebKeySet>, Error> {
+    ) -> Result<Arc<KeySet>, Error> {
         let cache = {
             let mut map = st.jwks.lock().unwrap_or_else(|p| p.into_inner());
             map.entry(jwks_url.to_owned())

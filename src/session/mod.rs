@@ -80,12 +80,18 @@ impl SessionCookie {
     }
 }
 
-/// Who is signed in: inserted into every request that passes through the layer.
+/// Who is signed in, in the request's extensions.
+///
+/// The layer inserts an `Auth` into requests that carry a session cookie. A request without
+/// one gets **nothing** inserted (that keeps the pass-through path free of allocations), so
+/// the absence of `Auth` means signed out: read it with [`Auth::from_extensions`], not
+/// `extensions().get::<Auth>()` alone (nor axum's `Extension<Auth>`, which would refuse
+/// anonymous requests).
 ///
 /// ```
 /// # use tower_oidc::Auth;
 /// async fn handler(req: http::Request<()>) -> String {
-///     match req.extensions().get::<Auth>().and_then(|a| a.user()) {
+///     match Auth::from_extensions(req.extensions()).user() {
 ///         Some(user) => format!("hello {}", user.name.as_deref().unwrap_or("you")),
 ///         None => "hello stranger".into(),
 ///     }
@@ -100,6 +106,19 @@ impl Auth {
     /// Nobody signed in.
     pub fn anonymous() -> Self {
         Auth { session: None }
+    }
+
+    /// Who is signed in according to a request's extensions: the `Auth` the layer inserted
+    /// (a cheap clone: an `Arc`), or anonymous when there is none — the layer inserts nothing
+    /// for requests without a session cookie.
+    ///
+    /// ```
+    /// # use tower_oidc::Auth;
+    /// let req = http::Request::new(());
+    /// assert!(!Auth::from_extensions(req.extensions()).is_signed_in());
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Auth {
+        extensions.get::<Auth>().cloned().unwrap_or_default()
     }
 
     pub(crate) fn signed_in(record: Arc<SessionRecord>) -> Self {

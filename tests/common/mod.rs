@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::{Extension, Json, Router, routing::get};
+use axum::{Json, Router, extract::Request, routing::get};
 use reqwest::header::{ACCEPT, LOCATION, SET_COOKIE};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{MemoryStore, SettingsStore};
@@ -47,7 +47,8 @@ pub fn authentik_settings(fake: &FakeAuthentik, form: UrlForm) -> ProviderSettin
     }
 }
 
-async fn whoami(Extension(auth): Extension<Auth>) -> Json<serde_json::Value> {
+async fn whoami(req: Request) -> Json<serde_json::Value> {
+    let auth = Auth::from_extensions(req.extensions());
     Json(serde_json::json!({
         "signed_in": auth.is_signed_in(),
         "name": auth.user().and_then(|u| u.name.clone()),
