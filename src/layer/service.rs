@@ -137,7 +137,8 @@ where
             }));
         }
         if !engine.has_session_cookie(req.headers()) {
-            req.extensions_mut().insert(Auth::anonymous());
+            req.extensions_mut()
+                .insert(Auth::anonymous().with_engine(engine));
             return ResponseFuture::direct(self.inner.call(req));
         }
         // Take the service that was driven to readiness, leave a clone in its place.
@@ -146,7 +147,7 @@ where
         ResponseFuture::boxed(Box::pin(async move {
             match engine.authenticate(req.headers()).await {
                 Ok(auth) => {
-                    req.extensions_mut().insert(auth);
+                    req.extensions_mut().insert(auth.with_engine(engine));
                     let r = inner.call(req).await?;
                     Ok(r.map(http_body_util::Either::Left))
                 }
