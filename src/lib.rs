@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -17,6 +18,13 @@ pub mod testing;
 pub mod ui;
 mod util;
 
+#[cfg(feature = "actix")]
+pub use adapters::actix;
+#[cfg(feature = "axum")]
+pub use adapters::axum;
+#[cfg(feature = "warp")]
+pub use adapters::warp;
+pub use adapters::{AdminUser, CurrentUser};
 pub use config::{ProviderSettings, Providers, Secret};
 pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};
