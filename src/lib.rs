@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod adapters;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -21,6 +22,13 @@ mod util;
 #[path = "bench_api.rs"]
 pub mod __bench;
 
+#[cfg(feature = "actix")]
+pub use adapters::actix;
+#[cfg(feature = "axum")]
+pub use adapters::axum;
+#[cfg(feature = "warp")]
+pub use adapters::warp;
+pub use adapters::{AdminUser, CurrentUser};
 pub use config::{ProviderSettings, Providers, Secret};
 pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};

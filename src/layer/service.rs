@@ -148,7 +148,7 @@ where
         ResponseFuture::boxed(Box::pin(async move {
             match engine.authenticate(req.headers()).await {
                 Ok(auth) => {
-                    req.extensions_mut().insert(auth);
+                    req.extensions_mut().insert(auth.with_engine(engine));
                     let r = inner.call(req).await?;
                     Ok(r.map(http_body_util::Either::Left))
                 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use cookie::{Cookie, CookieJar, Key, SameSite};
 
+use crate::engine::OidcEngine;
 use crate::flow::find_cookie;
 use crate::store::{SessionId, SessionRecord, User};
 
@@ -100,12 +101,18 @@ impl SessionCookie {
 #[derive(Clone, Debug, Default)]
 pub struct Auth {
     session: Option<Arc<SessionRecord>>,
+    // The engine that authenticated the request (set by the layer and the framework adapters),
+    // so extractors can answer with its 401/redirect/403 responses. An `Arc` clone: no allocation.
+    engine: Option<Arc<OidcEngine>>,
 }
 
 impl Auth {
     /// Nobody signed in.
     pub fn anonymous() -> Self {
-        Auth { session: None }
+        Auth {
+            session: None,
+            engine: None,
+        }
     }
 
     /// Who is signed in according to a request's extensions: the `Auth` the layer inserted
@@ -124,7 +131,33 @@ impl Auth {
     pub(crate) fn signed_in(record: Arc<SessionRecord>) -> Self {
         Auth {
             session: Some(record),
+            engine: None,
         }
+    }
+
+    /// Remembers the engine that authenticated the request.
+    pub(crate) fn with_engine(mut self, engine: Arc<OidcEngine>) -> Self {
+        self.engine = Some(engine);
+        self
+    }
+
+    /// The engine that authenticated this request, when it came through [`crate::OidcLayer`]
+    /// or a framework adapter: use it to answer with the engine's own responses
+    /// ([`OidcEngine::unauthenticated`], [`OidcEngine::forbidden`]).
+    ///
+    /// ```
+    /// # use tower_oidc::Auth;
+    /// fn login_url(auth: &Auth) -> String {
+    ///     auth.engine().map(|e| e.login_url()).unwrap_or_else(|| "/api/auth/login".into())
+    /// }
+    /// assert_eq!(login_url(&Auth::anonymous()), "/api/auth/login");
+    /// ```
+    pub fn engine(&self) -> Option<&Arc<OidcEngine>> {
+        self.engine.as_ref()
+    }
+
+    pub(crate) fn session_record(&self) -> Option<&Arc<SessionRecord>> {
+        self.session.as_ref()
     }
 
     /// The signed-in user (as of the sign-in), if any.

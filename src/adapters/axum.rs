@@ -1,0 +1,185 @@
+//! axum support (feature `axum`): [`CurrentUser`], `Option<CurrentUser>` and [`AdminUser`]
+//! extractors, and the [`require_user`] / [`require_admin`] middleware functions.
+//!
+//! Add [`crate::OidcLayer`] with `Router::layer` (outermost, so it also serves the auth routes
+//! under `/api/auth`); then extract the user in handlers, or guard whole routers:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, middleware, routing::get};
+//! use tower_oidc::axum::{AdminUser, CurrentUser, require_admin};
+//! use tower_oidc::{OidcLayer, Providers};
+//!
+//! async fn home(user: Option<CurrentUser>) -> String {
+//!     match user {
+//!         Some(user) => format!("Hello, {}!", user.name.as_deref().unwrap_or("you")),
+//!         None => "Hello! Sign in at /api/auth/login".into(),
+//!     }
+//! }
+//! async fn me(user: CurrentUser) -> String {
+//!     format!("You are {}", user.email.as_deref().unwrap_or("?"))
+//! }
+//! async fn settings(admin: AdminUser) -> String {
+//!     format!("Settings, for {} only", admin.id)
+//! }
+//! async fn stats() -> &'static str {
+//!     "only admins get here"
+//! }
+//!
+//! let auth = OidcLayer::builder()
+//!     .providers(Providers::builtin())
+//!     .base_url("https://app.example.com")
+//!     .build()
+//!     .await?;
+//! let admin = Router::new()
+//!     .route("/admin/stats", get(stats))
+//!     .route_layer(middleware::from_fn(require_admin));
+//! let app: Router = Router::new()
+//!     .route("/", get(home))
+//!     .route("/me", get(me))
+//!     .route("/admin/settings", get(settings))
+//!     .merge(admin)
+//!     .layer(auth);
+//! # Ok(()) }
+//! ```
+//!
+//! A refused request gets the engine's response: `401` JSON for API clients
+//! (`Accept: application/json`), a `303` to the login page (with `return_to`) for browsers, and
+//! `403` for signed-in users who are not administrators. Routes without the layer get a `500`
+//! that says so (and a log line), never an anonymous pass.
+
+use ::axum::body::Body;
+use ::axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri, Request};
+use ::axum::middleware::Next;
+use ::axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::request::Parts;
+
+pub use super::{AdminUser, CurrentUser};
+use super::{Denied, check, check_admin, denied_response};
+use crate::session::Auth;
+
+/// The rejection of [`CurrentUser`] and [`AdminUser`]: the engine's `401`/`303`/`403`
+/// response (or a `500` when the layer is missing).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use tower_oidc::axum::AuthRejection;
+///
+/// fn log_and_answer(rejection: AuthRejection) -> axum::response::Response {
+///     tracing::debug!(status = %rejection.status(), "refused");
+///     rejection.into_response()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct AuthRejection {
+    response: http::Response<Bytes>,
+}
+
+impl AuthRejection {
+    fn new(denied: Denied, auth: Option<&Auth>, parts: &Parts) -> Self {
+        let engine = auth.and_then(|a| a.engine()).map(|e| &**e);
+        AuthRejection {
+            response: denied_response(denied, engine, &parts.headers, path_and_query(parts)),
+        }
+    }
+
+    /// The status code: `401`, `303`, `403` or `500`.
+    pub fn status(&self) -> http::StatusCode {
+        self.response.status()
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.response.map(Body::from)
+    }
+}
+
+/// The path and query the user asked for, before any `nest` stripped a prefix.
+fn path_and_query(parts: &Parts) -> &str {
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| &o.0)
+        .unwrap_or(&parts.uri);
+    uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let auth = parts.extensions.get::<Auth>();
+        check(auth).map_err(|d| AuthRejection::new(d, auth, parts))
+    }
+}
+
+/// `Option<CurrentUser>`: `None` when signed out. Still refuses (`500`) when the layer is
+/// missing, so a setup error does not look like an anonymous visitor.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let auth = parts.extensions.get::<Auth>();
+        match check(auth) {
+            Ok(user) => Ok(Some(user)),
+            Err(Denied::Unauthenticated) => Ok(None),
+            Err(d) => Err(AuthRejection::new(d, auth, parts)),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let auth = parts.extensions.get::<Auth>();
+        check_admin(auth).map_err(|d| AuthRejection::new(d, auth, parts))
+    }
+}
+
+/// Middleware that lets only signed-in users through; use with
+/// [`axum::middleware::from_fn`](::axum::middleware::from_fn) on a router (`layer`) or its
+/// routes (`route_layer`).
+///
+/// ```
+/// use axum::{Router, middleware, routing::get};
+/// use tower_oidc::axum::require_user;
+///
+/// let members: Router = Router::new()
+///     .route("/members", get(|| async { "members only" }))
+///     .route_layer(middleware::from_fn(require_user));
+/// ```
+pub async fn require_user(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let auth = parts.extensions.get::<Auth>();
+    if let Err(d) = check(auth) {
+        return AuthRejection::new(d, auth, &parts).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Middleware that lets only administrators through (`403` for other signed-in users, `401` or
+/// a redirect to the login page for signed-out ones); use with
+/// [`axum::middleware::from_fn`](::axum::middleware::from_fn).
+///
+/// ```
+/// use axum::{Router, middleware, routing::get};
+/// use tower_oidc::axum::require_admin;
+///
+/// let admin: Router = Router::new()
+///     .route("/admin", get(|| async { "admins only" }))
+///     .route_layer(middleware::from_fn(require_admin));
+/// ```
+pub async fn require_admin(req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let auth = parts.extensions.get::<Auth>();
+    if let Err(d) = check_admin(auth) {
+        return AuthRejection::new(d, auth, &parts).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}

@@ -1,0 +1,164 @@
+//! Framework adapters: the same [`CurrentUser`] and [`AdminUser`] for axum, actix-web and warp,
+//! each behind its cargo feature (`axum`, `actix`, `warp`).
+//!
+//! The types here need no framework; the modules `tower_oidc::axum`, `tower_oidc::actix` and
+//! `tower_oidc::warp` make them extractors (or filters) of their framework. Every adapter answers a
+//! refused request with the engine's own responses, chosen by the request's `Accept` header:
+//!
+//! | who | API client (`Accept: application/json`) | browser |
+//! |---|---|---|
+//! | signed out | `401` `{"error":"unauthenticated",…}` | `303` to the login page with `?return_to=` |
+//! | signed in, not an admin (for [`AdminUser`]) | `403` `{"error":"forbidden",…}` | `403` page |
+// The shared checks are used only by the framework modules.
+#![cfg_attr(
+    not(any(feature = "axum", feature = "actix", feature = "warp")),
+    allow(dead_code)
+)]
+
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "warp")]
+pub mod warp;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::engine::OidcEngine;
+use crate::session::Auth;
+use crate::store::{SessionRecord, User};
+
+/// The signed-in user of a request; dereferences to [`User`].
+///
+/// As an extractor (axum, actix-web) or filter (warp) it refuses signed-out requests: `401`
+/// JSON for API clients, a redirect to the login page for browsers. Take an
+/// `Option<CurrentUser>` to serve both.
+///
+/// ```
+/// use tower_oidc::adapters::CurrentUser;
+///
+/// fn greeting(user: &CurrentUser) -> String {
+///     format!("Hello, {}!", user.name.as_deref().unwrap_or("you"))
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    session: Arc<SessionRecord>,
+}
+
+impl CurrentUser {
+    /// The signed-in user of `auth`, if someone is signed in.
+    ///
+    /// ```
+    /// use tower_oidc::{Auth, adapters::CurrentUser};
+    /// assert!(CurrentUser::from_auth(&Auth::anonymous()).is_none());
+    /// ```
+    pub fn from_auth(auth: &Auth) -> Option<CurrentUser> {
+        auth.session_record().map(|s| CurrentUser { session: s.clone() })
+    }
+
+    /// The user, as of the sign-in.
+    pub fn user(&self) -> &User {
+        &self.session.user
+    }
+
+    /// The provider the user signed in with (e.g. `authentik`).
+    pub fn provider(&self) -> &str {
+        &self.session.provider
+    }
+
+    /// Whether the user is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.session.user.is_admin
+    }
+}
+
+impl Deref for CurrentUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.session.user
+    }
+}
+
+/// A signed-in administrator; dereferences to [`User`].
+///
+/// As an extractor or filter it refuses signed-out requests like [`CurrentUser`], and signed-in
+/// users who are not administrators with `403`.
+///
+/// ```
+/// use tower_oidc::adapters::AdminUser;
+///
+/// fn audit_line(admin: &AdminUser) -> String {
+///     format!("{} changed the settings", admin.id)
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub CurrentUser);
+
+impl Deref for AdminUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0.session.user
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Denied {
+    /// Nobody is signed in.
+    Unauthenticated,
+    /// Signed in, but not an administrator.
+    Forbidden,
+    /// No `Auth` in the request: the layer or middleware is missing (a setup error).
+    NoLayer,
+}
+
+/// The user of `auth`, or why not.
+pub(crate) fn check(auth: Option<&Auth>) -> Result<CurrentUser, Denied> {
+    let auth = auth.ok_or(Denied::NoLayer)?;
+    CurrentUser::from_auth(auth).ok_or(Denied::Unauthenticated)
+}
+
+/// The administrator of `auth`, or why not.
+pub(crate) fn check_admin(auth: Option<&Auth>) -> Result<AdminUser, Denied> {
+    let user = check(auth)?;
+    if user.is_admin() {
+        Ok(AdminUser(user))
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+/// The response for a refused request, from the engine when there is one.
+pub(crate) fn denied_response(
+    denied: Denied,
+    engine: Option<&OidcEngine>,
+    headers: &HeaderMap,
+    path_and_query: &str,
+) -> Response<Bytes> {
+    match (denied, engine) {
+        (Denied::Unauthenticated, Some(e)) => e.unauthenticated(headers, path_and_query),
+        (Denied::Forbidden, Some(e)) => e.forbidden(headers),
+        (Denied::Unauthenticated, None) => crate::engine::json_response(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({"error": "unauthenticated", "message": "Sign in to continue."}),
+        ),
+        (Denied::Forbidden, None) => crate::engine::json_response(
+            StatusCode::FORBIDDEN,
+            &serde_json::json!({"error": "forbidden", "message": "You are not allowed to do this."}),
+        ),
+        (Denied::NoLayer, _) => {
+            tracing::error!(
+                "no `Auth` in the request: add tower_oidc's layer/middleware around the routes that extract the user"
+            );
+            crate::engine::json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &serde_json::json!({"error": "internal", "message": "Authentication is not set up for this route."}),
+            )
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! warp support (feature `warp`): filters over the same [`OidcEngine`] as the tower layer.
+//!
+//! - [`routes`] serves the auth routes (`/api/auth/...`); put it first.
+//! - [`auth`] extracts the request's [`Auth`]; [`current_user`] an `Option<CurrentUser>`.
+//! - [`require_user`] extracts a [`CurrentUser`] and [`require_admin`] an [`AdminUser`]; they
+//!   reject with an [`AuthRejection`] that carries the engine's answer (`401` JSON for API
+//!   clients, a `303` to the login page for browsers, `403` for signed-in non-admins).
+//! - [`handle_rejection`], given to `Filter::recover`, turns that rejection into its response.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use warp::Filter;
+//! use tower_oidc::{OidcLayer, Providers, warp as oidc};
+//!
+//! let layer = OidcLayer::builder()
+//!     .providers(Providers::builtin())
+//!     .base_url("https://app.example.com")
+//!     .build()
+//!     .await?;
+//! let engine = layer.engine().clone();
+//!
+//! let home = warp::path::end()
+//!     .and(oidc::current_user(engine.clone()))
+//!     .map(|user: Option<oidc::CurrentUser>| match user {
+//!         Some(user) => format!("Hello, {}!", user.name.as_deref().unwrap_or("you")),
+//!         None => "Hello! Sign in at /api/auth/login".into(),
+//!     });
+//! let me = warp::path!("me")
+//!     .and(oidc::require_user(engine.clone()))
+//!     .map(|user: oidc::CurrentUser| format!("You are {}", user.email.as_deref().unwrap_or("?")));
+//! let admin = warp::path!("admin")
+//!     .and(oidc::require_admin(engine.clone()))
+//!     .map(|admin: oidc::AdminUser| format!("Settings, for {} only", admin.id));
+//!
+//! let app = oidc::routes(engine)
+//!     .or(home)
+//!     .or(me)
+//!     .or(admin)
+//!     .recover(oidc::handle_rejection);
+//! warp::serve(app).run(([127, 0, 0, 1], 3000)).await;
+//! # Ok(()) }
+//! ```
+//!
+//! Without `recover(handle_rejection)`, warp answers an [`AuthRejection`] with its generic
+//! `500`; with it, every refused request gets the right status, body and `Location`. A
+//! `recover` of your own can call [`handle_rejection`] first, or look for the rejection with
+//! `rejection.find::<AuthRejection>()`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use ::warp::filters::path::FullPath;
+use ::warp::{Filter, Rejection};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use http::HeaderMap;
+
+pub use super::{AdminUser, CurrentUser};
+use super::{Denied, check, check_admin, denied_response};
+use crate::engine::OidcEngine;
+use crate::session::Auth;
+
+/// Largest request body an auth route reads (as the tower layer).
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+/// Why warp refused a request, with the engine's response for it. Turn it into that response
+/// with [`handle_rejection`].
+///
+/// ```
+/// use tower_oidc::warp::AuthRejection;
+///
+/// fn is_ours(rejection: &warp::Rejection) -> bool {
+///     rejection.find::<AuthRejection>().is_some()
+/// }
+/// ```
+#[derive(Debug)]
+pub struct AuthRejection {
+    response: http::Response<Bytes>,
+}
+
+impl AuthRejection {
+    /// The status of the response: `401`, `303`, `403`, `500` or `503`.
+    pub fn status(&self) -> http::StatusCode {
+        self.response.status()
+    }
+
+    /// The response (a cheap copy: the body is shared).
+    pub fn response(&self) -> http::Response<Bytes> {
+        let mut r = http::Response::new(self.response.body().clone());
+        *r.status_mut() = self.response.status();
+        *r.headers_mut() = self.response.headers().clone();
+        r
+    }
+}
+
+impl ::warp::reject::Reject for AuthRejection {}
+
+/// Turns an [`AuthRejection`] into its response; passes other rejections on. Use with
+/// `Filter::recover`.
+///
+/// ```
+/// use warp::Filter;
+///
+/// let app = warp::path!("me")
+///     .map(|| "me")
+///     .recover(tower_oidc::warp::handle_rejection);
+/// ```
+pub async fn handle_rejection(rejection: Rejection) -> Result<http::Response<Bytes>, Rejection> {
+    match rejection.find::<AuthRejection>() {
+        Some(r) => Ok(r.response()),
+        None => Err(rejection),
+    }
+}
+
+/// The auth routes (`/api/auth/...` by default), answered by the engine. Other paths are
+/// rejected as "not found", so chain the app's filters after it with `or`.
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// let app = tower_oidc::warp::routes(engine).or(warp::path::end().map(|| "home"));
+/// # }
+/// ```
+pub fn routes(
+    engine: Arc<OidcEngine>,
+) -> impl Filter<Extract = (http::Response<Bytes>,), Error = Rejection> + Clone {
+    let check_engine = engine.clone();
+    ::warp::path::full()
+        .and_then(move |path: FullPath| {
+            let hit = check_engine.is_auth_route(path.as_str());
+            async move {
+                if hit {
+                    Ok(path)
+                } else {
+                    Err(::warp::reject::not_found())
+                }
+            }
+        })
+        .and(::warp::method())
+        .and(raw_query())
+        .and(::warp::header::headers_cloned())
+        .and(::warp::body::stream())
+        .and_then(
+            move |path: FullPath, method: http::Method, query: String, headers: HeaderMap, body| {
+                let engine = engine.clone();
+                async move {
+                    let body = match read_body(body).await {
+                        Ok(b) => b,
+                        Err(r) => return Ok::<_, Rejection>(r),
+                    };
+                    let uri = if query.is_empty() {
+                        path.as_str().parse::<http::Uri>()
+                    } else {
+                        format!("{}?{query}", path.as_str()).parse::<http::Uri>()
+                    };
+                    let Ok(uri) = uri else {
+                        return Ok(crate::engine::json_response(
+                            http::StatusCode::BAD_REQUEST,
+                            &serde_json::json!({"error": "bad_request", "message": "The request could not be read."}),
+                        ));
+                    };
+                    let mut req = http::Request::new(body);
+                    *req.method_mut() = method;
+                    *req.uri_mut() = uri;
+                    *req.headers_mut() = headers;
+                    Ok(engine.handle(req).await)
+                }
+            },
+        )
+}
+
+async fn read_body<S, B>(body: S) -> Result<Bytes, http::Response<Bytes>>
+where
+    S: futures_util::Stream<Item = Result<B, ::warp::Error>>,
+    B: bytes::Buf,
+{
+    let mut body = std::pin::pin!(body);
+    let mut out = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let too_large = || {
+            crate::engine::json_response(
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
+            )
+        };
+        let mut chunk = chunk.map_err(|_| too_large())?;
+        if out.len() + chunk.remaining() > MAX_REQUEST_BODY {
+            return Err(too_large());
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            let n = part.len();
+            out.extend_from_slice(part);
+            chunk.advance(n);
+        }
+    }
+    Ok(out.freeze())
+}
+
+/// The raw query string, empty when there is none.
+fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    ::warp::query::raw()
+        .or(::warp::any().map(String::new))
+        .unify()
+}
+
+/// The request's [`Auth`] (who is signed in). A session store that cannot be reached rejects
+/// with an [`AuthRejection`] (`503`).
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// let hello = tower_oidc::warp::auth(engine)
+///     .map(|auth: tower_oidc::Auth| format!("signed in: {}", auth.is_signed_in()));
+/// # }
+/// ```
+pub fn auth(
+    engine: Arc<OidcEngine>,
+) -> impl Filter<Extract = (Auth,), Error = Rejection> + Clone {
+    ::warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
+        let engine = engine.clone();
+        async move { authenticate(engine, &headers).await }
+    })
+}
+
+async fn authenticate(engine: Arc<OidcEngine>, headers: &HeaderMap) -> Result<Auth, Rejection> {
+    match engine.authenticate(headers).await {
+        Ok(auth) => Ok(auth.with_engine(engine)),
+        Err(e) => Err(::warp::reject::custom(AuthRejection {
+            response: engine.error_response(headers, &e),
+        })),
+    }
+}
+
+/// The signed-in user, or `None`.
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// use tower_oidc::warp::{CurrentUser, current_user};
+/// let home = warp::path::end().and(current_user(engine)).map(|u: Option<CurrentUser>| {
+///     format!("signed in: {}", u.is_some())
+/// });
+/// # }
+/// ```
+pub fn current_user(
+    engine: Arc<OidcEngine>,
+) -> impl Filter<Extract = (Option<CurrentUser>,), Error = Rejection> + Clone {
+    auth(engine).map(|auth: Auth| CurrentUser::from_auth(&auth))
+}
+
+/// The signed-in user; signed-out requests are rejected with an [`AuthRejection`] (`401` JSON
+/// or a redirect to the login page).
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// use tower_oidc::warp::{CurrentUser, handle_rejection, require_user};
+/// let me = warp::path!("me")
+///     .and(require_user(engine))
+///     .map(|u: CurrentUser| format!("{}", u.id))
+///     .recover(handle_rejection);
+/// # }
+/// ```
+pub fn require_user(
+    engine: Arc<OidcEngine>,
+) -> impl Filter<Extract = (CurrentUser,), Error = Rejection> + Clone {
+    guarded(engine, check)
+}
+
+/// A signed-in administrator; others are rejected with an [`AuthRejection`] (`403` when signed
+/// in, else as [`require_user`]).
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// use tower_oidc::warp::{AdminUser, handle_rejection, require_admin};
+/// let admin = warp::path!("admin")
+///     .and(require_admin(engine))
+///     .map(|a: AdminUser| format!("{}", a.id))
+///     .recover(handle_rejection);
+/// # }
+/// ```
+pub fn require_admin(
+    engine: Arc<OidcEngine>,
+) -> impl Filter<Extract = (AdminUser,), Error = Rejection> + Clone {
+    guarded(engine, check_admin)
+}
+
+fn guarded<T: Send + 'static>(
+    engine: Arc<OidcEngine>,
+    f: fn(Option<&Auth>) -> Result<T, Denied>,
+) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
+    ::warp::header::headers_cloned()
+        .and(::warp::path::full())
+        .and(raw_query())
+        .and_then(move |headers: HeaderMap, path: FullPath, query: String| {
+            let engine = engine.clone();
+            async move {
+                let auth = authenticate(engine.clone(), &headers).await?;
+                f(Some(&auth)).map_err(|d| {
+                    let path_and_query = if query.is_empty() {
+                        path.as_str().to_owned()
+                    } else {
+                        format!("{}?{query}", path.as_str())
+                    };
+                    ::warp::reject::custom(AuthRejection {
+                        response: denied_response(d, Some(&engine), &headers, &path_and_query),
+                    })
+                })
+            }
+        })
+}
