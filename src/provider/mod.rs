@@ -13,6 +13,7 @@ use std::time::Instant;
 pub use discovery::Discovery;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
+pub(crate) use jwks::parse_jwks;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 
 use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
@@ -176,7 +177,6 @@ impl Registry {
     }
 
     /// Drops the caches of one provider (or all).
-    #[allow(dead_code)] // the admin API calls it after a settings change
     pub fn invalidate(&self, id: Option<&str>) {
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         match id {
