@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod adapters;
+pub mod admin;
 pub mod config;
 pub mod engine;
 pub mod error;

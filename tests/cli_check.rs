@@ -134,8 +134,8 @@ fn wrong_usage_exits_2() {
 }
 
 #[test]
-fn doctor_is_reserved_but_not_implemented() {
+fn doctor_without_a_provider_is_a_usage_error() {
     let out = tower_oidc(&["doctor"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("not implemented"));
+    assert!(text(&out.stderr).contains("needs a PROVIDER"), "{}", text(&out.stderr));
 }

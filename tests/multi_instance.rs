@@ -87,7 +87,9 @@ async fn instance(
         .build()
         .await
         .unwrap();
-    let app = Router::new().route("/", get(|| async { "home" })).layer(layer);
+    let app = Router::new()
+        .route("/", get(|| async { "home" }))
+        .layer(layer);
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
@@ -126,7 +128,12 @@ async fn two_instances(sessions: Sessions) {
         .acquire_timeout(Duration::from_secs(5))
         .connect(&pg_url())
         .await
-        .unwrap_or_else(|e| panic!("Postgres unreachable at {}: {e}; this suite never skips", pg_url()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "Postgres unreachable at {}: {e}; this suite never skips",
+                pg_url()
+            )
+        });
     sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
         .execute(&admin)
         .await
@@ -145,8 +152,26 @@ async fn two_instances(sessions: Sessions) {
     let mut cookie_key = vec![0u8; 64];
     getrandom::fill(&mut cookie_key).unwrap();
     let prefix = format!("tower-oidc-multi:{t}:");
-    let a = instance(&public, la, pg.clone(), secret_key, &cookie_key, sessions, &prefix).await;
-    let b = instance(&public, lb, pg.clone(), secret_key, &cookie_key, sessions, &prefix).await;
+    let a = instance(
+        &public,
+        la,
+        pg.clone(),
+        secret_key,
+        &cookie_key,
+        sessions,
+        &prefix,
+    )
+    .await;
+    let b = instance(
+        &public,
+        lb,
+        pg.clone(),
+        secret_key,
+        &cookie_key,
+        sessions,
+        &prefix,
+    )
+    .await;
 
     // The admin enables Authentik once, through instance A's store; B sees it.
     let seed = PostgresStore::connect_with(pg.clone())
@@ -176,7 +201,9 @@ async fn two_instances(sessions: Sessions) {
 
     // Start on A.
     let r = client
-        .get(a_url("/api/auth/providers/authentik/authorize?login_hint=alice"))
+        .get(a_url(
+            "/api/auth/providers/authentik/authorize?login_hint=alice",
+        ))
         .send()
         .await
         .unwrap();
@@ -220,7 +247,11 @@ async fn two_instances(sessions: Sessions) {
         .send()
         .await
         .unwrap();
-    assert!(location(&r).contains("error=invalid_state"), "{}", location(&r));
+    assert!(
+        location(&r).contains("error=invalid_state"),
+        "{}",
+        location(&r)
+    );
     assert_eq!(fake.count(Endpoint::Token), 1);
 
     // Sign out on B; the old session cookie no longer works on A.

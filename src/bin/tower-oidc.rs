@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! tower-oidc check FILE    validate a providers.toml on top of the built-in providers
+//! tower-oidc doctor ID --url URL   check a provider against the live identity provider
 //! tower-oidc --help        usage
 //! ```
 //!
@@ -26,6 +27,9 @@ Usage:
                           print the resolved providers, or every error as
                           `file:line:column: path: message`.
                           `${VAR}` references in [settings.<id>] are read from the environment.
+  tower-oidc doctor PROVIDER --url URL [--client-id ID] [--file providers.toml]
+                          Check a provider against the live identity provider
+                          (reachability, discovery, issuer, keys, algorithm, redirect URI).
   tower-oidc --help       Print this help.
 
 Exit status: 0 valid, 1 the file has errors, 2 wrong usage.
@@ -41,8 +45,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("check") => check::run(&args[1..]),
-        // Reserved: `doctor` will check a running deployment (discovery, JWKS, clock, redirect
-        // URI). It lives in its own module so that `check` stays offline and side-effect free.
+        // `doctor` talks to the live provider; it lives apart so that `check` stays offline.
         Some("doctor") => doctor::run(&args[1..]),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     }
@@ -256,18 +259,14 @@ mod check {
 }
 
 mod doctor {
-    //! `tower-oidc doctor`: reserved for checks against a running deployment (discovery
-    //! reachable, issuer verbatim, JWKS, clock skew, redirect URI registered). Not implemented:
-    //! `check` covers the configuration file offline.
+    //! `tower-oidc doctor PROVIDER --url URL`: checks a provider against the live identity
+    //! provider (discovery, issuer, keys, algorithm, redirect URI), sharing the admin API's
+    //! provider check ([`tower_oidc::admin::doctor`]).
 
     use super::*;
 
-    /// Says that the command does not exist yet; exit status 2.
-    pub fn run(_args: &[OsString]) -> ExitCode {
-        let _ = writeln!(
-            std::io::stderr(),
-            "tower-oidc: `doctor` is not implemented yet; use `tower-oidc check FILE`"
-        );
-        ExitCode::from(2)
+    /// Runs `doctor` with the arguments after the subcommand.
+    pub fn run(args: &[OsString]) -> ExitCode {
+        tower_oidc::admin::doctor::run(args)
     }
 }

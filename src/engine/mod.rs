@@ -23,6 +23,7 @@ pub struct OidcEngine {
     pub(crate) flow: Flow,
     pub(crate) error_page: String,
     pub(crate) after_logout: String,
+    pub(crate) admin: crate::admin::AdminState,
 }
 
 impl std::fmt::Debug for OidcEngine {

@@ -46,6 +46,11 @@ impl OidcEngine {
             (Method::GET, ["error"]) => self.error_page(&query),
             #[cfg(feature = "ui")]
             (Method::GET, ["login"]) => self.login_page(&query).await,
+            #[cfg(feature = "ui")]
+            (Method::GET, ["admin"]) => self.admin_page(&headers, &path).await,
+            #[cfg(feature = "ui")]
+            (Method::GET, ["admin.js"]) => crate::ui::admin::script(),
+            (_, ["admin", rest @ ..]) => self.admin(req.method(), rest, &headers, req.body()).await,
             (
                 _,
                 ["providers"]
@@ -134,6 +139,15 @@ impl OidcEngine {
         match self.flow.callback(id, query, cookie.as_deref(), old).await {
             Ok(done) => {
                 tracing::info!(target: "tower_oidc::audit", event = "sign_in", provider = id, user = %done.user_id, resolution = ?done.resolution, "signed in");
+                match done.resolution {
+                    crate::identity::Resolution::Created => {
+                        tracing::info!(target: "tower_oidc::audit", event = "user_created", provider = id, user = %done.user_id, "user created at first sign-in");
+                    }
+                    crate::identity::Resolution::Linked => {
+                        tracing::info!(target: "tower_oidc::audit", event = "identity_linked", provider = id, user = %done.user_id, "identity linked to an existing user by email");
+                    }
+                    crate::identity::Resolution::Existing => {}
+                }
                 redirect(
                     StatusCode::SEE_OTHER,
                     &done.redirect.location,
@@ -261,7 +275,7 @@ impl OidcEngine {
         Some(u.to_string())
     }
 
-    fn same_origin(&self, headers: &HeaderMap) -> bool {
+    pub(crate) fn same_origin(&self, headers: &HeaderMap) -> bool {
         if let Some(origin) = headers
             .get(http::header::ORIGIN)
             .and_then(|v| v.to_str().ok())

@@ -120,6 +120,18 @@ pub fn admin_decision(rules: &AdminRules, profile: &Profile) -> Option<bool> {
     Some(by_group || by_domain)
 }
 
+/// The audit event when a sign-in's admin rules grant or revoke the admin flag.
+fn audit_admin_change(identity: &Identity, user: &User, was_admin: bool) {
+    if user.is_admin != was_admin {
+        let event = if user.is_admin {
+            "admin_granted"
+        } else {
+            "admin_revoked"
+        };
+        tracing::info!(target: "tower_oidc::audit", event, provider = %identity.provider, user = %user.id, "admin rules changed the admin flag at sign-in");
+    }
+}
+
 /// The policy a sign-in is resolved under.
 #[derive(Debug, Clone)]
 pub struct Policy<'a> {
@@ -165,8 +177,9 @@ pub async fn resolve_user(
     // Two rounds at most: a concurrent first sign-in of the same identity can win the race to
     // create the user, and then this one finds it.
     for _ in 0..2 {
-        if let Some(u) = users.find_by_identity(identity).await? {
-            let u = users.update(&u.id, update_of(profile, admin)).await?;
+        if let Some(old) = users.find_by_identity(identity).await? {
+            let u = users.update(&old.id, update_of(profile, admin)).await?;
+            audit_admin_change(identity, &u, old.is_admin);
             return Ok((u, Resolution::Existing));
         }
         if let Some(email) = &profile.email {
@@ -213,6 +226,7 @@ pub async fn resolve_user(
                 let u = users
                     .update(&existing.id, update_of(profile, admin))
                     .await?;
+                audit_admin_change(identity, &u, existing.is_admin);
                 return Ok((u, Resolution::Linked));
             }
         }
@@ -237,7 +251,10 @@ pub async fn resolve_user(
             is_admin: admin.unwrap_or(false),
         };
         match users.create_with_identity(new, identity).await {
-            Ok(u) => return Ok((u, Resolution::Created)),
+            Ok(u) => {
+                audit_admin_change(identity, &u, false);
+                return Ok((u, Resolution::Created));
+            }
             Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
             Err(e) => return Err(e.into()),
         }

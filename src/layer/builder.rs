@@ -55,6 +55,7 @@ pub struct OidcLayerBuilder {
     cache: CachePolicy,
     error_page: Option<String>,
     after_logout: String,
+    keep_one_sign_in_method: bool,
 }
 
 impl Default for OidcLayerBuilder {
@@ -72,6 +73,7 @@ impl Default for OidcLayerBuilder {
             cache: CachePolicy::default(),
             error_page: None,
             after_logout: "/".into(),
+            keep_one_sign_in_method: false,
         }
     }
 }
@@ -167,6 +169,14 @@ impl OidcLayerBuilder {
         self
     }
 
+    /// Whether the admin API refuses to disable or delete the last enabled provider (default
+    /// `false`). Turn it on when the providers are the app's only way to sign in, so that an
+    /// admin cannot lock everybody out; leave it off when the app has another one (passwords).
+    pub fn keep_one_sign_in_method(mut self, on: bool) -> Self {
+        self.keep_one_sign_in_method = on;
+        self
+    }
+
     /// Builds the layer.
     pub async fn build(self) -> Result<OidcLayer, BuildError> {
         let base = self.base_url.ok_or(BuildError::MissingBaseUrl)?;
@@ -258,6 +268,10 @@ impl OidcLayerBuilder {
                 flow,
                 error_page,
                 after_logout: self.after_logout,
+                admin: crate::admin::AdminState {
+                    keep_one_sign_in_method: self.keep_one_sign_in_method,
+                    write_lock: tokio::sync::Mutex::new(()),
+                },
             }),
         })
     }

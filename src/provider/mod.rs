@@ -179,7 +179,6 @@ impl Registry {
     }
 
     /// Drops the caches of one provider (or all).
-    #[allow(dead_code)] // the admin API calls it after a settings change
     pub fn invalidate(&self, id: Option<&str>) {
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         match id {

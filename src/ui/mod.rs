@@ -1,9 +1,11 @@
-//! Server-rendered pages (feature `ui`): the login page at `{prefix}/login`.
+//! Server-rendered pages (feature `ui`): the login page at `{prefix}/login`, and the admin page
+//! at `{prefix}/admin` ([`admin`]).
 //!
 //! Plain HTML with no external resources: the enabled providers as buttons in sort order, each
 //! with its icon and "Sign in with {name}", and the error of `?error=<code>` as a readable
 //! sentence with the fix. Everything interpolated is HTML-escaped.
 
+pub mod admin;
 mod icons;
 
 use crate::ErrorCode;

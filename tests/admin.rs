@@ -1,0 +1,724 @@
+//! The admin API (issue 9): who may call it, what it shows, what it refuses, and that a change
+//! is visible at the next sign-in. Also the admin rules end to end.
+
+mod common;
+
+use common::*;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, ORIGIN};
+use serde_json::{Value, json};
+use tower_oidc::config::{AdminRules, ProviderSettings};
+use tower_oidc::store::SettingsStore;
+use tower_oidc::testing::FakeAuthentik;
+use tower_oidc::{OidcLayerBuilder, Providers, Secret};
+
+/// A custom provider defined in providers.toml, for ordering and create/delete.
+const CORP_TOML: &str = r#"
+[providers.corp]
+name = "Corp SSO"
+issuer = "https://sso.corp.example/"
+sort_order = 50
+"#;
+
+fn with_corp(b: OidcLayerBuilder) -> OidcLayerBuilder {
+    b.providers(
+        Providers::builtin()
+            .with_toml_str("providers.toml", CORP_TOML)
+            .unwrap(),
+    )
+}
+
+/// Authentik by its issuer URL, with alice's group as the admin rule.
+fn admin_settings(fake: &FakeAuthentik) -> ProviderSettings {
+    ProviderSettings {
+        admin_rules: AdminRules {
+            groups: vec!["authentik Admins".into()],
+            email_domains: vec![],
+        },
+        ..authentik_settings(fake, UrlForm::Issuer)
+    }
+}
+
+async fn admin_app(fake: &FakeAuthentik) -> App {
+    app_with(fake, admin_settings(fake), with_corp).await
+}
+
+fn location(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A whole sign-in with `client` (its own cookie jar); the callback's status and `Location`.
+async fn sign_in_with(app: &App, client: &reqwest::Client, hint: &str) -> (u16, String) {
+    let r = client
+        .get(format!(
+            "{}/api/auth/providers/authentik/authorize?login_hint={hint}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r).unwrap_or_default();
+    if r.status() != 302 || !to.starts_with("http") {
+        return (r.status().as_u16(), to);
+    }
+    let r = client.get(&to).send().await.unwrap();
+    let cb = location(&r).unwrap();
+    let r = client.get(&cb).send().await.unwrap();
+    (r.status().as_u16(), location(&r).unwrap_or_default())
+}
+
+/// Calls the admin API with `client`; same-origin like the admin page.
+async fn api(
+    app: &App,
+    client: &reqwest::Client,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = client
+        .request(method, format!("{}/api/auth/admin{path}", app.url))
+        .header(ACCEPT, "application/json")
+        .header(ORIGIN, app.url.clone());
+    if let Some(b) = body {
+        req = req
+            .header(CONTENT_TYPE, "application/json")
+            .body(b.to_string());
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        headers,
+    )
+}
+
+/// The app, alice signed in as admin on `app.client`, bob signed in on the returned client.
+async fn setup(fake: &FakeAuthentik) -> (App, reqwest::Client) {
+    let app = admin_app(fake).await;
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(out.status, 303, "{out:?}");
+    let bob = client();
+    assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
+    (app, bob)
+}
+
+/// Every admin route, with a body that would be valid.
+fn routes() -> Vec<(&'static str, &'static str, Option<Value>)> {
+    vec![
+        ("GET", "/providers", None),
+        ("GET", "/providers/authentik", None),
+        (
+            "PUT",
+            "/providers/authentik",
+            Some(json!({"sort_order": 3})),
+        ),
+        (
+            "PUT",
+            "/providers/order",
+            Some(json!([{"id": "authentik", "sort_order": 3}])),
+        ),
+        (
+            "POST",
+            "/providers",
+            Some(json!({"id": "corp", "client_id": "c"})),
+        ),
+        ("DELETE", "/providers/corp", None),
+        ("POST", "/providers/authentik/enable", None),
+        ("POST", "/providers/authentik/disable", None),
+        ("POST", "/providers/authentik/test", None),
+    ]
+}
+
+#[tokio::test]
+async fn every_route_is_401_signed_out_and_403_for_non_admins() {
+    let fake = FakeAuthentik::start().await;
+    let (app, bob) = setup(&fake).await;
+    let nobody = client();
+    for (method, path, body) in routes() {
+        let (status, v, h) = api(&app, &nobody, method, path, body.clone()).await;
+        assert_eq!(status, 401, "{method} {path} signed out: {v}");
+        assert_eq!(v["error"], "unauthenticated");
+        assert_eq!(h["cache-control"], "no-store");
+        let (status, v, _) = api(&app, &bob, method, path, body).await;
+        assert_eq!(status, 403, "{method} {path} as bob: {v}");
+        assert_eq!(v["error"], "forbidden");
+    }
+    // Nothing changed.
+    assert_eq!(
+        app.store.get("authentik").await.unwrap(),
+        Some(admin_settings(&fake))
+    );
+}
+
+#[tokio::test]
+async fn admin_lists_every_provider_with_sources_and_no_secret() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, v, h) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(h["cache-control"], "no-store");
+    let list = v.as_array().unwrap();
+    let ids: Vec<&str> = list.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["authentik", "corp"], "sorted like the login page");
+    let a = &list[0];
+    assert_eq!(a["origin"], "builtin");
+    assert_eq!(a["custom"], false);
+    assert_eq!(a["enabled"], true);
+    assert_eq!(a["url"], fake.issuer());
+    assert_eq!(a["client_id"], fake.client_id());
+    assert_eq!(a["client_secret_set"], true);
+    assert_eq!(a["sort_order"], 7);
+    assert_eq!(a["scopes"], json!(["openid", "profile", "email"]));
+    assert_eq!(a["email_trust"], "verified_claim");
+    assert_eq!(
+        a["redirect_uri"],
+        format!("{}/api/auth/providers/authentik/callback", app.url)
+    );
+    assert_eq!(a["sources"]["url"], "store");
+    assert_eq!(a["sources"]["sort_order"], "builtin");
+    assert_eq!(a["sources"]["scopes"], "builtin");
+    assert_eq!(a["sources"]["client_secret"], "store");
+    let corp = &list[1];
+    assert_eq!(corp["origin"], "file");
+    assert_eq!(corp["custom"], true);
+    assert_eq!(corp["enabled"], false);
+    assert_eq!(corp["client_secret_set"], false);
+    assert_eq!(corp["sources"]["enabled"], "default");
+    assert_eq!(corp["sources"]["sort_order"], "file");
+    assert!(
+        !v.to_string().contains(fake.client_secret()),
+        "the client secret is never returned"
+    );
+    let (status, one, _) = api(&app, &app.client, "GET", "/providers/authentik", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(one, list[0]);
+    let (status, v, _) = api(&app, &app.client, "GET", "/providers/nope", None).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (404, Some("provider_unknown"))
+    );
+}
+
+#[tokio::test]
+async fn the_client_secret_is_write_only() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"client_secret": "n3w-s3cret-value"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["client_secret_set"], true);
+    assert!(v.get("client_secret").is_none());
+    assert!(!v.to_string().contains("n3w-s3cret-value"));
+    let (_, all, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert!(!all.to_string().contains("n3w-s3cret-value"));
+    let stored = app.store.get("authentik").await.unwrap().unwrap();
+    assert_eq!(stored.client_secret, Some(Secret::new("n3w-s3cret-value")));
+    // null removes it.
+    let (_, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"client_secret": null})),
+    )
+    .await;
+    assert_eq!(v["client_secret_set"], false);
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_with_the_field_named() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let before = app.store.get("authentik").await.unwrap();
+    for (body, field) in [
+        (json!({"url": "not a url"}), "url"),
+        (json!({"url": "http://auth.example.com"}), "url"),
+        (json!({"scopes": ["profile", "email"]}), "scopes"),
+        (json!({"sort_order": 5000}), "sort_order"),
+        (json!({"sort_order": "first"}), "sort_order"),
+        (json!({"icon": "fa-shield"}), "icon"),
+        (json!({"email_trust": "maybe"}), "email_trust"),
+        (
+            json!({"admin_rules": {"groups": "admins"}}),
+            "admin_rules.groups",
+        ),
+        (
+            json!({"admin_rules": {"domains": []}}),
+            "admin_rules.domains",
+        ),
+        (json!({"slug": "a/b"}), "slug"),
+        (json!({"enabled": 1}), "enabled"),
+        (json!({"client_id": null}), "client_id"),
+        (json!({"issuerUrl": "https://x.example"}), "issuerUrl"),
+        (json!({"displayName": "Mine"}), "displayName"),
+        (json!({"client_secret_set": false}), "client_secret_set"),
+        (json!({"id": "other"}), "id"),
+    ] {
+        let (status, v, _) = api(
+            &app,
+            &app.client,
+            "PUT",
+            "/providers/authentik",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{body}: {v}");
+        assert_eq!(v["error"], "invalid_input", "{body}: {v}");
+        assert_eq!(v["field"], field, "{body}: {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}: {v}"
+        );
+    }
+    // A valid field next to an unknown one changes nothing.
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"sort_order": 1, "scope": "openid"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(app.store.get("authentik").await.unwrap(), before);
+    // Not JSON, and not declared as JSON.
+    let r = app
+        .client
+        .put(format!("{}/api/auth/admin/providers/authentik", app.url))
+        .header(ORIGIN, app.url.clone())
+        .header(CONTENT_TYPE, "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .client
+        .put(format!("{}/api/auth/admin/providers/authentik", app.url))
+        .header(ORIGIN, app.url.clone())
+        .header(CONTENT_TYPE, "text/plain")
+        .body(r#"{"enabled":false}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    assert_eq!(app.store.get("authentik").await.unwrap(), before);
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    for (name, value) in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let r = app
+            .client
+            .post(format!(
+                "{}/api/auth/admin/providers/authentik/disable",
+                app.url
+            ))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+    }
+    assert!(app.store.get("authentik").await.unwrap().unwrap().enabled);
+    // Reading is not a write: a GET needs no Origin.
+    let r = app
+        .client
+        .get(format!("{}/api/auth/admin/providers", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn login_order(app: &App) -> Vec<String> {
+    let v: Value = app
+        .client
+        .get(format!("{}/api/auth/providers", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn sort_order_and_reorder_change_the_login_page() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app", "client_secret": "corp-secret"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(login_order(&app).await, ["authentik", "corp"]);
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/corp",
+        Some(json!({"sort_order": 1})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["sources"]["sort_order"], "store");
+    assert_eq!(login_order(&app).await, ["corp", "authentik"]);
+    // Reorder many at once.
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/order",
+        Some(json!([{"id": "authentik", "sort_order": 1}, {"id": "corp", "sort_order": 2}])),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v[0]["id"], "authentik");
+    assert_eq!(login_order(&app).await, ["authentik", "corp"]);
+    // All or nothing: one bad entry, nothing is written.
+    for (body, field) in [
+        (
+            json!([{"id": "corp", "sort_order": 0}, {"id": "nope", "sort_order": 1}]),
+            "[1].id",
+        ),
+        (
+            json!([{"id": "corp", "sort_order": 0}, {"id": "authentik", "sort_order": 99999}]),
+            "[1].sort_order",
+        ),
+        (
+            json!([{"id": "corp", "sort_order": 0, "pinned": true}]),
+            "[0].pinned",
+        ),
+        (
+            json!([{"id": "corp", "sort_order": 0}, {"id": "corp", "sort_order": 1}]),
+            "[1].id",
+        ),
+    ] {
+        let (status, v, _) = api(&app, &app.client, "PUT", "/providers/order", Some(body)).await;
+        assert_eq!((status, v["field"].as_str()), (400, Some(field)), "{v}");
+    }
+    assert_eq!(login_order(&app).await, ["authentik", "corp"]);
+}
+
+#[tokio::test]
+async fn disabling_refuses_the_next_sign_in_and_enabling_restores_it() {
+    let fake = FakeAuthentik::start().await;
+    let (app, bob) = setup(&fake).await;
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers/authentik/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["enabled"], false);
+    let (_, to) = sign_in_with(&app, &bob, "bob").await;
+    assert!(to.contains("error=provider_disabled"), "{to}");
+    assert!(login_order(&app).await.is_empty());
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers/authentik/enable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
+    // PUT {"enabled": false} does the same.
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!((status, &v["enabled"]), (200, &json!(false)));
+}
+
+#[tokio::test]
+async fn keep_one_sign_in_method_refuses_to_disable_the_last_one() {
+    let fake = FakeAuthentik::start().await;
+    let app = app_with(&fake, admin_settings(&fake), |b| {
+        with_corp(b).keep_one_sign_in_method(true)
+    })
+    .await;
+    assert_eq!(sign_in(&app, "alice").await.status, 303);
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers/authentik/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(v["error"], "last_sign_in_method");
+    assert_eq!(v["field"], "enabled");
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(app.store.get("authentik").await.unwrap().unwrap().enabled);
+    // With a second one enabled, the first may go.
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers/authentik/disable",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_gives_invalid_client_at_the_next_sign_in() {
+    let fake = FakeAuthentik::start().await;
+    let (app, bob) = setup(&fake).await;
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"client_secret": "wrong-secret"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, to) = sign_in_with(&app, &bob, "bob").await;
+    assert!(to.contains("error=invalid_client"), "{status} {to}");
+    // And the right one again works, without a restart.
+    let (status, _, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"client_secret": fake.client_secret()})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
+}
+
+#[tokio::test]
+async fn enabling_needs_usable_settings() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, v, _) = api(&app, &app.client, "POST", "/providers/corp/enable", None).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("client_id")),
+        "{v}"
+    );
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"url": null})),
+    )
+    .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("url")), "{v}");
+}
+
+#[tokio::test]
+async fn custom_providers_are_created_and_deleted_built_ins_are_not_deleted() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, v, _) = api(&app, &app.client, "DELETE", "/providers/authentik", None).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("cannot be deleted"));
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "authentik", "client_id": "x"})),
+    )
+    .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "keycloak", "client_id": "x"})),
+    )
+    .await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
+    assert!(v["message"].as_str().unwrap().contains("providers.toml"));
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "corp", "client_id": "corp-app", "client_secret": "corp-secret", "icon": "FaKey"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["custom"], true);
+    assert_eq!(v["icon"], "FaKey");
+    assert_eq!(v["client_secret_set"], true);
+    assert!(!v.to_string().contains("corp-secret"));
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "POST",
+        "/providers",
+        Some(json!({"id": "corp", "client_id": "corp-app"})),
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+    let (status, v, _) = api(&app, &app.client, "DELETE", "/providers/corp", None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(app.store.get("corp").await.unwrap(), None);
+    let (status, _, _) = api(&app, &app.client, "DELETE", "/providers/corp", None).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn admin_granted_by_group() {
+    let fake = FakeAuthentik::start().await;
+    let (app, bob) = setup(&fake).await;
+    let (_, me) = session(&app).await;
+    assert_eq!(me["is_admin"], true);
+    let r: Value = bob
+        .get(format!("{}/api/auth/session", app.url))
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["is_admin"], false);
+}
+
+#[tokio::test]
+async fn admin_revoked_when_the_group_goes_away() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert_eq!(status, 200);
+    fake.update_user("alice", |u| u.set_groups(["users"]));
+    // Alice signs in again elsewhere: the rule no longer matches.
+    let other = client();
+    assert_eq!(sign_in_with(&app, &other, "alice").await.0, 303);
+    let me: Value = other
+        .get(format!("{}/api/auth/session", app.url))
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["is_admin"], false);
+    // The admin API reads the flag from the user store, so the older session lost access too.
+    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert_eq!(status, 403);
+    // And the group coming back grants it again.
+    fake.update_user("alice", |u| u.set_groups(["authentik Admins"]));
+    assert_eq!(sign_in(&app, "alice").await.status, 303);
+    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn admin_granted_by_verified_email_domain_only() {
+    let fake = FakeAuthentik::start().await;
+    let settings = ProviderSettings {
+        admin_rules: AdminRules {
+            groups: vec![],
+            email_domains: vec!["example.com".into()],
+        },
+        ..authentik_settings(&fake, UrlForm::Issuer)
+    };
+    let app = app_with(&fake, settings, |b| b).await;
+    // Authentik says email_verified: false by default: no admin by domain.
+    assert_eq!(sign_in(&app, "bob").await.status, 303);
+    assert_eq!(session(&app).await.1["is_admin"], false);
+    fake.update_user("bob", |u| u.set_email_verified(true));
+    assert_eq!(sign_in(&app, "bob").await.status, 303);
+    assert_eq!(session(&app).await.1["is_admin"], true);
+    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn admin_rules_are_editable_and_apply_at_the_next_sign_in() {
+    let fake = FakeAuthentik::start().await;
+    let (app, bob) = setup(&fake).await;
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(
+            json!({"admin_rules": {"groups": ["authentik Admins", "users"], "email_domains": []}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["admin_rules"]["groups"],
+        json!(["authentik Admins", "users"])
+    );
+    assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
+    let (status, _, _) = api(&app, &bob, "GET", "/providers", None).await;
+    assert_eq!(status, 200, "bob is in `users`, now an admin group");
+}
+
+#[tokio::test]
+async fn unknown_admin_routes_and_methods() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (status, _, _) = api(&app, &app.client, "GET", "/nothing", None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = api(&app, &app.client, "PATCH", "/providers/authentik", None).await;
+    assert_eq!(status, 405);
+}
