@@ -137,5 +137,9 @@ fn wrong_usage_exits_2() {
 fn doctor_without_a_provider_is_a_usage_error() {
     let out = tower_oidc(&["doctor"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("needs a PROVIDER"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("needs a PROVIDER"),
+        "{}",
+        text(&out.stderr)
+    );
 }
