@@ -61,6 +61,8 @@ impl IdTokenCheck {
             now: std::time::SystemTime::now(),
             skew: self.timing.clock_skew,
             max_age: self.timing.max_token_age,
+            // The fake's code-flow ID tokens carry no `at_hash` (as Authentik's don't).
+            access_token: None,
         }
     }
 

@@ -308,6 +308,9 @@ impl ResponseError for AuthError {
     }
 }
 
+// The error holds the ready response; it is built once per refused request, on the cold path,
+// and actix takes it by value, so boxing it would only move the allocation.
+#[allow(clippy::result_large_err)]
 fn extract<T>(
     req: &HttpRequest,
     f: impl FnOnce(Option<&Auth>) -> Result<T, Denied>,

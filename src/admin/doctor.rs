@@ -116,10 +116,10 @@ pub fn run(args: &[OsString]) -> ExitCode {
         // The checks up to the keys need no client id; the client check needs a secret too.
         settings.client_id = Some("tower-oidc-doctor".into());
     }
-    if let Ok(secret) = std::env::var("TOWER_OIDC_CLIENT_SECRET") {
-        if !secret.is_empty() {
-            settings.client_secret = Some(Secret::new(secret));
-        }
+    if let Ok(secret) = std::env::var("TOWER_OIDC_CLIENT_SECRET")
+        && !secret.is_empty()
+    {
+        settings.client_secret = Some(Secret::new(secret));
     }
     let prefix = args.prefix.as_deref().unwrap_or("/api/auth");
     let redirect_uri = match &args.base_url {

@@ -315,15 +315,15 @@ fn apply_patch(
             }
             "slug" => {
                 let v = opt_string(field, v, 128)?;
-                if let Some(slug) = &v {
-                    if !is_valid_slug(slug) {
-                        return Err(invalid(
-                            field,
-                            format!(
-                                "`{slug}` is not an application slug (letters, digits, `-` and `_`; not authorize, token, device, userinfo, introspect or revoke)"
-                            ),
-                        ));
-                    }
+                if let Some(slug) = &v
+                    && !is_valid_slug(slug)
+                {
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "`{slug}` is not an application slug (letters, digits, `-` and `_`; not authorize, token, device, userinfo, introspect or revoke)"
+                        ),
+                    ));
                 }
                 s.slug = v;
             }
@@ -378,13 +378,13 @@ fn apply_patch(
             }
             "icon" => {
                 let icon = opt_string(field, v, 64)?;
-                if let Some(i) = &icon {
-                    if !is_valid_icon(i) {
-                        return Err(invalid(
-                            field,
-                            "an icon name is 1-64 letters and digits, e.g. FaShieldAlt",
-                        ));
-                    }
+                if let Some(i) = &icon
+                    && !is_valid_icon(i)
+                {
+                    return Err(invalid(
+                        field,
+                        "an icon name is 1-64 letters and digits, e.g. FaShieldAlt",
+                    ));
                 }
                 s.icon = icon;
             }

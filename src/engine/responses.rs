@@ -14,7 +14,7 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
         .unwrap_or("");
     let json = accept.contains("application/json");
     let html = accept.contains("text/html");
-    json && !html || (!html && headers.contains_key("x-requested-with"))
+    !html && (json || headers.contains_key("x-requested-with"))
 }
 
 /// Headers on every auth response: not cached, no referrer (a callback URL carries a code), no

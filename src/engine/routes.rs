@@ -157,12 +157,12 @@ impl OidcEngine {
             Err(fe) => {
                 // A replayed callback from a browser that is already signed in (back button)
                 // gets a harmless redirect, not a scary error.
-                if fe.error.code() == ErrorCode::InvalidState && !wants_json(headers) {
-                    if let Ok(auth) = self.authenticate(headers).await {
-                        if auth.is_signed_in() {
-                            return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
-                        }
-                    }
+                if fe.error.code() == ErrorCode::InvalidState
+                    && !wants_json(headers)
+                    && let Ok(auth) = self.authenticate(headers).await
+                    && auth.is_signed_in()
+                {
+                    return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
                 }
                 log_failure(id, &fe.error);
                 error(self, headers, &fe.error, fe.cookies)

@@ -249,15 +249,15 @@ impl Flow {
                     }
                 };
                 let issuer = resolved.endpoints.issuer.clone().unwrap_or_default();
-                if let Some(iss) = &params.iss {
-                    if *iss != issuer {
-                        return Err(fail(Error::new(
-                            ErrorCode::InvalidState,
-                            format!(
-                                "provider `{provider}`: authorization response `iss` differs from the ID token's"
-                            ),
-                        )));
-                    }
+                if let Some(iss) = &params.iss
+                    && *iss != issuer
+                {
+                    return Err(fail(Error::new(
+                        ErrorCode::InvalidState,
+                        format!(
+                            "provider `{provider}`: authorization response `iss` differs from the ID token's"
+                        ),
+                    )));
                 }
                 let algs = self.registry.algs_for(&st, &resolved).await.map_err(fail)?;
                 let keys = if !algs.is_empty() && algs.iter().all(is_hmac) {
@@ -372,10 +372,10 @@ impl Flow {
             .map_err(fail)?;
 
         // 8. A new session id (never the pre-login one: session fixation).
-        if let Some(old) = old_session {
-            if let Err(e) = self.sessions.delete(&old).await {
-                tracing::warn!(error = %e, "could not delete the previous session");
-            }
+        if let Some(old) = old_session
+            && let Err(e) = self.sessions.delete(&old).await
+        {
+            tracing::warn!(error = %e, "could not delete the previous session");
         }
         let id = SessionId::random();
         let user_id = user.id.to_string();

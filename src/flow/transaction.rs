@@ -144,10 +144,10 @@ impl TxCookie {
 pub(crate) fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     for part in header.split(';') {
         let part = part.trim_start_matches([' ', '\t']);
-        if let Some(rest) = part.strip_prefix(name) {
-            if let Some(v) = rest.strip_prefix('=') {
-                return Some(v.trim_end_matches([' ', '\t']));
-            }
+        if let Some(rest) = part.strip_prefix(name)
+            && let Some(v) = rest.strip_prefix('=')
+        {
+            return Some(v.trim_end_matches([' ', '\t']));
         }
     }
     None

@@ -263,10 +263,10 @@ where
         .claims(&verifier, &nonce)
         .map_err(|e| invalid(format!("ID token rejected: {e}")))?;
 
-    if let Some(azp) = payload.get("azp") {
-        if azp.as_str() != Some(ex.client_id) {
-            return Err(invalid("`azp` is not this client"));
-        }
+    if let Some(azp) = payload.get("azp")
+        && azp.as_str() != Some(ex.client_id)
+    {
+        return Err(invalid("`azp` is not this client"));
     }
     if let Some(nbf) = payload.get("nbf") {
         match nbf.as_i64() {

@@ -182,53 +182,53 @@ pub async fn resolve_user(
             audit_admin_change(identity, &u, old.is_admin);
             return Ok((u, Resolution::Existing));
         }
-        if let Some(email) = &profile.email {
-            if let Some(existing) = users.find_by_email(email).await? {
-                let trusted = match policy.email_trust {
-                    EmailTrust::VerifiedClaim => profile.email_verified,
-                    EmailTrust::Always => true,
-                    EmailTrust::Never => false,
-                };
-                // An account whose email the app never verified may have been pre-registered by
-                // someone else with the victim's address: never link onto it.
-                if !trusted || !existing.email_verified {
-                    return Err(Error::new(
-                        ErrorCode::EmailNotVerified,
-                        format!(
-                            "provider `{}`: an account with this email exists and the email is not trusted to link it (email_verified={}, policy={:?}, account email verified={})",
-                            identity.provider,
-                            profile.email_verified,
-                            policy.email_trust,
-                            existing.email_verified
-                        ),
-                    ));
-                }
-                // One identity per provider and issuer on an account: a second `sub` from the
-                // same issuer claiming the same email is a conflict, not a second link.
-                let linked = users.identities(&existing.id).await?;
-                if linked
-                    .iter()
-                    .any(|i| i.provider == identity.provider && i.issuer == identity.issuer)
-                {
-                    return Err(Error::new(
-                        ErrorCode::AccountConflict,
-                        format!(
-                            "provider `{}`: the account with this email is already linked to another identity of this issuer",
-                            identity.provider
-                        ),
-                    ));
-                }
-                match users.link_identity(&existing.id, identity).await {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
-                    Err(e) => return Err(e.into()),
-                }
-                let u = users
-                    .update(&existing.id, update_of(profile, admin))
-                    .await?;
-                audit_admin_change(identity, &u, existing.is_admin);
-                return Ok((u, Resolution::Linked));
+        if let Some(email) = &profile.email
+            && let Some(existing) = users.find_by_email(email).await?
+        {
+            let trusted = match policy.email_trust {
+                EmailTrust::VerifiedClaim => profile.email_verified,
+                EmailTrust::Always => true,
+                EmailTrust::Never => false,
+            };
+            // An account whose email the app never verified may have been pre-registered by
+            // someone else with the victim's address: never link onto it.
+            if !trusted || !existing.email_verified {
+                return Err(Error::new(
+                    ErrorCode::EmailNotVerified,
+                    format!(
+                        "provider `{}`: an account with this email exists and the email is not trusted to link it (email_verified={}, policy={:?}, account email verified={})",
+                        identity.provider,
+                        profile.email_verified,
+                        policy.email_trust,
+                        existing.email_verified
+                    ),
+                ));
             }
+            // One identity per provider and issuer on an account: a second `sub` from the
+            // same issuer claiming the same email is a conflict, not a second link.
+            let linked = users.identities(&existing.id).await?;
+            if linked
+                .iter()
+                .any(|i| i.provider == identity.provider && i.issuer == identity.issuer)
+            {
+                return Err(Error::new(
+                    ErrorCode::AccountConflict,
+                    format!(
+                        "provider `{}`: the account with this email is already linked to another identity of this issuer",
+                        identity.provider
+                    ),
+                ));
+            }
+            match users.link_identity(&existing.id, identity).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == StoreErrorKind::Conflict => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let u = users
+                .update(&existing.id, update_of(profile, admin))
+                .await?;
+            audit_admin_change(identity, &u, existing.is_admin);
+            return Ok((u, Resolution::Linked));
         }
         if !policy.auto_register {
             return Err(Error::new(

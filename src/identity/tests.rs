@@ -35,7 +35,7 @@ fn policy(trust: EmailTrust, auto: bool) -> Policy<'static> {
 }
 
 async fn local_user(store: &MemoryStore, email: &str, verified: bool) -> User {
-    let u = store
+    store
         .create_with_identity(
             NewUser {
                 email: Some(email.into()),
@@ -49,8 +49,7 @@ async fn local_user(store: &MemoryStore, email: &str, verified: bool) -> User {
             },
         )
         .await
-        .unwrap();
-    u
+        .unwrap()
 }
 
 #[tokio::test]

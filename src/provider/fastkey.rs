@@ -213,10 +213,10 @@ impl Serialize for RingJwk {
 /// signatures when present, the key type must be the algorithm's, and a key `alg` must be the
 /// token's.
 fn check_compat(key: &RingJwk, alg: &CoreJwsSigningAlgorithm) -> Result<(), &'static str> {
-    if let Some(u) = key.key_use() {
-        if !u.allows_signature() {
-            return Err("key usage not permitted for digital signatures");
-        }
+    if let Some(u) = key.key_use()
+        && !u.allows_signature()
+    {
+        return Err("key usage not permitted for digital signatures");
     }
     if alg.key_type().as_ref() != Some(key.key_type()) {
         return Err("key type does not match signature algorithm");

@@ -130,17 +130,17 @@ impl IdpClient {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        if let Some(len) = resp.content_length() {
-            if len > self.limits.max_body as u64 {
-                return Err(Error::new(
-                    ErrorCode::ProviderMisconfigured,
-                    format!(
-                        "{what} at {}: body of {len} bytes exceeds the {}-byte limit",
-                        redact_url(url),
-                        self.limits.max_body
-                    ),
-                ));
-            }
+        if let Some(len) = resp.content_length()
+            && len > self.limits.max_body as u64
+        {
+            return Err(Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!(
+                    "{what} at {}: body of {len} bytes exceeds the {}-byte limit",
+                    redact_url(url),
+                    self.limits.max_body
+                ),
+            ));
         }
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();

@@ -248,10 +248,11 @@ impl Registry {
         issuer: &str,
     ) -> Result<Arc<Discovery>, Error> {
         let mut slot = st.discovery.lock().await;
-        if let Some((d, at, for_url)) = slot.as_ref() {
-            if for_url == url && at.elapsed() < self.policy.ttl {
-                return Ok(d.clone());
-            }
+        if let Some((d, at, for_url)) = slot.as_ref()
+            && for_url == url
+            && at.elapsed() < self.policy.ttl
+        {
+            return Ok(d.clone());
         }
         let d = Arc::new(Discovery::fetch(&self.http, &st.resolved.spec.id, url, issuer).await?);
         *slot = Some((d.clone(), Instant::now(), url.to_owned()));

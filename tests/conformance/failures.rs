@@ -133,11 +133,9 @@ async fn discovery_unreachable_then_recovers() {
 /// a cross-origin redirect (never followed): the provider is refused.
 #[tokio::test]
 async fn discovery_malformed() {
+    type Mutation = Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync>;
     let (fake, app) = fresh().await;
-    let cases: Vec<(
-        &str,
-        Box<dyn Fn(&mut serde_json::Map<String, serde_json::Value>) + Send + Sync>,
-    )> = vec![
+    let cases: Vec<(&str, Mutation)> = vec![
         (
             "no authorization_endpoint",
             Box::new(|d| {

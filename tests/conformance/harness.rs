@@ -206,15 +206,15 @@ impl Logs {
         let text = self.text();
         assert!(!text.is_empty(), "the subscriber captured nothing");
         for (what, s) in secrets {
-            if s.len() >= 8 {
-                if let Some(at) = text.find(s.as_str()) {
-                    let from = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                    let to = text[at..].find('\n').map_or(text.len(), |i| at + i);
-                    panic!(
-                        "the logs contain the {what}: {}",
-                        &text[from..to.min(from + 600)]
-                    );
-                }
+            if s.len() >= 8
+                && let Some(at) = text.find(s.as_str())
+            {
+                let from = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let to = text[at..].find('\n').map_or(text.len(), |i| at + i);
+                panic!(
+                    "the logs contain the {what}: {}",
+                    &text[from..to.min(from + 600)]
+                );
             }
         }
     }
