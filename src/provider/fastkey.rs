@@ -192,17 +192,17 @@ impl Serialize for RingJwk {
             m.serialize_entry("alg", a)?;
         }
         for (name, v) in [("n", &i.n), ("e", &i.e)] {
-            if let Some(v) = v {
-                m.serialize_entry(name, &b64(v))?;
-            }
+            v.as_ref()
+                .map(|v| m.serialize_entry(name, &b64(v)))
+                .transpose()?;
         }
         if let Some(c) = &i.crv {
             m.serialize_entry("crv", c)?;
         }
         for (name, v) in [("x", &i.x), ("y", &i.y)] {
-            if let Some(v) = v {
-                m.serialize_entry(name, &b64(v))?;
-            }
+            v.as_ref()
+                .map(|v| m.serialize_entry(name, &b64(v)))
+                .transpose()?;
         }
         // `k` (a symmetric key made from the client secret) is deliberately not serialised.
         m.end()
