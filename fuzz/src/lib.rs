@@ -82,7 +82,9 @@ pub fn callback_query(data: &[u8]) {
         let again = s.finish();
         if again.len() <= tower_oidc::flow::MAX_QUERY_BYTES {
             assert_eq!(
-                tower_oidc::flow::CallbackParams::parse(&again).ok().as_ref(),
+                tower_oidc::flow::CallbackParams::parse(&again)
+                    .ok()
+                    .as_ref(),
                 Some(&p),
                 "round trip"
             );
@@ -90,7 +92,10 @@ pub fn callback_query(data: &[u8]) {
     }
     let r = tower_oidc::flow::safe_return_to(Some(&text));
     if r != "/" {
-        assert_eq!(r, text, "a return_to is either kept verbatim or replaced by /");
+        assert_eq!(
+            r, text,
+            "a return_to is either kept verbatim or replaced by /"
+        );
         assert!(r.starts_with('/') && !r.starts_with("//") && !r.contains('\\'));
         let base = url::Url::parse("https://app.example/").unwrap();
         let joined = base.join(&r).unwrap();
@@ -120,12 +125,59 @@ impl Rng {
 
 /// Tokens the mutator splices in: the syntax the parsers care about.
 const DICT: &[&[u8]] = &[
-    b"=", b"&", b";", b"%", b"%00", b"%2F", b"%5C", b"%0d%0a", b"\\", b"//", b"/", b"[", b"]",
-    b"[[", b"]]", b"\"", b"'''", b"\"\"\"", b"{", b"}", b"=\"${", b"}\"", b"\n", b"\r\n", b"\t",
-    b" ", b"#", b".", b"..", b"@", b"\xef\xbc\xa0", b"\xff", b"\xc3", b"state=", b"code=",
-    b"iss=", b"error=", b"tower_oidc_tx=", b"tower_oidc_session=", b"[providers.x]",
-    b"[settings.x]", b"issuer = ", b"client_id = ", b"scopes = [", b"\"openid\"", b"true",
-    b"1e999", b"-0", b"{url}", b"{slug}", b"{issuer}", b"https://", b"http://127.0.0.1",
+    b"=",
+    b"&",
+    b";",
+    b"%",
+    b"%00",
+    b"%2F",
+    b"%5C",
+    b"%0d%0a",
+    b"\\",
+    b"//",
+    b"/",
+    b"[",
+    b"]",
+    b"[[",
+    b"]]",
+    b"\"",
+    b"'''",
+    b"\"\"\"",
+    b"{",
+    b"}",
+    b"=\"${",
+    b"}\"",
+    b"\n",
+    b"\r\n",
+    b"\t",
+    b" ",
+    b"#",
+    b".",
+    b"..",
+    b"@",
+    b"\xef\xbc\xa0",
+    b"\xff",
+    b"\xc3",
+    b"state=",
+    b"code=",
+    b"iss=",
+    b"error=",
+    b"tower_oidc_tx=",
+    b"tower_oidc_session=",
+    b"[providers.x]",
+    b"[settings.x]",
+    b"issuer = ",
+    b"client_id = ",
+    b"scopes = [",
+    b"\"openid\"",
+    b"true",
+    b"1e999",
+    b"-0",
+    b"{url}",
+    b"{slug}",
+    b"{issuer}",
+    b"https://",
+    b"http://127.0.0.1",
 ];
 
 fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], out: &mut Vec<u8>) {
@@ -199,7 +251,13 @@ pub fn stable_main(name: &str, check: fn(&[u8])) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    let report = run(Path::new(env!("CARGO_MANIFEST_DIR")), name, check, secs, seed);
+    let report = run(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        name,
+        check,
+        secs,
+        seed,
+    );
     println!("{report}");
     if report.crashes > 0 {
         std::process::exit(1);
