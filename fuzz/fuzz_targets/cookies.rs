@@ -1,0 +1,3 @@
+#![cfg_attr(not(feature = "stable"), no_main)]
+
+tower_oidc_fuzz::target!("cookies", tower_oidc_fuzz::cookies);
