@@ -162,7 +162,9 @@ where
                 }
                 Err(e) => {
                     let r = engine.error_response(&to_http_headers(req.headers()), &e);
-                    Ok(req.into_response(to_actix_response(&r)).map_into_right_body())
+                    Ok(req
+                        .into_response(to_actix_response(&r))
+                        .map_into_right_body())
                 }
             }
         })

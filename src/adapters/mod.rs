@@ -58,7 +58,8 @@ impl CurrentUser {
     /// assert!(CurrentUser::from_auth(&Auth::anonymous()).is_none());
     /// ```
     pub fn from_auth(auth: &Auth) -> Option<CurrentUser> {
-        auth.session_record().map(|s| CurrentUser { session: s.clone() })
+        auth.session_record()
+            .map(|s| CurrentUser { session: s.clone() })
     }
 
     /// The user, as of the sign-in.

@@ -214,9 +214,7 @@ fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
 ///     .map(|auth: tower_oidc::Auth| format!("signed in: {}", auth.is_signed_in()));
 /// # }
 /// ```
-pub fn auth(
-    engine: Arc<OidcEngine>,
-) -> impl Filter<Extract = (Auth,), Error = Rejection> + Clone {
+pub fn auth(engine: Arc<OidcEngine>) -> impl Filter<Extract = (Auth,), Error = Rejection> + Clone {
     ::warp::header::headers_cloned().and_then(move |headers: HeaderMap| {
         let engine = engine.clone();
         async move { authenticate(engine, &headers).await }
