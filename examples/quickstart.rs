@@ -174,8 +174,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         email_domains: Vec::new(),
     };
 
-    let db =
-        std::path::PathBuf::from(env("QUICKSTART_DB").unwrap_or_else(|| "quickstart.db".into()));
+    let db = std::path::PathBuf::from(env("QUICKSTART_DB").unwrap_or_else(|| "quickstart.db".into()));
     let secret_key = load_key("SECRET_KEY", &db.with_extension("secret-key"), 32)?;
     let secret_key: [u8; 32] = secret_key
         .try_into()
@@ -213,10 +212,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("  Redirect URI to register in Authentik: {redirect_uri}");
     println!("  Signed-in user as JSON: {app_url}/api/auth/session");
-    println!(
-        "  Users, settings and sessions: SQLite file {}",
-        db.display()
-    );
+    println!("  Users, settings and sessions: SQLite file {}", db.display());
     println!();
     axum::serve(listener, app).await?;
     Ok(())
