@@ -1,0 +1,14 @@
+//! The warp adapter: the `warp` example app signs users in through `FakeAuthentik`, and its
+//! extractors and guards answer as the engine does.
+
+mod adapter_support;
+
+use adapter_support::*;
+
+/// `examples/warp.rs`, run as a process against a fake Authentik: a full sign-in; `/me` shows
+/// the user; `/admin` refuses bob (403) and admits alice; signed-out API requests get 401 JSON
+/// and browsers a redirect to the login page.
+#[tokio::test]
+async fn warp_example_signs_in_and_guards_pages() {
+    example_contract("warp").await;
+}
