@@ -46,7 +46,7 @@
 //! (`Accept: application/json`), a `303` to the login page (with `return_to`) for browsers, and
 //! `403` for signed-in users who are not administrators. `Option<CurrentUser>` uses actix-web's
 //! `Option<T>` extractor: `None` whenever `CurrentUser` is refused — also when the middleware is
-//! missing (the plain `CurrentUser` answers `500` then).
+//! missing (the plain `CurrentUser` then refuses as signed out).
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -251,7 +251,7 @@ fn to_actix_response(r: &http::Response<Bytes>) -> HttpResponse<BoxBody> {
 }
 
 /// The error of the [`CurrentUser`] and [`AdminUser`] extractors: the engine's `401`/`303`/`403`
-/// response (or a `500` when [`OidcMiddleware`] is missing).
+/// response.
 ///
 /// ```
 /// use actix_web::ResponseError as _;

@@ -45,8 +45,9 @@
 //!
 //! A refused request gets the engine's response: `401` JSON for API clients
 //! (`Accept: application/json`), a `303` to the login page (with `return_to`) for browsers, and
-//! `403` for signed-in users who are not administrators. Routes without the layer get a `500`
-//! that says so (and a log line), never an anonymous pass.
+//! `403` for signed-in users who are not administrators. The layer inserts no `Auth` for requests
+//! without a session cookie (that keeps its hot path allocation-free), so a route outside the
+//! layer is refused as signed out — never an anonymous pass.
 
 use ::axum::body::Body;
 use ::axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri, Request};
@@ -60,7 +61,7 @@ use super::{Denied, check, check_admin, denied_response};
 use crate::session::Auth;
 
 /// The rejection of [`CurrentUser`] and [`AdminUser`]: the engine's `401`/`303`/`403`
-/// response (or a `500` when the layer is missing).
+/// response.
 ///
 /// ```
 /// use axum::response::IntoResponse;
@@ -84,7 +85,7 @@ impl AuthRejection {
         }
     }
 
-    /// The status code: `401`, `303`, `403` or `500`.
+    /// The status code: `401`, `303` or `403`.
     pub fn status(&self) -> http::StatusCode {
         self.response.status()
     }
@@ -115,8 +116,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
     }
 }
 
-/// `Option<CurrentUser>`: `None` when signed out. Still refuses (`500`) when the layer is
-/// missing, so a setup error does not look like an anonymous visitor.
+/// `Option<CurrentUser>`: `None` when signed out (a request without a session cookie carries no
+/// `Auth` at all).
 impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
     type Rejection = AuthRejection;
 

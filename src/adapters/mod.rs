@@ -114,14 +114,14 @@ pub(crate) enum Denied {
     Unauthenticated,
     /// Signed in, but not an administrator.
     Forbidden,
-    /// No `Auth` in the request: the layer or middleware is missing (a setup error).
-    NoLayer,
 }
 
 /// The user of `auth`, or why not.
 pub(crate) fn check(auth: Option<&Auth>) -> Result<CurrentUser, Denied> {
-    let auth = auth.ok_or(Denied::NoLayer)?;
-    CurrentUser::from_auth(auth).ok_or(Denied::Unauthenticated)
+    // No `Auth` means signed out: the layer inserts none for requests without a session cookie
+    // (that keeps the hot path free of allocations).
+    auth.and_then(CurrentUser::from_auth)
+        .ok_or(Denied::Unauthenticated)
 }
 
 /// The administrator of `auth`, or why not.
@@ -144,22 +144,26 @@ pub(crate) fn denied_response(
     match (denied, engine) {
         (Denied::Unauthenticated, Some(e)) => e.unauthenticated(headers, path_and_query),
         (Denied::Forbidden, Some(e)) => e.forbidden(headers),
-        (Denied::Unauthenticated, None) => crate::engine::json_response(
-            StatusCode::UNAUTHORIZED,
-            &serde_json::json!({"error": "unauthenticated", "message": "Sign in to continue."}),
-        ),
+        // Without an engine (anonymous requests carry no `Auth`): the same answers with the
+        // default prefix's login page.
+        (Denied::Unauthenticated, None) => {
+            if crate::engine::wants_json(headers) {
+                crate::engine::json_response(
+                    StatusCode::UNAUTHORIZED,
+                    &serde_json::json!({"error": "unauthenticated", "message": "Sign in to continue."}),
+                )
+            } else {
+                let rt = crate::flow::safe_return_to(Some(path_and_query));
+                let location = format!(
+                    "/api/auth/login?return_to={}",
+                    url::form_urlencoded::byte_serialize(rt.as_bytes()).collect::<String>()
+                );
+                crate::engine::redirect_response(StatusCode::SEE_OTHER, &location)
+            }
+        }
         (Denied::Forbidden, None) => crate::engine::json_response(
             StatusCode::FORBIDDEN,
             &serde_json::json!({"error": "forbidden", "message": "You are not allowed to do this."}),
         ),
-        (Denied::NoLayer, _) => {
-            tracing::error!(
-                "no `Auth` in the request: add tower_oidc's layer/middleware around the routes that extract the user"
-            );
-            crate::engine::json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &serde_json::json!({"error": "internal", "message": "Authentication is not set up for this route."}),
-            )
-        }
     }
 }

@@ -9,7 +9,15 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-pub(crate) use responses::{escape, json_response};
+pub(crate) use responses::{escape, json_response, wants_json};
+
+/// A redirect with the auth responses' headers.
+pub(crate) fn redirect_response(
+    status: http::StatusCode,
+    location: &str,
+) -> http::Response<bytes::Bytes> {
+    responses::redirect(status, location, &[])
+}
 pub use routes::ProviderButton;
 pub(crate) use routes::page;
 
