@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+#[cfg_attr(not(feature = "ui"), allow(unused_imports))]
 pub(crate) use responses::{escape, json_response, wants_json};
 
 /// A redirect with the auth responses' headers.
@@ -19,6 +20,7 @@ pub(crate) fn redirect_response(
     responses::redirect(status, location, &[])
 }
 pub use routes::ProviderButton;
+#[cfg_attr(not(feature = "ui"), allow(unused_imports))]
 pub(crate) use routes::page;
 
 use crate::error::Error;
