@@ -149,10 +149,22 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         }
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(|e| map_err("open database", e))?;
+        .acquire_timeout(ACQUIRE_TIMEOUT);
+        // Switching a new file to WAL takes an exclusive lock for which SQLite does not call the
+        // busy handler, so two instances opening the same new file at once can see SQLITE_BUSY
+        // ("database is locked"). That is transient: retry a few times with a short backoff.
+        let mut attempt = 0u32;
+        let pool = loop {
+            match pool.clone().connect_with(options.clone()).await {
+                Ok(p) => break p,
+                Err(e) if attempt < 20 && is_busy(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt)))
+                        .await;
+                }
+                Err(e) => return Err(map_err("open database", e)),
+            }
+        };
         Self::from_pool(pool).await
     }
 
@@ -221,3 +233,11 @@ impl SqliteStore {
 }
 
 include!("sql_shared.rs");
+
+/// Whether an error is SQLite's transient "database is locked" / "busy" (codes 5 and 6).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => matches!(d.code().as_deref(), Some("5" | "6" | "517" | "262")),
+        _ => false,
+    }
+}
