@@ -49,7 +49,8 @@ impl Profile {
     /// ```
     /// use tower_oidc::config::Providers;
     /// use tower_oidc::identity::Profile;
-    /// let map = &Providers::builtin().get("authentik").unwrap().claims;
+    /// let providers = Providers::builtin();
+    /// let map = &providers.get("authentik").unwrap().claims;
     /// let p = Profile::from_claims(&serde_json::json!({
     ///     "sub": "abc", "email": "Alice@Example.com", "email_verified": false,
     ///     "name": "Alice A", "given_name": "Alice A", "preferred_username": "alice",
