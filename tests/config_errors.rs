@@ -738,11 +738,11 @@ fn oauth2_provider_needs_no_openid() {
 #[test]
 fn settings_for_an_undefined_provider() {
     one_error(
-        "[settings.keycloak]\nenabled = false\n",
+        "[settings.nowhere]\nenabled = false\n",
         1,
         11,
-        "settings.keycloak",
-        "no provider `keycloak` is defined",
+        "settings.nowhere",
+        "no provider `nowhere` is defined",
     );
 }
 
@@ -1038,4 +1038,84 @@ fn docs_worked_example_typo_is_at_the_documented_position() {
         "docs show another position than {shown}"
     );
     assert_eq!((err.errors()[0].line, err.errors()[0].column), (25, 1));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claim rules, parameters and extra user-API requests (issue 10)
+
+#[test]
+fn claim_rule_with_an_unclosed_filter_points_at_the_value() {
+    one_error(
+        &format!(
+            "{X}issuer = \"https://x.example\"\n[providers.x.claims]\nemail = \"emails[verified=true.email\"\n"
+        ),
+        5,
+        9,
+        "providers.x.claims.email",
+        "emails[verified=true].email",
+    );
+}
+
+#[test]
+fn claim_template_without_a_placeholder_is_refused() {
+    one_error(
+        &format!(
+            "{X}issuer = \"https://x.example\"\n[providers.x.claims]\npicture = [\"picture\", \"https://cdn/x}}.png\"]\n"
+        ),
+        5,
+        11,
+        "providers.x.claims.picture",
+        "template",
+    );
+}
+
+#[test]
+fn claim_rules_filters_and_templates_load() {
+    let p = load(&format!(
+        "{X}issuer = \"https://x.example\"\n[providers.x.claims]\nemail = [\"emails[primary=true,verified=true].email\", \"email\"]\nname = [\"name\", \"{{given_name}} {{family_name}}\"]\n"
+    ))
+    .unwrap();
+    let claims = &p.get("x").unwrap().claims;
+    assert_eq!(
+        claims.email.to_string(),
+        "emails[primary=true,verified=true].email | email"
+    );
+    assert_eq!(claims.name.to_string(), "name | {given_name} {family_name}");
+}
+
+#[test]
+fn fetch_needs_a_claim_name_and_a_url() {
+    one_error(
+        &format!(
+            "{X}protocol = \"oauth2\"\nauthorization_endpoint = \"https://x.example/a\"\ntoken_endpoint = \"https://x.example/t\"\nuserinfo_endpoint = \"https://x.example/u\"\n[providers.x.fetch.\"my-emails\"]\nurl = \"https://x.example/e\"\n"
+        ),
+        8,
+        7,
+        "providers.x.fetch.my-emails",
+        "claim name",
+    );
+    one_error(
+        &format!(
+            "{X}issuer = \"https://x.example\"\n[providers.x.fetch.emails]\nurl = \"http://x.example/e\"\n"
+        ),
+        5,
+        7,
+        "providers.x.fetch.emails.url",
+        "https",
+    );
+    let e = errors(&format!(
+        "{X}issuer = \"https://x.example\"\n[providers.x.fetch.emails]\nuri = \"https://x.example/e\"\n"
+    ));
+    assert!(e.iter().any(|e| e.path.contains("fetch.emails")), "{e:#?}");
+}
+
+#[test]
+fn params_may_not_shadow_url_slug_or_issuer() {
+    one_error(
+        &format!("{X}issuer = \"https://x.example\"\nparams = {{ url = \"https://y.example\" }}\n"),
+        4,
+        18,
+        "providers.x.params.url",
+        "not a parameter",
+    );
 }

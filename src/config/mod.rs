@@ -25,6 +25,7 @@
 //! assert!(providers.seeded_settings()["authentik"].enabled);
 //! ```
 
+mod claims;
 mod error;
 mod raw;
 mod settings;
@@ -37,7 +38,8 @@ use std::path::Path;
 pub use error::{ConfigError, ConfigErrors};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
-    ClaimMap, ClaimPath, ClaimSource, EmailTrust, Pkce, Protocol, ProviderSpec, TokenAuth,
+    ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust, Fetch, PathSegment,
+    Pkce, Protocol, ProviderSpec, TokenAuth,
 };
 pub use template::{Template, TemplateError};
 
@@ -681,6 +683,26 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
     {
         errs.at(url.span(), &format!("{path}.url"), m);
     }
+    for (name, f) in &raw.fetch {
+        let p = raw::join_path(&format!("{path}.fetch"), name);
+        if !is_fetch_name(name) {
+            errs.at(
+                f.url.span(),
+                &p,
+                "a fetch name is a claim name: letters, digits and `_`",
+            );
+        }
+        validate_template(&f.url, &format!("{p}.url"), errs);
+    }
+    for (name, v) in &raw.params {
+        if matches!(name.as_str(), "url" | "slug" | "issuer") {
+            errs.at(
+                v.span(),
+                &format!("{path}.params.{name}"),
+                format!("`{name}` is not a parameter: it comes from the settings"),
+            );
+        }
+    }
     if let Some(algs) = &raw.signing_algs {
         let p = format!("{path}.signing_algs");
         let list = algs.get_ref();
@@ -736,11 +758,11 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
             if let Some(v) = v {
                 let OneOrMany(list) = v.get_ref();
                 let empty_subject = key == "subject" && list.is_empty();
-                if empty_subject || list.iter().any(|c| ClaimPath::parse(c).is_none()) {
+                if empty_subject || ClaimSource::parse(list).is_none() {
                     errs.at(
                         v.span(),
                         &format!("{path}.claims.{key}"),
-                        "expected a claim name, a dotted path such as `address.country`, or a list of them (`[]` leaves the field unmapped; `subject` must be mapped)",
+                        "expected a claim name, a dotted path such as `address.country` or `emails[verified=true].email`, a template such as `{given_name} {family_name}`, or a list of them (`[]` leaves the field unmapped; `subject` must be mapped)",
                     );
                 }
             }
@@ -753,7 +775,13 @@ fn source(v: &Option<Spanned<OneOrMany>>, default: &[&str]) -> ClaimSource {
         Some(v) => v.get_ref().0.clone(),
         None => default.iter().map(|s| (*s).to_owned()).collect(),
     };
-    ClaimSource(names.iter().filter_map(|n| ClaimPath::parse(n)).collect())
+    // Every rule was checked when its file was read; a malformed one cannot reach here.
+    ClaimSource(names.iter().filter_map(|n| ClaimRule::parse(n)).collect())
+}
+
+/// A fetch's name becomes a top-level claim name.
+fn is_fetch_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Builds the spec of a merged entry. Fields that a file set were checked when it was read
@@ -853,6 +881,21 @@ fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<ProviderSpec
             username: source(&claims.username, &["preferred_username"]),
             groups: source(&claims.groups, &["groups"]),
         },
+        params: raw
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect(),
+        fetch: raw
+            .fetch
+            .iter()
+            .filter_map(|(name, f)| {
+                Template::parse(f.url.get_ref()).ok().map(|url| Fetch {
+                    name: name.clone(),
+                    url,
+                })
+            })
+            .collect(),
     })
 }
 

@@ -58,6 +58,16 @@ pub(crate) struct RawSpec {
     pub signing_algs: Option<Spanned<Vec<String>>>,
     pub email_trust: Option<EmailTrust>,
     pub claims: Option<RawClaims>,
+    #[serde(default)]
+    pub params: BTreeMap<String, S>,
+    #[serde(default)]
+    pub fetch: BTreeMap<String, RawFetch>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFetch {
+    pub url: S,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -153,6 +163,8 @@ impl RawSpec {
             signing_algs,
             email_trust
         );
+        self.params.extend(over.params);
+        self.fetch.extend(over.fetch);
         match (&mut self.claims, over.claims) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,

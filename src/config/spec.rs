@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+pub use super::claims::{ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, PathSegment};
 use super::template::Template;
 
 /// The protocol a provider speaks.
@@ -46,98 +49,6 @@ pub enum EmailTrust {
     Never,
 }
 
-/// A claim path: `email`, or a nested path such as `address.country`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimPath(pub Vec<String>);
-
-impl ClaimPath {
-    /// Parses `a.b.c`.
-    pub fn parse(s: &str) -> Option<ClaimPath> {
-        let parts: Vec<String> = s.split('.').map(str::to_owned).collect();
-        if parts.iter().any(|p| p.is_empty()) {
-            return None;
-        }
-        Some(ClaimPath(parts))
-    }
-
-    /// Looks the path up in a JSON object.
-    pub fn lookup<'a>(&self, v: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        let mut cur = v;
-        for p in &self.0 {
-            cur = cur.get(p)?;
-        }
-        Some(cur)
-    }
-}
-
-impl std::fmt::Display for ClaimPath {
-    /// The dotted form, `address.country`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.join("."))
-    }
-}
-
-/// Where one user field comes from: the first of these claims that is present (and not null).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClaimSource(pub Vec<ClaimPath>);
-
-impl ClaimSource {
-    /// The first present, non-null value.
-    pub fn find<'a>(&self, claims: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        self.0
-            .iter()
-            .filter_map(|p| p.lookup(claims))
-            .find(|v| !v.is_null())
-    }
-}
-
-impl std::fmt::Display for ClaimSource {
-    /// The claims in the order they are tried, `name | preferred_username`; `-` when the field
-    /// is not mapped.
-    ///
-    /// ```
-    /// use tower_oidc::config::{ClaimPath, ClaimSource};
-    /// let s = ClaimSource(vec![ClaimPath::parse("name").unwrap(), ClaimPath::parse("a.b").unwrap()]);
-    /// assert_eq!(s.to_string(), "name | a.b");
-    /// assert_eq!(ClaimSource::default().to_string(), "-");
-    /// ```
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("-");
-        }
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" | ")?;
-            }
-            write!(f, "{p}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The claim mapping table: user field → claim(s).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClaimMap {
-    /// The stable subject (`sub`).
-    pub subject: ClaimSource,
-    /// Email.
-    pub email: ClaimSource,
-    /// Whether the email is verified.
-    pub email_verified: ClaimSource,
-    /// Display name.
-    pub name: ClaimSource,
-    /// Given name.
-    pub given_name: ClaimSource,
-    /// Family name.
-    pub family_name: ClaimSource,
-    /// Picture URL.
-    pub picture: ClaimSource,
-    /// Username.
-    pub username: ClaimSource,
-    /// Group names.
-    pub groups: ClaimSource,
-}
-
 /// A resolved provider spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderSpec {
@@ -180,4 +91,23 @@ pub struct ProviderSpec {
     pub email_trust: EmailTrust,
     /// Claim mapping.
     pub claims: ClaimMap,
+    /// Defaults for template parameters (`{api}` → `https://api.github.com`); an admin's
+    /// `params` setting overrides them.
+    pub params: BTreeMap<String, String>,
+    /// Further user-API requests made with the access token after userinfo (GitHub's
+    /// `/user/emails`), each JSON answer added to the claims under its name.
+    pub fetch: Vec<Fetch>,
+}
+
+/// An extra user-API request: `[providers.<id>.fetch.<name>] url = "…"`.
+///
+/// The answer (any JSON value, e.g. GitHub's array of emails) is added to the claims as
+/// `<name>`, for the claim mapping to read (`emails[verified=true].email`). A failed request
+/// fails the sign-in: a profile silently missing its email would be refreshed without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetch {
+    /// The claim name the answer is stored under.
+    pub name: String,
+    /// The URL template (same variables as the endpoints).
+    pub url: Template,
 }

@@ -4,6 +4,8 @@
 
 mod email;
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 pub use email::canonical_email;
@@ -35,8 +37,8 @@ pub struct Profile {
     pub groups: Vec<String>,
 }
 
-fn text(v: Option<&Value>) -> Option<String> {
-    match v? {
+fn text(v: Option<Cow<'_, Value>>) -> Option<String> {
+    match v.as_deref()? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
@@ -76,10 +78,12 @@ impl Profile {
         let email = map
             .email
             .find(claims)
-            .and_then(|v| v.as_str())
-            .and_then(canonical_email);
-        let email_verified = matches!(map.email_verified.find(claims), Some(Value::Bool(true)));
-        let groups = match map.groups.find(claims) {
+            .and_then(|v| v.as_str().and_then(canonical_email));
+        let email_verified = matches!(
+            map.email_verified.find(claims).as_deref(),
+            Some(Value::Bool(true))
+        );
+        let groups = match map.groups.find(claims).as_deref() {
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(|g| g.as_str().map(str::to_owned))

@@ -29,6 +29,8 @@ pub struct Endpoints {
     pub jwks: Option<String>,
     /// End-session endpoint.
     pub end_session: Option<String>,
+    /// The spec's extra user-API requests: (claim name, URL), those whose URL could be rendered.
+    pub fetch: Vec<(String, String)>,
 }
 
 /// A provider ready to run: its spec, its settings, and what they resolve to.
@@ -92,7 +94,21 @@ impl ResolvedProvider {
             .clone()
             .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| misconfigured(id, "no client id is set"))?;
-        let mut vars: BTreeMap<String, String> = settings.params.clone();
+        // Parameters: the spec's defaults, overridden by what the admin set.
+        let mut vars: BTreeMap<String, String> = spec.params.clone();
+        for (k, v) in &settings.params {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            if !is_valid_param(v) {
+                return Err(misconfigured(
+                    id,
+                    format!("parameter `{k}`: `{v}` is neither an https URL nor a plain name"),
+                ));
+            }
+            vars.insert(k.clone(), v.to_owned());
+        }
         let raw_url = settings.url.clone().or_else(|| spec.default_url.clone());
         let mut slug = settings.slug.clone().filter(|s| !s.is_empty());
         let mut url = None;
@@ -146,6 +162,29 @@ impl ResolvedProvider {
         if needs_url && url.is_none() {
             return Err(misconfigured(id, "no provider URL is set"));
         }
+        // Any other variable of an endpoint is a parameter the admin must set (e.g. Entra ID's
+        // `{tenant}`): it is never learned from a token.
+        let templates = [
+            &spec.issuer,
+            &spec.discovery,
+            &spec.authorization_endpoint,
+            &spec.token_endpoint,
+            &spec.userinfo_endpoint,
+            &spec.jwks_uri,
+            &spec.end_session_endpoint,
+        ];
+        let fetch_templates = spec.fetch.iter().map(|f| &f.url);
+        for t in templates.into_iter().flatten().chain(fetch_templates) {
+            if let Some(v) = t
+                .vars()
+                .find(|v| !matches!(*v, "url" | "slug" | "issuer") && !vars.contains_key(*v))
+            {
+                return Err(misconfigured(
+                    id,
+                    format!("parameter `{v}` is not set (the provider's endpoints use `{{{v}}}`)"),
+                ));
+            }
+        }
         let scopes = settings
             .scopes
             .clone()
@@ -166,6 +205,7 @@ impl ResolvedProvider {
                 userinfo: None,
                 jwks: None,
                 end_session: None,
+                fetch: Vec::new(),
             },
             vars,
         };
@@ -196,6 +236,12 @@ impl ResolvedProvider {
             userinfo: r(&self.spec.userinfo_endpoint),
             jwks: r(&self.spec.jwks_uri),
             end_session: r(&self.spec.end_session_endpoint),
+            fetch: self
+                .spec
+                .fetch
+                .iter()
+                .filter_map(|f| render_opt(&f.url, &self.vars).map(|u| (f.name.clone(), u)))
+                .collect(),
         };
     }
 
@@ -244,6 +290,20 @@ impl ResolvedProvider {
 fn render_opt(t: &Template, vars: &BTreeMap<String, String>) -> Option<String> {
     let v: BTreeMap<&str, String> = vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     t.render(&v).ok()
+}
+
+/// An admin-set parameter is an absolute https URL (e.g. a GitHub Enterprise API URL) or a
+/// plain name (a tenant id or domain, a realm): nothing that could add path segments, a query or
+/// a fragment to an endpoint.
+fn is_valid_param(v: &str) -> bool {
+    if v.contains("://") {
+        return check_url(v).is_ok();
+    }
+    v.len() <= 256
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && v != "."
+        && v != ".."
 }
 
 /// Authentik's slugs are `[-a-zA-Z0-9_]+`; the global endpoint names are reserved.
