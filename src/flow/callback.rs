@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::token::{exchange, userinfo};
+use super::token::{exchange, get_json, userinfo};
 use super::verify::{Expect, peek, verify_id_token};
 use super::{Flow, FlowError, Redirect, safe_return_to};
 use crate::config::Protocol;
@@ -354,6 +354,27 @@ impl Flow {
                 (serde_json::Value::Object(info), issuer)
             }
         };
+
+        // 6b. The spec's extra user-API requests (GitHub's emails), each answer under its name;
+        //     a claim the provider already sent (the ID token's, above all) is never replaced.
+        let mut claims = claims;
+        if let serde_json::Value::Object(map) = &mut claims {
+            for (name, url) in &resolved.endpoints.fetch {
+                if map.contains_key(name) {
+                    continue;
+                }
+                let v = get_json(
+                    &self.registry.http,
+                    provider,
+                    "user API",
+                    url,
+                    &tokens.access_token,
+                )
+                .await
+                .map_err(fail)?;
+                map.insert(name.clone(), v);
+            }
+        }
 
         // 7. Who this is.
         let profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;

@@ -25,6 +25,30 @@ struct ErrorResponse {
     error: String,
 }
 
+/// The error code for a token endpoint's `error`.
+fn code_of_token_error(err: &str, status: u16) -> ErrorCode {
+    match err {
+        // Authentik answers 400 invalid_client for a wrong id or secret *and* for a redirect URI
+        // that is not registered; GitHub says `incorrect_client_credentials`.
+        "invalid_client" | "unauthorized_client" | "incorrect_client_credentials" => {
+            ErrorCode::InvalidClient
+        }
+        // GitHub: `bad_verification_code` for a used or expired code.
+        "invalid_grant" | "bad_verification_code" => ErrorCode::LoginExpired,
+        "access_denied" => ErrorCode::AccessDenied,
+        _ if status == 401 => ErrorCode::InvalidClient,
+        _ => ErrorCode::ProviderMisconfigured,
+    }
+}
+
+/// The provider's error code as it may be shown and logged: word characters only, bounded.
+fn shown_error(err: &str) -> String {
+    err.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
 /// Redeems `code` at the token endpoint with the spec's client authentication.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn exchange(
@@ -72,21 +96,19 @@ pub(crate) async fn exchange(
         let err = serde_json::from_slice::<ErrorResponse>(&resp.body)
             .map(|e| e.error)
             .unwrap_or_default();
-        let code = match err.as_str() {
-            // Authentik answers 400 invalid_client for a wrong id or secret *and* for a
-            // redirect URI that is not registered.
-            "invalid_client" | "unauthorized_client" => ErrorCode::InvalidClient,
-            "invalid_grant" => ErrorCode::LoginExpired,
-            "access_denied" => ErrorCode::AccessDenied,
-            _ if resp.status == 401 => ErrorCode::InvalidClient,
-            _ => ErrorCode::ProviderMisconfigured,
-        };
-        let shown: String = err
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
-        return Err(fail(code, format!("HTTP {} error `{shown}`", resp.status)));
+        let shown = shown_error(&err);
+        return Err(fail(
+            code_of_token_error(&err, resp.status),
+            format!("HTTP {} error `{shown}`", resp.status),
+        ));
+    }
+    // GitHub answers a bad code or client with HTTP 200 and an `error` member.
+    if let Ok(e) = serde_json::from_slice::<ErrorResponse>(&resp.body) {
+        let shown = shown_error(&e.error);
+        return Err(fail(
+            code_of_token_error(&e.error, resp.status),
+            format!("HTTP {} error `{shown}`", resp.status),
+        ));
     }
     let t: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| {
         fail(
@@ -113,11 +135,28 @@ pub(crate) async fn userinfo(
     url: &str,
     access_token: &Secret,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
-    let resp = http
-        .get("userinfo", url, Some(access_token.expose()))
-        .await?;
+    // A body that is not a JSON object is the provider misbehaving (or a proxy's error page),
+    // not a claim that failed verification.
+    match get_json(http, provider, "userinfo", url, access_token).await? {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(Error::new(
+            ErrorCode::ProviderMisconfigured,
+            format!("provider `{provider}`: userinfo: not a JSON object"),
+        )),
+    }
+}
+
+/// A user-API request with the access token (userinfo, or a spec's `fetch`): the JSON answer.
+pub(crate) async fn get_json(
+    http: &IdpClient,
+    provider: &str,
+    what: &'static str,
+    url: &str,
+    access_token: &Secret,
+) -> Result<serde_json::Value, Error> {
+    let resp = http.get(what, url, Some(access_token.expose())).await?;
     let fail = |code: ErrorCode, d: String| {
-        Error::new(code, format!("provider `{provider}`: userinfo: {d}"))
+        Error::new(code, format!("provider `{provider}`: {what}: {d}"))
     };
     if resp.status >= 500 {
         return Err(fail(
@@ -141,14 +180,6 @@ pub(crate) async fn userinfo(
             "signed userinfo (application/jwt) is not supported".into(),
         ));
     }
-    // A body that is not a JSON object is the provider misbehaving (or a proxy's error page),
-    // not a claim that failed verification.
-    match resp.json() {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(_) => Err(fail(
-            ErrorCode::ProviderMisconfigured,
-            "not a JSON object".into(),
-        )),
-        Err(e) => Err(fail(ErrorCode::ProviderMisconfigured, e)),
-    }
+    resp.json()
+        .map_err(|e| fail(ErrorCode::ProviderMisconfigured, e))
 }

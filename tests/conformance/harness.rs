@@ -274,6 +274,7 @@ pub async fn app_custom(
     });
     App {
         url,
+        provider: "authentik".to_owned(),
         client: client(),
         layer,
         store,
@@ -285,7 +286,13 @@ pub async fn app_custom(
 pub fn with_second_authentik() -> Providers {
     let builtin = include_str!("../../providers.toml");
     let start = builtin.find("[providers.authentik]").unwrap();
-    let other = builtin[start..].replace("[providers.authentik", "[providers.other");
+    // Up to the next provider's tables (the Authentik entry and its `.claims`).
+    let end = builtin[start..]
+        .match_indices("\n[providers.")
+        .map(|(i, _)| start + i)
+        .find(|&i| !builtin[i + 1..].starts_with("[providers.authentik"))
+        .unwrap_or(builtin.len());
+    let other = builtin[start..end].replace("[providers.authentik", "[providers.other");
     Providers::builtin()
         .with_toml_str("other.toml", &other)
         .unwrap()

@@ -66,7 +66,7 @@ async fn claims_with_wrong_types() {
         ("sub", serde_json::json!("")),
         ("iss", serde_json::json!(["a"])),
         ("nonce", serde_json::json!(null)),
-        ("email_verified", serde_json::json!("true")),
+        ("email_verified", serde_json::json!(1)),
     ];
     for (claim, value) in cases {
         fake.set_id_token_claims(move |c| {
