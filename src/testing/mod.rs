@@ -1,4 +1,5 @@
-//! Test doubles: [`FakeAuthentik`], a faithful fake Authentik OpenID provider on `wiremock`.
+//! Test doubles: [`FakeAuthentik`], a faithful fake Authentik OpenID provider on `wiremock`, and
+//! [`FakeIssuer`], a fake of any other built-in provider laid out by a [`Preset`].
 //!
 //! Enabled by the `testing` feature. Use it to test your own application's login end to end:
 //! what passes against the fake works against a real Authentik 2025.10–2026.5 with the
@@ -74,18 +75,20 @@
 mod builder;
 mod endpoints;
 mod fake;
+mod issuer;
 mod jwt;
 mod keys;
 mod record;
-mod state;
+pub(crate) mod state;
 mod sub_mode;
 mod switches;
 mod user;
 
 pub use builder::FakeAuthentikBuilder;
 pub use fake::FakeAuthentik;
+pub use issuer::{FakeIssuer, FakeIssuerBuilder, Preset};
 pub use keys::{KidStyle, SigningMode};
 pub use record::{Endpoint, RecordedRequest};
 pub use sub_mode::SubMode;
 pub use switches::{Fault, Tamper};
-pub use user::FakeUser;
+pub use user::{FakeEmail, FakeUser};

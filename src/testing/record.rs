@@ -21,6 +21,9 @@ pub enum Endpoint {
     EndSession,
     /// `/application/o/<slug>/`, the issuer URL itself (302 to discovery).
     ProviderRoot,
+    /// A further user-API endpoint of a [`FakeIssuer`](super::FakeIssuer) preset (GitHub's
+    /// `/user/emails`).
+    UserApi,
     /// `/attacker/jwks/`: the attacker's key set that [`Tamper::Jku`](super::Tamper::Jku)
     /// points to. A relying party must never fetch it.
     AttackerJwks,

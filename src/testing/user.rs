@@ -24,6 +24,22 @@ pub struct FakeUser {
     pub(crate) groups: Vec<String>,
     pub(crate) amr: Vec<String>,
     pub(crate) denied: bool,
+    pub(crate) given_name: Option<String>,
+    pub(crate) family_name: Option<String>,
+    pub(crate) picture: Option<String>,
+    pub(crate) other_emails: Vec<FakeEmail>,
+}
+
+/// One more address of a [`FakeUser`], for providers that list several (GitHub's
+/// `/user/emails`); the user's [`email`](FakeUser::email) is the primary one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeEmail {
+    /// The address.
+    pub email: String,
+    /// Whether the provider verified it.
+    pub verified: bool,
+    /// Whether it is the primary address (at most one should be; the fake does not check).
+    pub primary: bool,
 }
 
 impl FakeUser {
@@ -39,7 +55,42 @@ impl FakeUser {
             groups: Vec::new(),
             amr: vec!["pwd".to_owned()],
             denied: false,
+            given_name: None,
+            family_name: None,
+            picture: None,
+            other_emails: Vec::new(),
         }
+    }
+
+    /// Given name, for providers that send one separately ([`FakeIssuer`](super::FakeIssuer)
+    /// presets; Authentik has none).
+    pub fn given_name(mut self, v: impl Into<String>) -> Self {
+        self.given_name = Some(v.into());
+        self
+    }
+
+    /// Family name, for providers that send one.
+    pub fn family_name(mut self, v: impl Into<String>) -> Self {
+        self.family_name = Some(v.into());
+        self
+    }
+
+    /// Picture: a URL, or for Discord the avatar *hash* the API sends.
+    pub fn picture(mut self, v: impl Into<String>) -> Self {
+        self.picture = Some(v.into());
+        self
+    }
+
+    /// A further email address (GitHub lists every address with its `verified` and `primary`
+    /// flags; the user's [`email`](Self::email) is listed first, as primary, unless an added
+    /// address is marked primary).
+    pub fn other_email(mut self, email: impl Into<String>, verified: bool, primary: bool) -> Self {
+        self.other_emails.push(FakeEmail {
+            email: email.into(),
+            verified,
+            primary,
+        });
+        self
     }
 
     /// Full name (`name` and `given_name` claims).

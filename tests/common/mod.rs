@@ -22,6 +22,8 @@ pub enum UrlForm {
 
 pub struct App {
     pub url: String,
+    /// The provider id sign-ins go through.
+    pub provider: String,
     pub client: reqwest::Client,
     pub layer: OidcLayer,
     pub store: MemoryStore,
@@ -65,10 +67,19 @@ pub async fn app_with(
     settings: ProviderSettings,
     tweak: impl FnOnce(OidcLayerBuilder) -> OidcLayerBuilder,
 ) -> App {
+    app_for("authentik", settings, tweak).await
+}
+
+/// Starts an app with the built-in registry and `settings` stored for `provider`.
+pub async fn app_for(
+    provider: &str,
+    settings: ProviderSettings,
+    tweak: impl FnOnce(OidcLayerBuilder) -> OidcLayerBuilder,
+) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let store = MemoryStore::new();
-    store.put("authentik", &settings).await.unwrap();
+    store.put(provider, &settings).await.unwrap();
     let builder = OidcLayer::builder()
         .providers(Providers::builtin())
         .settings(store.clone())
@@ -85,6 +96,7 @@ pub async fn app_with(
     });
     App {
         url,
+        provider: provider.to_owned(),
         client: client(),
         layer,
         store,
@@ -146,8 +158,8 @@ pub async fn start(app: &App, query: &str) -> (String, String) {
     let r = app
         .client
         .get(format!(
-            "{}/api/auth/providers/authentik/authorize{query}",
-            app.url
+            "{}/api/auth/providers/{}/authorize{query}",
+            app.url, app.provider
         ))
         .send()
         .await

@@ -33,7 +33,7 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    fn from_wiremock(r: &Request) -> Self {
+    pub(crate) fn from_wiremock(r: &Request) -> Self {
         let query = r.url.query_pairs().into_owned().collect();
         let headers: Vec<(String, String)> = r
             .headers
@@ -159,7 +159,7 @@ impl Reply {
         self
     }
 
-    fn into_template(self, delay: Option<Duration>) -> ResponseTemplate {
+    pub(crate) fn into_template(self, delay: Option<Duration>) -> ResponseTemplate {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut t = ResponseTemplate::new(status);
         for (k, v) in self.headers {

@@ -1,0 +1,649 @@
+//! [`Preset`]: how one provider lays out its endpoints and shapes its claims.
+
+use serde_json::{Map, Value, json};
+
+use crate::testing::FakeUser;
+
+/// What a preset's claim builders know besides the user.
+pub(crate) struct Ctx<'a> {
+    /// The fake's base URL, `http://127.0.0.1:PORT`.
+    pub(crate) base: &'a str,
+    /// The scopes granted at `/authorize`.
+    pub(crate) scopes: &'a [String],
+}
+
+impl Ctx<'_> {
+    fn has(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Builds a JSON document for a user.
+pub(crate) type Build = fn(&FakeUser, &Ctx<'_>) -> Value;
+
+/// How the token endpoint behaves beyond RFC 6749.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenStyle {
+    /// JSON answers, errors as HTTP 400/401 JSON (RFC 6749 §5).
+    Standard,
+    /// GitHub: form-encoded unless `Accept: application/json`, errors as HTTP 200 with `error`,
+    /// `token_type` `bearer`.
+    GitHub,
+}
+
+/// How a provider lays out its endpoints and shapes its claims, for
+/// [`FakeIssuer`](super::FakeIssuer): one per built-in provider of `providers.toml`.
+///
+/// Each preset serves the provider's own paths (`/login/oauth/access_token` for GitHub,
+/// `/oauth2/v2.0/token` under the tenant for Entra ID, …) on a loopback port, signs ID tokens
+/// with the fake's test key, and answers userinfo (and GitHub's `/user/emails`) in the
+/// provider's own JSON shape: a numeric `id` for GitHub, an avatar hash for Discord, and so on.
+/// [`FakeIssuer::settings`](super::FakeIssuer::settings) gives the settings an admin would
+/// enter to point the built-in provider at the fake.
+///
+/// ```
+/// use tower_oidc::testing::Preset;
+/// let ids: Vec<&str> = Preset::all().iter().map(|p| p.provider()).collect();
+/// assert!(ids.contains(&"github") && ids.contains(&"entra"));
+/// assert_eq!(Preset::for_provider("discord").unwrap().provider(), "discord");
+/// ```
+#[derive(Clone)]
+pub struct Preset {
+    pub(crate) provider: &'static str,
+    /// The issuer, relative to the base URL (`""` → the base itself); `None` for OAuth2-only.
+    pub(crate) issuer_path: Option<&'static str>,
+    /// Where discovery lives, relative to the base; `None`: the issuer's `/.well-known/…`.
+    pub(crate) discovery_path: Option<&'static str>,
+    pub(crate) authorize: &'static str,
+    pub(crate) token: &'static str,
+    pub(crate) userinfo: &'static str,
+    pub(crate) jwks: &'static str,
+    pub(crate) end_session: Option<&'static str>,
+    /// Client authentication methods the token endpoint accepts.
+    pub(crate) auth_methods: &'static [&'static str],
+    pub(crate) token_style: TokenStyle,
+    /// The userinfo / user API body.
+    pub(crate) profile: Build,
+    /// Identity claims of the ID token (besides iss, aud, exp, iat, nonce): an object.
+    pub(crate) id_claims: Build,
+    /// Further user-API endpoints: (path, body).
+    pub(crate) extra: &'static [(&'static str, Build)],
+    /// The `url` setting an admin enters, relative to the base.
+    pub(crate) url_path: &'static str,
+    /// Parameters an admin enters: (name, value relative to the base if it starts with `/`).
+    pub(crate) params: &'static [(&'static str, &'static str)],
+}
+
+impl std::fmt::Debug for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preset")
+            .field("provider", &self.provider)
+            .field("issuer_path", &self.issuer_path)
+            .finish_non_exhaustive()
+    }
+}
+
+const BOTH: &[&str] = &["client_secret_basic", "client_secret_post"];
+const POST: &[&str] = &["client_secret_post"];
+const BASIC: &[&str] = &["client_secret_basic"];
+
+/// The Entra ID tenant the fake serves (a GUID, as `{tenant}` in the issuer).
+pub(crate) const ENTRA_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| json!(s))
+}
+
+fn email(u: &FakeUser) -> Value {
+    if u.email.is_empty() {
+        Value::Null
+    } else {
+        json!(u.email)
+    }
+}
+
+/// Standard OIDC profile claims, for the scopes granted.
+fn standard(u: &FakeUser, ctx: &Ctx<'_>, sub: String) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("sub".into(), json!(sub));
+    if ctx.has("email") && !u.email.is_empty() {
+        m.insert("email".into(), json!(u.email));
+        m.insert("email_verified".into(), json!(u.email_verified));
+    }
+    if ctx.has("profile") {
+        m.insert("name".into(), json!(u.name));
+        if let Some(v) = &u.given_name {
+            m.insert("given_name".into(), json!(v));
+        }
+        if let Some(v) = &u.family_name {
+            m.insert("family_name".into(), json!(v));
+        }
+        if let Some(v) = &u.picture {
+            m.insert("picture".into(), json!(v));
+        }
+        m.insert("preferred_username".into(), json!(u.username));
+    }
+    m
+}
+
+fn uuid_of(pk: u64) -> String {
+    format!("6f9619ff-8b86-d011-b42d-{pk:012x}")
+}
+
+fn groups(u: &FakeUser, ctx: &Ctx<'_>, scope: &str) -> Option<Value> {
+    ctx.has(scope).then(|| json!(u.groups))
+}
+
+// --- per provider ------------------------------------------------------------------------
+
+fn google(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("1{:020}", u.pk));
+    m.remove("preferred_username");
+    Value::Object(m)
+}
+
+fn github_user(u: &FakeUser, _: &Ctx<'_>) -> Value {
+    let id = 583_230 + u.pk;
+    json!({
+        "login": u.username,
+        "id": id,
+        "node_id": format!("MDQ6VXNlcj{id}"),
+        "avatar_url": u.picture.clone().unwrap_or_else(|| format!("https://avatars.githubusercontent.com/u/{id}?v=4")),
+        "type": "User",
+        "site_admin": false,
+        "name": if u.name.is_empty() { Value::Null } else { json!(u.name) },
+        // The public profile email: chosen by the user, null when they keep it private.
+        "email": Value::Null,
+    })
+}
+
+fn github_emails(u: &FakeUser, _: &Ctx<'_>) -> Value {
+    let other_primary = u.other_emails.iter().any(|e| e.primary);
+    let mut list = Vec::new();
+    if !u.email.is_empty() {
+        list.push(json!({
+            "email": u.email, "primary": !other_primary,
+            "verified": u.email_verified, "visibility": "private",
+        }));
+    }
+    for e in &u.other_emails {
+        list.push(json!({
+            "email": e.email, "primary": e.primary, "verified": e.verified, "visibility": Value::Null,
+        }));
+    }
+    Value::Array(list)
+}
+
+fn discord(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert(
+        "id".into(),
+        json!(format!("{}", 80_351_110_224_678_912u64 + u.pk)),
+    );
+    m.insert("username".into(), json!(u.username));
+    m.insert("discriminator".into(), json!("0"));
+    m.insert(
+        "global_name".into(),
+        if u.name == u.username {
+            Value::Null
+        } else {
+            json!(u.name)
+        },
+    );
+    m.insert("avatar".into(), opt(&u.picture));
+    m.insert("mfa_enabled".into(), json!(false));
+    m.insert("locale".into(), json!("en-US"));
+    if ctx.has("email") {
+        m.insert("email".into(), email(u));
+        m.insert("verified".into(), json!(u.email_verified));
+    }
+    Value::Object(m)
+}
+
+fn auth0(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("auth0|65f1c0de{:016x}", u.pk));
+    if ctx.has("profile") {
+        m.remove("preferred_username");
+        m.insert("nickname".into(), json!(u.username));
+        m.insert("updated_at".into(), json!("2026-11-01T10:00:00.000Z"));
+    }
+    Value::Object(m)
+}
+
+fn kinde_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("kp_{:032x}", u.pk));
+    m.remove("preferred_username");
+    Value::Object(m)
+}
+
+fn kinde_profile(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    // /oauth2/v2/user_profile: OIDC names plus Kinde's `id`.
+    let sub = format!("kp_{:032x}", u.pk);
+    let mut m = standard(u, ctx, sub.clone());
+    m.remove("preferred_username");
+    m.insert("id".into(), json!(sub));
+    Value::Object(m)
+}
+
+fn zitadel(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("2{:017}", 80_000_000_000 + u.pk));
+    if ctx.has("profile") {
+        m.insert("locale".into(), json!("en"));
+        m.insert("updated_at".into(), json!(1_780_000_000));
+    }
+    Value::Object(m)
+}
+
+fn frontegg(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    Value::Object(standard(u, ctx, uuid_of(u.pk)))
+}
+
+fn pocket_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, uuid_of(u.pk));
+    if let Some(g) = groups(u, ctx, "groups") {
+        m.insert("groups".into(), g);
+    }
+    if ctx.has("profile") && u.picture.is_none() {
+        m.insert(
+            "picture".into(),
+            json!(format!(
+                "{}/api/users/{}/profile-picture.png",
+                ctx.base,
+                uuid_of(u.pk)
+            )),
+        );
+    }
+    Value::Object(m)
+}
+
+fn keycloak(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, uuid_of(u.pk));
+    // The `groups` claim comes from a "Group Membership" mapper on a client scope.
+    if !u.groups.is_empty() {
+        m.insert("groups".into(), json!(u.groups));
+    }
+    Value::Object(m)
+}
+
+fn entra_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    // v2.0 ID token: `sub` is pairwise (per application), `oid` the tenant-wide object id,
+    // `preferred_username` the UPN; `email` is optional and NOT verified by Microsoft, except
+    // that `xms_edov` (an optional claim) says whether the email's domain owner is verified.
+    let mut m = Map::new();
+    m.insert(
+        "sub".into(),
+        json!(format!(
+            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ{}",
+            u.pk
+        )),
+    );
+    m.insert("oid".into(), json!(uuid_of(u.pk)));
+    m.insert("tid".into(), json!(ENTRA_TENANT));
+    m.insert("ver".into(), json!("2.0"));
+    if ctx.has("profile") {
+        m.insert("name".into(), json!(u.name));
+        m.insert("preferred_username".into(), json!(u.username));
+    }
+    if ctx.has("email") && !u.email.is_empty() {
+        m.insert("email".into(), json!(u.email));
+        m.insert("xms_edov".into(), json!(u.email_verified));
+    }
+    if !u.groups.is_empty() {
+        m.insert("groups".into(), json!(u.groups));
+    }
+    Value::Object(m)
+}
+
+fn entra_userinfo(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    // graph.microsoft.com/oidc/userinfo: same `sub`, names, picture (a Graph URL).
+    let mut m = Map::new();
+    m.insert(
+        "sub".into(),
+        json!(format!(
+            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ{}",
+            u.pk
+        )),
+    );
+    if ctx.has("profile") {
+        m.insert("name".into(), json!(u.name));
+        m.insert("given_name".into(), opt(&u.given_name));
+        m.insert("family_name".into(), opt(&u.family_name));
+        m.insert(
+            "picture".into(),
+            json!("https://graph.microsoft.com/v1.0/me/photo/$value"),
+        );
+    }
+    if ctx.has("email") && !u.email.is_empty() {
+        m.insert("email".into(), json!(u.email));
+    }
+    Value::Object(m)
+}
+
+fn gitlab_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    // The ID token has only sub, sub_legacy, email, email_verified and groups_direct.
+    let mut m = Map::new();
+    m.insert("sub".into(), json!(format!("{}", 1_000 + u.pk)));
+    m.insert("sub_legacy".into(), json!(format!("{:064x}", u.pk)));
+    if ctx.has("email") && !u.email.is_empty() {
+        m.insert("email".into(), json!(u.email));
+        m.insert("email_verified".into(), json!(u.email_verified));
+    }
+    m.insert("groups_direct".into(), json!(u.groups));
+    Value::Object(m)
+}
+
+fn gitlab_userinfo(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("{}", 1_000 + u.pk));
+    m.remove("given_name");
+    m.remove("family_name");
+    if ctx.has("profile") {
+        m.remove("preferred_username");
+        m.insert("nickname".into(), json!(u.username));
+        m.insert(
+            "profile".into(),
+            json!(format!("{}/{}", ctx.base, u.username)),
+        );
+        m.insert("groups".into(), json!(u.groups));
+    }
+    Value::Object(m)
+}
+
+fn okta(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, format!("00u{:017x}", u.pk));
+    if let Some(g) = groups(u, ctx, "groups") {
+        m.insert("groups".into(), g);
+    }
+    Value::Object(m)
+}
+
+fn authelia_id(u: &FakeUser, _: &Ctx<'_>) -> Value {
+    // Authelia ≥ 4.39 keeps the ID token minimal by default; the claims come from userinfo.
+    let mut m = Map::new();
+    m.insert("sub".into(), json!(uuid_of(u.pk)));
+    Value::Object(m)
+}
+
+fn authelia_userinfo(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = standard(u, ctx, uuid_of(u.pk));
+    if let Some(g) = groups(u, ctx, "groups") {
+        m.insert("groups".into(), g);
+    }
+    Value::Object(m)
+}
+
+fn authentik(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
+    let mut m = Map::new();
+    m.insert("sub".into(), json!(format!("{:064x}", u.pk)));
+    m.extend(crate::testing::state::scope_claims(u, ctx.scopes));
+    Value::Object(m)
+}
+
+impl Preset {
+    /// The providers.toml id this preset impersonates.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// Whether the provider issues ID tokens (OpenID Connect) rather than OAuth2 only.
+    pub fn is_oidc(&self) -> bool {
+        self.issuer_path.is_some()
+    }
+
+    /// The preset for a built-in provider id, if there is one.
+    pub fn for_provider(id: &str) -> Option<Preset> {
+        Self::all().into_iter().find(|p| p.provider == id)
+    }
+
+    /// One preset per built-in provider, in the registry's order.
+    pub fn all() -> Vec<Preset> {
+        vec![
+            Self::google(),
+            Self::discord(),
+            Self::github(),
+            Self::auth0(),
+            Self::kinde(),
+            Self::zitadel(),
+            Self::authentik(),
+            Self::frontegg(),
+            Self::pocket_id(),
+            Self::keycloak(),
+            Self::entra(),
+            Self::gitlab(),
+            Self::okta(),
+            Self::authelia(),
+            Self::generic_oidc(),
+        ]
+    }
+
+    fn oidc(provider: &'static str, issuer_path: &'static str, claims: Build) -> Preset {
+        Preset {
+            provider,
+            issuer_path: Some(issuer_path),
+            discovery_path: None,
+            authorize: "/authorize",
+            token: "/token",
+            userinfo: "/userinfo",
+            jwks: "/jwks",
+            end_session: None,
+            auth_methods: BOTH,
+            token_style: TokenStyle::Standard,
+            profile: claims,
+            id_claims: claims,
+            extra: &[],
+            url_path: "",
+            params: &[],
+        }
+    }
+
+    /// Google: issuer `https://accounts.google.com` (no trailing slash), endpoints on other
+    /// hosts (served here under one), claims with `email_verified`, names and `picture`.
+    pub fn google() -> Preset {
+        Preset {
+            authorize: "/o/oauth2/v2/auth",
+            token: "/token",
+            userinfo: "/v1/userinfo",
+            jwks: "/oauth2/v3/certs",
+            ..Self::oidc("google", "", google)
+        }
+    }
+
+    /// GitHub (OAuth2 only): `/login/oauth/*` on github.com, the user API on api.github.com
+    /// (served here under `/api`), a numeric `id`, emails only from `/user/emails`.
+    pub fn github() -> Preset {
+        Preset {
+            provider: "github",
+            issuer_path: None,
+            discovery_path: None,
+            authorize: "/login/oauth/authorize",
+            token: "/login/oauth/access_token",
+            userinfo: "/api/user",
+            jwks: "/-/no-jwks",
+            end_session: None,
+            auth_methods: POST,
+            token_style: TokenStyle::GitHub,
+            profile: github_user,
+            id_claims: github_user,
+            extra: &[("/api/user/emails", github_emails)],
+            url_path: "",
+            params: &[("api", "/api")],
+        }
+    }
+
+    /// Discord (OAuth2 only): `/oauth2/authorize`, `/api/oauth2/token`, `/api/users/@me` with a
+    /// snowflake `id`, `verified` for the email and an avatar hash.
+    pub fn discord() -> Preset {
+        Preset {
+            provider: "discord",
+            issuer_path: None,
+            discovery_path: None,
+            authorize: "/oauth2/authorize",
+            token: "/api/oauth2/token",
+            userinfo: "/api/users/@me",
+            jwks: "/-/no-jwks",
+            end_session: None,
+            auth_methods: BOTH,
+            token_style: TokenStyle::Standard,
+            profile: discord,
+            id_claims: discord,
+            extra: &[],
+            url_path: "",
+            params: &[],
+        }
+    }
+
+    /// Auth0: issuer `https://TENANT.auth0.com/` **with** a trailing slash; `nickname`.
+    pub fn auth0() -> Preset {
+        Preset {
+            authorize: "/authorize",
+            token: "/oauth/token",
+            userinfo: "/userinfo",
+            jwks: "/.well-known/jwks.json",
+            end_session: Some("/oidc/logout"),
+            ..Self::oidc("auth0", "/", auth0)
+        }
+    }
+
+    /// Kinde: issuer `https://BUSINESS.kinde.com`, `/oauth2/*` endpoints, a v2 user profile.
+    pub fn kinde() -> Preset {
+        Preset {
+            authorize: "/oauth2/auth",
+            token: "/oauth2/token",
+            userinfo: "/oauth2/v2/user_profile",
+            jwks: "/.well-known/jwks",
+            end_session: Some("/logout"),
+            auth_methods: POST,
+            profile: kinde_profile,
+            ..Self::oidc("kinde", "", kinde_id)
+        }
+    }
+
+    /// ZITADEL: `/oauth/v2/*`, `/oidc/v1/userinfo`, numeric-string `sub`.
+    pub fn zitadel() -> Preset {
+        Preset {
+            authorize: "/oauth/v2/authorize",
+            token: "/oauth/v2/token",
+            userinfo: "/oidc/v1/userinfo",
+            jwks: "/oauth/v2/keys",
+            end_session: Some("/oidc/v1/end_session"),
+            ..Self::oidc("zitadel", "", zitadel)
+        }
+    }
+
+    /// Authentik, simplified (the faithful one, with every switch, is
+    /// [`FakeAuthentik`](crate::testing::FakeAuthentik)): per-application issuer with its
+    /// trailing slash, global endpoints with trailing slashes.
+    pub fn authentik() -> Preset {
+        Preset {
+            discovery_path: None,
+            authorize: "/application/o/authorize/",
+            token: "/application/o/token/",
+            userinfo: "/application/o/userinfo/",
+            jwks: "/application/o/tower-oidc/jwks/",
+            end_session: Some("/application/o/tower-oidc/end-session/"),
+            ..Self::oidc("authentik", "/application/o/tower-oidc/", authentik)
+        }
+    }
+
+    /// Frontegg: `/oauth/*` endpoints on the tenant domain.
+    pub fn frontegg() -> Preset {
+        Preset {
+            discovery_path: Some("/oauth/.well-known/openid-configuration"),
+            authorize: "/oauth/authorize",
+            token: "/oauth/token",
+            userinfo: "/oauth/userinfo",
+            jwks: "/.well-known/jwks.json",
+            end_session: Some("/oauth/logout"),
+            auth_methods: BASIC,
+            ..Self::oidc("frontegg", "", frontegg)
+        }
+    }
+
+    /// Pocket ID: `/authorize`, `/api/oidc/*`, `/.well-known/jwks.json`, `groups` scope.
+    pub fn pocket_id() -> Preset {
+        Preset {
+            authorize: "/authorize",
+            token: "/api/oidc/token",
+            userinfo: "/api/oidc/userinfo",
+            jwks: "/.well-known/jwks.json",
+            end_session: Some("/api/oidc/end-session"),
+            ..Self::oidc("pocketid", "", pocket_id)
+        }
+    }
+
+    /// Keycloak: issuer `{url}/realms/{realm}`; the admin pastes the realm URL.
+    pub fn keycloak() -> Preset {
+        Preset {
+            authorize: "/realms/tower-oidc/protocol/openid-connect/auth",
+            token: "/realms/tower-oidc/protocol/openid-connect/token",
+            userinfo: "/realms/tower-oidc/protocol/openid-connect/userinfo",
+            jwks: "/realms/tower-oidc/protocol/openid-connect/certs",
+            end_session: Some("/realms/tower-oidc/protocol/openid-connect/logout"),
+            url_path: "/realms/tower-oidc",
+            ..Self::oidc("keycloak", "/realms/tower-oidc", keycloak)
+        }
+    }
+
+    /// Microsoft Entra ID: issuer `https://login.microsoftonline.com/{tenant}/v2.0`, userinfo
+    /// on Microsoft Graph, `xms_edov` for a verified email domain. The admin enters the tenant.
+    pub fn entra() -> Preset {
+        Preset {
+            authorize: "/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/authorize",
+            token: "/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/token",
+            userinfo: "/graph/oidc/userinfo",
+            jwks: "/9188040d-6c67-4c5b-b112-36a304b66dad/discovery/v2.0/keys",
+            end_session: Some("/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/logout"),
+            profile: entra_userinfo,
+            params: &[("tenant", ENTRA_TENANT)],
+            ..Self::oidc(
+                "entra",
+                "/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+                entra_id,
+            )
+        }
+    }
+
+    /// GitLab: issuer `https://gitlab.com`, `/oauth/*`, `groups` in userinfo.
+    pub fn gitlab() -> Preset {
+        Preset {
+            authorize: "/oauth/authorize",
+            token: "/oauth/token",
+            userinfo: "/oauth/userinfo",
+            jwks: "/oauth/discovery/keys",
+            profile: gitlab_userinfo,
+            ..Self::oidc("gitlab", "", gitlab_id)
+        }
+    }
+
+    /// Okta: a custom authorization server, issuer `https://DOMAIN/oauth2/default`.
+    pub fn okta() -> Preset {
+        Preset {
+            authorize: "/oauth2/default/v1/authorize",
+            token: "/oauth2/default/v1/token",
+            userinfo: "/oauth2/default/v1/userinfo",
+            jwks: "/oauth2/default/v1/keys",
+            end_session: Some("/oauth2/default/v1/logout"),
+            url_path: "/oauth2/default",
+            ..Self::oidc("okta", "/oauth2/default", okta)
+        }
+    }
+
+    /// A generic OpenID Connect provider (the built-in `oidc` entry): standard paths and claims.
+    pub fn generic_oidc() -> Preset {
+        Preset {
+            end_session: Some("/logout"),
+            ..Self::oidc("oidc", "", frontegg)
+        }
+    }
+
+    /// Authelia: `/api/oidc/*`, `/jwks.json`, claims from userinfo (minimal ID token).
+    pub fn authelia() -> Preset {
+        Preset {
+            authorize: "/api/oidc/authorization",
+            token: "/api/oidc/token",
+            userinfo: "/api/oidc/userinfo",
+            jwks: "/jwks.json",
+            profile: authelia_userinfo,
+            ..Self::oidc("authelia", "", authelia_id)
+        }
+    }
+}

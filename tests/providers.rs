@@ -1,0 +1,411 @@
+//! Every built-in provider, signed in through a `FakeIssuer` laid out as that provider, with the
+//! profile the claim mapping gives checked field by field (issue 10).
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use tower_oidc::Providers;
+use tower_oidc::config::ProviderSettings;
+use tower_oidc::store::{Identity, NewUser, UserId, UserStore};
+use tower_oidc::testing::{Endpoint, FakeIssuer, FakeUser, Preset};
+
+const PICTURE: &str = "https://img.example/alice.png";
+const AVATAR_HASH: &str = "8342729096ea3675442027381ff50dfe";
+
+fn alice(preset: &Preset) -> FakeUser {
+    let u = FakeUser::new("alice")
+        .name("Alice Anders")
+        .given_name("Alice")
+        .family_name("Anders")
+        .email("alice@example.com")
+        .email_verified(true)
+        .groups(["admins", "staff"]);
+    if preset.provider() == "discord" {
+        u.picture(AVATAR_HASH)
+    } else {
+        u.picture(PICTURE)
+    }
+}
+
+/// What a sign-in should give: the identity's subject and the session's profile fields.
+struct Want {
+    subject: String,
+    email: Option<&'static str>,
+    email_verified: bool,
+    name: Option<&'static str>,
+    given_name: Option<&'static str>,
+    family_name: Option<&'static str>,
+    picture: Option<String>,
+    username: Option<&'static str>,
+    groups: &'static [&'static str],
+}
+
+fn uuid1() -> String {
+    "6f9619ff-8b86-d011-b42d-000000000001".to_owned()
+}
+
+fn want(provider: &str) -> Want {
+    let full = Want {
+        subject: String::new(),
+        email: Some("alice@example.com"),
+        email_verified: true,
+        name: Some("Alice Anders"),
+        given_name: Some("Alice"),
+        family_name: Some("Anders"),
+        picture: Some(PICTURE.to_owned()),
+        username: Some("alice"),
+        groups: &[],
+    };
+    match provider {
+        "google" => Want {
+            subject: "100000000000000000001".into(),
+            username: None,
+            ..full
+        },
+        "discord" => Want {
+            subject: "80351110224678913".into(),
+            given_name: None,
+            family_name: None,
+            picture: Some(format!(
+                "https://cdn.discordapp.com/avatars/80351110224678913/{AVATAR_HASH}.png"
+            )),
+            ..full
+        },
+        "github" => Want {
+            subject: "583231".into(),
+            given_name: None,
+            family_name: None,
+            ..full
+        },
+        "auth0" => Want {
+            subject: "auth0|65f1c0de0000000000000001".into(),
+            ..full
+        },
+        "kinde" => Want {
+            subject: format!("kp_{:032x}", 1),
+            username: None,
+            ..full
+        },
+        "zitadel" => Want {
+            subject: "200000080000000001".into(),
+            ..full
+        },
+        "authentik" => Want {
+            subject: format!("{:064x}", 1),
+            given_name: None,
+            family_name: None,
+            picture: None,
+            groups: &["admins", "staff"],
+            ..full
+        },
+        "frontegg" | "oidc" => Want {
+            subject: uuid1(),
+            ..full
+        },
+        "pocketid" | "keycloak" | "authelia" => Want {
+            subject: uuid1(),
+            groups: &["admins", "staff"],
+            ..full
+        },
+        "entra" => Want {
+            subject: "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ1".into(),
+            picture: None,
+            groups: &["admins", "staff"],
+            ..full
+        },
+        "gitlab" => Want {
+            subject: "1001".into(),
+            given_name: None,
+            family_name: None,
+            groups: &["admins", "staff"],
+            ..full
+        },
+        "okta" => Want {
+            subject: format!("00u{:017x}", 1),
+            ..full
+        },
+        other => panic!("no expectation for provider `{other}`"),
+    }
+}
+
+async fn app_for_fake(fake: &FakeIssuer) -> App {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("tower_oidc=debug")
+        .try_init();
+    let settings = ProviderSettings {
+        auto_register: true,
+        ..fake.settings()
+    };
+    app_for(fake.provider(), settings, |b| b).await
+}
+
+/// The identities of the signed-in user.
+async fn identities(app: &App, session: &Value) -> Vec<Identity> {
+    let id = session["id"].as_str().unwrap().to_owned();
+    app.store.identities(&UserId(id)).await.unwrap()
+}
+
+#[tokio::test]
+async fn every_builtin_provider_signs_in_through_its_fake_with_the_mapped_profile() {
+    let builtin = Providers::builtin();
+    let presets = Preset::all();
+    // Every built-in provider has a preset, and every preset a built-in provider.
+    let mut ids: Vec<&str> = builtin.iter().map(|s| s.id.as_str()).collect();
+    let mut preset_ids: Vec<&str> = presets.iter().map(|p| p.provider()).collect();
+    ids.sort_unstable();
+    preset_ids.sort_unstable();
+    assert_eq!(ids, preset_ids);
+
+    for preset in presets {
+        let provider = preset.provider();
+        let fake = FakeIssuer::builder(preset.clone())
+            .user(alice(&preset))
+            .start()
+            .await;
+        let app = app_for_fake(&fake).await;
+        let out = sign_in(&app, "alice").await;
+        assert!(
+            out.set_session(),
+            "{provider}: no session (redirected to {:?})",
+            out.location
+        );
+        let (status, s) = session(&app).await;
+        assert_eq!(status, 200, "{provider}");
+        let w = want(provider);
+        let ids = identities(&app, &s).await;
+        assert_eq!(ids.len(), 1, "{provider}");
+        assert_eq!(ids[0].provider, provider);
+        assert_eq!(ids[0].subject, w.subject, "{provider}: subject");
+        assert_eq!(s["email"], json!(w.email), "{provider}: email");
+        assert_eq!(
+            s["email_verified"],
+            json!(w.email_verified),
+            "{provider}: email_verified"
+        );
+        assert_eq!(s["name"], json!(w.name), "{provider}: name");
+        assert_eq!(
+            s["given_name"],
+            json!(w.given_name),
+            "{provider}: given_name"
+        );
+        assert_eq!(
+            s["family_name"],
+            json!(w.family_name),
+            "{provider}: family_name"
+        );
+        assert_eq!(s["picture"], json!(w.picture), "{provider}: picture");
+        assert_eq!(s["username"], json!(w.username), "{provider}: username");
+        assert_eq!(s["groups"], json!(w.groups), "{provider}: groups");
+        assert_eq!(s["provider"], json!(provider));
+        // OIDC providers: the keys were fetched; OAuth2 ones have none.
+        if preset.is_oidc() {
+            assert_eq!(fake.count(Endpoint::Jwks), 1, "{provider}: JWKS");
+            assert!(ids[0].issuer.starts_with(&fake.url()), "{provider}");
+            assert_eq!(Some(ids[0].issuer.clone()), fake.issuer(), "{provider}");
+        }
+        assert_eq!(fake.count(Endpoint::Token), 1, "{provider}");
+    }
+}
+
+#[tokio::test]
+async fn unverified_emails_do_not_count_as_verified_for_any_provider() {
+    for preset in Preset::all() {
+        let provider = preset.provider();
+        let user = alice(&preset).email_verified(false);
+        let fake = FakeIssuer::builder(preset.clone()).user(user).start().await;
+        let app = app_for_fake(&fake).await;
+        let out = sign_in(&app, "alice").await;
+        assert!(out.set_session(), "{provider}: {:?}", out.location);
+        let (_, s) = session(&app).await;
+        assert_eq!(s["email_verified"], json!(false), "{provider}");
+        if provider == "github" {
+            // GitHub: an unverified address is never taken at all.
+            assert_eq!(s["email"], Value::Null, "{provider}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn github_takes_the_verified_email_when_the_primary_one_is_not_verified() {
+    let fake = FakeIssuer::builder(Preset::github())
+        .user(
+            FakeUser::new("octo")
+                .name("Octo Cat")
+                .email("old@example.com")
+                .email_verified(false)
+                .other_email("unverified@example.com", false, false)
+                .other_email("work@example.com", true, false),
+        )
+        .start()
+        .await;
+    let app = app_for_fake(&fake).await;
+    let out = sign_in(&app, "octo").await;
+    assert!(out.set_session(), "{:?}", out.location);
+    let (_, s) = session(&app).await;
+    assert_eq!(s["email"], json!("work@example.com"));
+    assert_eq!(s["email_verified"], json!(true));
+    // The emails were fetched from the user API with the access token.
+    let emails: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.endpoint == Some(Endpoint::UserApi))
+        .collect();
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].path, "/api/user/emails");
+    assert!(
+        emails[0]
+            .header("authorization")
+            .is_some_and(|h| h.starts_with("Bearer "))
+    );
+}
+
+#[tokio::test]
+async fn github_prefers_the_primary_verified_email() {
+    let fake = FakeIssuer::builder(Preset::github())
+        .user(
+            FakeUser::new("octo")
+                .email("primary@example.com")
+                .email_verified(true)
+                .other_email("other@example.com", true, false),
+        )
+        .start()
+        .await;
+    let app = app_for_fake(&fake).await;
+    assert!(sign_in(&app, "octo").await.set_session());
+    let (_, s) = session(&app).await;
+    assert_eq!(s["email"], json!("primary@example.com"));
+}
+
+#[tokio::test]
+async fn github_user_without_a_verified_email_signs_in_without_one_and_is_never_linked() {
+    let fake = FakeIssuer::builder(Preset::github())
+        .user(
+            FakeUser::new("mallory")
+                .email("victim@example.com")
+                .email_verified(false),
+        )
+        .start()
+        .await;
+    let app = app_for_fake(&fake).await;
+    // The victim's account, with that email verified by the app.
+    let victim = app
+        .store
+        .create_with_identity(
+            NewUser {
+                email: Some("victim@example.com".into()),
+                email_verified: true,
+                name: Some("Victim".into()),
+                ..NewUser::default()
+            },
+            &Identity {
+                provider: "password".into(),
+                issuer: "app".into(),
+                subject: "victim".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let out = sign_in(&app, "mallory").await;
+    assert!(out.set_session(), "{:?}", out.location);
+    let (_, s) = session(&app).await;
+    assert_eq!(s["email"], Value::Null);
+    assert_eq!(s["email_verified"], json!(false));
+    assert_ne!(s["id"], json!(victim.id.0), "linked by an unverified email");
+    assert_eq!(
+        app.store.identities(&victim.id).await.unwrap().len(),
+        1,
+        "the victim's account got a GitHub identity"
+    );
+}
+
+#[tokio::test]
+async fn github_token_errors_sent_with_http_200_are_errors() {
+    let fake = FakeIssuer::start(Preset::github()).await;
+    let mut settings = fake.settings();
+    settings.auto_register = true;
+    settings.client_secret = Some(tower_oidc::Secret::new("wrong"));
+    let app = app_for("github", settings, |b| b).await;
+    let out = sign_in(&app, "alice").await;
+    assert!(!out.set_session());
+    assert_eq!(out.error_code().as_deref(), Some("invalid_client"));
+}
+
+#[tokio::test]
+async fn entra_needs_its_tenant() {
+    let fake = FakeIssuer::start(Preset::entra()).await;
+    let mut settings = fake.settings();
+    settings.params.clear();
+    settings.auto_register = true;
+    let app = app_for("entra", settings, |b| b).await;
+    let r = app
+        .client
+        .get(format!("{}/api/auth/providers/entra/authorize", app.url))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], json!("provider_misconfigured"), "{body}");
+    assert_eq!(fake.requests().len(), 0);
+}
+
+#[tokio::test]
+async fn entra_issuer_url_pasted_as_the_url_gives_the_tenant() {
+    let fake = FakeIssuer::start(Preset::entra()).await;
+    let mut settings = fake.settings();
+    settings.params.clear();
+    settings.url = fake.issuer();
+    settings.auto_register = true;
+    let app = app_for("entra", settings, |b| b).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+}
+
+#[test]
+fn readme_lists_every_builtin_provider_with_its_redirect_uri() {
+    let readme = include_str!("../README.md");
+    let builtin = Providers::builtin();
+    for spec in builtin.iter() {
+        let id = spec.id.as_str();
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with('|') && l.contains(&format!("`{id}`")))
+            .unwrap_or_else(|| panic!("README has no provider table row for `{id}`"));
+        assert!(row.contains(&spec.name), "row for `{id}` lacks its name");
+        assert!(
+            row.contains(&format!("/api/auth/providers/{id}/callback")),
+            "row for `{id}` lacks its redirect URI"
+        );
+    }
+}
+
+#[test]
+fn admins_enter_only_url_client_id_and_secret() {
+    // Every built-in OIDC provider resolves with just a URL (or its default) and a client id;
+    // Entra additionally needs its tenant, Keycloak its realm (both part of the pasted URL).
+    use tower_oidc::provider::ResolvedProvider;
+    let builtin = Providers::builtin();
+    for spec in builtin.iter() {
+        let id = spec.id.as_str();
+        let url = match id {
+            "keycloak" => Some("https://sso.example.com/realms/acme".to_owned()),
+            "entra" => Some(
+                "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"
+                    .to_owned(),
+            ),
+            _ if spec.default_url.is_some() => None,
+            _ => Some(format!("https://{id}.example.com")),
+        };
+        let s = ProviderSettings {
+            url,
+            client_id: Some("client".into()),
+            ..ProviderSettings::default()
+        };
+        let p = ResolvedProvider::resolve(spec, &s)
+            .unwrap_or_else(|e| panic!("`{id}` does not resolve: {e}"));
+        if id != "authentik" && spec.protocol == tower_oidc::config::Protocol::Oidc {
+            assert!(p.endpoints.issuer.is_some(), "`{id}` has no issuer");
+        }
+    }
+}
