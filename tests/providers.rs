@@ -409,3 +409,39 @@ fn admins_enter_only_url_client_id_and_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn github_fake_models_the_form_encoded_token_answer_and_errors_with_200() {
+    // The quirks the library must cope with (it always asks for JSON): without
+    // `Accept: application/json` GitHub answers form-encoded, and errors come with HTTP 200.
+    let fake = FakeIssuer::start(Preset::github()).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/login/oauth/access_token", fake.url()))
+        .form(&[
+            ("client_id", fake.client_id()),
+            ("client_secret", fake.client_secret()),
+            ("code", "nope"),
+            ("redirect_uri", "http://127.0.0.1/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert!(r.text().await.unwrap().contains("error=bad_verification_code"));
+    let r = http
+        .post(format!("{}/login/oauth/access_token", fake.url()))
+        .header("accept", "application/json")
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("code", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_client", "GitHub takes body credentials only");
+}
