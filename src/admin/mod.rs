@@ -23,6 +23,12 @@
 //! origin; `Sec-Fetch-Site: cross-site` is refused) and, when they have a body, be
 //! `application/json`.
 //!
+//! **Sources.** Each provider's `sources` object says, per field, where its value comes from:
+//! `store` (saved by this API or the app), `environment` (a `[settings.<id>]` table's
+//! `"${VAR}"`), `file` (written literally in such a table; for a spec value, the `providers.toml`
+//! that defines the provider), `builtin` (the built-in spec), `default` (no settings anywhere),
+//! or `null` (not set).
+//!
 //! **Secrets.** The client secret is write-only: responses say `"client_secret_set": true` or
 //! `false`, never the value; the audit event of a change names the changed fields only.
 //!

@@ -1,10 +1,11 @@
-//! Where each provider's settings come from: the settings store, a `[settings.<id>]` table, or
-//! the defaults; and the spec's origin (built in or a file).
+//! Where each provider's settings come from: the settings store, a `[settings.<id>]` table (a
+//! literal value, or the environment through `"${VAR}"`), or the defaults; and the spec's origin
+//! (built in or a file).
 
 use std::collections::HashMap;
 
 use super::errors::AdminError;
-use crate::config::{Origin, ProviderSettings, ProviderSpec};
+use crate::config::{Origin, ProviderSettings, ProviderSpec, Providers, SeedSource};
 use crate::engine::OidcEngine;
 use crate::error::Error;
 
@@ -42,6 +43,21 @@ pub(super) struct Row {
     pub(super) spec: ProviderSpec,
     pub(super) settings: ProviderSettings,
     pub(super) source: SettingsSource,
+}
+
+impl Row {
+    /// Where the value of one settings `field` comes from, as the API names it: `store`,
+    /// `default`, or for seeded settings `environment` when the `[settings.<id>]` table wrote it
+    /// as `"${VAR}"` and `file` when literally.
+    pub(super) fn source_of(&self, providers: &Providers, field: &str) -> &'static str {
+        match self.source {
+            SettingsSource::File => match providers.seed_source(&self.spec.id, field) {
+                Some(SeedSource::Environment) => "environment",
+                _ => SettingsSource::File.name(),
+            },
+            other => other.name(),
+        }
+    }
 }
 
 impl OidcEngine {

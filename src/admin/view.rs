@@ -23,11 +23,13 @@ impl OidcEngine {
     pub(super) fn view(&self, row: &Row) -> Value {
         let spec = &row.spec;
         let s = &row.settings;
-        let spec_origin = origin_name(self.flow.registry.providers.origin(&spec.id));
-        let src = row.source.name();
-        let set_or = |set: bool, fallback: Option<&'static str>| -> Value {
+        let providers = &self.flow.registry.providers;
+        let spec_origin = origin_name(providers.origin(&spec.id));
+        let src = |field: &str| row.source_of(providers, field);
+        // A field the settings set comes from them; otherwise from the spec, or nowhere.
+        let set_or = |field: &str, set: bool, fallback: Option<&'static str>| -> Value {
             if set {
-                json!(src)
+                json!(src(field))
             } else {
                 fallback.map_or(Value::Null, |f| json!(f))
             }
@@ -53,18 +55,18 @@ impl OidcEngine {
             "params": s.params,
             "redirect_uri": self.redirect_uri(&spec.id),
             "sources": {
-                "enabled": src,
-                "auto_register": src,
-                "url": set_or(s.url.is_some(), spec.default_url.as_ref().map(|_| spec_origin)),
-                "slug": set_or(s.slug.is_some(), None),
-                "client_id": set_or(s.client_id.is_some(), None),
-                "client_secret": set_or(s.client_secret.is_some(), None),
-                "scopes": set_or(s.scopes.is_some(), Some(spec_origin)),
-                "sort_order": set_or(s.sort_order.is_some(), Some(spec_origin)),
-                "icon": set_or(s.icon.is_some(), spec.icon.as_ref().map(|_| spec_origin)),
-                "email_trust": set_or(s.email_trust.is_some(), Some(spec_origin)),
-                "admin_rules": set_or(!s.admin_rules.is_empty(), None),
-                "params": set_or(!s.params.is_empty(), None),
+                "enabled": src("enabled"),
+                "auto_register": src("auto_register"),
+                "url": set_or("url", s.url.is_some(), spec.default_url.as_ref().map(|_| spec_origin)),
+                "slug": set_or("slug", s.slug.is_some(), None),
+                "client_id": set_or("client_id", s.client_id.is_some(), None),
+                "client_secret": set_or("client_secret", s.client_secret.is_some(), None),
+                "scopes": set_or("scopes", s.scopes.is_some(), Some(spec_origin)),
+                "sort_order": set_or("sort_order", s.sort_order.is_some(), Some(spec_origin)),
+                "icon": set_or("icon", s.icon.is_some(), spec.icon.as_ref().map(|_| spec_origin)),
+                "email_trust": set_or("email_trust", s.email_trust.is_some(), Some(spec_origin)),
+                "admin_rules": set_or("admin_rules", !s.admin_rules.is_empty(), None),
+                "params": set_or("params", !s.params.is_empty(), None),
             },
         })
     }
