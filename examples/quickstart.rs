@@ -5,13 +5,19 @@
 //! ```
 //!
 //! With no configuration it starts a fake Authentik in-process (with a page to pick a demo user)
-//! and signs you in through it. With `AUTHENTIK_URL` (instance URL or the application's issuer
-//! URL), `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET` it uses that Authentik instead.
+//! and signs you in through it; a second fake, behind a custom provider `authentik-staff` defined
+//! in TOML below, is a second sign-in method, so the admin page (`/api/auth/admin`, linked from
+//! the home page for alice) has a login-page order to change. With `AUTHENTIK_URL` (instance URL
+//! or the application's issuer URL), `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET` it uses
+//! that Authentik instead (and only it).
 //! `APP_URL` (default `http://127.0.0.1:3000`) is where the app listens and what it tells the
 //! provider. Users, settings and sessions live in SQLite (`QUICKSTART_DB`, default
 //! `quickstart.db`), so they survive a restart; the cookie key and the key that encrypts client
 //! secrets at rest come from `COOKIE_KEY` / `SECRET_KEY` (base64) or, for this demo, from a key
 //! file created next to the database (production keeps keys in the environment instead).
+//!
+//! At every start the connection settings (URL, client id and secret) come from the environment
+//! or the fakes; what an admin changed on the admin page (sort order, icon, scopes, …) is kept.
 
 use std::error::Error;
 
@@ -53,13 +59,18 @@ async fn home(req: Request) -> Response {
 <dt>Username</dt><dd id="user-username">{username}</dd>
 <dt>Groups</dt><dd id="user-groups">{groups}</dd>
 <dt>Administrator</dt><dd id="user-admin">{admin}</dd></dl>
-<form method="post" action="/api/auth/logout"><button id="sign-out" type="submit">Sign out</button></form>
+{admin_link}<form method="post" action="/api/auth/logout"><button id="sign-out" type="submit">Sign out</button></form>
 </body></html>"#,
         name = field(&user.name),
         provider = esc(auth.provider().unwrap_or("?")),
         email = field(&user.email),
         username = field(&user.username),
         admin = if user.is_admin { "yes" } else { "no" },
+        admin_link = if user.is_admin {
+            r#"<p><a id="admin-link" href="/api/auth/admin">Sign-in provider settings</a></p>"#
+        } else {
+            ""
+        },
     ))
     .into_response()
 }
@@ -83,15 +94,55 @@ fn load_key(var: &str, path: &std::path::Path, len: usize) -> Result<Vec<u8>, Bo
     Ok(bytes)
 }
 
+/// Stores a provider's connection settings (enabled, URL, slug, client id and secret, admin
+/// rules), keeping what an admin changed on the admin page (sort order, icon, scopes, …).
+async fn connect(
+    store: &SqliteStore,
+    id: &str,
+    connection: &ProviderSettings,
+) -> Result<(), Box<dyn Error>> {
+    let settings = match store.get(id).await? {
+        Some(saved) => ProviderSettings {
+            enabled: true,
+            url: connection.url.clone(),
+            slug: connection.slug.clone(),
+            client_id: connection.client_id.clone(),
+            client_secret: connection.client_secret.clone(),
+            admin_rules: connection.admin_rules.clone(),
+            ..saved
+        },
+        None => connection.clone(),
+    };
+    store.put(id, &settings).await?;
+    Ok(())
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Starts the fake Authentik on a stable port (so identities stay the same across restarts).
-async fn start_fake(app_url: &str, redirect_uri: &str) -> Result<FakeAuthentik, Box<dyn Error>> {
-    let port: u16 = env("FAKE_AUTHENTIK_PORT")
+/// The custom provider the staff fake stands for: an Authentik application (slug `staff`) as
+/// any OpenID Connect provider, defined in TOML (discovery does the rest).
+const STAFF_TOML: &str = r#"
+[providers.authentik-staff]
+name = "Authentik (staff)"
+icon = "FaShieldAlt"
+sort_order = 8
+issuer = "{url}/application/o/staff/"
+"#;
+
+/// Starts a fake Authentik on a stable port (so identities stay the same across restarts), the
+/// port from `port_var` or `default_port`.
+async fn start_fake(
+    app_url: &str,
+    redirect_uri: &str,
+    slug: &str,
+    port_var: &str,
+    default_port: u16,
+) -> Result<FakeAuthentik, Box<dyn Error>> {
+    let port: u16 = env(port_var)
         .and_then(|p| p.parse().ok())
-        .unwrap_or(9000);
+        .unwrap_or(default_port);
     let listener = match std::net::TcpListener::bind(("127.0.0.1", port)) {
         Ok(l) => l,
         Err(e) => {
@@ -100,10 +151,10 @@ async fn start_fake(app_url: &str, redirect_uri: &str) -> Result<FakeAuthentik, 
         }
     };
     Ok(FakeAuthentik::builder()
-        .slug("quickstart")
-        .client_id("tower-oidc-quickstart")
-        .client_secret("quickstart-demo-secret-not-for-production")
-        .install_id("tower-oidc-quickstart")
+        .slug(slug)
+        .client_id(format!("tower-oidc-{slug}"))
+        .client_secret(format!("{slug}-demo-secret-not-for-production"))
+        .install_id(format!("tower-oidc-{slug}"))
         .redirect_uri(redirect_uri)
         .post_logout_redirect_uri(format!("{app_url}/"))
         .user(
@@ -143,6 +194,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         parsed.port_or_known_default().unwrap_or(3000)
     );
     let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");
+    let staff_redirect_uri = format!("{app_url}/api/auth/providers/authentik-staff/callback");
 
     let (mut settings, fake) = match (
         env("AUTHENTIK_URL"),
@@ -160,7 +212,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
             None,
         ),
         _ => {
-            let fake = start_fake(&app_url, &redirect_uri).await?;
+            let fake = start_fake(
+                &app_url,
+                &redirect_uri,
+                "quickstart",
+                "FAKE_AUTHENTIK_PORT",
+                9000,
+            )
+            .await?;
             let settings = ProviderSettings {
                 enabled: true,
                 url: Some(fake.url()),
@@ -172,9 +231,37 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
     };
     // Members of Authentik's admin group administer the app.
-    settings.admin_rules = AdminRules {
+    let admin_rules = AdminRules {
         groups: vec!["authentik Admins".into()],
         email_domains: Vec::new(),
+    };
+    settings.admin_rules = admin_rules.clone();
+    // Only with the fakes: a second sign-in method, the staff application.
+    let staff = match &fake {
+        Some(_) => {
+            let staff = start_fake(
+                &app_url,
+                &staff_redirect_uri,
+                "staff",
+                "FAKE_AUTHENTIK_STAFF_PORT",
+                9001,
+            )
+            .await?;
+            let settings = ProviderSettings {
+                enabled: true,
+                url: Some(staff.url()),
+                client_id: Some(staff.client_id().to_owned()),
+                client_secret: Some(Secret::new(staff.client_secret())),
+                admin_rules: admin_rules.clone(),
+                ..ProviderSettings::default()
+            };
+            Some((staff, settings))
+        }
+        None => None,
+    };
+    let providers = match &staff {
+        Some(_) => Providers::builtin().with_toml_str("quickstart providers", STAFF_TOML)?,
+        None => Providers::builtin(),
     };
 
     let db =
@@ -187,9 +274,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let store = SqliteStore::open(&db)
         .await?
         .with_secret_key(SecretKey::from_bytes(secret_key));
-    store.put("authentik", &settings).await?;
+    connect(&store, "authentik", &settings).await?;
+    if let Some((_, staff_settings)) = &staff {
+        connect(&store, "authentik-staff", staff_settings).await?;
+    }
     let auth = OidcLayer::builder()
-        .providers(Providers::builtin())
+        .providers(providers)
         .settings(store.clone())
         .users(store.clone())
         .sessions(store.clone())
@@ -205,10 +295,19 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("  tower-oidc quickstart");
     println!("  Open {app_url}/ and click \"Sign in with Authentik\".");
     match &fake {
-        Some(f) => println!(
-            "  Authentik: a built-in fake at {} (pick alice — an admin — or bob).",
-            f.url()
-        ),
+        Some(f) => {
+            println!(
+                "  Authentik: a built-in fake at {} (pick alice — an admin — or bob).",
+                f.url()
+            );
+            if let Some((staff, _)) = &staff {
+                println!(
+                    "  Authentik (staff): a second built-in fake at {} (a custom provider).",
+                    staff.url()
+                );
+            }
+            println!("  Admin page (for alice): {app_url}/api/auth/admin");
+        }
         None => println!(
             "  Authentik: {}",
             settings.url.as_deref().unwrap_or_default()

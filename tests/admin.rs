@@ -216,6 +216,70 @@ async fn admin_lists_every_provider_with_sources_and_no_secret() {
     );
 }
 
+/// `[settings.authentik]` seeded from a file: the secret as `${AUTHENTIK_CLIENT_SECRET}`, the
+/// rest literal. The API names the environment for the secret and the file for the others,
+/// until the admin stores settings.
+#[tokio::test]
+async fn sources_name_the_environment_for_values_seeded_from_env_vars() {
+    let fake = FakeAuthentik::start().await;
+    let toml = format!(
+        r#"
+[settings.authentik]
+enabled = true
+url = "{url}"
+client_id = "{client_id}"
+client_secret = "${{AUTHENTIK_CLIENT_SECRET}}"
+
+[settings.authentik.admin]
+groups = ["authentik Admins"]
+"#,
+        url = fake.issuer(),
+        client_id = fake.client_id(),
+    );
+    let secret = fake.client_secret().to_owned();
+    let env = move |name: &str| (name == "AUTHENTIK_CLIENT_SECRET").then(|| secret.clone());
+    let providers = Providers::builtin()
+        .with_toml_str_env("app.toml", &toml, &env)
+        .unwrap();
+    let app = app_with(&fake, admin_settings(&fake), |b| b.providers(providers)).await;
+    // Only the seeded settings: nothing in the store.
+    SettingsStore::delete(&app.store, "authentik")
+        .await
+        .unwrap();
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(
+        out.status, 303,
+        "the seeded settings (secret from env) sign in: {out:?}"
+    );
+
+    let (status, v, _) = api(&app, &app.client, "GET", "/providers/authentik", None).await;
+    assert_eq!(status, 200, "{v}");
+    let sources = &v["sources"];
+    assert_eq!(sources["client_secret"], "environment", "{v}");
+    assert_eq!(sources["url"], "file", "{v}");
+    assert_eq!(sources["client_id"], "file", "{v}");
+    assert_eq!(sources["enabled"], "file", "{v}");
+    assert_eq!(sources["admin_rules"], "file", "{v}");
+    assert_eq!(sources["sort_order"], "builtin", "{v}");
+    assert_eq!(sources["slug"], Value::Null, "{v}");
+    assert_eq!(v["client_secret_set"], true);
+    assert!(!v.to_string().contains(fake.client_secret()));
+
+    // Once the admin saves, every value the settings hold comes from the store.
+    let (status, v, _) = api(
+        &app,
+        &app.client,
+        "PUT",
+        "/providers/authentik",
+        Some(json!({"sort_order": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    for field in ["client_secret", "url", "client_id", "sort_order", "enabled"] {
+        assert_eq!(v["sources"][field], "store", "{field}: {v}");
+    }
+}
+
 #[tokio::test]
 async fn the_client_secret_is_write_only() {
     let fake = FakeAuthentik::start().await;

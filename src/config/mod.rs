@@ -32,7 +32,7 @@ mod settings;
 mod spec;
 mod template;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
@@ -71,6 +71,26 @@ pub enum Origin {
     File(String),
 }
 
+/// Where the value of one seeded setting comes from (see [`Providers::seed_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedSource {
+    /// Written literally in a `[settings.<id>]` table.
+    File,
+    /// Read from the environment: the table's value references a `"${VAR}"`.
+    Environment,
+}
+
+/// The settings fields whose values may reference the environment, as
+/// [`Providers::seed_source`] names them.
+pub const ENV_SEEDABLE_FIELDS: [&str; 6] = [
+    "url",
+    "client_id",
+    "client_secret",
+    "icon",
+    "slug",
+    "params",
+];
+
 /// One provider as merged so far. No source text is kept (a file may hold a literal secret,
 /// and this type is `Debug`): positions are resolved to line and column when the entry is made.
 #[derive(Debug, Clone)]
@@ -92,6 +112,8 @@ pub struct Providers {
     entries: BTreeMap<String, Entry>,
     specs: BTreeMap<String, ProviderSpec>,
     seeds: BTreeMap<String, ProviderSettings>,
+    /// Per seeded provider, the fields whose value came (at least partly) from `${VAR}`.
+    seed_env: BTreeMap<String, BTreeSet<&'static str>>,
 }
 
 impl Providers {
@@ -105,6 +127,7 @@ impl Providers {
             entries: BTreeMap::new(),
             specs: BTreeMap::new(),
             seeds: BTreeMap::new(),
+            seed_env: BTreeMap::new(),
         }
     }
 
@@ -309,9 +332,11 @@ impl Providers {
                 continue;
             }
             let spec = specs.get(id.get_ref());
+            let from_env = env_fields(&raw);
             if let Some(s) = resolve_settings(raw, &id, &path, spec, env, &mut errs) {
                 settings_pos.insert(id.get_ref().clone(), id.span());
                 self.seeds.insert(id.get_ref().clone(), s);
+                self.seed_env.insert(id.get_ref().clone(), from_env);
             }
         }
         check_duplicate_clients(&specs, &self.seeds, &settings_pos, &mut errs);
@@ -371,6 +396,39 @@ impl Providers {
     /// Settings seeded from `[settings.<id>]` tables.
     pub fn seeded_settings(&self) -> &BTreeMap<String, ProviderSettings> {
         &self.seeds
+    }
+
+    /// Where the seeded value of one settings `field` of provider `id` comes from:
+    /// [`SeedSource::Environment`] when its `[settings.<id>]` table wrote it with a `"${VAR}"`
+    /// reference (for `params`: any parameter did), [`SeedSource::File`] otherwise, and `None`
+    /// when the provider has no seeded settings. Whether the field is set at all is in
+    /// [`Providers::seeded_settings`]. The fields that can reference the environment are
+    /// [`ENV_SEEDABLE_FIELDS`].
+    ///
+    /// ```
+    /// use tower_oidc::config::{Providers, SeedSource};
+    /// let env = |name: &str| (name == "AUTHENTIK_CLIENT_SECRET").then(|| "s3cret".to_string());
+    /// let p = Providers::builtin()
+    ///     .with_toml_str_env("app.toml", r#"
+    ///         [settings.authentik]
+    ///         url = "https://auth.example.com"
+    ///         client_secret = "${AUTHENTIK_CLIENT_SECRET}"
+    ///     "#, &env)
+    ///     .unwrap();
+    /// assert_eq!(p.seed_source("authentik", "client_secret"), Some(SeedSource::Environment));
+    /// assert_eq!(p.seed_source("authentik", "url"), Some(SeedSource::File));
+    /// assert_eq!(p.seed_source("nope", "url"), None);
+    /// ```
+    pub fn seed_source(&self, id: &str, field: &str) -> Option<SeedSource> {
+        if !self.seeds.contains_key(id) {
+            return None;
+        }
+        let from_env = self.seed_env.get(id).is_some_and(|f| f.contains(field));
+        Some(if from_env {
+            SeedSource::Environment
+        } else {
+            SeedSource::File
+        })
     }
 }
 
@@ -897,6 +955,38 @@ fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<ProviderSpec
             })
             .collect(),
     })
+}
+
+/// Whether `s` references the environment: a `${` not written as the literal `$${`.
+fn references_env(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        if !rest[..i].ends_with('$') {
+            return true;
+        }
+        rest = &rest[i + 2..];
+    }
+    false
+}
+
+/// The fields of a `[settings.<id>]` table whose values reference the environment.
+fn env_fields(raw: &RawSettings) -> BTreeSet<&'static str> {
+    let strings = [
+        ("url", &raw.url),
+        ("client_id", &raw.client_id),
+        ("client_secret", &raw.client_secret),
+        ("icon", &raw.icon),
+        ("slug", &raw.slug),
+    ];
+    let mut out: BTreeSet<&'static str> = strings
+        .into_iter()
+        .filter(|(_, v)| v.as_ref().is_some_and(|v| references_env(v.get_ref())))
+        .map(|(k, _)| k)
+        .collect();
+    if raw.params.values().any(|v| references_env(v.get_ref())) {
+        out.insert("params");
+    }
+    out
 }
 
 /// Replaces every `${NAME}` in `v` with the environment's value; `$${` stands for a literal

@@ -66,3 +66,48 @@ fn providers_debug_keeps_no_source_text() {
         .unwrap();
     assert!(!format!("{p:?}").contains("a comment that Debug must not show"));
 }
+
+#[test]
+fn seed_sources_tell_env_references_from_literals() {
+    let env = |name: &str| (name == "SECRET").then(|| "s3cret".to_owned());
+    let p = Providers::builtin()
+        .with_toml_str_env(
+            "app.toml",
+            r#"
+[settings.authentik]
+url = "https://auth.example.com"
+client_id = "app-$${literal}"
+client_secret = "prefix-${SECRET}"
+[settings.authentik.params]
+tenant = "${SECRET}"
+"#,
+            &env,
+        )
+        .unwrap();
+    let src = |f: &str| p.seed_source("authentik", f);
+    assert_eq!(src("url"), Some(SeedSource::File));
+    assert_eq!(
+        src("client_id"),
+        Some(SeedSource::File),
+        "`$${{` is a literal"
+    );
+    assert_eq!(src("client_secret"), Some(SeedSource::Environment));
+    assert_eq!(src("params"), Some(SeedSource::Environment));
+    assert_eq!(src("icon"), Some(SeedSource::File));
+    assert_eq!(
+        p.seeded_settings()["authentik"].client_id.as_deref(),
+        Some("app-${literal}")
+    );
+    // A later file's table replaces the seeds, and their sources with them.
+    let p = p
+        .with_toml_str(
+            "more.toml",
+            "[settings.authentik]\nclient_secret = \"plain\"\n",
+        )
+        .unwrap();
+    assert_eq!(
+        p.seed_source("authentik", "client_secret"),
+        Some(SeedSource::File)
+    );
+    assert_eq!(p.seed_source("nope", "url"), None);
+}

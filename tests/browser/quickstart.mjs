@@ -1,5 +1,9 @@
-// Real-browser test of the quickstart (issue 4): a newcomer opens the app, clicks "Sign in with
-// Authentik", picks alice on the fake Authentik's page, sees her profile, and signs out.
+// Real-browser tests of the quickstart:
+// 1. (issue 4) a newcomer opens the app, clicks "Sign in with Authentik", picks alice on the fake
+//    Authentik's page, sees her profile, and signs out;
+// 2. (issue 9) alice opens the admin page (signing in on the way), types a new sort order for
+//    Authentik, saves, and sees the login page put the other provider (the quickstart's custom
+//    `authentik-staff`) first; the saved value is still there after a reload.
 //
 // Run it through ./run.sh, which builds and starts the quickstart. On its own:
 //   APP_URL=http://127.0.0.1:3000 node quickstart.mjs
@@ -7,8 +11,9 @@
 // set), CHROMIUM (default /usr/bin/chromium).
 //
 // It drives Debian's Chromium with playwright-core (never a downloaded browser). Every wait is
-// bounded, and a watchdog ends the whole test after 55 s. Exits 0 on success, 1 with a
-// "FAIL: <step>: <reason>" line otherwise.
+// bounded, and a watchdog ends the whole run after 100 s. Prints "N passed, M failed" (a test
+// that fails stops the run: later tests count as failed too) and exits 0 when all passed, 1 with
+// a "FAIL: <step>: <reason>" line otherwise.
 
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
@@ -19,14 +24,16 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
 const OUT_DIR = join(REPO, "target", "browser");
 const SIGNED_IN_PNG = join(OUT_DIR, "quickstart-signed-in.png");
+const ADMIN_PNG = join(OUT_DIR, "quickstart-admin.png");
 const FAILURE_PNG = join(OUT_DIR, "quickstart-failure.png");
+const ADMIN_PATH = "/api/auth/admin";
 
 const APP_URL = (process.env.APP_URL || "").replace(/\/+$/, "");
 const FAKE_URL = (process.env.FAKE_AUTHENTIK_URL || "").replace(/\/+$/, "");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const STEP_TIMEOUT_MS = 15_000; // any single click, wait or navigation
-const WATCHDOG_MS = 55_000; // the whole test
+const WATCHDOG_MS = 100_000; // the whole run
 
 const ALICE = {
   name: "Alice Anders",
@@ -46,8 +53,12 @@ let browser;
 let page;
 let current = "setup";
 
+const TESTS = [];
+let passed = 0;
+
 const watchdog = setTimeout(() => {
-  console.error(`FAIL: ${current}: the test took longer than ${WATCHDOG_MS / 1000} s`);
+  console.error(`FAIL: ${current}: the run took longer than ${WATCHDOG_MS / 1000} s`);
+  console.log(`${passed} passed, ${TESTS.length - passed} failed`);
   // Closing the browser may hang as well; exit regardless.
   process.exit(1);
 }, WATCHDOG_MS);
@@ -125,7 +136,7 @@ async function sessionStatus() {
   return { status: res.status(), body: await res.text() };
 }
 
-async function main() {
+async function launch() {
   await mkdir(OUT_DIR, { recursive: true });
 
   await step("launch Chromium", async () => {
@@ -149,7 +160,9 @@ async function main() {
     context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
     page = await context.newPage();
   });
+}
 
+TESTS.push(["a newcomer signs in as alice and out again", async () => {
   await step("signed out: / sends the browser to the login page", async () => {
     const res = await page.goto(`${APP_URL}/`);
     expect(res, `no response for ${APP_URL}/`);
@@ -158,32 +171,10 @@ async function main() {
     expect(s.status === 401, `GET /api/auth/session before sign-in: ${s.status} ${s.body}, expected 401`);
   });
 
-  await step('"Sign in with Authentik" opens the fake Authentik\'s user picker', async () => {
-    await page.locator("a#signin-authentik").click();
-    try {
-      await page.waitForURL((u) => u.pathname === "/application/o/authorize/");
-    } catch {
-      throw new Check(
-        `expected the fake Authentik's /application/o/authorize/ page, but the browser is at ` +
-          `${page.url()}; the page says: ${await pageText()}`,
-      );
-    }
-    const at = new URL(page.url());
-    expect(at.origin !== new URL(APP_URL).origin, `the authorize page is on the app's own origin: ${page.url()}`);
-    if (FAKE_URL) {
-      expect(at.origin === new URL(FAKE_URL).origin, `the authorize page is at ${at.origin}, not the fake at ${FAKE_URL}`);
-    }
-  });
+  await step('"Sign in with Authentik" opens the fake Authentik\'s user picker', openAuthentik);
 
   await step("pick alice and come back signed in", async () => {
-    const alice = page.getByRole("link", { name: /^alice\b/ });
-    try {
-      await alice.waitFor({ state: "visible" });
-    } catch {
-      throw new Check(`no "alice" link on the user picker at ${page.url()}; it says: ${await pageText()}`);
-    }
-    await alice.click();
-    await expectAppPath("/", "after picking alice");
+    await pickAlice("/");
     await page.locator("#user-name").waitFor({ state: "visible" }).catch(async () => {
       throw new Check(`back at ${page.url()} but not signed in; the page says: ${await pageText()}`);
     });
@@ -203,6 +194,8 @@ async function main() {
     const s = await sessionStatus();
     expect(s.status === 200, `GET /api/auth/session while signed in: ${s.status} ${s.body}, expected 200`);
     expect(JSON.parse(s.body).name === ALICE.name, `GET /api/auth/session while signed in: ${s.body}`);
+    const link = page.locator("a#admin-link");
+    expect(await link.isVisible(), `an admin's home page has no a#admin-link; it says: ${await pageText()}`);
     await page.screenshot({ path: SIGNED_IN_PNG, fullPage: true });
   });
 
@@ -212,11 +205,134 @@ async function main() {
     const s = await sessionStatus();
     expect(s.status === 401, `GET /api/auth/session after sign-out: ${s.status} ${s.body}, expected 401`);
   });
+}]);
+
+TESTS.push(["alice reorders the login page on the admin page", async () => {
+  let before;
+  await step("the login page lists Authentik first, then Authentik (staff)", async () => {
+    before = await loginOrder();
+    expect(
+      before.join(",") === "authentik,authentik-staff",
+      `the login page's buttons are [${before}], expected [authentik,authentik-staff] ` +
+        `(the quickstart's fake mode has both)`,
+    );
+  });
+
+  await step("signed out, the admin page sends the browser to sign in, and back", async () => {
+    await page.goto(`${APP_URL}${ADMIN_PATH}`);
+    await expectLoginPage("opening the admin page signed out");
+    await openAuthentik();
+    await pickAlice(ADMIN_PATH);
+    await providerSection("authentik").waitFor({ state: "visible" }).catch(async () => {
+      throw new Check(`no section for authentik on the admin page; it says: ${await pageText()}`);
+    });
+  });
+
+  let wanted;
+  await step("type a sort order after the staff provider's into Authentik's form, and save", async () => {
+    const mine = providerSection("authentik").locator('input[name="sort_order"]');
+    const theirs = providerSection("authentik-staff").locator('input[name="sort_order"]');
+    const current = Number(await mine.inputValue());
+    const staff = Number(await theirs.inputValue());
+    expect(
+      Number.isInteger(current) && Number.isInteger(staff) && current < staff,
+      `the admin page shows sort orders authentik=${current}, authentik-staff=${staff}; ` +
+        `expected authentik's to be lower (it is listed first)`,
+    );
+    wanted = staff + 5;
+    // Like a person: click into the field, select what is there, type the new number.
+    await mine.click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(String(wanted));
+    expect(
+      (await mine.inputValue()) === String(wanted),
+      `after typing, the field holds ${JSON.stringify(await mine.inputValue())}, not "${wanted}"`,
+    );
+    await providerSection("authentik").getByRole("button", { name: "Save" }).click();
+    const result = providerSection("authentik").locator(".result");
+    try {
+      await result.getByText(/Saved\./).waitFor({ state: "visible" });
+    } catch {
+      const shown = (await result.innerText().catch(() => "")).trim() || "(nothing)";
+      throw new Check(`saving did not say "Saved."; the form shows: ${shown}`);
+    }
+  });
+
+  await step("the login page now lists Authentik (staff) first", async () => {
+    const after = await loginOrder();
+    expect(
+      after.join(",") === "authentik-staff,authentik",
+      `after saving sort order ${wanted} for Authentik the login page's buttons are [${after}], ` +
+        `expected [authentik-staff,authentik]`,
+    );
+    const res = await page.request.get(`${APP_URL}/api/auth/providers`, { timeout: STEP_TIMEOUT_MS });
+    const ids = (await res.json()).map((p) => p.id);
+    expect(
+      ids.join(",") === "authentik-staff,authentik",
+      `GET /api/auth/providers lists [${ids}] after the change, expected [authentik-staff,authentik]`,
+    );
+  });
+
+  await step("the admin page still shows the saved sort order after a reload", async () => {
+    await page.goto(`${APP_URL}${ADMIN_PATH}`);
+    await expectAppPath(ADMIN_PATH, "reloading the admin page");
+    const shown = await providerSection("authentik").locator('input[name="sort_order"]').inputValue();
+    expect(shown === String(wanted), `Authentik's sort order shows ${JSON.stringify(shown)}, expected "${wanted}"`);
+    await page.screenshot({ path: ADMIN_PNG, fullPage: true });
+  });
+}]);
+
+/// Clicks "Sign in with Authentik" on the login page and waits for the fake's user picker.
+async function openAuthentik() {
+  await page.locator("a#signin-authentik").click();
+  try {
+    await page.waitForURL((u) => u.pathname === "/application/o/authorize/");
+  } catch {
+    throw new Check(
+      `expected the fake Authentik's /application/o/authorize/ page, but the browser is at ` +
+        `${page.url()}; the page says: ${await pageText()}`,
+    );
+  }
+  const at = new URL(page.url());
+  expect(at.origin !== new URL(APP_URL).origin, `the authorize page is on the app's own origin: ${page.url()}`);
+  if (FAKE_URL) {
+    expect(at.origin === new URL(FAKE_URL).origin, `the authorize page is at ${at.origin}, not the fake at ${FAKE_URL}`);
+  }
+}
+
+/// Picks alice on the fake's user picker and waits until the app shows `path`.
+async function pickAlice(path) {
+  const alice = page.getByRole("link", { name: /^alice\b/ });
+  try {
+    await alice.waitFor({ state: "visible" });
+  } catch {
+    throw new Check(`no "alice" link on the user picker at ${page.url()}; it says: ${await pageText()}`);
+  }
+  await alice.click();
+  await expectAppPath(path, "after picking alice");
+}
+
+function providerSection(id) {
+  return page.locator(`section.provider[data-id="${id}"]`);
+}
+
+/// The provider ids of the login page's buttons, in page order.
+async function loginOrder() {
+  await page.goto(`${APP_URL}/api/auth/login`);
+  await expectLoginPage("opening the login page");
+  const ids = await page.locator("nav a.button").evaluateAll((as) => as.map((a) => a.id));
+  return ids.map((id) => id.replace(/^signin-/, ""));
 }
 
 let failed = false;
 try {
-  await main();
+  await launch();
+  for (const [name, run] of TESTS) {
+    current = name;
+    console.log(`# ${name}`);
+    await run();
+    passed += 1;
+  }
 } catch (e) {
   failed = true;
   const reason = e instanceof Check ? e.message : (e && e.stack) || String(e);
@@ -231,7 +347,8 @@ try {
   if (browser) await browser.close().catch(() => {});
 }
 if (!failed) {
-  console.log(`screenshot: ${SIGNED_IN_PNG}`);
-  console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`screenshots: ${SIGNED_IN_PNG}, ${ADMIN_PNG}`);
+  console.log(`browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+console.log(`${passed} passed, ${TESTS.length - passed} failed`);
 process.exit(failed ? 1 : 0);

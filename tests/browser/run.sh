@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Real-browser test of the quickstart (issue 4), as .ci/run calls it.
+# Real-browser tests of the quickstart (issues 4 and 9), as .ci/run calls it.
 #
 # Installs what is missing (Debian's chromium; playwright-core from the lock file), builds the
-# quickstart example, starts it with its built-in fake Authentik on free loopback ports, runs
-# quickstart.mjs in headless Chromium, and always stops the app. Prints `1 passed, 0 failed` on
-# success; exits non-zero otherwise. The signed-in screenshot lands in
-# target/browser/quickstart-signed-in.png (under the repository root).
+# quickstart example, starts it with its built-in fake Authentiks on free loopback ports, runs
+# quickstart.mjs in headless Chromium, and always stops the app. Ends with quickstart.mjs's
+# `N passed, 0 failed` on success; exits non-zero otherwise. The screenshots (signed in, the
+# admin page) land in target/browser/ (under the repository root).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,9 +13,10 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 t_start=$(date +%s)
 
+summary=""
 fail() {
   echo "FAIL: $*" >&2
-  echo "0 passed, 1 failed"
+  echo "${summary:-0 passed, 1 failed}"
   exit 1
 }
 
@@ -41,14 +42,14 @@ case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 bin="$target_dir/debug/examples/quickstart"
 [ -x "$bin" ] || fail "no quickstart binary at $bin"
 
-# Two distinct free loopback ports, held open together while picked.
-read -r app_port fake_port < <(node -e '
+# Three distinct free loopback ports (the app, the fake Authentik, the staff fake), held open
+# together while picked.
+read -r app_port fake_port staff_port < <(node -e '
   const net = require("net");
-  const a = net.createServer().listen(0, "127.0.0.1", () => {
-    const b = net.createServer().listen(0, "127.0.0.1", () => {
-      console.log(a.address().port, b.address().port);
-      a.close(); b.close();
-    });
+  const open = () => new Promise((ok) => { const s = net.createServer().listen(0, "127.0.0.1", () => ok(s)); });
+  Promise.all([open(), open(), open()]).then((all) => {
+    console.log(all.map((s) => s.address().port).join(" "));
+    all.forEach((s) => s.close());
   });')
 app_url="http://127.0.0.1:$app_port"
 
@@ -78,7 +79,7 @@ show_log() {
 (
   cd "$work"
   exec env -u AUTHENTIK_URL -u AUTHENTIK_CLIENT_ID -u AUTHENTIK_CLIENT_SECRET -u DATABASE_URL \
-    APP_URL="$app_url" FAKE_AUTHENTIK_PORT="$fake_port" NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" \
+    APP_URL="$app_url" FAKE_AUTHENTIK_PORT="$fake_port" FAKE_AUTHENTIK_STAFF_PORT="$staff_port" NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" \
     "$bin" >"$log" 2>&1
 ) &
 app_pid=$!
@@ -96,11 +97,19 @@ fake_url="$(sed -n 's/.*Authentik: a built-in fake at \(http[^ ]*\) .*/\1/p' "$l
 [ -n "$fake_url" ] || { show_log; fail "the quickstart did not announce its built-in fake Authentik"; }
 echo "quickstart at $app_url, fake Authentik at $fake_url"
 
-# --- the test ----------------------------------------------------------------------------------
-if ! (cd "$here" && APP_URL="$app_url" FAKE_AUTHENTIK_URL="$fake_url" \
-  timeout -k 5 60 node quickstart.mjs); then
+# --- the tests ---------------------------------------------------------------------------------
+out="$work/browser.out"
+status=0
+(cd "$here" && APP_URL="$app_url" FAKE_AUTHENTIK_URL="$fake_url" \
+  timeout -k 5 110 node quickstart.mjs) | tee "$out" || status=$?
+summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 || true)"
+if [ "$status" -ne 0 ]; then
   show_log
-  fail "the browser test of the quickstart failed (see above)"
+  fail "the browser tests of the quickstart failed (see above)"
 fi
+case "$summary" in
+  *" passed, 0 failed") ;;
+  *) summary=""; fail "quickstart.mjs exited 0 without an \`N passed, 0 failed\` line" ;;
+esac
 echo "took $(($(date +%s) - t_start)) s in all"
-echo "1 passed, 0 failed"
+echo "$summary"
