@@ -432,7 +432,12 @@ async fn github_fake_models_the_form_encoded_token_answer_and_errors_with_200() 
         r.headers()["content-type"],
         "application/x-www-form-urlencoded"
     );
-    assert!(r.text().await.unwrap().contains("error=bad_verification_code"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("error=bad_verification_code")
+    );
     let r = http
         .post(format!("{}/login/oauth/access_token", fake.url()))
         .header("accept", "application/json")
@@ -443,5 +448,8 @@ async fn github_fake_models_the_form_encoded_token_answer_and_errors_with_200() 
         .unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!(v["error"], "invalid_client", "GitHub takes body credentials only");
+    assert_eq!(
+        v["error"], "invalid_client",
+        "GitHub takes body credentials only"
+    );
 }

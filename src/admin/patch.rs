@@ -39,24 +39,10 @@ const READ_ONLY: [&str; 7] = [
     "redirect_uri",
 ];
 
+use crate::provider::is_valid_slug;
+
 fn is_valid_icon(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
-/// Authentik's slugs are `[-a-zA-Z0-9_]+`; the global endpoint names are reserved.
-fn is_valid_slug(s: &str) -> bool {
-    const RESERVED: [&str; 6] = [
-        "authorize",
-        "token",
-        "device",
-        "userinfo",
-        "introspect",
-        "revoke",
-    ];
-    (1..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && !RESERVED.contains(&s)
 }
 
 fn is_valid_domain(s: &str) -> bool {

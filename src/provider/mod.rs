@@ -16,6 +16,7 @@ pub(crate) use fastkey::KeySet;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
 pub(crate) use jwks::parse_jwks;
+pub(crate) use resolve::is_valid_slug;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 
 use openidconnect::core::CoreJwsSigningAlgorithm;

@@ -307,7 +307,7 @@ fn is_valid_param(v: &str) -> bool {
 }
 
 /// Authentik's slugs are `[-a-zA-Z0-9_]+`; the global endpoint names are reserved.
-fn is_valid_slug(s: &str) -> bool {
+pub(crate) fn is_valid_slug(s: &str) -> bool {
     const RESERVED: [&str; 6] = [
         "authorize",
         "token",

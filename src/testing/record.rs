@@ -49,6 +49,23 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The record of a decoded request.
+    pub(crate) fn of(
+        req: &super::endpoints::Req,
+        body: &[u8],
+        endpoint: Option<Endpoint>,
+    ) -> RecordedRequest {
+        RecordedRequest {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.query.clone(),
+            headers: req.headers.clone(),
+            form: req.form.clone(),
+            body: body.to_vec(),
+            endpoint,
+        }
+    }
+
     /// The last value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         last(&self.query, name)

@@ -287,15 +287,8 @@ impl Respond for Responder {
         let endpoint = route.endpoint();
         let fault = {
             let mut st = inner.lock();
-            st.log.push(RecordedRequest {
-                method: req.method.clone(),
-                path: req.path.clone(),
-                query: req.query.clone(),
-                headers: req.headers.clone(),
-                form: req.form.clone(),
-                body: request.body.clone(),
-                endpoint,
-            });
+            st.log
+                .push(RecordedRequest::of(&req, &request.body, endpoint));
             endpoint.and_then(|e| st.faults.get(&e).cloned())
         };
         let mut delay = None;

@@ -265,18 +265,17 @@ fn keycloak(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
     Value::Object(m)
 }
 
+/// Entra's pairwise `sub` (per application): the same in the ID token and Graph's userinfo.
+fn entra_sub(pk: u64) -> String {
+    format!("AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ{pk}")
+}
+
 fn entra_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
     // v2.0 ID token: `sub` is pairwise (per application), `oid` the tenant-wide object id,
     // `preferred_username` the UPN; `email` is optional and NOT verified by Microsoft, except
     // that `xms_edov` (an optional claim) says whether the email's domain owner is verified.
     let mut m = Map::new();
-    m.insert(
-        "sub".into(),
-        json!(format!(
-            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ{}",
-            u.pk
-        )),
-    );
+    m.insert("sub".into(), json!(entra_sub(u.pk)));
     m.insert("oid".into(), json!(uuid_of(u.pk)));
     m.insert("tid".into(), json!(ENTRA_TENANT));
     m.insert("ver".into(), json!("2.0"));
@@ -297,13 +296,7 @@ fn entra_id(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
 fn entra_userinfo(u: &FakeUser, ctx: &Ctx<'_>) -> Value {
     // graph.microsoft.com/oidc/userinfo: same `sub`, names, picture (a Graph URL).
     let mut m = Map::new();
-    m.insert(
-        "sub".into(),
-        json!(format!(
-            "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ{}",
-            u.pk
-        )),
-    );
+    m.insert("sub".into(), json!(entra_sub(u.pk)));
     if ctx.has("profile") {
         m.insert("name".into(), json!(u.name));
         m.insert("given_name".into(), opt(&u.given_name));

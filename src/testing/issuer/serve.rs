@@ -76,15 +76,10 @@ impl Respond for Responder {
         let inner = &self.0;
         let req = Req::from_wiremock(request);
         let route = Route::of(inner, &req.path);
-        inner.lock().log.push(RecordedRequest {
-            method: req.method.clone(),
-            path: req.path.clone(),
-            query: req.query.clone(),
-            headers: req.headers.clone(),
-            form: req.form.clone(),
-            body: request.body.clone(),
-            endpoint: route.endpoint(),
-        });
+        inner
+            .lock()
+            .log
+            .push(RecordedRequest::of(&req, &request.body, route.endpoint()));
         let reply = match route {
             Route::Discovery => discovery(inner),
             Route::Jwks => jwks(inner),
