@@ -10,7 +10,7 @@ use crate::config::{Providers, check_url};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
-use crate::provider::{CachePolicy, HttpLimits, Registry};
+use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
 use crate::session::SessionCookie;
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
 
@@ -52,6 +52,7 @@ pub struct OidcLayerBuilder {
     key: Option<Vec<u8>>,
     timing: FlowTiming,
     limits: HttpLimits,
+    endpoint_policy: EndpointPolicy,
     cache: CachePolicy,
     error_page: Option<String>,
     after_logout: String,
@@ -70,6 +71,7 @@ impl Default for OidcLayerBuilder {
             key: None,
             timing: FlowTiming::default(),
             limits: HttpLimits::default(),
+            endpoint_policy: EndpointPolicy::default(),
             cache: CachePolicy::default(),
             error_page: None,
             after_logout: "/".into(),
@@ -150,6 +152,16 @@ impl OidcLayerBuilder {
     /// Limits on identity-provider calls.
     pub fn http_limits(mut self, l: HttpLimits) -> Self {
         self.limits = l;
+        self
+    }
+    /// Which addresses identity-provider endpoints are refused at (default
+    /// [`EndpointPolicy::DenyLinkLocal`]: link-local and cloud metadata addresses; use
+    /// [`EndpointPolicy::Strict`] when every provider is on the public internet). Applies to
+    /// the discovery URL, the endpoints a discovery document advertises and those of the
+    /// spec's templates, as IP literals and as the addresses host names resolve to. A refused
+    /// endpoint fails the sign-in with `provider_misconfigured`.
+    pub fn endpoint_policy(mut self, p: EndpointPolicy) -> Self {
+        self.endpoint_policy = p;
         self
     }
     /// Discovery and JWKS cache policy.
@@ -243,8 +255,8 @@ impl OidcLayerBuilder {
         let sessions = self
             .sessions
             .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
-        let http =
-            IdpClient::new(self.limits).map_err(|e| BuildError::Http(e.detail().to_owned()))?;
+        let http = IdpClient::with_policy(self.limits, self.endpoint_policy)
+            .map_err(|e| BuildError::Http(e.detail().to_owned()))?;
         let error_page = self.error_page.unwrap_or_else(|| {
             if cfg!(feature = "ui") {
                 format!("{prefix}/login")

@@ -32,7 +32,7 @@ pub struct Discovery {
 impl Discovery {
     /// Fetches `url` and checks it: JSON, the expected issuer verbatim (Discovery §4.3; a
     /// trailing `/` matters), the required endpoints present, every endpoint https (or http on
-    /// loopback).
+    /// loopback) and not on an address the client's [`super::EndpointPolicy`] refuses.
     pub(crate) async fn fetch(
         http: &IdpClient,
         provider: &str,
@@ -78,6 +78,12 @@ impl Discovery {
         ] {
             if let Some(v) = v {
                 check_url(v).map_err(|m| bad(format!("{name}: {m}")))?;
+                // N3: an endpoint advertised on a link-local or metadata address (or, under
+                // the strict policy, a private or loopback one) is refused before any request
+                // is sent to it.
+                http.policy()
+                    .check_url(v)
+                    .map_err(|m| bad(format!("{name}: {m}")))?;
             }
         }
         if d.token_endpoint.is_none() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt as _;
 
+use super::address::{EndpointPolicy, PolicyResolver, refused_name_in};
 use crate::config::Secret;
 use crate::error::{Error, ErrorCode};
 
@@ -49,18 +50,39 @@ impl IdpResponse {
 pub(crate) struct IdpClient {
     client: reqwest::Client,
     limits: HttpLimits,
+    policy: EndpointPolicy,
 }
 
 impl IdpClient {
+    /// A client with the default [`EndpointPolicy`].
     pub fn new(limits: HttpLimits) -> Result<IdpClient, Error> {
-        let client = reqwest::Client::builder()
+        IdpClient::with_policy(limits, EndpointPolicy::default())
+    }
+
+    /// A client that refuses the addresses `policy` refuses: IP literals in request URLs, and
+    /// (through its resolver) the addresses host names resolve to.
+    pub fn with_policy(limits: HttpLimits, policy: EndpointPolicy) -> Result<IdpClient, Error> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.connect_timeout)
-            .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")));
+        if policy != EndpointPolicy::AllowAll {
+            builder = builder.dns_resolver(std::sync::Arc::new(PolicyResolver(policy)));
+        }
+        let client = builder
             .build()
             .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
-        Ok(IdpClient { client, limits })
+        Ok(IdpClient {
+            client,
+            limits,
+            policy,
+        })
+    }
+
+    /// The address policy of this client.
+    pub fn policy(&self) -> EndpointPolicy {
+        self.policy
     }
 
     /// GET `url` (what: a short name for logs, e.g. "discovery").
@@ -123,7 +145,22 @@ impl IdpClient {
                 format!("{what} at {}: {detail}", redact_url(url)),
             )
         };
-        let resp = req.send().await.map_err(|e| unreachable(describe(&e)))?;
+        // Every request to a provider passes here, whatever the URL's source (discovery,
+        // templates, the admin check): the last line of the address policy for IP literals.
+        // Host names are checked by the resolver, whose refusal is found in the error chain.
+        if let Err(m) = self.policy.check_url(url) {
+            return Err(Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("{what}: {m}"),
+            ));
+        }
+        let resp = req.send().await.map_err(|e| match refused_name_in(&e) {
+            Some(m) => Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("{what} at {}: {m}", redact_url(url)),
+            ),
+            None => unreachable(describe(&e)),
+        })?;
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()

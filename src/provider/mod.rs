@@ -1,6 +1,7 @@
 //! Runnable providers: a spec plus its settings, endpoint resolution, and the discovery and JWKS
 //! caches.
 
+mod address;
 mod discovery;
 mod fastkey;
 pub(crate) mod http;
@@ -11,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
+pub use address::{EndpointPolicy, RefusedAddress};
 pub use discovery::Discovery;
 pub(crate) use fastkey::KeySet;
 pub use http::HttpLimits;
@@ -224,6 +226,23 @@ impl Registry {
         let end_session = d
             .and_then(|d| d.end_session_endpoint.clone())
             .or_else(|| e.end_session.clone());
+        // N3: endpoints from the spec's templates get the address policy too (the discovery
+        // document's were checked when it was fetched; the authorization and end-session
+        // endpoints are only ever visited by the browser, but no provider lives on a refused
+        // address either, so a refused one is a misconfiguration just the same).
+        for (name, v) in [
+            ("authorization_endpoint", Some(&authorization)),
+            ("token_endpoint", Some(&token)),
+            ("userinfo_endpoint", userinfo.as_ref()),
+            ("end_session_endpoint", end_session.as_ref()),
+        ] {
+            if let Some(v) = v {
+                self.http
+                    .policy()
+                    .check_url(v)
+                    .map_err(|m| misconf(&format!("{name}: {m}")))?;
+            }
+        }
         let algs = pinned_algs(
             resolved.spec.signing_algs.as_deref(),
             d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),

@@ -260,6 +260,37 @@ impl FakeAuthentik {
         self.inner.lock().switches.discovery = Some(Arc::new(f));
     }
 
+    /// Advertises `endpoint` in the discovery document at another origin: its URL keeps its
+    /// path and query and takes the scheme, host and port of `origin` (e.g.
+    /// `https://169.254.169.254`: a hostile or compromised provider pointing the relying party
+    /// at the cloud metadata service, security matrix N3). Endpoints that discovery does not
+    /// advertise ([`Endpoint::Discovery`], [`Endpoint::ProviderRoot`],
+    /// [`Endpoint::AttackerJwks`]) are left alone, and so is everything when `origin` is not an
+    /// absolute URL. Applied before [`set_discovery`](Self::set_discovery)'s hook; cleared by
+    /// [`clear_switches`](Self::clear_switches).
+    ///
+    /// ```
+    /// use tower_oidc::testing::{Endpoint, FakeAuthentik};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fake = FakeAuthentik::start().await;
+    /// fake.advertise_endpoint_at(Endpoint::Jwks, "https://169.254.169.254");
+    /// let doc: serde_json::Value = reqwest::get(fake.discovery_url()).await?.json().await?;
+    /// assert_eq!(
+    ///     doc["jwks_uri"],
+    ///     format!("https://169.254.169.254/application/o/{}/jwks/", fake.slug())
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn advertise_endpoint_at(&self, endpoint: Endpoint, origin: impl Into<String>) {
+        let origin = origin.into();
+        let mut g = self.inner.lock();
+        g.switches
+            .advertised_origins
+            .retain(|(e, _)| *e != endpoint);
+        g.switches.advertised_origins.push((endpoint, origin));
+    }
+
     /// Mutates the JWKS document (the top-level object, `{}` in HS256 mode).
     pub fn set_jwks(&self, f: impl Fn(&mut Map<String, Value>) + Send + Sync + 'static) {
         self.inner.lock().switches.jwks = Some(Arc::new(f));

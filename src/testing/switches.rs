@@ -98,6 +98,7 @@ pub(crate) struct Switches {
     pub(crate) jwks_junk_keys: bool,
     pub(crate) extra_kidless_keys: usize,
     pub(crate) clock_offset: i64,
+    pub(crate) advertised_origins: Vec<(super::Endpoint, String)>,
 }
 
 impl fmt::Debug for Switches {
@@ -113,6 +114,7 @@ impl fmt::Debug for Switches {
             .field("jwks_junk_keys", &self.jwks_junk_keys)
             .field("extra_kidless_keys", &self.extra_kidless_keys)
             .field("clock_offset", &self.clock_offset)
+            .field("advertised_origins", &self.advertised_origins)
             .finish()
     }
 }

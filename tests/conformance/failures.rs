@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tower_oidc::provider::{CachePolicy, HttpLimits};
+use tower_oidc::provider::{CachePolicy, EndpointPolicy, HttpLimits};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, Tamper};
 
 use crate::harness::*;
@@ -195,6 +195,135 @@ async fn discovery_malformed() {
         Some("provider_misconfigured")
     );
     assert_eq!(fake.count(Endpoint::Authorize), 0);
+}
+
+/// N3: a discovery document advertising endpoints on link-local or cloud-metadata addresses
+/// (`169.254.169.254` and its other spellings, `fe80::/10`, AWS's `fd00:ec2::254`) is refused
+/// at the authorize step, before the browser is sent anywhere and before any request goes to
+/// the advertised address: `provider_misconfigured`, and the log names the endpoint and the
+/// address. Loopback stays allowed by default (the same fake then signs in).
+#[tokio::test]
+async fn discovery_advertises_link_local_endpoints() {
+    let (logs, _guard) = Logs::capture();
+    let (fake, app) = fresh().await;
+    // The first host is a link-local address where nothing listens, so the check removed makes
+    // the first case fail at the authorize step without any request leaving the machine.
+    // (`http` would already be refused as plain http off loopback; the policy is what stops
+    // `https`.)
+    let hosts = [
+        "https://169.254.1.1",
+        "https://169.254.169.254",
+        "https://[fe80::1]:8443",
+        "https://[fd00:ec2::254]",
+        "https://[::ffff:169.254.169.254]",
+        "https://0xa9fea9fe",
+        "https://169.254.43518",
+    ];
+    let endpoints = [
+        (Endpoint::Jwks, "jwks_uri"),
+        (Endpoint::Token, "token_endpoint"),
+        (Endpoint::Userinfo, "userinfo_endpoint"),
+        (Endpoint::Authorize, "authorization_endpoint"),
+        (Endpoint::EndSession, "end_session_endpoint"),
+    ];
+    for (endpoint, member) in endpoints {
+        for host in hosts {
+            fake.clear_switches();
+            fake.advertise_endpoint_at(endpoint, host);
+            let before = logs.text().len();
+            assert_eq!(
+                authorize_error(&app).await.as_deref(),
+                Some("provider_misconfigured"),
+                "{member} on {host}"
+            );
+            let text = logs.text();
+            let new = &text[before.min(text.len())..];
+            assert!(
+                new.contains(member) && new.contains("no identity provider is expected there"),
+                "the log names the endpoint ({member} on {host}): {new}"
+            );
+        }
+    }
+    assert_eq!(fake.count(Endpoint::Authorize), 0);
+    assert_eq!(fake.count(Endpoint::Token), 0);
+    // Nothing was cached from the refused documents: with the switch off, the sign-in works.
+    fake.clear_switches();
+    accepted(&app).await;
+    // A private (non-link-local) address is allowed by the default policy: the end-session
+    // endpoint is only used at logout, so the sign-in goes through.
+    fake.advertise_endpoint_at(Endpoint::EndSession, "https://10.0.0.7");
+    accepted(&app).await;
+}
+
+/// N3, endpoints from the spec's templates: a provider URL on a link-local address (an admin's
+/// typo, or a settings store an attacker could write) is refused before any request is sent,
+/// in both URL forms (full issuer: the discovery URL; instance URL only: the templated
+/// authorization and token endpoints).
+#[tokio::test]
+async fn template_endpoints_on_link_local_are_refused() {
+    let (logs, _guard) = Logs::capture();
+    let fake = FakeAuthentik::start().await;
+    for (url, member) in [
+        ("https://169.254.1.1/application/o/app/", "discovery"),
+        ("https://169.254.1.1", "authorization_endpoint"),
+        ("https://[fe80::1]/application/o/app/", "discovery"),
+    ] {
+        let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+        settings.url = Some(url.into());
+        let app = app_with(&fake, settings, |b| b.http_limits(short_limits())).await;
+        let before = logs.text().len();
+        assert_eq!(
+            authorize_error(&app).await.as_deref(),
+            Some("provider_misconfigured"),
+            "{url}"
+        );
+        let text = logs.text();
+        let new = &text[before.min(text.len())..];
+        assert!(
+            new.contains(member) && new.contains("no identity provider is expected there"),
+            "the log names the endpoint ({url}): {new}"
+        );
+    }
+}
+
+/// N3, strict policy: private and loopback addresses are refused too, as IP literals and as
+/// host names resolving only to them (`localhost`), with no request sent. The fake lives on
+/// loopback, so under the strict policy it is unreachable by design.
+#[tokio::test]
+async fn strict_endpoint_policy_refuses_private_and_loopback() {
+    let (logs, _guard) = Logs::capture();
+    let (fake, app) = fresh_with(|b| b.endpoint_policy(EndpointPolicy::Strict)).await;
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_misconfigured")
+    );
+    assert!(
+        logs.text().contains("a loopback address"),
+        "{}",
+        logs.text()
+    );
+    let mut settings = authentik_settings(&fake, UrlForm::Issuer);
+    let issuer = fake.issuer().replace("127.0.0.1", "localhost");
+    settings.url = Some(issuer);
+    let app = app_with(&fake, settings, |b| {
+        b.endpoint_policy(EndpointPolicy::Strict)
+    })
+    .await;
+    let before = logs.text().len();
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_misconfigured")
+    );
+    let text = logs.text();
+    assert!(
+        text[before..].contains("`localhost` resolves only to refused addresses"),
+        "{}",
+        &text[before..]
+    );
+    assert_eq!(fake.count(Endpoint::Discovery), 0, "no request was sent");
+    // The default policy takes the same fake.
+    let (_fake, app) = fresh_with(|b| b.endpoint_policy(EndpointPolicy::DenyLinkLocal)).await;
+    accepted(&app).await;
 }
 
 /// N4: token endpoint slow, failing or huge: typed errors, the transaction consumed.

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Reply, Req};
+use crate::testing::Endpoint;
 use crate::testing::state::{Inner, scope_claim_names};
 
 /// Per-app discovery, `indent=2`, keys in Authentik's order.
@@ -10,7 +11,13 @@ pub(super) fn discovery(inner: &Inner, req: &Req) -> Reply {
     if req.method != "GET" && req.method != "HEAD" {
         return Reply::method_not_allowed();
     }
-    let hook = inner.lock().switches.discovery.clone();
+    let (hook, advertised_origins) = {
+        let g = inner.lock();
+        (
+            g.switches.discovery.clone(),
+            g.switches.advertised_origins.clone(),
+        )
+    };
     let base = &inner.base;
     let slug = &inner.cfg.slug;
     let o = format!("{base}/application/o");
@@ -101,10 +108,34 @@ pub(super) fn discovery(inner: &Inner, req: &Req) -> Reply {
     put("claims_supported", json!(claims));
     put("claims_parameter_supported", json!(false));
     put("code_challenge_methods_supported", json!(["plain", "S256"]));
+    for (endpoint, origin) in &advertised_origins {
+        if let Some(member) = discovery_member(*endpoint)
+            && let Some(Value::String(u)) = doc.get_mut(member)
+            && let Ok(parsed) = url::Url::parse(u)
+            && let Ok(mut moved) = url::Url::parse(origin)
+        {
+            moved.set_path(parsed.path());
+            moved.set_query(parsed.query());
+            *u = moved.to_string();
+        }
+    }
     if let Some(hook) = hook {
         hook(&mut doc);
     }
     Reply::json(200, &Value::Object(doc), true)
+}
+
+/// The discovery member that advertises `endpoint`, if any.
+fn discovery_member(endpoint: Endpoint) -> Option<&'static str> {
+    Some(match endpoint {
+        Endpoint::Authorize => "authorization_endpoint",
+        Endpoint::Token => "token_endpoint",
+        Endpoint::Userinfo => "userinfo_endpoint",
+        Endpoint::Jwks => "jwks_uri",
+        Endpoint::EndSession => "end_session_endpoint",
+        Endpoint::Revoke => "revocation_endpoint",
+        Endpoint::Discovery | Endpoint::ProviderRoot | Endpoint::AttackerJwks => return None,
+    })
 }
 
 /// `/application/o/<slug>/` redirects to the discovery document.
