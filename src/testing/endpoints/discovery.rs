@@ -134,7 +134,10 @@ fn discovery_member(endpoint: Endpoint) -> Option<&'static str> {
         Endpoint::Jwks => "jwks_uri",
         Endpoint::EndSession => "end_session_endpoint",
         Endpoint::Revoke => "revocation_endpoint",
-        Endpoint::Discovery | Endpoint::ProviderRoot | Endpoint::AttackerJwks => return None,
+        Endpoint::Discovery
+        | Endpoint::ProviderRoot
+        | Endpoint::AttackerJwks
+        | Endpoint::UserApi => return None,
     })
 }
 
