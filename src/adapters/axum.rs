@@ -144,7 +144,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
 }
 
 /// Middleware that lets only signed-in users through; use with
-/// [`axum::middleware::from_fn`](::axum::middleware::from_fn) on a router (`layer`) or its
+/// [`axum::middleware::from_fn`] on a router (`layer`) or its
 /// routes (`route_layer`).
 ///
 /// ```
@@ -166,7 +166,7 @@ pub async fn require_user(req: Request, next: Next) -> Response {
 
 /// Middleware that lets only administrators through (`403` for other signed-in users, `401` or
 /// a redirect to the login page for signed-out ones); use with
-/// [`axum::middleware::from_fn`](::axum::middleware::from_fn).
+/// [`axum::middleware::from_fn`].
 ///
 /// ```
 /// use axum::{Router, middleware, routing::get};

@@ -2,7 +2,7 @@
 //!
 //! Requests under the auth prefix (default `/api/auth`) are answered by the [`OidcEngine`] and
 //! never reach the app. Every other request passes through; read who is signed in with
-//! [`Auth::from_extensions`]. A request without a session cookie takes the fast path: no store
+//! [`Auth::from_extensions`](crate::Auth::from_extensions). A request without a session cookie takes the fast path: no store
 //! lookup, no boxing, no allocation, and nothing inserted (no `Auth` means signed out).
 
 mod builder;
