@@ -19,15 +19,18 @@
 //! At every start the connection settings (URL, client id and secret) come from the environment
 //! or the fakes; what an admin changed on the admin page (sort order, icon, scopes, …) is kept.
 
+mod common;
+
 use std::error::Error;
 
 use axum::extract::Request;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Router, routing::get};
-use tower_oidc::config::{AdminRules, ProviderSettings};
+use common::{admin_rules, app_url_and_addr, authentik_from_env, env, fake_settings};
+use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{SecretKey, SettingsStore, SqliteStore};
 use tower_oidc::testing::{FakeAuthentik, FakeUser};
-use tower_oidc::{Auth, OidcLayer, Providers, Secret};
+use tower_oidc::{Auth, OidcLayer, Providers};
 
 /// Escapes text for HTML.
 fn esc(s: &str) -> String {
@@ -117,10 +120,6 @@ async fn connect(
     Ok(())
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 /// The custom provider the staff fake stands for: an Authentik application (slug `staff`) as
 /// any OpenID Connect provider, defined in TOML (discovery does the rest).
 const STAFF_TOML: &str = r#"
@@ -183,35 +182,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .init();
 
-    let app_url = env("APP_URL")
-        .unwrap_or_else(|| "http://127.0.0.1:3000".into())
-        .trim_end_matches('/')
-        .to_owned();
-    let parsed = url::Url::parse(&app_url)?;
-    let addr = format!(
-        "{}:{}",
-        parsed.host_str().unwrap_or("127.0.0.1"),
-        parsed.port_or_known_default().unwrap_or(3000)
-    );
+    let (app_url, addr) = app_url_and_addr()?;
     let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");
     let staff_redirect_uri = format!("{app_url}/api/auth/providers/authentik-staff/callback");
 
-    let (mut settings, fake) = match (
-        env("AUTHENTIK_URL"),
-        env("AUTHENTIK_CLIENT_ID"),
-        env("AUTHENTIK_CLIENT_SECRET"),
-    ) {
-        (Some(url), Some(id), Some(secret)) => (
-            ProviderSettings {
-                enabled: true,
-                url: Some(url),
-                client_id: Some(id),
-                client_secret: Some(Secret::new(secret)),
-                ..ProviderSettings::default()
-            },
-            None,
-        ),
-        _ => {
+    let (mut settings, fake) = match authentik_from_env() {
+        Some(settings) => (settings, None),
+        None => {
             let fake = start_fake(
                 &app_url,
                 &redirect_uri,
@@ -220,21 +197,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 9000,
             )
             .await?;
-            let settings = ProviderSettings {
-                enabled: true,
-                url: Some(fake.url()),
-                client_id: Some(fake.client_id().to_owned()),
-                client_secret: Some(Secret::new(fake.client_secret())),
-                ..ProviderSettings::default()
-            };
-            (settings, Some(fake))
+            (fake_settings(&fake), Some(fake))
         }
     };
-    // Members of Authentik's admin group administer the app.
-    let admin_rules = AdminRules {
-        groups: vec!["authentik Admins".into()],
-        email_domains: Vec::new(),
-    };
+    let admin_rules = admin_rules();
     settings.admin_rules = admin_rules.clone();
     // Only with the fakes: a second sign-in method, the staff application.
     let staff = match &fake {
@@ -248,12 +214,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
             )
             .await?;
             let settings = ProviderSettings {
-                enabled: true,
-                url: Some(staff.url()),
-                client_id: Some(staff.client_id().to_owned()),
-                client_secret: Some(Secret::new(staff.client_secret())),
                 admin_rules: admin_rules.clone(),
-                ..ProviderSettings::default()
+                ..fake_settings(&staff)
             };
             Some((staff, settings))
         }

@@ -1,5 +1,6 @@
-//! What the framework examples (`axum`, `actix`, `warp`) share: configuration from the
-//! environment, the in-process fake Authentik, the `OidcLayer`, and the HTML of the pages.
+//! What the examples share: configuration from the environment, the in-process fake Authentik,
+//! and, for the framework examples (`axum`, `actix`, `warp`), the `OidcLayer` and the HTML of
+//! their pages.
 //!
 //! Environment (the same as the quickstart's):
 //! - `APP_URL` (default `http://127.0.0.1:3000`): where the app listens and what it tells the
@@ -30,12 +31,14 @@ pub struct Setup {
     pub authentik_url: String,
 }
 
-fn env(name: &str) -> Option<String> {
+/// An environment variable, `None` when unset or blank.
+pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Reads the environment, starts the fake Authentik if needed, and builds the layer.
-pub async fn setup() -> Result<Setup, Box<dyn Error>> {
+/// `APP_URL` (default `http://127.0.0.1:3000`, without a trailing `/`) and the `host:port` to
+/// listen on.
+pub fn app_url_and_addr() -> Result<(String, String), Box<dyn Error>> {
     let app_url = env("APP_URL")
         .unwrap_or_else(|| "http://127.0.0.1:3000".into())
         .trim_end_matches('/')
@@ -46,24 +49,55 @@ pub async fn setup() -> Result<Setup, Box<dyn Error>> {
         parsed.host_str().unwrap_or("127.0.0.1"),
         parsed.port_or_known_default().unwrap_or(3000)
     );
-    let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");
+    Ok((app_url, addr))
+}
 
-    let (mut settings, fake) = match (
+/// A real Authentik from `AUTHENTIK_URL`, `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET`,
+/// when all three are set.
+pub fn authentik_from_env() -> Option<ProviderSettings> {
+    match (
         env("AUTHENTIK_URL"),
         env("AUTHENTIK_CLIENT_ID"),
         env("AUTHENTIK_CLIENT_SECRET"),
     ) {
-        (Some(url), Some(id), Some(secret)) => (
-            ProviderSettings {
-                enabled: true,
-                url: Some(url),
-                client_id: Some(id),
-                client_secret: Some(Secret::new(secret)),
-                ..ProviderSettings::default()
-            },
-            None,
-        ),
-        _ => {
+        (Some(url), Some(id), Some(secret)) => Some(ProviderSettings {
+            enabled: true,
+            url: Some(url),
+            client_id: Some(id),
+            client_secret: Some(Secret::new(secret)),
+            ..ProviderSettings::default()
+        }),
+        _ => None,
+    }
+}
+
+/// The settings that point a provider at `fake`.
+pub fn fake_settings(fake: &FakeAuthentik) -> ProviderSettings {
+    ProviderSettings {
+        enabled: true,
+        url: Some(fake.url()),
+        client_id: Some(fake.client_id().to_owned()),
+        client_secret: Some(Secret::new(fake.client_secret())),
+        ..ProviderSettings::default()
+    }
+}
+
+/// Members of Authentik's admin group administer the app.
+pub fn admin_rules() -> AdminRules {
+    AdminRules {
+        groups: vec!["authentik Admins".into()],
+        email_domains: Vec::new(),
+    }
+}
+
+/// Reads the environment, starts the fake Authentik if needed, and builds the layer.
+pub async fn setup() -> Result<Setup, Box<dyn Error>> {
+    let (app_url, addr) = app_url_and_addr()?;
+    let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");
+
+    let (mut settings, fake) = match authentik_from_env() {
+        Some(settings) => (settings, None),
+        None => {
             let fake = FakeAuthentik::builder()
                 .slug("example")
                 .redirect_uri(&redirect_uri)
@@ -83,21 +117,10 @@ pub async fn setup() -> Result<Setup, Box<dyn Error>> {
                 .login_page(true)
                 .start()
                 .await;
-            let settings = ProviderSettings {
-                enabled: true,
-                url: Some(fake.url()),
-                client_id: Some(fake.client_id().to_owned()),
-                client_secret: Some(Secret::new(fake.client_secret())),
-                ..ProviderSettings::default()
-            };
-            (settings, Some(fake))
+            (fake_settings(&fake), Some(fake))
         }
     };
-    // Members of Authentik's admin group administer the app.
-    settings.admin_rules = AdminRules {
-        groups: vec!["authentik Admins".into()],
-        email_domains: Vec::new(),
-    };
+    settings.admin_rules = admin_rules();
     let authentik_url = settings.url.clone().unwrap_or_default();
 
     let store = MemoryStore::new();
