@@ -79,3 +79,45 @@ impl IdTokenCheck {
         verify_id_token(token, &*self.core_keys, &self.expect(nonce))
     }
 }
+
+/// A cookie key from arbitrary bytes (SHA-512 stretches them to the 64 bytes `Key` needs).
+fn fuzz_key(key: &[u8]) -> cookie::Key {
+    let d = ring::digest::digest(&ring::digest::SHA512, key);
+    cookie::Key::from(d.as_ref())
+}
+
+/// Fuzzing entry point: decodes a `Cookie` header as the login transaction cookies (plain and
+/// `__Secure-`) and the session cookies (plain and `__Host-`) under a key derived from `key`,
+/// and returns how many pending sign-ins and session ids it found. Anything malformed must read
+/// as none, without panicking.
+pub fn fuzz_decode_cookies(key: &[u8], cookie_header: &str) -> usize {
+    let key = fuzz_key(key);
+    let ttl = std::time::Duration::from_secs(600);
+    let mut n = 0;
+    for secure in [false, true] {
+        n += crate::flow::tx_cookie(secure, "/api/auth", ttl)
+            .read(&key, Some(cookie_header))
+            .0
+            .len();
+        n += usize::from(
+            crate::session::SessionCookie::new(secure, ttl)
+                .read(&key, cookie_header)
+                .is_some(),
+        );
+    }
+    n
+}
+
+/// Fuzzing entry point: the value of a transaction cookie that encrypts `plaintext` under a key
+/// derived from `key` (so a fuzz target can reach the JSON decoding behind the AEAD with
+/// arbitrary plaintexts).
+pub fn fuzz_seal_transactions(key: &[u8], plaintext: &str) -> String {
+    let key = fuzz_key(key);
+    let c = crate::flow::tx_cookie(false, "/api/auth", std::time::Duration::from_secs(600));
+    let mut jar = cookie::CookieJar::new();
+    jar.private_mut(&key)
+        .add(cookie::Cookie::new(c.name, plaintext.to_owned()));
+    jar.get(c.name)
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .unwrap_or_default()
+}

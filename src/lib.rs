@@ -18,6 +18,7 @@ pub mod testing;
 #[cfg(feature = "ui")]
 pub mod ui;
 mod util;
+mod web;
 
 #[doc(hidden)]
 #[path = "bench_api.rs"]

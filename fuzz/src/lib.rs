@@ -31,22 +31,22 @@ pub fn cookies(data: &[u8]) {
     let text = String::from_utf8_lossy(rest);
     match mode % 3 {
         0 => {
-            tower_oidc::flow::fuzz_decode_cookies(KEY, &text);
+            tower_oidc::__bench::fuzz_decode_cookies(KEY, &text);
         }
         1 => {
-            let sealed = tower_oidc::flow::fuzz_seal_transactions(KEY, &text);
-            tower_oidc::flow::fuzz_decode_cookies(KEY, &sealed);
+            let sealed = tower_oidc::__bench::fuzz_seal_transactions(KEY, &text);
+            tower_oidc::__bench::fuzz_decode_cookies(KEY, &sealed);
             let header = format!("a=b; {sealed}; {sealed}");
-            tower_oidc::flow::fuzz_decode_cookies(KEY, &header);
+            tower_oidc::__bench::fuzz_decode_cookies(KEY, &header);
             assert_eq!(
-                tower_oidc::flow::fuzz_decode_cookies(b"another key", &sealed),
+                tower_oidc::__bench::fuzz_decode_cookies(b"another key", &sealed),
                 0,
                 "a cookie sealed under another key decoded"
             );
         }
         _ => {
             // A valid seal with bytes flipped at fuzzer-chosen positions must not decode.
-            let sealed = tower_oidc::flow::fuzz_seal_transactions(KEY, "[]");
+            let sealed = tower_oidc::__bench::fuzz_seal_transactions(KEY, "[]");
             let mut bytes = sealed.into_bytes();
             let start = "tower_oidc_tx=".len();
             if bytes.len() > start {
@@ -56,7 +56,7 @@ pub fn cookies(data: &[u8]) {
                 }
             }
             let header = String::from_utf8_lossy(&bytes);
-            assert_eq!(tower_oidc::flow::fuzz_decode_cookies(KEY, &header), 0);
+            assert_eq!(tower_oidc::__bench::fuzz_decode_cookies(KEY, &header), 0);
         }
     }
 }

@@ -138,7 +138,7 @@ where
                 let response = match read_body(&mut req).await {
                     Ok(body) => match to_http_request(&req, body) {
                         Some(r) => engine.handle(r).await,
-                        None => bad_request(),
+                        None => crate::web::bad_request(),
                     },
                     Err(r) => r,
                 };
@@ -150,14 +150,13 @@ where
         let cookies = cookie_headers(req.headers());
         if cookies.is_empty() {
             // Anonymous: no session lookup.
-            req.extensions_mut()
-                .insert(Auth::anonymous().with_engine(engine));
+            req.extensions_mut().insert(engine.anonymous());
             return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
         }
         Box::pin(async move {
-            match engine.authenticate(&cookies).await {
+            match engine.authenticate_request(&cookies).await {
                 Ok(auth) => {
-                    req.extensions_mut().insert(auth.with_engine(engine));
+                    req.extensions_mut().insert(auth);
                     Ok(service.call(req).await?.map_into_left_body())
                 }
                 Err(e) => {
@@ -201,27 +200,13 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, http::Response<Byt
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| too_large())?;
+        let chunk = chunk.map_err(|_| crate::web::too_large())?;
         if body.len() + chunk.len() > MAX_REQUEST_BODY {
-            return Err(too_large());
+            return Err(crate::web::too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
-}
-
-fn too_large() -> http::Response<Bytes> {
-    crate::engine::json_response(
-        http::StatusCode::PAYLOAD_TOO_LARGE,
-        &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
-    )
-}
-
-fn bad_request() -> http::Response<Bytes> {
-    crate::engine::json_response(
-        http::StatusCode::BAD_REQUEST,
-        &serde_json::json!({"error": "bad_request", "message": "The request could not be read."}),
-    )
 }
 
 fn to_http_request(req: &ServiceRequest, body: Bytes) -> Option<http::Request<Bytes>> {
@@ -270,7 +255,7 @@ impl AuthError {
     fn new(denied: Denied, req: &HttpRequest) -> Self {
         let ext = req.extensions();
         let auth = ext.get::<Auth>();
-        let engine = auth.and_then(|a| a.engine()).map(|e| &**e);
+        let responses = auth.and_then(Auth::responses);
         let path_and_query = req
             .uri()
             .path_and_query()
@@ -279,7 +264,7 @@ impl AuthError {
         AuthError {
             response: denied_response(
                 denied,
-                engine,
+                responses,
                 &to_http_headers(req.headers()),
                 path_and_query,
             ),

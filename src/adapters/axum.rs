@@ -79,9 +79,9 @@ pub struct AuthRejection {
 
 impl AuthRejection {
     fn new(denied: Denied, auth: Option<&Auth>, parts: &Parts) -> Self {
-        let engine = auth.and_then(|a| a.engine()).map(|e| &**e);
+        let responses = auth.and_then(Auth::responses);
         AuthRejection {
-            response: denied_response(denied, engine, &parts.headers, path_and_query(parts)),
+            response: denied_response(denied, responses, &parts.headers, path_and_query(parts)),
         }
     }
 

@@ -26,10 +26,9 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, Response, StatusCode};
+use http::{HeaderMap, Response};
 
-use crate::engine::OidcEngine;
-use crate::session::Auth;
+use crate::session::{Auth, Responses};
 use crate::store::{SessionRecord, User};
 
 /// The signed-in user of a request; dereferences to [`User`].
@@ -134,36 +133,26 @@ pub(crate) fn check_admin(auth: Option<&Auth>) -> Result<AdminUser, Denied> {
     }
 }
 
-/// The response for a refused request, from the engine when there is one.
+/// The response for a refused request: the engine's answers when the request carries them,
+/// else the same answers under the default prefix.
 pub(crate) fn denied_response(
     denied: Denied,
-    engine: Option<&OidcEngine>,
+    responses: Option<&Responses>,
     headers: &HeaderMap,
     path_and_query: &str,
 ) -> Response<Bytes> {
-    match (denied, engine) {
-        (Denied::Unauthenticated, Some(e)) => e.unauthenticated(headers, path_and_query),
-        (Denied::Forbidden, Some(e)) => e.forbidden(headers),
-        // Without an engine (anonymous requests carry no `Auth`): the same answers with the
-        // default prefix's login page.
-        (Denied::Unauthenticated, None) => {
-            if crate::engine::wants_json(headers) {
-                crate::engine::json_response(
-                    StatusCode::UNAUTHORIZED,
-                    &serde_json::json!({"error": "unauthenticated", "message": "Sign in to continue."}),
-                )
-            } else {
-                let rt = crate::flow::safe_return_to(Some(path_and_query));
-                let location = format!(
-                    "/api/auth/login?return_to={}",
-                    url::form_urlencoded::byte_serialize(rt.as_bytes()).collect::<String>()
-                );
-                crate::engine::redirect_response(StatusCode::SEE_OTHER, &location)
-            }
+    let default;
+    let responses = match responses {
+        Some(r) => r,
+        None => {
+            // Anonymous requests through the tower layer carry no `Auth` (that keeps the hot
+            // path free of allocations): answer as an engine with the default prefix.
+            default = Responses::new("/api/auth", "/api/auth/login".into());
+            &default
         }
-        (Denied::Forbidden, None) => crate::engine::json_response(
-            StatusCode::FORBIDDEN,
-            &serde_json::json!({"error": "forbidden", "message": "You are not allowed to do this."}),
-        ),
+    };
+    match denied {
+        Denied::Unauthenticated => responses.unauthenticated(headers, path_and_query),
+        Denied::Forbidden => responses.forbidden(headers),
     }
 }

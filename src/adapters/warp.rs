@@ -154,10 +154,7 @@ pub fn routes(
                         format!("{}?{query}", path.as_str()).parse::<http::Uri>()
                     };
                     let Ok(uri) = uri else {
-                        return Ok(crate::engine::json_response(
-                            http::StatusCode::BAD_REQUEST,
-                            &serde_json::json!({"error": "bad_request", "message": "The request could not be read."}),
-                        ));
+                        return Ok(crate::web::bad_request());
                     };
                     let mut req = http::Request::new(body);
                     *req.method_mut() = method;
@@ -177,15 +174,9 @@ where
     let mut body = std::pin::pin!(body);
     let mut out = BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let too_large = || {
-            crate::engine::json_response(
-                http::StatusCode::PAYLOAD_TOO_LARGE,
-                &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
-            )
-        };
-        let mut chunk = chunk.map_err(|_| too_large())?;
+        let mut chunk = chunk.map_err(|_| crate::web::too_large())?;
         if out.len() + chunk.remaining() > MAX_REQUEST_BODY {
-            return Err(too_large());
+            return Err(crate::web::too_large());
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();
@@ -222,8 +213,8 @@ pub fn auth(engine: Arc<OidcEngine>) -> impl Filter<Extract = (Auth,), Error = R
 }
 
 async fn authenticate(engine: Arc<OidcEngine>, headers: &HeaderMap) -> Result<Auth, Rejection> {
-    match engine.authenticate(headers).await {
-        Ok(auth) => Ok(auth.with_engine(engine)),
+    match engine.authenticate_request(headers).await {
+        Ok(auth) => Ok(auth),
         Err(e) => Err(::warp::reject::custom(AuthRejection {
             response: engine.error_response(headers, &e),
         })),
@@ -303,7 +294,12 @@ fn guarded<T: Send + 'static>(
                         format!("{}?{query}", path.as_str())
                     };
                     ::warp::reject::custom(AuthRejection {
-                        response: denied_response(d, Some(&engine), &headers, &path_and_query),
+                        response: denied_response(
+                            d,
+                            Some(&engine.responses),
+                            &headers,
+                            &path_and_query,
+                        ),
                     })
                 })
             }

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::json;
 
-use crate::engine::json_response;
 use crate::error::Error;
+use crate::web::json_response;
 
 /// A 400 (or 409) naming the offending field.
 #[derive(Debug)]

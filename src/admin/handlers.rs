@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::AdminApi;
 use super::check;
 use super::errors::{AdminError, FieldError, invalid};
 use super::patch::{apply_patch, sort_order_of};
@@ -12,13 +13,13 @@ use super::routes::object_body;
 use super::sources::{Row, SettingsSource, find};
 use super::validate::{check_duplicate_client, validate_settings};
 use crate::config::{Origin, ProviderSettings, ProviderSpec};
-use crate::engine::{OidcEngine, json_response};
 use crate::error::Error;
 use crate::store::UserId;
+use crate::web::json_response;
 
-impl OidcEngine {
+impl AdminApi {
     pub(super) async fn admin_list(&self) -> Result<Response<Bytes>, AdminError> {
-        let list = self.admin_views().await?;
+        let list = self.views().await?;
         Ok(json_response(StatusCode::OK, &Value::Array(list)))
     }
 
@@ -29,7 +30,7 @@ impl OidcEngine {
 
     /// Refuses a change that would leave no provider enabled, when the app asked for that.
     fn keep_one(&self, rows: &[Row], id: &str, after: &ProviderSettings) -> Result<(), FieldError> {
-        if !self.admin.keep_one_sign_in_method {
+        if !self.keep_one_sign_in_method {
             return Ok(());
         }
         let before = rows.iter().filter(|r| r.settings.enabled).count();
@@ -71,7 +72,7 @@ impl OidcEngine {
             .collect();
         check_duplicate_client(&row.spec.id, &row.spec, &new, &all)?;
         self.keep_one(rows, &row.spec.id, &new)?;
-        let reg = &self.flow.registry;
+        let reg = &self.registry;
         reg.settings
             .put(&row.spec.id, &new)
             .await
@@ -93,7 +94,7 @@ impl OidcEngine {
         body: Option<Value>,
     ) -> Result<Response<Bytes>, AdminError> {
         let body = object_body(body)?;
-        let _guard = self.admin.write_lock.lock().await;
+        let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         let row = find(&rows, id)?;
         let mut new = row.settings.clone();
@@ -107,7 +108,7 @@ impl OidcEngine {
         id: &str,
         enabled: bool,
     ) -> Result<Response<Bytes>, AdminError> {
-        let _guard = self.admin.write_lock.lock().await;
+        let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         let row = find(&rows, id)?;
         let mut new = row.settings.clone();
@@ -145,7 +146,7 @@ impl OidcEngine {
             }
             _ => return Err(invalid("id", "the provider id is required").into()),
         };
-        let _guard = self.admin.write_lock.lock().await;
+        let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         let Some(row) = rows.iter().find(|r| r.spec.id == id) else {
             return Err(invalid(
@@ -156,10 +157,7 @@ impl OidcEngine {
             )
             .into());
         };
-        if !matches!(
-            self.flow.registry.providers.origin(&id),
-            Some(Origin::File(_))
-        ) {
+        if !matches!(self.registry.providers.origin(&id), Some(Origin::File(_))) {
             return Err(invalid(
                 "id",
                 format!("`{id}` is a built-in provider: change its settings with PUT /admin/providers/{id}"),
@@ -190,13 +188,10 @@ impl OidcEngine {
         by: &UserId,
         id: &str,
     ) -> Result<Response<Bytes>, AdminError> {
-        let _guard = self.admin.write_lock.lock().await;
+        let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         let row = find(&rows, id)?;
-        if !matches!(
-            self.flow.registry.providers.origin(id),
-            Some(Origin::File(_))
-        ) {
+        if !matches!(self.registry.providers.origin(id), Some(Origin::File(_))) {
             return Err(invalid(
                 "id",
                 "Built-in providers cannot be deleted: disable it instead.",
@@ -205,12 +200,11 @@ impl OidcEngine {
         }
         if row.source != SettingsSource::Store {
             return Err(AdminError::Engine(Error::new(
-                crate::ErrorCode::ProviderUnknown,
+                crate::error::ErrorCode::ProviderUnknown,
                 "the provider has no stored settings to delete",
             )));
         }
         let after = self
-            .flow
             .registry
             .providers
             .seeded_settings()
@@ -218,7 +212,7 @@ impl OidcEngine {
             .cloned()
             .unwrap_or_default();
         self.keep_one(&rows, id, &after)?;
-        let reg = &self.flow.registry;
+        let reg = &self.registry;
         reg.settings
             .delete(id)
             .await
@@ -249,7 +243,7 @@ impl OidcEngine {
         if items.len() > 256 {
             return Err(invalid("", "at most 256 entries").into());
         }
-        let _guard = self.admin.write_lock.lock().await;
+        let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         // Validate everything before writing anything.
         let mut wanted: Vec<(usize, i32)> = Vec::with_capacity(items.len());
@@ -282,7 +276,7 @@ impl OidcEngine {
             )?;
             wanted.push((idx, order));
         }
-        let reg = &self.flow.registry;
+        let reg = &self.registry;
         let mut written: Vec<usize> = Vec::new();
         let mut changed_ids = Vec::new();
         for (idx, order) in &wanted {
@@ -340,7 +334,7 @@ impl OidcEngine {
             return Err(invalid("", "the body must be a JSON object (or empty)").into());
         }
         let report = check::run(
-            &self.flow.registry.http,
+            &self.registry.http,
             &row.spec,
             &settings,
             &self.redirect_uri(id),

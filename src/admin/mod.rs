@@ -1,4 +1,4 @@
-//! The admin API over provider settings (DESIGN.md §4), the provider check, and the audit of
+//! The admin API over provider settings (ARCHITECTURE.md, "Routes"), the provider check, and the audit of
 //! settings changes.
 //!
 //! Every route lives under `{prefix}/admin/` and answers JSON with `Cache-Control: no-store`:
@@ -65,12 +65,30 @@ pub const MIN_SORT_ORDER: i32 = -1000;
 /// Highest accepted `sort_order`.
 pub const MAX_SORT_ORDER: i32 = 1000;
 
-/// The admin API's state inside the engine.
-#[derive(Debug, Default)]
-pub(crate) struct AdminState {
+/// The admin API: what it reads and changes (the provider registry and its settings store, the
+/// user store for the caller's current admin flag) and its own rules. The engine authenticates
+/// the caller and hands the request over.
+pub(crate) struct AdminApi {
+    pub registry: std::sync::Arc<crate::provider::Registry>,
+    pub users: std::sync::Arc<dyn crate::store::UserStore>,
+    /// The app's public base URL and route prefix, for redirect URIs and the same-origin check.
+    pub base_url: String,
+    pub prefix: String,
     /// Refuse to disable or delete the last enabled provider.
     pub keep_one_sign_in_method: bool,
     /// Serialises settings changes of this instance, so a reorder or an update reads and writes
     /// a consistent set.
     pub write_lock: tokio::sync::Mutex<()>,
+}
+
+impl AdminApi {
+    /// The redirect URI to register at provider `id`.
+    pub(crate) fn redirect_uri(&self, id: &str) -> String {
+        crate::flow::redirect_uri(&self.base_url, &self.prefix, id)
+    }
+
+    /// Whether a state-changing request comes from the app's own origin.
+    pub(crate) fn same_origin(&self, headers: &http::HeaderMap) -> bool {
+        crate::web::same_origin(headers, &crate::web::origin_of(&self.base_url))
+    }
 }

@@ -4,21 +4,25 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Response, StatusCode};
 use serde_json::{Map, Value};
 
+use super::AdminApi;
 use super::errors::{AdminError, FieldError, engine_error, invalid, json_error};
-use crate::engine::OidcEngine;
+use crate::error::Error;
+use crate::session::Auth;
 use crate::store::User;
 
-impl OidcEngine {
-    /// Answers `{prefix}/admin/...`: `rest` are the path segments after `admin`.
-    pub(crate) async fn admin(
+impl AdminApi {
+    /// Answers `{prefix}/admin/...`: `rest` are the path segments after `admin`; `auth` is who
+    /// the engine found signed in.
+    pub(crate) async fn handle(
         &self,
         method: &Method,
         rest: &[&str],
         headers: &HeaderMap,
         body: &Bytes,
+        auth: Result<Auth, Error>,
     ) -> Response<Bytes> {
         let mutating = !matches!(*method, Method::GET | Method::HEAD);
-        let admin = match self.admin_guard(headers, mutating).await {
+        let admin = match self.guard(auth, headers, mutating).await {
             Ok(u) => u,
             Err(r) => return r,
         };
@@ -66,15 +70,13 @@ impl OidcEngine {
     }
 
     /// The signed-in admin, or the 401/403 response.
-    pub(crate) async fn admin_guard(
+    pub(crate) async fn guard(
         &self,
+        auth: Result<Auth, Error>,
         headers: &HeaderMap,
         mutating: bool,
     ) -> Result<User, Response<Bytes>> {
-        let auth = self
-            .authenticate(headers)
-            .await
-            .map_err(|e| engine_error(&e))?;
+        let auth = auth.map_err(|e| engine_error(&e))?;
         let Some(session_user) = auth.user() else {
             return Err(json_error(
                 StatusCode::UNAUTHORIZED,
@@ -84,7 +86,6 @@ impl OidcEngine {
         };
         // The store's current flag, not the session's copy from sign-in time.
         let current = self
-            .flow
             .users
             .get(&session_user.id)
             .await

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
+use super::AdminApi;
 use super::errors::AdminError;
 use crate::config::{Origin, ProviderSettings, ProviderSpec, Providers, SeedSource};
-use crate::engine::OidcEngine;
 use crate::error::Error;
 
 /// Where a provider's spec comes from, as the API names it.
@@ -60,9 +60,9 @@ impl Row {
     }
 }
 
-impl OidcEngine {
+impl AdminApi {
     pub(super) async fn rows(&self) -> Result<Vec<Row>, Error> {
-        let reg = &self.flow.registry;
+        let reg = &self.registry;
         let stored: HashMap<String, ProviderSettings> =
             reg.settings.list().await?.into_iter().collect();
         let seeds = reg.providers.seeded_settings();
@@ -91,7 +91,7 @@ impl OidcEngine {
             .find(|r| r.spec.id == id)
             .ok_or_else(|| {
                 AdminError::Engine(Error::new(
-                    crate::ErrorCode::ProviderUnknown,
+                    crate::error::ErrorCode::ProviderUnknown,
                     "no provider with that id",
                 ))
             })
@@ -101,7 +101,7 @@ impl OidcEngine {
 pub(super) fn find<'a>(rows: &'a [Row], id: &str) -> Result<&'a Row, AdminError> {
     rows.iter().find(|r| r.spec.id == id).ok_or_else(|| {
         AdminError::Engine(Error::new(
-            crate::ErrorCode::ProviderUnknown,
+            crate::error::ErrorCode::ProviderUnknown,
             "no provider with that id",
         ))
     })

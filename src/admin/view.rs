@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
+use super::AdminApi;
 use super::sources::{Row, origin_name};
 use crate::config::{EmailTrust, Protocol};
-use crate::engine::OidcEngine;
 use crate::error::Error;
 
 fn trust_name(t: EmailTrust) -> &'static str {
@@ -16,14 +16,14 @@ fn trust_name(t: EmailTrust) -> &'static str {
     }
 }
 
-impl OidcEngine {
+impl AdminApi {
     /// One provider: its effective settings (the spec's values where the settings have none),
     /// whether a client secret is set, the redirect URI to register, and under `sources` where
     /// each value comes from.
     pub(super) fn view(&self, row: &Row) -> Value {
         let spec = &row.spec;
         let s = &row.settings;
-        let providers = &self.flow.registry.providers;
+        let providers = &self.registry.providers;
         let spec_origin = origin_name(providers.origin(&spec.id));
         let src = |field: &str| row.source_of(providers, field);
         // A field the settings set comes from them; otherwise from the spec, or nowhere.
@@ -72,7 +72,7 @@ impl OidcEngine {
     }
 
     /// Every provider as the admin API shows it, in login-page order.
-    pub(crate) async fn admin_views(&self) -> Result<Vec<Value>, Error> {
+    pub(crate) async fn views(&self) -> Result<Vec<Value>, Error> {
         let mut rows = self.rows().await?;
         rows.sort_by(|a, b| {
             let key = |r: &Row| {

@@ -1,39 +1,39 @@
 //! The framework-agnostic core: [`OidcEngine`] answers auth routes from an `http::Request` and
 //! resolves the signed-in user from request headers. The tower layer and every framework
 //! adapter are thin shells around it.
+//!
+//! The engine orchestrates; each step is another module's: the [`flow`](crate::flow) verifies a
+//! sign-in, [`identity`](crate::identity) resolves the user, [`session`](crate::session) starts,
+//! finds and ends sessions, [`admin`](crate::admin) answers the admin API, and the `ui` pages
+//! render what the engine hands them.
 
-mod responses;
 mod routes;
+mod sign_in;
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::HeaderMap;
 
-#[cfg_attr(not(feature = "ui"), allow(unused_imports))]
-pub(crate) use responses::{escape, json_response, wants_json};
+pub use crate::provider::ProviderButton;
 
-/// A redirect with the auth responses' headers.
-pub(crate) fn redirect_response(
-    status: http::StatusCode,
-    location: &str,
-) -> http::Response<bytes::Bytes> {
-    responses::redirect(status, location, &[])
-}
-pub use routes::ProviderButton;
-#[cfg_attr(not(feature = "ui"), allow(unused_imports))]
-pub(crate) use routes::page;
-
+use crate::admin::AdminApi;
 use crate::error::Error;
 use crate::flow::Flow;
-use crate::session::Auth;
+use crate::provider::Registry;
+use crate::session::{Auth, Responses, Sessions};
+use crate::store::UserStore;
 
 /// The engine behind [`crate::OidcLayer`]. Build it with [`crate::OidcLayer::builder`]; get it
 /// with [`crate::OidcLayer::engine`] to drive it from another framework.
 pub struct OidcEngine {
+    pub(crate) registry: Arc<Registry>,
     pub(crate) flow: Flow,
-    pub(crate) error_page: String,
+    pub(crate) sessions: Sessions,
+    pub(crate) users: Arc<dyn UserStore>,
+    pub(crate) responses: Arc<Responses>,
     pub(crate) after_logout: String,
-    pub(crate) admin: crate::admin::AdminState,
+    pub(crate) admin: AdminApi,
 }
 
 impl std::fmt::Debug for OidcEngine {
@@ -73,38 +73,35 @@ impl OidcEngine {
     /// allocation or I/O. A cookie that is tampered, forged or expired: anonymous. A session
     /// store that cannot be reached: `store_unavailable`.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, Error> {
-        let Some(id) = self.session_id(headers) else {
-            return Ok(Auth::anonymous());
-        };
-        match self.flow.sessions.load(&id).await? {
-            Some(record) if !record.is_expired(std::time::SystemTime::now()) => {
-                Ok(Auth::signed_in(Arc::new(record)))
-            }
-            _ => Ok(Auth::anonymous()),
-        }
+        self.sessions.authenticate(headers).await
+    }
+
+    /// [`authenticate`](Self::authenticate), with the engine's answers attached so that
+    /// extractors refuse a request the way the engine does.
+    pub(crate) async fn authenticate_request(&self, headers: &HeaderMap) -> Result<Auth, Error> {
+        Ok(self
+            .sessions
+            .authenticate(headers)
+            .await?
+            .with_responses(self.responses.clone()))
+    }
+
+    /// An anonymous [`Auth`] with the engine's answers attached.
+    #[cfg(feature = "actix")]
+    pub(crate) fn anonymous(&self) -> Auth {
+        Auth::anonymous().with_responses(self.responses.clone())
     }
 
     /// Whether the request carries a session cookie at all (a cheap check for the hot path).
     pub fn has_session_cookie(&self, headers: &HeaderMap) -> bool {
-        headers.get_all(http::header::COOKIE).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|s| crate::flow::find_cookie(s, self.flow.session_cookie.name).is_some())
-        })
-    }
-
-    pub(crate) fn session_id(&self, headers: &HeaderMap) -> Option<crate::store::SessionId> {
-        headers.get_all(http::header::COOKIE).iter().find_map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|s| self.flow.session_cookie.read(&self.flow.key, s))
-        })
+        self.sessions.has_cookie(headers)
     }
 
     /// A `store_unavailable` (or other) error as a response, for requests outside the auth
     /// routes that could not be authenticated.
-    pub fn error_response(&self, headers: &HeaderMap, err: &Error) -> http::Response<bytes::Bytes> {
+    pub fn error_response(&self, headers: &HeaderMap, err: &Error) -> http::Response<Bytes> {
         tracing::warn!(code = %err.code(), detail = %err.detail(), "request could not be authenticated");
-        responses::error(self, headers, err, Vec::new())
+        self.responses.error(headers, err, &[])
     }
 
     /// The `401` a protected route answers to a signed-out request: JSON for API clients, a
@@ -113,17 +110,17 @@ impl OidcEngine {
         &self,
         headers: &HeaderMap,
         path_and_query: &str,
-    ) -> http::Response<bytes::Bytes> {
-        responses::unauthenticated(self, headers, path_and_query)
+    ) -> http::Response<Bytes> {
+        self.responses.unauthenticated(headers, path_and_query)
     }
 
     /// The `403` for a signed-in user who is not allowed.
-    pub fn forbidden(&self, headers: &HeaderMap) -> http::Response<bytes::Bytes> {
-        responses::forbidden(headers)
+    pub fn forbidden(&self, headers: &HeaderMap) -> http::Response<Bytes> {
+        self.responses.forbidden(headers)
     }
 
     /// The login page URL (the built-in one with feature `ui`, else the error page).
     pub fn login_url(&self) -> String {
-        format!("{}/login", self.flow.prefix)
+        self.responses.login_url.clone()
     }
 }

@@ -1,26 +1,17 @@
-//! The auth routes (DESIGN.md §4).
+//! The auth routes (ARCHITECTURE.md, "Routes"): dispatch, the provider list, authorize, the
+//! session, the error page and the pages of feature `ui`. The callback and logout are in
+//! `sign_in`.
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 
 use super::OidcEngine;
-use super::responses::{error, escape, html_response, json_response, redirect, wants_json};
 use crate::error::{Error, ErrorCode};
-
-fn query_param<'a>(query: &'a str, name: &str) -> Option<std::borrow::Cow<'a, str>> {
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-}
-
-/// A minimal, self-contained HTML page (no external resources).
-pub(crate) fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}}a.button,button{{display:block;width:100%;box-sizing:border-box;padding:.7rem 1rem;margin:.5rem 0;border:1px solid #888;border-radius:.4rem;background:#fff;font-size:1rem;text-align:left;text-decoration:none;color:inherit;cursor:pointer}}.error{{border-left:4px solid #c62828;background:#fdecea;padding:.6rem 1rem}}.muted{{color:#555}}</style></head><body>{}</body></html>",
-        escape(title),
-        body
-    )
-}
+use crate::provider::ProviderButton;
+use crate::web::{
+    cookie_header, error_json, escape, html_response, json_response, page, query_param, redirect,
+    wants_json,
+};
 
 impl OidcEngine {
     /// Answers a request to an auth route. Requests outside the prefix get a 404.
@@ -50,7 +41,12 @@ impl OidcEngine {
             (Method::GET, ["admin"]) => self.admin_page(&headers, &path).await,
             #[cfg(feature = "ui")]
             (Method::GET, ["admin.js"]) => crate::ui::admin::script(),
-            (_, ["admin", rest @ ..]) => self.admin(req.method(), rest, &headers, req.body()).await,
+            (_, ["admin", rest @ ..]) => {
+                let auth = self.authenticate(&headers).await;
+                self.admin
+                    .handle(req.method(), rest, &headers, req.body(), auth)
+                    .await
+            }
             (
                 _,
                 ["providers"]
@@ -80,35 +76,16 @@ impl OidcEngine {
                     .collect();
                 json_response(StatusCode::OK, &serde_json::Value::Array(items))
             }
-            Err(e) => json_response(
-                e.code().status(),
-                &serde_json::json!({"error": e.code().as_str(), "message": e.code().message()}),
-            ),
+            Err(e) => crate::web::code_json(e.code()),
         }
     }
 
     /// The enabled providers, sorted for a login page.
     pub async fn enabled_providers(&self) -> Result<Vec<ProviderButton>, Error> {
-        let mut out: Vec<ProviderButton> = self
-            .flow
-            .registry
-            .all()
-            .await?
-            .into_iter()
-            .filter(|(_, s)| s.enabled)
-            .map(|(spec, s)| ProviderButton {
-                login_url: format!(
-                    "{}{}/providers/{}/authorize",
-                    self.flow.base_url, self.flow.prefix, spec.id
-                ),
-                sort_order: s.sort_order.unwrap_or(spec.sort_order),
-                icon: s.icon.clone().or(spec.icon.clone()),
-                name: spec.name.clone(),
-                id: spec.id.clone(),
-            })
-            .collect();
-        out.sort_by(|a, b| (a.sort_order, &a.name).cmp(&(b.sort_order, &b.name)));
-        Ok(out)
+        let base = format!("{}{}/providers/", self.flow.base_url, self.flow.prefix);
+        self.registry
+            .buttons(|id| format!("{base}{id}/authorize"))
+            .await
     }
 
     async fn authorize(&self, id: &str, query: &str, headers: &HeaderMap) -> Response<Bytes> {
@@ -128,44 +105,7 @@ impl OidcEngine {
             Ok(r) => redirect(StatusCode::FOUND, &r.location, &r.cookies),
             Err(e) => {
                 log_failure(id, &e);
-                error(self, headers, &e, Vec::new())
-            }
-        }
-    }
-
-    async fn callback(&self, id: &str, query: &str, headers: &HeaderMap) -> Response<Bytes> {
-        let cookie = cookie_header(headers);
-        let old = self.session_id(headers);
-        match self.flow.callback(id, query, cookie.as_deref(), old).await {
-            Ok(done) => {
-                tracing::info!(target: "tower_oidc::audit", event = "sign_in", provider = id, user = %done.user_id, resolution = ?done.resolution, "signed in");
-                match done.resolution {
-                    crate::identity::Resolution::Created => {
-                        tracing::info!(target: "tower_oidc::audit", event = "user_created", provider = id, user = %done.user_id, "user created at first sign-in");
-                    }
-                    crate::identity::Resolution::Linked => {
-                        tracing::info!(target: "tower_oidc::audit", event = "identity_linked", provider = id, user = %done.user_id, "identity linked to an existing user by email");
-                    }
-                    crate::identity::Resolution::Existing => {}
-                }
-                redirect(
-                    StatusCode::SEE_OTHER,
-                    &done.redirect.location,
-                    &done.redirect.cookies,
-                )
-            }
-            Err(fe) => {
-                // A replayed callback from a browser that is already signed in (back button)
-                // gets a harmless redirect, not a scary error.
-                if fe.error.code() == ErrorCode::InvalidState
-                    && !wants_json(headers)
-                    && let Ok(auth) = self.authenticate(headers).await
-                    && auth.is_signed_in()
-                {
-                    return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
-                }
-                log_failure(id, &fe.error);
-                error(self, headers, &fe.error, fe.cookies)
+                self.responses.error(headers, &e, &[])
             }
         }
     }
@@ -189,9 +129,10 @@ impl OidcEngine {
                         "provider": auth.provider(),
                     }),
                 ),
-                None => json_response(
+                None => error_json(
                     StatusCode::UNAUTHORIZED,
-                    &serde_json::json!({"error": "unauthenticated", "message": "Not signed in."}),
+                    "unauthenticated",
+                    "Not signed in.",
                 ),
             },
             Err(e) => {
@@ -200,92 +141,9 @@ impl OidcEngine {
                     http::header::ACCEPT,
                     http::HeaderValue::from_static("application/json"),
                 );
-                error(self, &h, &e, Vec::new())
+                self.responses.error(&h, &e, &[])
             }
         }
-    }
-
-    async fn logout(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
-        // Logout is a POST; refuse one that another site's page sent (logout CSRF).
-        if !self.same_origin(headers) {
-            return json_response(
-                StatusCode::FORBIDDEN,
-                &serde_json::json!({"error": "forbidden", "message": "Cross-site sign-out refused."}),
-            );
-        }
-        let mut end_session_url = None;
-        if let Some(id) = self.session_id(headers) {
-            let record = match self.flow.sessions.load(&id).await {
-                Ok(r) => r,
-                Err(e) => return error(self, headers, &e.into(), Vec::new()),
-            };
-            if let Err(e) = self.flow.sessions.delete(&id).await {
-                return error(self, headers, &e.into(), Vec::new());
-            }
-            if let Some(rec) = record {
-                tracing::info!(target: "tower_oidc::audit", event = "sign_out", provider = %rec.provider, user = %rec.user.id, "signed out");
-                let wants_idp = matches!(
-                    query_param(query, "end_session").as_deref(),
-                    Some("1" | "true")
-                );
-                if wants_idp {
-                    end_session_url = self.end_session_url(&rec).await;
-                }
-            }
-        }
-        let cookies = vec![self.flow.session_cookie.clear()];
-        let after = format!("{}{}", self.flow.base_url, self.after_logout);
-        if wants_json(headers) {
-            let mut r = json_response(
-                StatusCode::OK,
-                &serde_json::json!({"signed_out": true, "redirect": end_session_url.as_deref().unwrap_or(&after)}),
-            );
-            super::responses::add_cookies(&mut r, &cookies);
-            r
-        } else {
-            redirect(
-                StatusCode::SEE_OTHER,
-                end_session_url.as_deref().unwrap_or(&self.after_logout),
-                &cookies,
-            )
-        }
-    }
-
-    async fn end_session_url(&self, rec: &crate::store::SessionRecord) -> Option<String> {
-        let st = self.flow.registry.enabled(&rec.provider).await.ok()?;
-        let active = self.flow.registry.active(&st).await.ok()?;
-        let resolved = st.current();
-        let endpoint = resolved
-            .endpoints
-            .end_session
-            .clone()
-            .or(active.end_session)?;
-        let mut u = url::Url::parse(&endpoint).ok()?;
-        {
-            let mut q = u.query_pairs_mut();
-            if let Some(hint) = &rec.id_token_hint {
-                q.append_pair("id_token_hint", hint);
-            }
-            q.append_pair("client_id", &resolved.client_id);
-            q.append_pair(
-                "post_logout_redirect_uri",
-                &format!("{}{}", self.flow.base_url, self.after_logout),
-            );
-        }
-        Some(u.to_string())
-    }
-
-    pub(crate) fn same_origin(&self, headers: &HeaderMap) -> bool {
-        if let Some(origin) = headers
-            .get(http::header::ORIGIN)
-            .and_then(|v| v.to_str().ok())
-        {
-            return origin == origin_of(&self.flow.base_url);
-        }
-        !matches!(
-            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-            Some("cross-site")
-        )
     }
 
     #[cfg(feature = "ui")]
@@ -313,48 +171,13 @@ impl OidcEngine {
             escape(code.message()),
             escape(code.advice()),
             code.as_str(),
-            escape(&self.login_url()),
+            escape(&self.responses.login_url),
         );
         html_response(StatusCode::OK, page("Sign-in failed", &body))
     }
 }
 
-/// One entry of the login page's provider list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderButton {
-    /// Provider id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// Icon name.
-    pub icon: Option<String>,
-    /// Sort order.
-    pub sort_order: i32,
-    /// Where the button goes.
-    pub login_url: String,
-}
-
-fn origin_of(base: &str) -> String {
-    match url::Url::parse(base) {
-        Ok(u) => u.origin().ascii_serialization(),
-        Err(_) => String::new(),
-    }
-}
-
-fn cookie_header(headers: &HeaderMap) -> Option<String> {
-    let all: Vec<&str> = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if all.is_empty() {
-        None
-    } else {
-        Some(all.join("; "))
-    }
-}
-
-fn log_failure(provider: &str, e: &Error) {
+pub(super) fn log_failure(provider: &str, e: &Error) {
     // Provider ids in the path are untrusted input: log only valid ones.
     let provider = if crate::config::is_valid_provider_id(provider) {
         provider

@@ -1,17 +1,18 @@
 //! The callback: the authorization response checked before anything is sent anywhere, then the
-//! token exchange, verification, identity resolution and the new session.
+//! token exchange, ID token and userinfo verification, and claim mapping — ending at a
+//! [`VerifiedSignIn`]. Resolving the user and starting the session are the engine's.
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use super::token::{exchange, get_json, userinfo};
-use super::verify::{Expect, peek, verify_id_token};
-use super::{Flow, FlowError, Redirect, safe_return_to};
-use crate::config::Protocol;
+use super::verify::{Expect, peek, verify_peeked};
+use super::{Flow, FlowError, safe_return_to};
+use crate::config::{AdminRules, EmailTrust, Protocol};
 use crate::error::{Error, ErrorCode};
-use crate::identity::{Policy, Profile, Resolution, resolve_user};
+use crate::identity::Profile;
 use crate::provider::is_hmac;
-use crate::store::{Identity, SessionId, SessionRecord};
+use crate::store::Identity;
 use crate::util::unix_now;
 
 /// Longest callback query accepted.
@@ -84,22 +85,38 @@ fn loggable(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
 
-/// What a successful callback produced.
-pub(crate) struct SignedIn {
-    pub redirect: Redirect,
-    pub user_id: String,
-    pub resolution: Resolution,
+/// A completed, verified sign-in: who the provider says this is (from the verified ID token for
+/// OpenID Connect, from the user API for OAuth 2.0), mapped to a profile, with the provider's
+/// account-linking policy as configured at that moment.
+pub(crate) struct VerifiedSignIn {
+    /// The provider id.
+    pub provider: String,
+    /// The identity the user is found by.
+    pub identity: Identity,
+    /// The profile mapped from the claims.
+    pub profile: Profile,
+    /// The raw ID token, as `id_token_hint` for RP-initiated logout.
+    pub id_token_hint: Option<String>,
+    /// Where the browser goes next (already checked).
+    pub return_to: String,
+    /// The provider's email trust.
+    pub email_trust: EmailTrust,
+    /// Whether unknown users are created.
+    pub auto_register: bool,
+    /// Who becomes an administrator.
+    pub admin_rules: AdminRules,
+    /// `Set-Cookie` of the consumed transaction.
+    pub cookies: Vec<String>,
 }
 
 impl Flow {
-    /// Completes a sign-in.
+    /// Completes a sign-in up to the verified identity.
     pub(crate) async fn callback(
         &self,
         provider: &str,
         query: &str,
         cookie_header: Option<&str>,
-        old_session: Option<SessionId>,
-    ) -> Result<SignedIn, FlowError> {
+    ) -> Result<VerifiedSignIn, FlowError> {
         let params = CallbackParams::parse(query)?;
         // 1. The transaction: bound to this browser (the encrypted cookie), this provider, and
         //    used once. Without a matching one nothing else happens — no token request.
@@ -131,7 +148,7 @@ impl Flow {
         }
         let expiry = UNIX_EPOCH + Duration::from_secs(tx.expires_at);
         if !self
-            .sessions
+            .transactions
             .consume_transaction(&tx.id, expiry + self.timing.clock_skew)
             .await
             .map_err(|e| fail(e.into()))?
@@ -228,11 +245,13 @@ impl Flow {
                         format!("provider `{provider}`: the token response has no id_token"),
                     )));
                 };
-                let (peeked, _) = peek(token).map_err(fail)?;
+                // Parsed once: the peeked header and payload go on to the verifier.
+                let peeked = peek(token).map_err(fail)?;
                 let (resolved, learned) = match &resolved.endpoints.issuer {
                     Some(_) => (resolved.clone(), None),
                     None => {
                         let vars = peeked
+                            .0
                             .iss
                             .as_deref()
                             .and_then(|iss| resolved.match_learnable_issuer(iss))
@@ -241,7 +260,7 @@ impl Flow {
                                     ErrorCode::IdTokenInvalid,
                                     format!(
                                         "provider `{provider}`: ID token issuer `{}` is not an issuer of the configured instance URL",
-                                        loggable(peeked.iss.as_deref().unwrap_or(""))
+                                        loggable(peeked.0.iss.as_deref().unwrap_or(""))
                                     ),
                                 ))
                             })?;
@@ -271,12 +290,13 @@ impl Flow {
                         .await
                         .map_err(fail)?;
                     self.registry
-                        .keys(&st, &url, peeked.kid.as_deref())
+                        .keys(&st, &url, peeked.0.kid.as_deref())
                         .await
                         .map_err(fail)?
                 };
-                let verified = verify_id_token(
+                let verified = verify_peeked(
                     token,
+                    peeked,
                     &keys,
                     &Expect {
                         issuer: &issuer,
@@ -378,47 +398,20 @@ impl Flow {
 
         // 7. Who this is.
         let profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;
-        let identity = Identity {
+        Ok(VerifiedSignIn {
             provider: provider.to_owned(),
-            issuer,
-            subject: profile.subject.clone(),
-        };
-        let policy = Policy {
+            identity: Identity {
+                provider: provider.to_owned(),
+                issuer,
+                subject: profile.subject.clone(),
+            },
+            profile,
+            id_token_hint,
+            return_to: safe_return_to(Some(&tx.return_to)),
             email_trust: st.settings.email_trust.unwrap_or(resolved.spec.email_trust),
             auto_register: st.settings.auto_register,
-            admin_rules: &st.settings.admin_rules,
-        };
-        let (user, resolution) = resolve_user(self.users.as_ref(), &identity, &profile, &policy)
-            .await
-            .map_err(fail)?;
-
-        // 8. A new session id (never the pre-login one: session fixation).
-        if let Some(old) = old_session
-            && let Err(e) = self.sessions.delete(&old).await
-        {
-            tracing::warn!(error = %e, "could not delete the previous session");
-        }
-        let id = SessionId::random();
-        let user_id = user.id.to_string();
-        let record = SessionRecord {
-            user,
-            provider: provider.to_owned(),
-            expires_at: unix_now() + self.timing.session_ttl.as_secs(),
-            id_token_hint,
-        };
-        self.sessions
-            .store(&id, &record)
-            .await
-            .map_err(|e| fail(e.into()))?;
-        let mut cookies = cookies.clone();
-        cookies.push(self.session_cookie.write(&self.key, &id));
-        Ok(SignedIn {
-            redirect: Redirect {
-                location: safe_return_to(Some(&tx.return_to)),
-                cookies,
-            },
-            user_id,
-            resolution,
+            admin_rules: st.settings.admin_rules.clone(),
+            cookies,
         })
     }
 }

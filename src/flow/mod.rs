@@ -1,10 +1,12 @@
 //! The authorization code flow: the authorize redirect, the login transaction cookie, and the
 //! callback (state and `iss` checks, token exchange, ID token and userinfo verification, claim
-//! mapping, identity resolution, session). It speaks `http` types and knows no framework.
+//! mapping). It ends at a [`VerifiedSignIn`]: who the provider says this is, verified. It knows
+//! neither users nor sessions (the engine resolves the user and starts the session), speaks
+//! `http` types and knows no framework.
 
 mod callback;
+pub(crate) use callback::VerifiedSignIn;
 pub use callback::{CallbackParams, MAX_QUERY_BYTES};
-mod return_to;
 mod token;
 mod transaction;
 mod verify;
@@ -15,19 +17,18 @@ use std::time::{Duration, SystemTime};
 use cookie::Key;
 use openidconnect::PkceCodeChallenge;
 
-pub use return_to::{MAX_RETURN_TO, safe_return_to};
+pub use crate::web::{MAX_RETURN_TO, safe_return_to};
 pub use transaction::{MAX_COOKIE_BYTES, MAX_PENDING};
 pub(crate) use verify::{Expect, peek, verify_id_token};
 pub use verify::{MAX_HEADER_BYTES, MAX_ID_TOKEN_BYTES, VerifiedIdToken};
 
-pub(crate) use transaction::find_cookie;
-use transaction::{Pending, Transaction, TxCookie};
+pub(crate) use transaction::TxCookie;
+use transaction::{Pending, Transaction};
 
 use crate::config::Pkce;
 use crate::error::Error;
 use crate::provider::Registry;
-use crate::session::SessionCookie;
-use crate::store::{SessionStore, UserStore};
+use crate::store::SessionStore;
 use crate::util::{random_b64, unix_now};
 
 /// Timing rules of the flow.
@@ -84,25 +85,29 @@ impl From<Error> for FlowError {
 
 /// Everything the flow needs.
 pub(crate) struct Flow {
-    pub registry: Registry,
-    pub users: Arc<dyn UserStore>,
-    pub sessions: Arc<dyn SessionStore>,
+    pub registry: Arc<Registry>,
+    /// Where completed login transactions are remembered, so a callback is accepted once on
+    /// every instance (the session store's `consume_transaction`; the flow uses nothing else of
+    /// it).
+    pub transactions: Arc<dyn SessionStore>,
+    /// Encrypts the transaction cookie.
     pub key: Key,
     pub base_url: String,
     pub prefix: String,
-    pub session_cookie: SessionCookie,
     pub tx_cookie: TxCookie,
     pub timing: FlowTiming,
 }
 
+/// The redirect URI registered at a provider: from the configured base URL and prefix, never
+/// from request headers.
+pub(crate) fn redirect_uri(base_url: &str, prefix: &str, provider: &str) -> String {
+    format!("{base_url}{prefix}/providers/{provider}/callback")
+}
+
 impl Flow {
-    /// The redirect URI registered at the provider: from the configured base URL, never from
-    /// request headers.
+    /// The redirect URI registered at the provider.
     pub fn redirect_uri(&self, provider: &str) -> String {
-        format!(
-            "{}{}/providers/{provider}/callback",
-            self.base_url, self.prefix
-        )
+        redirect_uri(&self.base_url, &self.prefix, provider)
     }
 
     /// Starts a sign-in: a 302 to the provider with a fresh transaction in the cookie.
@@ -134,7 +139,7 @@ impl Flow {
         };
         let mut url = url::Url::parse(&active.authorization).map_err(|e| {
             Error::new(
-                crate::ErrorCode::ProviderMisconfigured,
+                crate::error::ErrorCode::ProviderMisconfigured,
                 format!("provider `{provider}`: authorization endpoint is not a URL ({e})"),
             )
         })?;
@@ -188,49 +193,4 @@ pub(crate) fn tx_cookie(secure: bool, prefix: &str, ttl: Duration) -> TxCookie {
         secure,
         max_age_secs: ttl.as_secs() as i64,
     }
-}
-
-/// A cookie key from arbitrary bytes (SHA-512 stretches them to the 64 bytes `Key` needs). For
-/// the fuzz targets only.
-fn fuzz_key(key: &[u8]) -> Key {
-    let d = ring::digest::digest(&ring::digest::SHA512, key);
-    Key::from(d.as_ref())
-}
-
-/// Fuzzing entry point, not part of the API: decodes a `Cookie` header as the login
-/// transaction cookies (plain and `__Secure-`) and the session cookies (plain and `__Host-`)
-/// under a key derived from `key`, and returns how many pending sign-ins and session ids it
-/// found. Anything malformed must read as none, without panicking.
-#[doc(hidden)]
-pub fn fuzz_decode_cookies(key: &[u8], cookie_header: &str) -> usize {
-    let key = fuzz_key(key);
-    let ttl = Duration::from_secs(600);
-    let mut n = 0;
-    for secure in [false, true] {
-        n += tx_cookie(secure, "/api/auth", ttl)
-            .read(&key, Some(cookie_header))
-            .0
-            .len();
-        n += usize::from(
-            SessionCookie::new(secure, ttl)
-                .read(&key, cookie_header)
-                .is_some(),
-        );
-    }
-    n
-}
-
-/// Fuzzing entry point, not part of the API: the value of a transaction cookie that encrypts
-/// `plaintext` under a key derived from `key` (so a fuzz target can reach the JSON decoding
-/// behind the AEAD with arbitrary plaintexts).
-#[doc(hidden)]
-pub fn fuzz_seal_transactions(key: &[u8], plaintext: &str) -> String {
-    let key = fuzz_key(key);
-    let c = tx_cookie(false, "/api/auth", Duration::from_secs(600));
-    let mut jar = cookie::CookieJar::new();
-    jar.private_mut(&key)
-        .add(cookie::Cookie::new(c.name, plaintext.to_owned()));
-    jar.get(c.name)
-        .map(|c| format!("{}={}", c.name(), c.value()))
-        .unwrap_or_default()
 }

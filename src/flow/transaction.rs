@@ -4,6 +4,7 @@
 //! Several pending sign-ins (tabs) each keep a slot; the oldest is evicted past
 //! [`MAX_PENDING`], which also bounds the cookie's size.
 
+use crate::web::find_cookie;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
@@ -139,20 +140,6 @@ impl TxCookie {
     }
 }
 
-/// Finds a cookie's raw value in a `Cookie` header without allocating. The first cookie of that
-/// name wins (browsers send the most specific path first).
-pub(crate) fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    for part in header.split(';') {
-        let part = part.trim_start_matches([' ', '\t']);
-        if let Some(rest) = part.strip_prefix(name)
-            && let Some(v) = rest.strip_prefix('=')
-        {
-            return Some(v.trim_end_matches([' ', '\t']));
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,12 +217,5 @@ mod tests {
         assert_eq!(back.0.len(), 1, "only the newest fits");
         assert_eq!(back.0[0].state, format!("s{}", MAX_PENDING - 1));
         assert_eq!(back.0[0].return_to, "/", "too long to keep");
-    }
-
-    #[test]
-    fn cookie_lookup() {
-        assert_eq!(find_cookie("a=1; b=2", "b"), Some("2"));
-        assert_eq!(find_cookie("ab=1; a=2", "a"), Some("2"));
-        assert_eq!(find_cookie("a=1", "b"), None);
     }
 }

@@ -206,7 +206,20 @@ pub(crate) fn verify_id_token<K>(
 where
     K: JsonWebKey<SigningAlgorithm = CoreJwsSigningAlgorithm, KeyUse = CoreJsonWebKeyUse>,
 {
-    let (peeked, payload) = peek(token)?;
+    verify_peeked(token, peek(token)?, keys, ex)
+}
+
+/// [`verify_id_token`] for a token the caller has already [`peek`]ed (to pick its keys), so the
+/// token is decoded once.
+pub(crate) fn verify_peeked<K>(
+    token: &str,
+    (peeked, payload): (Peek, serde_json::Value),
+    keys: &JsonWebKeySet<K>,
+    ex: &Expect<'_>,
+) -> Result<VerifiedIdToken, Error>
+where
+    K: JsonWebKey<SigningAlgorithm = CoreJwsSigningAlgorithm, KeyUse = CoreJsonWebKeyUse>,
+{
     match payload.get("iss").and_then(|v| v.as_str()) {
         Some(iss) if iss == ex.issuer => {}
         Some(iss) => {

@@ -6,12 +6,13 @@ use std::time::Duration;
 use cookie::Key;
 
 use super::OidcLayer;
+use crate::admin::AdminApi;
 use crate::config::{Providers, check_url};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
 use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
-use crate::session::SessionCookie;
+use crate::session::{Responses, SessionCookie, Sessions};
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
 
 /// Why a layer could not be built.
@@ -264,23 +265,33 @@ impl OidcLayerBuilder {
                 format!("{prefix}/error")
             }
         });
+        let registry = Arc::new(Registry::new(providers, settings, http, self.cache));
         let flow = Flow {
-            registry: Registry::new(providers, settings, http, self.cache),
-            users,
-            sessions,
-            key,
-            base_url,
+            registry: registry.clone(),
+            transactions: sessions.clone(),
+            key: key.clone(),
+            base_url: base_url.clone(),
             tx_cookie: crate::flow::tx_cookie(secure, &prefix, t.transaction_ttl),
-            session_cookie: SessionCookie::new(secure, t.session_ttl),
-            prefix,
+            prefix: prefix.clone(),
             timing: t,
         };
         Ok(OidcLayer {
             engine: Arc::new(OidcEngine {
+                registry: registry.clone(),
                 flow,
-                error_page,
+                sessions: Sessions {
+                    store: sessions,
+                    cookie: SessionCookie::new(secure, t.session_ttl),
+                    key,
+                },
+                users: users.clone(),
+                responses: Arc::new(Responses::new(&prefix, error_page)),
                 after_logout: self.after_logout,
-                admin: crate::admin::AdminState {
+                admin: AdminApi {
+                    registry,
+                    users,
+                    base_url,
+                    prefix,
                     keep_one_sign_in_method: self.keep_one_sign_in_method,
                     write_lock: tokio::sync::Mutex::new(()),
                 },

@@ -124,10 +124,7 @@ where
                 let bytes = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
                     Ok(c) => c.to_bytes(),
                     Err(_) => {
-                        let r = crate::engine::json_response(
-                            http::StatusCode::PAYLOAD_TOO_LARGE,
-                            &serde_json::json!({"error": "payload_too_large", "message": "The request body is too large or broken."}),
-                        );
+                        let r = crate::web::too_large();
                         return Ok(engine_response(r));
                     }
                 };
@@ -146,9 +143,9 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::boxed(Box::pin(async move {
-            match engine.authenticate(req.headers()).await {
+            match engine.authenticate_request(req.headers()).await {
                 Ok(auth) => {
-                    req.extensions_mut().insert(auth.with_engine(engine));
+                    req.extensions_mut().insert(auth);
                     let r = inner.call(req).await?;
                     Ok(r.map(http_body_util::Either::Left))
                 }

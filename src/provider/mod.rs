@@ -2,6 +2,7 @@
 //! caches.
 
 mod address;
+mod buttons;
 mod discovery;
 mod fastkey;
 pub(crate) mod http;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 pub use address::{EndpointPolicy, RefusedAddress};
+pub use buttons::ProviderButton;
 pub use discovery::Discovery;
 pub(crate) use fastkey::KeySet;
 pub use http::HttpLimits;

@@ -4,10 +4,10 @@
 //! admin API.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::Value;
 
-use crate::engine::{OidcEngine, escape};
+use crate::web::escape;
 
 /// The page's Content-Security-Policy: its own script and API only.
 const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -133,50 +133,14 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
         "</main><script src=\"{}/admin.js\"></script>",
         escape(prefix)
     ));
-    let page = crate::engine::page("Sign-in providers", &body);
+    let page = crate::web::page("Sign-in providers", &body);
     page.replace(
         "</style>",
         "label{display:block;margin:.4rem 0}input:not([type=checkbox]),select{width:100%;box-sizing:border-box;padding:.3rem}section.provider{border-top:1px solid #ccc;margin-top:1.5rem}.ok{color:#1b5e20}.fail{color:#c62828}</style>",
     )
 }
 
-impl OidcEngine {
-    /// `GET {prefix}/admin`: the page for admins; signed out → the login page, others → 403.
-    pub(crate) async fn admin_page(&self, headers: &HeaderMap, path: &str) -> Response<Bytes> {
-        let auth = match self.authenticate(headers).await {
-            Ok(a) => a,
-            Err(e) => return self.error_response(headers, &e),
-        };
-        if !auth.is_signed_in() {
-            return self.unauthenticated(headers, path);
-        }
-        if self.admin_guard(headers, false).await.is_err() {
-            return self.forbidden(headers);
-        }
-        let views = match self.admin_views().await {
-            Ok(v) => v,
-            Err(e) => return self.error_response(headers, &e),
-        };
-        let mut r = Response::new(Bytes::from(admin_page(self.prefix(), &views)));
-        *r.status_mut() = StatusCode::OK;
-        let h = r.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(ADMIN_CSP),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        r
-    }
+/// `GET {prefix}/admin` for an admin: the page with its own Content-Security-Policy.
+pub(crate) fn admin_response(prefix: &str, views: &[Value]) -> Response<Bytes> {
+    crate::web::html_response_with_csp(StatusCode::OK, admin_page(prefix, views), ADMIN_CSP)
 }

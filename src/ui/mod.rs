@@ -8,9 +8,9 @@
 pub mod admin;
 mod icons;
 
-use crate::ErrorCode;
-use crate::engine::ProviderButton;
-use crate::engine::escape;
+use crate::error::ErrorCode;
+use crate::provider::ProviderButton;
+use crate::web::{escape, page, safe_return_to, with_query};
 
 /// Renders the login page.
 ///
@@ -55,18 +55,17 @@ pub fn login_page(
     if providers.is_empty() {
         body.push_str("<p class=\"muted\">No sign-in method is enabled yet. An administrator can enable one in the authentication settings.</p>");
     }
-    let rt = crate::flow::safe_return_to(return_to);
-    let rt_q: String = url::form_urlencoded::byte_serialize(rt.as_bytes()).collect();
+    let rt = safe_return_to(return_to);
     body.push_str("<nav aria-label=\"Sign-in methods\">");
     for p in providers {
         body.push_str(&format!(
-            "<a class=\"button\" id=\"signin-{id}\" href=\"{url}?return_to={rt_q}\">{icon} Sign in with {name}</a>",
+            "<a class=\"button\" id=\"signin-{id}\" href=\"{url}\">{icon} Sign in with {name}</a>",
             id = escape(&p.id),
-            url = escape(&p.login_url),
+            url = escape(&with_query(&p.login_url, &[("return_to", &rt)])),
             icon = icons::svg(p.icon.as_deref()),
             name = escape(&p.name),
         ));
     }
     body.push_str("</nav>");
-    crate::engine::page("Sign in", &body)
+    page("Sign in", &body)
 }

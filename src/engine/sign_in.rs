@@ -1,0 +1,181 @@
+//! The engine's orchestration of a sign-in and a sign-out: the flow's verified sign-in →
+//! the user (resolved, linked or created) → a new session → the redirect; and logout, with
+//! RP-initiated logout at the provider when asked. Also the admin page, which needs both the
+//! session (who asks) and the admin API (whether they may).
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+
+use super::OidcEngine;
+use super::routes::log_failure;
+use crate::error::{Error, ErrorCode};
+use crate::flow::VerifiedSignIn;
+use crate::identity::{Policy, Resolution, resolve_user};
+use crate::store::SessionRecord;
+use crate::util::unix_now;
+use crate::web::{add_cookies, cookie_header, json_response, query_param, redirect, wants_json};
+
+impl OidcEngine {
+    /// `GET {prefix}/providers/{id}/callback`.
+    pub(super) async fn callback(
+        &self,
+        id: &str,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> Response<Bytes> {
+        let cookie = cookie_header(headers);
+        let verified = match self.flow.callback(id, query, cookie.as_deref()).await {
+            Ok(v) => v,
+            Err(fe) => {
+                // A replayed callback from a browser that is already signed in (back button)
+                // gets a harmless redirect, not a scary error.
+                if fe.error.code() == ErrorCode::InvalidState
+                    && !wants_json(headers)
+                    && let Ok(auth) = self.authenticate(headers).await
+                    && auth.is_signed_in()
+                {
+                    return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
+                }
+                log_failure(id, &fe.error);
+                return self.responses.error(headers, &fe.error, &fe.cookies);
+            }
+        };
+        let mut cookies = verified.cookies.clone();
+        match self.start_session(headers, &verified).await {
+            Ok((user_id, resolution, set_cookie)) => {
+                tracing::info!(target: "tower_oidc::audit", event = "sign_in", provider = id, user = %user_id, resolution = ?resolution, "signed in");
+                match resolution {
+                    Resolution::Created => {
+                        tracing::info!(target: "tower_oidc::audit", event = "user_created", provider = id, user = %user_id, "user created at first sign-in");
+                    }
+                    Resolution::Linked => {
+                        tracing::info!(target: "tower_oidc::audit", event = "identity_linked", provider = id, user = %user_id, "identity linked to an existing user by email");
+                    }
+                    Resolution::Existing => {}
+                }
+                cookies.push(set_cookie);
+                redirect(StatusCode::SEE_OTHER, &verified.return_to, &cookies)
+            }
+            Err(e) => {
+                log_failure(id, &e);
+                self.responses.error(headers, &e, &cookies)
+            }
+        }
+    }
+
+    /// The user of a verified sign-in, and a new session for them (rotating the old one).
+    async fn start_session(
+        &self,
+        headers: &HeaderMap,
+        v: &VerifiedSignIn,
+    ) -> Result<(String, Resolution, String), Error> {
+        let policy = Policy {
+            email_trust: v.email_trust,
+            auto_register: v.auto_register,
+            admin_rules: &v.admin_rules,
+        };
+        let (user, resolution) =
+            resolve_user(self.users.as_ref(), &v.identity, &v.profile, &policy).await?;
+        let user_id = user.id.to_string();
+        let record = SessionRecord {
+            user,
+            provider: v.provider.clone(),
+            expires_at: unix_now() + self.flow.timing.session_ttl.as_secs(),
+            id_token_hint: v.id_token_hint.clone(),
+        };
+        let set_cookie = self
+            .sessions
+            .rotate(self.sessions.id(headers), &record)
+            .await?;
+        Ok((user_id, resolution, set_cookie))
+    }
+
+    /// `POST {prefix}/logout`.
+    pub(super) async fn logout(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
+        // Logout is a POST; refuse one that another site's page sent (logout CSRF).
+        if !self.admin.same_origin(headers) {
+            return crate::web::error_json(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Cross-site sign-out refused.",
+            );
+        }
+        let mut end_session_url = None;
+        if let Some(id) = self.sessions.id(headers) {
+            let record = match self.sessions.end(&id).await {
+                Ok(r) => r,
+                Err(e) => return self.responses.error(headers, &e, &[]),
+            };
+            if let Some(rec) = record {
+                tracing::info!(target: "tower_oidc::audit", event = "sign_out", provider = %rec.provider, user = %rec.user.id, "signed out");
+                let wants_idp = matches!(
+                    query_param(query, "end_session").as_deref(),
+                    Some("1" | "true")
+                );
+                if wants_idp {
+                    end_session_url = self.end_session_url(&rec).await;
+                }
+            }
+        }
+        let cookies = vec![self.sessions.clear_cookie()];
+        let after = format!("{}{}", self.flow.base_url, self.after_logout);
+        if wants_json(headers) {
+            let mut r = json_response(
+                StatusCode::OK,
+                &serde_json::json!({"signed_out": true, "redirect": end_session_url.as_deref().unwrap_or(&after)}),
+            );
+            add_cookies(&mut r, &cookies);
+            r
+        } else {
+            redirect(
+                StatusCode::SEE_OTHER,
+                end_session_url.as_deref().unwrap_or(&self.after_logout),
+                &cookies,
+            )
+        }
+    }
+
+    /// The provider's end-session URL for RP-initiated logout, when it has one.
+    async fn end_session_url(&self, rec: &SessionRecord) -> Option<String> {
+        let st = self.registry.enabled(&rec.provider).await.ok()?;
+        let active = self.registry.active(&st).await.ok()?;
+        let resolved = st.current();
+        let endpoint = resolved
+            .endpoints
+            .end_session
+            .clone()
+            .or(active.end_session)?;
+        let mut u = url::Url::parse(&endpoint).ok()?;
+        {
+            let mut q = u.query_pairs_mut();
+            if let Some(hint) = &rec.id_token_hint {
+                q.append_pair("id_token_hint", hint);
+            }
+            q.append_pair("client_id", &resolved.client_id);
+            q.append_pair(
+                "post_logout_redirect_uri",
+                &format!("{}{}", self.flow.base_url, self.after_logout),
+            );
+        }
+        Some(u.to_string())
+    }
+
+    /// `GET {prefix}/admin`: the page for admins; signed out → the login page, others → 403.
+    #[cfg(feature = "ui")]
+    pub(super) async fn admin_page(&self, headers: &HeaderMap, path: &str) -> Response<Bytes> {
+        let auth = match self.authenticate(headers).await {
+            Ok(a) => a,
+            Err(e) => return self.error_response(headers, &e),
+        };
+        if !auth.is_signed_in() {
+            return self.unauthenticated(headers, path);
+        }
+        if self.admin.guard(Ok(auth), headers, false).await.is_err() {
+            return self.forbidden(headers);
+        }
+        match self.admin.views().await {
+            Ok(views) => crate::ui::admin::admin_response(self.prefix(), &views),
+            Err(e) => self.error_response(headers, &e),
+        }
+    }
+}

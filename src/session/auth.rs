@@ -1,0 +1,111 @@
+//! [`Auth`]: who is signed in, in a request's extensions.
+
+use std::sync::Arc;
+
+use super::Responses;
+use crate::store::{SessionRecord, User};
+
+/// Who is signed in, in the request's extensions.
+///
+/// The layer inserts an `Auth` into requests that carry a session cookie. A request without
+/// one gets **nothing** inserted (that keeps the pass-through path free of allocations), so
+/// the absence of `Auth` means signed out: read it with [`Auth::from_extensions`], not
+/// `extensions().get::<Auth>()` alone (nor axum's `Extension<Auth>`, which would refuse
+/// anonymous requests).
+///
+/// ```
+/// # use tower_oidc::Auth;
+/// async fn handler(req: http::Request<()>) -> String {
+///     match Auth::from_extensions(req.extensions()).user() {
+///         Some(user) => format!("hello {}", user.name.as_deref().unwrap_or("you")),
+///         None => "hello stranger".into(),
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Auth {
+    session: Option<Arc<SessionRecord>>,
+    // How the engine that authenticated the request answers refused requests (set by the layer
+    // and the framework adapters), so extractors answer alike. An `Arc` clone: no allocation.
+    responses: Option<Arc<Responses>>,
+}
+
+impl Auth {
+    /// Nobody signed in.
+    pub fn anonymous() -> Self {
+        Auth {
+            session: None,
+            responses: None,
+        }
+    }
+
+    /// Who is signed in according to a request's extensions: the `Auth` the layer inserted
+    /// (a cheap clone: an `Arc`), or anonymous when there is none — the layer inserts nothing
+    /// for requests without a session cookie.
+    ///
+    /// ```
+    /// # use tower_oidc::Auth;
+    /// let req = http::Request::new(());
+    /// assert!(!Auth::from_extensions(req.extensions()).is_signed_in());
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Auth {
+        extensions.get::<Auth>().cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn signed_in(record: Arc<SessionRecord>) -> Self {
+        Auth {
+            session: Some(record),
+            responses: None,
+        }
+    }
+
+    /// Remembers how the engine that authenticated the request answers refused requests.
+    pub(crate) fn with_responses(mut self, responses: Arc<Responses>) -> Self {
+        self.responses = Some(responses);
+        self
+    }
+
+    /// The answers of the engine that authenticated this request, if one did.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+    pub(crate) fn responses(&self) -> Option<&Responses> {
+        self.responses.as_deref()
+    }
+
+    /// The login page of the engine that authenticated this request (`{prefix}/login`), when
+    /// it came through [`crate::OidcLayer`] or a framework adapter.
+    ///
+    /// ```
+    /// # use tower_oidc::Auth;
+    /// fn login_url(auth: &Auth) -> String {
+    ///     auth.login_url().unwrap_or("/api/auth/login").to_owned()
+    /// }
+    /// assert_eq!(login_url(&Auth::anonymous()), "/api/auth/login");
+    /// ```
+    pub fn login_url(&self) -> Option<&str> {
+        self.responses.as_deref().map(|r| r.login_url.as_str())
+    }
+
+    pub(crate) fn session_record(&self) -> Option<&Arc<SessionRecord>> {
+        self.session.as_ref()
+    }
+
+    /// The signed-in user (as of the sign-in), if any.
+    pub fn user(&self) -> Option<&User> {
+        self.session.as_ref().map(|s| &s.user)
+    }
+
+    /// Whether someone is signed in.
+    pub fn is_signed_in(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the signed-in user is an administrator.
+    pub fn is_admin(&self) -> bool {
+        self.user().is_some_and(|u| u.is_admin)
+    }
+
+    /// The provider the user signed in with.
+    pub fn provider(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.provider.as_str())
+    }
+}

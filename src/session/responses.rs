@@ -1,0 +1,80 @@
+//! How a request that may not pass is answered: `401` JSON or a redirect to the login page for
+//! a signed-out request, `403` for a forbidden one, and an error as JSON or a redirect to the
+//! error page. [`Auth`](super::Auth) carries these, so extractors answer like the engine without
+//! holding it.
+
+use bytes::Bytes;
+use http::{HeaderMap, Response, StatusCode};
+
+use crate::error::Error;
+use crate::web::{
+    add_cookies, code_json, error_json, html_response, page, redirect, wants_json, with_query,
+};
+
+/// The login and error pages' URLs, and the answers built from them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Responses {
+    /// The login page (`{prefix}/login`).
+    pub login_url: String,
+    /// Where a browser's error goes, with `?error=<code>`.
+    pub error_page: String,
+}
+
+impl Responses {
+    /// The answers of an engine under `prefix` with its error page.
+    pub fn new(prefix: &str, error_page: String) -> Self {
+        Responses {
+            login_url: format!("{prefix}/login"),
+            error_page,
+        }
+    }
+
+    /// A signed-out request to a protected route: JSON for API clients, a redirect to the login
+    /// page (with `return_to`) for browsers.
+    pub fn unauthenticated(&self, headers: &HeaderMap, path_and_query: &str) -> Response<Bytes> {
+        if wants_json(headers) {
+            error_json(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Sign in to continue.",
+            )
+        } else {
+            let rt = crate::web::safe_return_to(Some(path_and_query));
+            let location = with_query(&self.login_url, &[("return_to", &rt)]);
+            redirect(StatusCode::SEE_OTHER, &location, &[])
+        }
+    }
+
+    /// A signed-in user who is not allowed.
+    pub fn forbidden(&self, headers: &HeaderMap) -> Response<Bytes> {
+        if wants_json(headers) {
+            error_json(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "You are not allowed to do this.",
+            )
+        } else {
+            html_response(
+                StatusCode::FORBIDDEN,
+                page(
+                    "Forbidden",
+                    "<p>You are signed in, but not allowed to see this page.</p>",
+                ),
+            )
+        }
+    }
+
+    /// An error: JSON `{"error","message"}` for API clients, a redirect to the error page with
+    /// `?error=<code>` for browsers. The detail goes to the log only (the caller's).
+    pub fn error(&self, headers: &HeaderMap, err: &Error, cookies: &[String]) -> Response<Bytes> {
+        let code = err.code();
+        if wants_json(headers) {
+            let mut r = code_json(code);
+            add_cookies(&mut r, cookies);
+            r
+        } else {
+            let location = with_query(&self.error_page, &[("error", code.as_str())]);
+            redirect(StatusCode::FOUND, &location, cookies)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The session cookie: a random session id, HMAC-signed with the app's key.
+
+use std::time::Duration;
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+
+use crate::store::SessionId;
+use crate::web::find_cookie;
+
+/// Longest session cookie value accepted; longer ones are ignored without work.
+const MAX_SESSION_COOKIE: usize = 256;
+
+/// The session cookie's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionCookie {
+    pub name: &'static str,
+    pub secure: bool,
+    pub ttl: Duration,
+}
+
+impl SessionCookie {
+    pub fn new(secure: bool, ttl: Duration) -> Self {
+        SessionCookie {
+            name: if secure {
+                "__Host-tower_oidc_session"
+            } else {
+                "tower_oidc_session"
+            },
+            secure,
+            ttl,
+        }
+    }
+
+    /// Whether a `Cookie` header carries this cookie at all (no signature check).
+    pub fn present(&self, cookie_header: &str) -> bool {
+        find_cookie(cookie_header, self.name).is_some()
+    }
+
+    /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".
+    pub fn read(&self, key: &Key, cookie_header: &str) -> Option<SessionId> {
+        let raw = find_cookie(cookie_header, self.name)?;
+        if raw.len() > MAX_SESSION_COOKIE {
+            return None;
+        }
+        let jar = CookieJar::new();
+        let c = jar
+            .signed(key)
+            .verify(Cookie::new(self.name, raw.to_owned()))?;
+        Some(SessionId::from_string(c.value().to_owned()))
+    }
+
+    fn base(&self, value: String) -> Cookie<'static> {
+        let mut c = Cookie::new(self.name, value);
+        c.set_path("/");
+        c.set_http_only(true);
+        c.set_same_site(SameSite::Lax);
+        c.set_secure(self.secure);
+        c
+    }
+
+    /// `Set-Cookie` for a new session id.
+    pub fn write(&self, key: &Key, id: &SessionId) -> String {
+        let mut jar = CookieJar::new();
+        let mut c = self.base(id.expose().to_owned());
+        c.set_max_age(cookie::time::Duration::seconds(self.ttl.as_secs() as i64));
+        jar.signed_mut(key).add(c);
+        jar.get(self.name)
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    }
+
+    /// `Set-Cookie` that ends the session cookie.
+    pub fn clear(&self) -> String {
+        let mut c = self.base(String::new());
+        c.set_max_age(cookie::time::Duration::ZERO);
+        c.set_expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+        c.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_cookie_round_trip_and_forgery() {
+        let key = Key::generate();
+        let sc = SessionCookie::new(true, Duration::from_secs(60));
+        let id = SessionId::random();
+        let set = sc.write(&key, &id);
+        assert!(set.starts_with("__Host-tower_oidc_session="));
+        for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(!set.contains("Domain"));
+        let value = set.split(';').next().unwrap();
+        assert_eq!(sc.read(&key, value), Some(id.clone()));
+        assert_eq!(sc.read(&Key::generate(), value), None);
+        let forged = format!("__Host-tower_oidc_session={}", id.expose());
+        assert_eq!(sc.read(&key, &forged), None);
+        let plain = SessionCookie::new(false, Duration::from_secs(60)).write(&key, &id);
+        assert!(plain.starts_with("tower_oidc_session=") && !plain.contains("Secure"));
+    }
+}
