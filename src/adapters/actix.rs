@@ -155,9 +155,16 @@ where
         }
         Box::pin(async move {
             match engine.authenticate_request(&cookies).await {
-                Ok(auth) => {
+                Ok((auth, clear)) => {
                     req.extensions_mut().insert(auth);
-                    Ok(service.call(req).await?.map_into_left_body())
+                    let mut res = service.call(req).await?;
+                    if let Some(v) =
+                        clear.and_then(|c| actix_web::http::header::HeaderValue::from_str(&c).ok())
+                    {
+                        res.headers_mut()
+                            .append(actix_web::http::header::SET_COOKIE, v);
+                    }
+                    Ok(res.map_into_left_body())
                 }
                 Err(e) => {
                     let r = engine.error_response(&to_http_headers(req.headers()), &e);

@@ -47,6 +47,7 @@ use crate::store::{SessionRecord, User};
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
     session: Arc<SessionRecord>,
+    user: Arc<User>,
 }
 
 impl CurrentUser {
@@ -57,13 +58,18 @@ impl CurrentUser {
     /// assert!(CurrentUser::from_auth(&Auth::anonymous()).is_none());
     /// ```
     pub fn from_auth(auth: &Auth) -> Option<CurrentUser> {
-        auth.session_record()
-            .map(|s| CurrentUser { session: s.clone() })
+        match (auth.session_record(), auth.user_arc()) {
+            (Some(s), Some(u)) => Some(CurrentUser {
+                session: s.clone(),
+                user: u.clone(),
+            }),
+            _ => None,
+        }
     }
 
-    /// The user, as of the sign-in.
+    /// The user, as the user store has them (at most the revalidation bound old).
     pub fn user(&self) -> &User {
-        &self.session.user
+        &self.user
     }
 
     /// The provider the user signed in with (e.g. `authentik`).
@@ -73,14 +79,14 @@ impl CurrentUser {
 
     /// Whether the user is an administrator.
     pub fn is_admin(&self) -> bool {
-        self.session.user.is_admin
+        self.user.is_admin
     }
 }
 
 impl Deref for CurrentUser {
     type Target = User;
     fn deref(&self) -> &User {
-        &self.session.user
+        &self.user
     }
 }
 
@@ -102,7 +108,7 @@ pub struct AdminUser(pub CurrentUser);
 impl Deref for AdminUser {
     type Target = User;
     fn deref(&self) -> &User {
-        &self.0.session.user
+        &self.0.user
     }
 }
 
@@ -113,12 +119,17 @@ pub(crate) enum Denied {
     Unauthenticated,
     /// Signed in, but not an administrator.
     Forbidden,
+    /// The session store could not be asked who this is.
+    Unavailable,
 }
 
 /// The user of `auth`, or why not.
 pub(crate) fn check(auth: Option<&Auth>) -> Result<CurrentUser, Denied> {
     // No `Auth` means signed out: the layer inserts none for requests without a session cookie
     // (that keeps the hot path free of allocations).
+    if auth.is_some_and(Auth::is_store_unavailable) {
+        return Err(Denied::Unavailable);
+    }
     auth.and_then(CurrentUser::from_auth)
         .ok_or(Denied::Unauthenticated)
 }
@@ -154,5 +165,13 @@ pub(crate) fn denied_response(
     match denied {
         Denied::Unauthenticated => responses.unauthenticated(headers, path_and_query),
         Denied::Forbidden => responses.forbidden(headers),
+        Denied::Unavailable => responses.error(
+            headers,
+            &crate::error::Error::new(
+                crate::error::ErrorCode::StoreUnavailable,
+                "the session store is unavailable",
+            ),
+            &[],
+        ),
     }
 }

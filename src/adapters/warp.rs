@@ -214,7 +214,9 @@ pub fn auth(engine: Arc<OidcEngine>) -> impl Filter<Extract = (Auth,), Error = R
 
 async fn authenticate(engine: Arc<OidcEngine>, headers: &HeaderMap) -> Result<Auth, Rejection> {
     match engine.authenticate_request(headers).await {
-        Ok(auth) => Ok(auth),
+        // warp's filters cannot add a header to the app's reply: a stale cookie is not cleared
+        // here (it is by the tower layer and the actix-web middleware).
+        Ok((auth, _clear)) => Ok(auth),
         Err(e) => Err(::warp::reject::custom(AuthRejection {
             response: engine.error_response(headers, &e),
         })),

@@ -76,14 +76,31 @@ impl OidcEngine {
         self.sessions.authenticate(headers).await
     }
 
-    /// [`authenticate`](Self::authenticate), with the engine's answers attached so that
-    /// extractors refuse a request the way the engine does.
-    pub(crate) async fn authenticate_request(&self, headers: &HeaderMap) -> Result<Auth, Error> {
-        Ok(self
-            .sessions
-            .authenticate(headers)
-            .await?
-            .with_responses(self.responses.clone()))
+    /// Who is signed in for a request outside the auth routes, with the engine's answers
+    /// attached so that extractors refuse a request the way the engine does, and the
+    /// `Set-Cookie` that clears a stale session cookie, if the request carried one.
+    ///
+    /// A session store that cannot be reached does not fail the request: public routes are
+    /// served as signed out, and protected ones answer `503 store_unavailable` (see
+    /// [`Auth::is_store_unavailable`]). Only other errors come back as `Err`.
+    pub(crate) async fn authenticate_request(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Auth, Option<String>), Error> {
+        match self.sessions.check(headers).await {
+            Ok(c) => Ok((
+                c.auth.with_responses(self.responses.clone()),
+                c.clear_cookie.then(|| self.sessions.clear_cookie()),
+            )),
+            Err(e) if e.code() == crate::error::ErrorCode::StoreUnavailable => {
+                tracing::warn!(code = %e.code(), detail = %e.detail(), "session store unavailable: serving the request as signed out");
+                Ok((
+                    Auth::unavailable().with_responses(self.responses.clone()),
+                    None,
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// An anonymous [`Auth`] with the engine's answers attached.

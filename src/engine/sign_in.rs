@@ -27,6 +27,8 @@ impl OidcEngine {
         let verified = match self.flow.callback(id, query, cookie.as_deref()).await {
             Ok(v) => v,
             Err(fe) => {
+                // Every failure is logged once, whatever the browser is shown.
+                log_failure(id, &fe.error);
                 // A replayed callback from a browser that is already signed in (back button)
                 // gets a harmless redirect, not a scary error.
                 if fe.error.code() == ErrorCode::InvalidState
@@ -36,7 +38,6 @@ impl OidcEngine {
                 {
                     return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
                 }
-                log_failure(id, &fe.error);
                 return self.responses.error(headers, &fe.error, &fe.cookies);
             }
         };

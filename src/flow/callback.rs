@@ -120,7 +120,17 @@ impl Flow {
         let params = CallbackParams::parse(query)?;
         // 1. The transaction: bound to this browser (the encrypted cookie), this provider, and
         //    used once. Without a matching one nothing else happens — no token request.
-        let mut pending = self.pending(cookie_header);
+        let Some(mut pending) = self.tx_cookie.read_unique(&self.key, cookie_header) else {
+            return Err(FlowError {
+                error: Error::new(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "provider `{provider}`: the request carries more than one login transaction cookie (one was planted: cookie tossing)"
+                    ),
+                ),
+                cookies: vec![self.tx_cookie.clear()],
+            });
+        };
         let state = params.state.as_deref().unwrap_or("");
         let tx = match (state.is_empty(), pending.take(state)) {
             (false, Some(tx)) => tx,
@@ -237,6 +247,9 @@ impl Flow {
 
         // 5. The ID token, verified (and the issuer learned, for an instance-URL-only Authentik).
         let mut id_token_hint = None;
+        // For OpenID Connect the identity is the verified ID token's `sub`, whatever the claim
+        // rules map (matrix X: identity key).
+        let mut verified_subject = None;
         let (claims, issuer) = match resolved.spec.protocol {
             Protocol::Oidc => {
                 let Some(token) = tokens.id_token.as_deref() else {
@@ -267,7 +280,14 @@ impl Flow {
                         (resolved.with_learned(&vars), Some(vars))
                     }
                 };
-                let issuer = resolved.endpoints.issuer.clone().unwrap_or_default();
+                // The issuer to expect; when it cannot be rendered from the learned variables
+                // the configuration is at fault, not the token.
+                let Some(issuer) = resolved.endpoints.issuer.clone() else {
+                    return Err(fail(Error::new(
+                        ErrorCode::ProviderMisconfigured,
+                        format!("provider `{provider}`: the issuer template could not be rendered"),
+                    )));
+                };
                 if let Some(iss) = &params.iss
                     && *iss != issuer
                 {
@@ -279,38 +299,50 @@ impl Flow {
                     )));
                 }
                 let algs = self.registry.algs_for(&st, &resolved).await.map_err(fail)?;
-                let keys = if !algs.is_empty() && algs.iter().all(is_hmac) {
+                let hmac = !algs.is_empty() && algs.iter().all(is_hmac);
+                let jwks_url = if hmac {
+                    None
+                } else {
+                    Some(
+                        self.registry
+                            .jwks_url_for(&st, &resolved)
+                            .await
+                            .map_err(fail)?,
+                    )
+                };
+                let keys = match &jwks_url {
                     // HMAC is keyed by the client secret: no JWKS is needed (Authentik serves
                     // `{}` in that mode).
-                    Arc::new(crate::provider::KeySet::new(Vec::new()))
-                } else {
-                    let url = self
+                    None => Arc::new(crate::provider::KeySet::new(Vec::new())),
+                    Some(url) => self
                         .registry
-                        .jwks_url_for(&st, &resolved)
+                        .keys(&st, url, peeked.0.kid.as_deref())
                         .await
-                        .map_err(fail)?;
-                    self.registry
-                        .keys(&st, &url, peeked.0.kid.as_deref())
-                        .await
-                        .map_err(fail)?
+                        .map_err(fail)?,
                 };
-                let verified = verify_peeked(
-                    token,
-                    peeked,
-                    &keys,
-                    &Expect {
-                        issuer: &issuer,
-                        client_id: &resolved.client_id,
-                        client_secret: resolved.client_secret.as_ref(),
-                        algs: &algs,
-                        nonce: &tx.nonce,
-                        access_token: Some(tokens.access_token.expose()),
-                        now: self.now(),
-                        skew: self.timing.clock_skew,
-                        max_age: self.timing.max_token_age,
-                    },
-                )
-                .map_err(|e| {
+                let kid_less = peeked.0.kid.is_none();
+                let expect = Expect {
+                    issuer: &issuer,
+                    client_id: &resolved.client_id,
+                    client_secret: resolved.client_secret.as_ref(),
+                    algs: &algs,
+                    nonce: &tx.nonce,
+                    access_token: Some(tokens.access_token.expose()),
+                    now: self.now(),
+                    skew: self.timing.clock_skew,
+                    max_age: self.timing.max_token_age,
+                };
+                let mut result = verify_peeked(token, peeked, &keys, &expect);
+                // A token without `kid` that no cached key verifies may be signed with a key the
+                // provider rotated in since: fetch the set again (rate-limited) and retry once.
+                if result.is_err()
+                    && kid_less
+                    && let Some(url) = &jwks_url
+                    && let Some(fresh) = self.registry.refetched_keys(&st, url).await
+                {
+                    result = peek(token).and_then(|p| verify_peeked(token, p, &fresh, &expect));
+                }
+                let verified = result.map_err(|e| {
                     fail(Error::new(
                         e.code(),
                         format!("provider `{provider}`: {}", e.detail()),
@@ -353,6 +385,7 @@ impl Flow {
                     }
                 }
                 id_token_hint = Some(verified.expose_raw().to_owned());
+                verified_subject = Some(verified.subject.clone());
                 (serde_json::Value::Object(claims), issuer)
             }
             Protocol::Oauth2 => {
@@ -397,7 +430,10 @@ impl Flow {
         }
 
         // 7. Who this is.
-        let profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;
+        let mut profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;
+        if let Some(sub) = verified_subject {
+            profile.subject = sub;
+        }
         Ok(VerifiedSignIn {
             provider: provider.to_owned(),
             identity: Identity {

@@ -22,8 +22,8 @@ pub use transaction::{MAX_COOKIE_BYTES, MAX_PENDING};
 pub(crate) use verify::{Expect, peek, verify_id_token};
 pub use verify::{MAX_HEADER_BYTES, MAX_ID_TOKEN_BYTES, VerifiedIdToken};
 
+use transaction::Transaction;
 pub(crate) use transaction::TxCookie;
-use transaction::{Pending, Transaction};
 
 use crate::config::Pkce;
 use crate::error::Error;
@@ -174,22 +174,21 @@ impl Flow {
     pub(crate) fn now(&self) -> SystemTime {
         SystemTime::now()
     }
-
-    pub(crate) fn pending(&self, cookie_header: Option<&str>) -> Pending {
-        self.tx_cookie.read(&self.key, cookie_header)
-    }
 }
 
-/// The transaction cookie's settings: scoped to the providers' callback paths; `__Secure-` and
-/// `Secure` on https (the `__Host-` prefix would force `Path=/`).
+/// The transaction cookie's settings. On https it is `__Host-` (so `Secure`, `Path=/`, no
+/// `Domain`): a sibling subdomain cannot set a cookie of that name, so it cannot toss its own
+/// login transaction into this browser's callback (matrix H1/H11). On http loopback (local
+/// development) it is plain and scoped to the providers' callback paths.
 pub(crate) fn tx_cookie(secure: bool, prefix: &str, ttl: Duration) -> TxCookie {
+    let (name, path) = if secure {
+        ("__Host-tower_oidc_tx", "/".to_owned())
+    } else {
+        ("tower_oidc_tx", format!("{prefix}/providers/"))
+    };
     TxCookie {
-        name: if secure {
-            "__Secure-tower_oidc_tx"
-        } else {
-            "tower_oidc_tx"
-        },
-        path: format!("{prefix}/providers/"),
+        name,
+        path,
         secure,
         max_age_secs: ttl.as_secs() as i64,
     }

@@ -4,7 +4,7 @@
 //! Several pending sign-ins (tabs) each keep a slot; the oldest is evicted past
 //! [`MAX_PENDING`], which also bounds the cookie's size.
 
-use crate::web::find_cookie;
+use crate::web::{Found, find_unique_cookie};
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
@@ -76,9 +76,21 @@ impl TxCookie {
     /// Reads and decrypts the pending transactions from a `Cookie` header value. A missing,
     /// tampered, truncated, oversized or undecodable cookie is "no pending sign-ins".
     pub fn read(&self, key: &Key, cookie_header: Option<&str>) -> Pending {
-        let Some(raw) = cookie_header.and_then(|h| find_cookie(h, self.name)) else {
-            return Pending::default();
+        self.read_unique(key, cookie_header).unwrap_or_default()
+    }
+
+    /// [`TxCookie::read`], but `None` when the header carries more than one transaction cookie:
+    /// one of them was planted (cookie tossing), and which is ours cannot be told.
+    pub fn read_unique(&self, key: &Key, cookie_header: Option<&str>) -> Option<Pending> {
+        let raw = match cookie_header.map(|h| find_unique_cookie(h, self.name)) {
+            None | Some(Found::Missing) => return Some(Pending::default()),
+            Some(Found::Many) => return None,
+            Some(Found::One(raw)) => raw,
         };
+        Some(self.decrypt(key, raw))
+    }
+
+    fn decrypt(&self, key: &Key, raw: &str) -> Pending {
         if raw.len() > MAX_COOKIE_BYTES {
             return Pending::default();
         }

@@ -12,7 +12,7 @@ use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
 use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
-use crate::session::{Responses, SessionCookie, Sessions};
+use crate::session::{FreshUsers, Responses, SessionCookie, Sessions};
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
 
 /// Why a layer could not be built.
@@ -58,6 +58,7 @@ pub struct OidcLayerBuilder {
     error_page: Option<String>,
     after_logout: String,
     keep_one_sign_in_method: bool,
+    user_revalidation: Duration,
 }
 
 impl Default for OidcLayerBuilder {
@@ -77,6 +78,7 @@ impl Default for OidcLayerBuilder {
             error_page: None,
             after_logout: "/".into(),
             keep_one_sign_in_method: false,
+            user_revalidation: Duration::from_secs(60),
         }
     }
 }
@@ -182,6 +184,15 @@ impl OidcLayerBuilder {
         self
     }
 
+    /// How old the user a signed-in request sees may be (default 60 s): each instance re-reads
+    /// a session's user from the [`UserStore`] at least this often, so a user the app demotes
+    /// loses admin rights, and a user it deletes loses the session, within this bound. `ZERO`
+    /// reads the store on every signed-in request.
+    pub fn user_revalidation(mut self, max_age: Duration) -> Self {
+        self.user_revalidation = max_age;
+        self
+    }
+
     /// Whether the admin API refuses to disable or delete the last enabled provider (default
     /// `false`). Turn it on when the providers are the app's only way to sign in, so that an
     /// admin cannot lock everybody out; leave it off when the app has another one (passwords).
@@ -283,6 +294,7 @@ impl OidcLayerBuilder {
                     store: sessions,
                     cookie: SessionCookie::new(secure, t.session_ttl),
                     key,
+                    users: FreshUsers::new(users.clone(), self.user_revalidation),
                 },
                 users: users.clone(),
                 responses: Arc::new(Responses::new(&prefix, error_page)),

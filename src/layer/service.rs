@@ -144,9 +144,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         ResponseFuture::boxed(Box::pin(async move {
             match engine.authenticate_request(req.headers()).await {
-                Ok(auth) => {
+                Ok((auth, clear)) => {
                     req.extensions_mut().insert(auth);
-                    let r = inner.call(req).await?;
+                    let mut r = inner.call(req).await?;
+                    if let Some(v) = clear.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+                        r.headers_mut().append(http::header::SET_COOKIE, v);
+                    }
                     Ok(r.map(http_body_util::Either::Left))
                 }
                 Err(e) => Ok(engine_response(engine.error_response(req.headers(), &e))),

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use openidconnect::JsonWebKey as _;
 
+use super::backoff::Backoff;
 use super::fastkey::KeySet;
 
 use super::http::IdpClient;
@@ -16,8 +17,15 @@ use crate::error::{Error, ErrorCode};
 pub struct CachePolicy {
     /// How long discovery documents and key sets are used before a refresh.
     pub ttl: Duration,
-    /// Least time between two re-fetches of a key set caused by an unknown `kid`.
+    /// Least time between two re-fetches of a key set caused by an unknown `kid` (or by a
+    /// token without `kid` that no cached key verifies).
     pub refetch_cooldown: Duration,
+    /// After a failed discovery or key-set fetch, how long sign-ins are answered at once (with
+    /// the failure, or with the cached copy where there is one) before the next try; it doubles
+    /// with each further failure up to [`CachePolicy::failure_backoff_max`].
+    pub failure_backoff: Duration,
+    /// Longest wait between two tries of a failing endpoint.
+    pub failure_backoff_max: Duration,
 }
 
 impl Default for CachePolicy {
@@ -25,6 +33,8 @@ impl Default for CachePolicy {
         CachePolicy {
             ttl: Duration::from_secs(3600),
             refetch_cooldown: Duration::from_secs(30),
+            failure_backoff: Duration::from_secs(1),
+            failure_backoff_max: Duration::from_secs(30),
         }
     }
 }
@@ -34,6 +44,7 @@ struct State {
     keys: Option<Arc<KeySet>>,
     fetched_at: Option<Instant>,
     last_refetch: Option<Instant>,
+    backoff: Backoff,
 }
 
 /// One provider's key set.
@@ -52,6 +63,14 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<KeySet, String> {
         return Ok(KeySet::new(Vec::new()));
     }
     serde_json::from_value(v).map_err(|e| format!("not a key set ({e})"))
+}
+
+/// Whether two key sets hold the same keys (compared as served, so kid-less keys count too).
+fn same_keys(a: &KeySet, b: &KeySet) -> bool {
+    match (serde_json::to_vec(a), serde_json::to_vec(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 fn has_kid(set: &KeySet, kid: &str) -> bool {
@@ -80,6 +99,16 @@ impl JwksCache {
         // in progress and then use its result.
         let mut st = self.state.lock().await;
         let now = Instant::now();
+        // A recent failure: no new fetch until the backoff ends; the stale set if there is one.
+        if st.backoff.active(now) {
+            return match &st.keys {
+                Some(keys) => Ok(keys.clone()),
+                None => st
+                    .backoff
+                    .check(now)
+                    .map(|()| Arc::new(KeySet::new(Vec::new()))),
+            };
+        }
         let fresh = st
             .fetched_at
             .is_some_and(|t| now.duration_since(t) < policy.ttl);
@@ -97,22 +126,75 @@ impl JwksCache {
             );
             st.last_refetch = Some(now);
         }
+        self.fetch_into(&mut st, http, provider, policy, now).await
+    }
+
+    /// After a token that names no `kid` failed to verify with the cached set: the set fetched
+    /// again, when the cooldown allows and it changed (the provider rotated its key); `None`
+    /// otherwise.
+    pub async fn refetched(
+        &self,
+        http: &IdpClient,
+        provider: &str,
+        policy: CachePolicy,
+    ) -> Option<Arc<KeySet>> {
+        let mut st = self.state.lock().await;
+        let now = Instant::now();
+        let cooling = st
+            .last_refetch
+            .is_some_and(|t| now.duration_since(t) < policy.refetch_cooldown);
+        if cooling || st.backoff.active(now) {
+            return None;
+        }
+        st.last_refetch = Some(now);
+        let before = st.keys.clone();
+        tracing::info!(
+            provider,
+            "no cached key verifies the token; re-fetching the key set once"
+        );
+        let after = self
+            .fetch_into(&mut st, http, provider, policy, now)
+            .await
+            .ok()?;
+        match before {
+            Some(b) if same_keys(&b, &after) => None,
+            _ => Some(after),
+        }
+    }
+
+    async fn fetch_into(
+        &self,
+        st: &mut State,
+        http: &IdpClient,
+        provider: &str,
+        policy: CachePolicy,
+        now: Instant,
+    ) -> Result<Arc<KeySet>, Error> {
         match self.fetch(http, provider).await {
             Ok(set) => {
                 let set = Arc::new(set);
                 st.keys = Some(set.clone());
                 st.fetched_at = Some(now);
+                st.backoff.succeeded();
                 Ok(set)
             }
-            Err(e) => match &st.keys {
-                // Stale-while-error: a key set we had is better than none while the endpoint is
-                // down; a rotated key still fails (no matching key), as it must.
-                Some(keys) => {
-                    tracing::warn!(provider, error = %e, "JWKS refresh failed; using the cached key set");
-                    Ok(keys.clone())
+            Err(e) => {
+                st.backoff.failed(
+                    &e,
+                    Instant::now(),
+                    policy.failure_backoff,
+                    policy.failure_backoff_max,
+                );
+                match &st.keys {
+                    // Stale-while-error: a key set we had is better than none while the endpoint is
+                    // down; a rotated key still fails (no matching key), as it must.
+                    Some(keys) => {
+                        tracing::warn!(provider, error = %e, "JWKS refresh failed; using the cached key set");
+                        Ok(keys.clone())
+                    }
+                    None => Err(e),
                 }
-                None => Err(e),
-            },
+            }
         }
     }
 

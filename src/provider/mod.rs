@@ -2,6 +2,7 @@
 //! caches.
 
 mod address;
+mod backoff;
 mod buttons;
 mod discovery;
 mod fastkey;
@@ -12,6 +13,8 @@ mod resolve;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
+
+use backoff::Backoff;
 
 pub use address::{EndpointPolicy, RefusedAddress};
 pub use buttons::ProviderButton;
@@ -51,6 +54,7 @@ pub(crate) struct ProviderState {
     /// ID token.
     learned: RwLock<Option<BTreeMap<String, String>>>,
     discovery: tokio::sync::Mutex<Option<(Arc<Discovery>, Instant, String)>>,
+    discovery_failures: Mutex<Backoff>,
     jwks: Mutex<HashMap<String, Arc<jwks::JwksCache>>>,
 }
 
@@ -177,6 +181,7 @@ impl Registry {
             resolved,
             learned: RwLock::new(None),
             discovery: tokio::sync::Mutex::new(None),
+            discovery_failures: Mutex::new(Backoff::default()),
             jwks: Mutex::new(HashMap::new()),
         });
         states.insert(id.to_owned(), st.clone());
@@ -270,15 +275,60 @@ impl Registry {
         issuer: &str,
     ) -> Result<Arc<Discovery>, Error> {
         let mut slot = st.discovery.lock().await;
-        if let Some((d, at, for_url)) = slot.as_ref()
-            && for_url == url
-            && at.elapsed() < self.policy.ttl
-        {
+        let cached = slot
+            .as_ref()
+            .filter(|(_, _, for_url)| for_url == url)
+            .map(|(d, at, _)| (d.clone(), at.elapsed() < self.policy.ttl));
+        if let Some((d, true)) = &cached {
             return Ok(d.clone());
         }
-        let d = Arc::new(Discovery::fetch(&self.http, &st.resolved.spec.id, url, issuer).await?);
-        *slot = Some((d.clone(), Instant::now(), url.to_owned()));
-        Ok(d)
+        fn failures(st: &ProviderState) -> std::sync::MutexGuard<'_, Backoff> {
+            st.discovery_failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        }
+        // A recent failure: answer at once (with the expired copy if there is one) rather than
+        // make every queued sign-in wait for the provider's timeout again.
+        if let Err(e) = failures(st).check(Instant::now()) {
+            return cached.map(|(d, _)| d).ok_or(e);
+        }
+        match Discovery::fetch(&self.http, &st.resolved.spec.id, url, issuer).await {
+            Ok(d) => {
+                failures(st).succeeded();
+                let d = Arc::new(d);
+                *slot = Some((d.clone(), Instant::now(), url.to_owned()));
+                Ok(d)
+            }
+            Err(e) => {
+                failures(st).failed(
+                    &e,
+                    Instant::now(),
+                    self.policy.failure_backoff,
+                    self.policy.failure_backoff_max,
+                );
+                match cached {
+                    Some((d, _)) => {
+                        tracing::warn!(provider = %st.resolved.spec.id, error = %e, "discovery refresh failed; using the cached document");
+                        Ok(d)
+                    }
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// The key set of `jwks_url` fetched again after a token without a usable `kid` failed to
+    /// verify: `Some` only when the provider now serves other keys (rate-limited).
+    pub async fn refetched_keys(&self, st: &ProviderState, jwks_url: &str) -> Option<Arc<KeySet>> {
+        let cache = st
+            .jwks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(jwks_url)
+            .cloned()?;
+        cache
+            .refetched(&self.http, &st.resolved.spec.id, self.policy)
+            .await
     }
 
     /// The key set of `jwks_url`, for a token whose header names `kid`.

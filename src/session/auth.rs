@@ -25,9 +25,13 @@ use crate::store::{SessionRecord, User};
 #[derive(Clone, Debug, Default)]
 pub struct Auth {
     session: Option<Arc<SessionRecord>>,
+    // The session's user as the user store has it now (at most the revalidation bound old).
+    user: Option<Arc<User>>,
     // How the engine that authenticated the request answers refused requests (set by the layer
     // and the framework adapters), so extractors answer alike. An `Arc` clone: no allocation.
     responses: Option<Arc<Responses>>,
+    // The request carried a session cookie, but the session store could not be asked.
+    unavailable: bool,
 }
 
 impl Auth {
@@ -35,7 +39,9 @@ impl Auth {
     pub fn anonymous() -> Self {
         Auth {
             session: None,
+            user: None,
             responses: None,
+            unavailable: false,
         }
     }
 
@@ -52,11 +58,32 @@ impl Auth {
         extensions.get::<Auth>().cloned().unwrap_or_default()
     }
 
-    pub(crate) fn signed_in(record: Arc<SessionRecord>) -> Self {
+    pub(crate) fn signed_in(record: Arc<SessionRecord>, user: Arc<User>) -> Self {
         Auth {
             session: Some(record),
+            user: Some(user),
             responses: None,
+            unavailable: false,
         }
+    }
+
+    /// A request whose session could not be looked up because the session store is down: not
+    /// signed in, and protected routes answer `503 store_unavailable` rather than sending the
+    /// user to sign in again.
+    pub(crate) fn unavailable() -> Self {
+        Auth {
+            session: None,
+            user: None,
+            responses: None,
+            unavailable: true,
+        }
+    }
+
+    /// Whether the request carried a session cookie that could not be checked because the
+    /// session store was unavailable. Such a request is served as signed out on public routes;
+    /// [`CurrentUser`](crate::adapters::CurrentUser) and the guards answer `503`.
+    pub fn is_store_unavailable(&self) -> bool {
+        self.unavailable
     }
 
     /// Remembers how the engine that authenticated the request answers refused requests.
@@ -89,9 +116,14 @@ impl Auth {
         self.session.as_ref()
     }
 
-    /// The signed-in user (as of the sign-in), if any.
+    pub(crate) fn user_arc(&self) -> Option<&Arc<User>> {
+        self.user.as_ref()
+    }
+
+    /// The signed-in user, as the user store has them (re-read at least every
+    /// [`user_revalidation`](crate::OidcLayerBuilder::user_revalidation), 60 s by default), if any.
     pub fn user(&self) -> Option<&User> {
-        self.session.as_ref().map(|s| &s.user)
+        self.user.as_deref()
     }
 
     /// Whether someone is signed in.

@@ -11,11 +11,13 @@
 //! hands it a finished [`crate::store::SessionRecord`] to start, and asks it who is signed in.
 
 mod auth;
+mod fresh_users;
 mod responses;
 mod session_cookie;
 mod sessions;
 
 pub use auth::Auth;
+pub(crate) use fresh_users::FreshUsers;
 pub(crate) use responses::Responses;
 pub(crate) use session_cookie::SessionCookie;
 pub(crate) use sessions::Sessions;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 
 use crate::store::SessionId;
-use crate::web::find_cookie;
+use crate::web::{Found, find_cookie, find_unique_cookie};
 
 /// Longest session cookie value accepted; longer ones are ignored without work.
 const MAX_SESSION_COOKIE: usize = 256;
@@ -37,8 +37,11 @@ impl SessionCookie {
     }
 
     /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".
+    /// Two session cookies in one header are "none" too: one of them was planted.
     pub fn read(&self, key: &Key, cookie_header: &str) -> Option<SessionId> {
-        let raw = find_cookie(cookie_header, self.name)?;
+        let Found::One(raw) = find_unique_cookie(cookie_header, self.name) else {
+            return None;
+        };
         if raw.len() > MAX_SESSION_COOKIE {
             return None;
         }

@@ -7,15 +7,23 @@ use std::time::SystemTime;
 use cookie::Key;
 use http::HeaderMap;
 
-use super::{Auth, SessionCookie};
+use super::{Auth, FreshUsers, SessionCookie};
 use crate::error::Error;
 use crate::store::{SessionId, SessionRecord, SessionStore};
+
+/// Who a request's session cookie names, and whether the cookie is stale.
+pub(crate) struct Checked {
+    pub auth: Auth,
+    pub clear_cookie: bool,
+}
 
 /// The session store, the cookie that names a session in it, and the key that signs the cookie.
 pub(crate) struct Sessions {
     pub store: Arc<dyn SessionStore>,
     pub cookie: SessionCookie,
     pub key: Key,
+    /// The sessions' users as the user store has them now.
+    pub users: FreshUsers,
 }
 
 impl Sessions {
@@ -40,14 +48,35 @@ impl Sessions {
     /// allocation or I/O. A cookie that is tampered, forged or expired: anonymous. A store that
     /// cannot be reached: `store_unavailable`.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, Error> {
-        let Some(id) = self.id(headers) else {
-            return Ok(Auth::anonymous());
+        Ok(self.check(headers).await?.auth)
+    }
+
+    /// [`Sessions::authenticate`], and whether the request's session cookie should be cleared:
+    /// it names no live session (forged, tampered, duplicated, expired or ended), so the browser
+    /// should stop sending it.
+    pub async fn check(&self, headers: &HeaderMap) -> Result<Checked, Error> {
+        let anonymous = |headers: &HeaderMap| Checked {
+            auth: Auth::anonymous(),
+            clear_cookie: self.has_cookie(headers),
         };
-        match self.store.load(&id).await? {
-            Some(record) if !record.is_expired(SystemTime::now()) => {
-                Ok(Auth::signed_in(Arc::new(record)))
+        let Some(id) = self.id(headers) else {
+            return Ok(anonymous(headers));
+        };
+        let record = match self.store.load(&id).await? {
+            Some(record) if !record.is_expired(SystemTime::now()) => record,
+            _ => return Ok(anonymous(headers)),
+        };
+        match self.users.get(&record.user.id).await? {
+            Some(user) => Ok(Checked {
+                auth: Auth::signed_in(Arc::new(record), user),
+                clear_cookie: false,
+            }),
+            None => {
+                // The user was deleted: their sessions end.
+                tracing::info!(target: "tower_oidc::audit", event = "session_ended", user = %record.user.id, reason = "user_deleted", "session of a deleted user ended");
+                self.store.delete(&id).await?;
+                Ok(anonymous(headers))
             }
-            _ => Ok(Auth::anonymous()),
         }
     }
 
@@ -65,6 +94,7 @@ impl Sessions {
         }
         let id = SessionId::random();
         self.store.store(&id, record).await?;
+        self.users.forget(&record.user.id);
         Ok(self.cookie.write(&self.key, &id))
     }
 

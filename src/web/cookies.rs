@@ -13,6 +13,33 @@ pub(crate) fn find_cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
         .and_then(|c| c.value_raw())
 }
 
+/// How many cookies called `name` a `Cookie` header carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found<'a> {
+    /// None.
+    Missing,
+    /// Exactly one, with its raw value.
+    One(&'a str),
+    /// More than one: someone else (a sibling subdomain, a path-scoped cookie) planted another
+    /// of the library's cookies beside ours. Which one is ours cannot be told, so neither is used.
+    Many,
+}
+
+/// The value of the only cookie called `name` in a `Cookie` header, or why there is none.
+pub(crate) fn find_unique_cookie<'a>(header: &'a str, name: &str) -> Found<'a> {
+    let mut found = Found::Missing;
+    for c in Cookie::split_parse(header).filter_map(Result::ok) {
+        if c.name() != name {
+            continue;
+        }
+        match (found, c.value_raw()) {
+            (Found::Missing, Some(v)) => found = Found::One(v),
+            _ => return Found::Many,
+        }
+    }
+    found
+}
+
 /// Every `Cookie` header of a request joined into one (HTTP/2 may split them), or `None`.
 pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
     let all: Vec<&str> = headers
@@ -30,6 +57,14 @@ pub(crate) fn cookie_header(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unique_cookie_lookup() {
+        assert_eq!(find_unique_cookie("a=1; b=2", "b"), Found::One("2"));
+        assert_eq!(find_unique_cookie("a=1", "b"), Found::Missing);
+        assert_eq!(find_unique_cookie("b=1; a=0; b=2", "b"), Found::Many);
+        assert_eq!(find_unique_cookie("b=1; b=1", "b"), Found::Many);
+    }
 
     #[test]
     fn cookie_lookup() {

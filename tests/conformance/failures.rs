@@ -118,6 +118,19 @@ async fn discovery_unreachable_then_recovers() {
         Some("provider_unreachable")
     );
     fake.clear_fault(Endpoint::Discovery);
+    // The failure is remembered for the first backoff (1 s): answered at once, without a
+    // request to the provider; then the provider is tried again.
+    let asked = fake.count(Endpoint::Discovery);
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_unreachable")
+    );
+    assert_eq!(
+        fake.count(Endpoint::Discovery),
+        asked,
+        "in backoff: not asked"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     accepted(&app).await;
 
     let mut settings = authentik_settings(&fake, UrlForm::Issuer);
@@ -348,6 +361,7 @@ async fn jwks_down_uses_cached_keys() {
         b.cache_policy(CachePolicy {
             ttl: Duration::ZERO,
             refetch_cooldown: Duration::from_secs(30),
+            ..CachePolicy::default()
         })
     })
     .await;

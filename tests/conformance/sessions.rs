@@ -574,8 +574,10 @@ async fn cookie_attributes_on_http_loopback() {
     assert!(!s.contains("Secure") && !s.contains("Domain"), "{s}");
 }
 
-/// H11 on https: `__Secure-`/`__Host-` prefixes and `Secure`, driven through the engine (the
-/// whole flow, with the fake as the provider).
+/// H11 on https: the `__Host-` prefix (so `Secure`, `Path=/`, no `Domain`) on both the login
+/// transaction and the session cookie, driven through the engine (the whole flow, with the fake
+/// as the provider). A `__Secure-` transaction cookie scoped to a path could be tossed in by a
+/// sibling subdomain (H1).
 #[tokio::test]
 async fn cookie_attributes_on_https() {
     let fake = FakeAuthentik::start().await;
@@ -608,13 +610,8 @@ async fn cookie_attributes_on_https() {
         ))
         .await;
     let tx = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(tx.starts_with("__Secure-tower_oidc_tx="), "{tx}");
-    for a in [
-        "Secure",
-        "HttpOnly",
-        "SameSite=Lax",
-        "Path=/api/auth/providers/",
-    ] {
+    assert!(tx.starts_with("__Host-tower_oidc_tx="), "{tx}");
+    for a in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/;"] {
         assert!(tx.contains(a), "{tx}");
     }
     assert!(!tx.contains("Domain"));

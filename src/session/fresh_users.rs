@@ -1,0 +1,63 @@
+//! Fresh users for live sessions: a session names its user by id, and the user as the app's
+//! [`UserStore`] has it now — not the copy taken at sign-in — is what a request sees, at most
+//! `max_age` old. A demoted admin loses admin rights, and a deleted user the session, within that
+//! bound on every instance (each instance asks the store at least that often).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::store::{User, UserId, UserStore};
+
+/// Most users remembered per instance; past it, entries older than the bound are dropped, and if
+/// that is not enough, all of them (they are fetched again as needed).
+const MAX_ENTRIES: usize = 100_000;
+
+/// The per-instance cache of users, each kept for at most `max_age`.
+pub(crate) struct FreshUsers {
+    users: Arc<dyn UserStore>,
+    max_age: Duration,
+    cache: Mutex<HashMap<UserId, (Instant, Option<Arc<User>>)>>,
+}
+
+impl FreshUsers {
+    pub fn new(users: Arc<dyn UserStore>, max_age: Duration) -> Self {
+        FreshUsers {
+            users,
+            max_age,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The user `id` as the store has it, at most `max_age` old; `None` when the store no
+    /// longer has them.
+    pub async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, Error> {
+        let now = Instant::now();
+        if let Some((at, user)) = self.lock().get(id)
+            && now.duration_since(*at) < self.max_age
+        {
+            return Ok(user.clone());
+        }
+        let user = self.users.get(id).await?.map(Arc::new);
+        let mut cache = self.lock();
+        if cache.len() >= MAX_ENTRIES {
+            let max_age = self.max_age;
+            cache.retain(|_, (at, _)| now.duration_since(*at) < max_age);
+            if cache.len() >= MAX_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(id.clone(), (now, user.clone()));
+        Ok(user)
+    }
+
+    /// Forgets what is known of `id` (after the app or a sign-in changed the user).
+    pub fn forget(&self, id: &UserId) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Instant, Option<Arc<User>>)>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
