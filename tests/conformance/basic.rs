@@ -3,7 +3,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// B1 `rp-response_type-code`: the request the RP sends and the calls it makes.
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// C1 `rp-discovery-openid-configuration`: the endpoints come from the discovery document.
 #[tokio::test]

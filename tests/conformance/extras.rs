@@ -2,7 +2,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// X1 `rp-id_token-bad-sig-hs256`: an HS256 token with a broken MAC from an HS256 provider,
 /// and an HS256 header on a provider that signs with RS256.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tower_oidc::provider::{CachePolicy, EndpointPolicy, HttpLimits};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 fn short_limits() -> HttpLimits {
     HttpLimits {

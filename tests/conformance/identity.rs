@@ -4,7 +4,7 @@ use tower_oidc::config::{EmailTrust, Providers};
 use tower_oidc::store::{Identity, NewUser, UserStore};
 use tower_oidc::testing::{FakeAuthentik, SubMode};
 
-use crate::harness::*;
+use crate::common::*;
 
 async fn local_user(app: &App, email: &str, verified: bool) -> tower_oidc::User {
     app.store

@@ -3,14 +3,13 @@
 //! `invalid_missing_nonce`, …) and otherwise after the behaviour, with the matrix id in its doc
 //! comment. SECURITY.md maps every matrix id to its test.
 //!
-//! Every negative test applies the matrix's §0 oracle through [`harness::rejected`]: the browser
+//! Every negative test applies the matrix's §0 oracle through [`common::rejected`]: the browser
 //! gets the stable error code, no session cookie is set, the fake saw no userinfo call after a
 //! bad ID token and no token call after a bad authorization response, and the login transaction
 //! is consumed (replaying the callback fails as `invalid_state`).
 
 #[path = "../common/mod.rs"]
 mod common;
-mod harness;
 
 mod basic;
 mod config_profile;

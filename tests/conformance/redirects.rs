@@ -3,8 +3,7 @@
 use cookie::{Cookie, CookieJar, Key};
 use tower_oidc::testing::{Endpoint, Tamper};
 
-use crate::harness::*;
-use crate::spec::capture_tokens;
+use crate::common::*;
 
 fn corpus() -> Vec<String> {
     let mut c: Vec<String> = [

@@ -6,7 +6,7 @@ use tower_oidc::flow::FlowTiming;
 use tower_oidc::flow::{MAX_COOKIE_BYTES, MAX_PENDING};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// Starts a sign-in in the browser `c` and returns the callback URL.
 async fn start_in(app: &App, c: &reqwest::Client, query: &str) -> String {

@@ -2,11 +2,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::sync::{Arc, Mutex};
 use tower_oidc::store::{Identity, NewUser, UserStore};
 use tower_oidc::testing::{Endpoint, Fault, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// S1: `iat` in the future beyond the skew (issuer clock +5 min) is refused; within the skew
 /// (+30 s) it is accepted.
@@ -317,18 +316,4 @@ async fn userinfo_never_upgrades_the_id_token() {
     accepted(&app).await;
     let (_, me) = session(&app).await;
     assert_eq!(me["id"], local.id.as_str());
-}
-
-/// The access token and ID token captured from the fake's token responses (for log checks).
-pub fn capture_tokens(fake: &tower_oidc::testing::FakeAuthentik) -> Arc<Mutex<Vec<String>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    fake.set_token_response(move |b| {
-        for k in ["access_token", "id_token"] {
-            if let Some(t) = b.get(k).and_then(|v| v.as_str()) {
-                s.lock().unwrap().push(t.to_owned());
-            }
-        }
-    });
-    seen
 }
