@@ -291,15 +291,7 @@ async fn form_post_error() {
     let loc = out.location.unwrap();
     assert!(!loc.contains("script") && !loc.contains("alert"), "{loc}");
     // The error page for that code does not reflect anything either.
-    let body = app
-        .client
-        .get(format!("{}{loc}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&app.client, &app.at(&loc)).await;
     assert!(!body.contains("<script>alert"), "{body}");
 }
 
