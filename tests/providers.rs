@@ -339,13 +339,7 @@ async fn entra_needs_its_tenant() {
     settings.params.clear();
     settings.auto_register = true;
     let app = app_for("entra", settings, |b| b).await;
-    let r = app
-        .client
-        .get(format!("{}/api/auth/providers/entra/authorize", app.url))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = authorize_as_api(&app, "").await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], json!("provider_misconfigured"), "{body}");
     assert_eq!(fake.requests().len(), 0);
