@@ -13,7 +13,7 @@
 //! - [`example`]: the example binaries run as processes against a fake Authentik.
 //!
 //! Each test binary compiles this module on its own and uses a part of it, hence the
-//! `dead_code` allowance.
+//! `dead_code` allowance (and the `unused_imports` one on the re-exports).
 #![allow(dead_code)]
 
 pub mod admin;
