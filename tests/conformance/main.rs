@@ -1,4 +1,4 @@
-//! The OpenID RP security matrix (`reference/security-matrix.md`) as a test suite: one test per
+//! The OpenID RP security matrix (`docs/security-matrix.md`) as a test suite: one test per
 //! case, named after its conformance-suite id where it has one (`rp_id_token_bad_sig_rs256`,
 //! `invalid_missing_nonce`, …) and otherwise after the behaviour, with the matrix id in its doc
 //! comment. SECURITY.md maps every matrix id to its test.
