@@ -1,9 +1,9 @@
 //! The warp adapter: the `warp` example app signs users in through `FakeAuthentik`, and its
 //! extractors and guards answer as the engine does.
 
-mod adapter_support;
+mod common;
 
-use adapter_support::*;
+use common::*;
 
 /// `examples/warp.rs`, run as a process against a fake Authentik: a full sign-in; `/me` shows
 /// the user; `/admin` refuses bob (403) and admits alice; signed-out API requests get 401 JSON

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, ORIGIN};
+use reqwest::header::{CONTENT_TYPE, ORIGIN};
 use serde_json::{Value, json};
 use tower_oidc::config::{AdminRules, ProviderSettings};
 use tower_oidc::store::SettingsStore;
@@ -27,75 +27,8 @@ fn with_corp(b: OidcLayerBuilder) -> OidcLayerBuilder {
     )
 }
 
-/// Authentik by its issuer URL, with alice's group as the admin rule.
-fn admin_settings(fake: &FakeAuthentik) -> ProviderSettings {
-    ProviderSettings {
-        admin_rules: AdminRules {
-            groups: vec!["authentik Admins".into()],
-            email_domains: vec![],
-        },
-        ..authentik_settings(fake, UrlForm::Issuer)
-    }
-}
-
 async fn admin_app(fake: &FakeAuthentik) -> App {
     app_with(fake, admin_settings(fake), with_corp).await
-}
-
-fn location(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// A whole sign-in with `client` (its own cookie jar); the callback's status and `Location`.
-async fn sign_in_with(app: &App, client: &reqwest::Client, hint: &str) -> (u16, String) {
-    let r = client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint={hint}",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    let to = location(&r).unwrap_or_default();
-    if r.status() != 302 || !to.starts_with("http") {
-        return (r.status().as_u16(), to);
-    }
-    let r = client.get(&to).send().await.unwrap();
-    let cb = location(&r).unwrap();
-    let r = client.get(&cb).send().await.unwrap();
-    (r.status().as_u16(), location(&r).unwrap_or_default())
-}
-
-/// Calls the admin API with `client`; same-origin like the admin page.
-async fn api(
-    app: &App,
-    client: &reqwest::Client,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value, reqwest::header::HeaderMap) {
-    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = client
-        .request(method, format!("{}/api/auth/admin{path}", app.url))
-        .header(ACCEPT, "application/json")
-        .header(ORIGIN, app.url.clone());
-    if let Some(b) = body {
-        req = req
-            .header(CONTENT_TYPE, "application/json")
-            .body(b.to_string());
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    )
 }
 
 /// The app, alice signed in as admin on `app.client`, bob signed in on the returned client.
@@ -141,11 +74,11 @@ async fn every_route_is_401_signed_out_and_403_for_non_admins() {
     let (app, bob) = setup(&fake).await;
     let nobody = client();
     for (method, path, body) in routes() {
-        let (status, v, h) = api(&app, &nobody, method, path, body.clone()).await;
+        let (status, v, h) = app.admin_as(&nobody).call(method, path, body.clone()).await;
         assert_eq!(status, 401, "{method} {path} signed out: {v}");
         assert_eq!(v["error"], "unauthenticated");
         assert_eq!(h["cache-control"], "no-store");
-        let (status, v, _) = api(&app, &bob, method, path, body).await;
+        let (status, v, _) = app.admin_as(&bob).call(method, path, body).await;
         assert_eq!(status, 403, "{method} {path} as bob: {v}");
         assert_eq!(v["error"], "forbidden");
     }
@@ -160,7 +93,7 @@ async fn every_route_is_401_signed_out_and_403_for_non_admins() {
 async fn admin_lists_every_provider_with_sources_and_no_secret() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, v, h) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (status, v, h) = app.admin().get("/providers").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(h["cache-control"], "no-store");
     let list = v.as_array().unwrap();
@@ -206,10 +139,10 @@ async fn admin_lists_every_provider_with_sources_and_no_secret() {
         !v.to_string().contains(fake.client_secret()),
         "the client secret is never returned"
     );
-    let (status, one, _) = api(&app, &app.client, "GET", "/providers/authentik", None).await;
+    let (status, one, _) = app.admin().get("/providers/authentik").await;
     assert_eq!(status, 200);
     assert_eq!(&one, a);
-    let (status, v, _) = api(&app, &app.client, "GET", "/providers/nope", None).await;
+    let (status, v, _) = app.admin().get("/providers/nope").await;
     assert_eq!(
         (status, v["error"].as_str()),
         (404, Some("provider_unknown"))
@@ -252,7 +185,7 @@ groups = ["authentik Admins"]
         "the seeded settings (secret from env) sign in: {out:?}"
     );
 
-    let (status, v, _) = api(&app, &app.client, "GET", "/providers/authentik", None).await;
+    let (status, v, _) = app.admin().get("/providers/authentik").await;
     assert_eq!(status, 200, "{v}");
     let sources = &v["sources"];
     assert_eq!(sources["client_secret"], "environment", "{v}");
@@ -266,14 +199,10 @@ groups = ["authentik Admins"]
     assert!(!v.to_string().contains(fake.client_secret()));
 
     // Once the admin saves, every value the settings hold comes from the store.
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"sort_order": 3})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"sort_order": 3}))
+        .await;
     assert_eq!(status, 200, "{v}");
     for field in ["client_secret", "url", "client_id", "sort_order", "enabled"] {
         assert_eq!(v["sources"][field], "store", "{field}: {v}");
@@ -284,31 +213,26 @@ groups = ["authentik Admins"]
 async fn the_client_secret_is_write_only() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"client_secret": "n3w-s3cret-value"})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"client_secret": "n3w-s3cret-value"}),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["client_secret_set"], true);
     assert!(v.get("client_secret").is_none());
     assert!(!v.to_string().contains("n3w-s3cret-value"));
-    let (_, all, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (_, all, _) = app.admin().get("/providers").await;
     assert!(!all.to_string().contains("n3w-s3cret-value"));
     let stored = app.store.get("authentik").await.unwrap().unwrap();
     assert_eq!(stored.client_secret, Some(Secret::new("n3w-s3cret-value")));
     // null removes it.
-    let (_, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"client_secret": null})),
-    )
-    .await;
+    let (_, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"client_secret": null}))
+        .await;
     assert_eq!(v["client_secret_set"], false);
 }
 
@@ -341,14 +265,7 @@ async fn invalid_input_is_refused_with_the_field_named() {
         (json!({"client_secret_set": false}), "client_secret_set"),
         (json!({"id": "other"}), "id"),
     ] {
-        let (status, v, _) = api(
-            &app,
-            &app.client,
-            "PUT",
-            "/providers/authentik",
-            Some(body.clone()),
-        )
-        .await;
+        let (status, v, _) = app.admin().put("/providers/authentik", body.clone()).await;
         assert_eq!(status, 400, "{body}: {v}");
         assert_eq!(v["error"], "invalid_input", "{body}: {v}");
         assert_eq!(v["field"], field, "{body}: {v}");
@@ -358,14 +275,13 @@ async fn invalid_input_is_refused_with_the_field_named() {
         );
     }
     // A valid field next to an unknown one changes nothing.
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"sort_order": 1, "scope": "openid"})),
-    )
-    .await;
+    let (status, _, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"sort_order": 1, "scope": "openid"}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(app.store.get("authentik").await.unwrap(), before);
     // Not JSON, and not declared as JSON.
@@ -416,7 +332,7 @@ async fn cross_site_writes_are_refused() {
     // Reading is not a write: a GET needs no Origin.
     let r = app
         .client
-        .get(format!("{}/api/auth/admin/providers", app.url))
+        .get(app.at("/api/auth/admin/providers"))
         .send()
         .await
         .unwrap();
@@ -424,15 +340,7 @@ async fn cross_site_writes_are_refused() {
 }
 
 async fn login_order(app: &App) -> Vec<String> {
-    let v: Value = app
-        .client
-        .get(format!("{}/api/auth/providers", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&app.client, &app.at("/api/auth/providers")).await;
     v.as_array()
         .unwrap()
         .iter()
@@ -444,36 +352,25 @@ async fn login_order(app: &App) -> Vec<String> {
 async fn sort_order_and_reorder_change_the_login_page() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app", "client_secret": "corp-secret"})),
-    )
+    let (status, v, _) = app.admin().post("/providers", Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app", "client_secret": "corp-secret"})))
     .await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(login_order(&app).await, ["authentik", "corp"]);
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/corp",
-        Some(json!({"sort_order": 1})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/corp", json!({"sort_order": 1}))
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["sources"]["sort_order"], "store");
     assert_eq!(login_order(&app).await, ["corp", "authentik"]);
     // Reorder many at once.
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/order",
-        Some(json!([{"id": "authentik", "sort_order": 1}, {"id": "corp", "sort_order": 2}])),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put(
+            "/providers/order",
+            json!([{"id": "authentik", "sort_order": 1}, {"id": "corp", "sort_order": 2}]),
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v[0]["id"], "authentik");
     assert_eq!(login_order(&app).await, ["authentik", "corp"]);
@@ -496,7 +393,7 @@ async fn sort_order_and_reorder_change_the_login_page() {
             "[1].id",
         ),
     ] {
-        let (status, v, _) = api(&app, &app.client, "PUT", "/providers/order", Some(body)).await;
+        let (status, v, _) = app.admin().put("/providers/order", body).await;
         assert_eq!((status, v["field"].as_str()), (400, Some(field)), "{v}");
     }
     assert_eq!(login_order(&app).await, ["authentik", "corp"]);
@@ -506,38 +403,20 @@ async fn sort_order_and_reorder_change_the_login_page() {
 async fn disabling_refuses_the_next_sign_in_and_enabling_restores_it() {
     let fake = FakeAuthentik::start().await;
     let (app, bob) = setup(&fake).await;
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers/authentik/disable",
-        None,
-    )
-    .await;
+    let (status, v, _) = app.admin().post("/providers/authentik/disable", None).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["enabled"], false);
     let (_, to) = sign_in_with(&app, &bob, "bob").await;
     assert!(to.contains("error=provider_disabled"), "{to}");
     assert!(login_order(&app).await.is_empty());
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers/authentik/enable",
-        None,
-    )
-    .await;
+    let (status, _, _) = app.admin().post("/providers/authentik/enable", None).await;
     assert_eq!(status, 200);
     assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
     // PUT {"enabled": false} does the same.
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"enabled": false})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"enabled": false}))
+        .await;
     assert_eq!((status, &v["enabled"]), (200, &json!(false)));
 }
 
@@ -549,45 +428,26 @@ async fn keep_one_sign_in_method_refuses_to_disable_the_last_one() {
     })
     .await;
     assert_eq!(sign_in(&app, "alice").await.status, 303);
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers/authentik/disable",
-        None,
-    )
-    .await;
+    let (status, v, _) = app.admin().post("/providers/authentik/disable", None).await;
     assert_eq!(status, 409, "{v}");
     assert_eq!(v["error"], "last_sign_in_method");
     assert_eq!(v["field"], "enabled");
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"enabled": false})),
-    )
-    .await;
+    let (status, _, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"enabled": false}))
+        .await;
     assert_eq!(status, 409);
     assert!(app.store.get("authentik").await.unwrap().unwrap().enabled);
     // With a second one enabled, the first may go.
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app"})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .post(
+            "/providers",
+            Some(json!({"id": "corp", "enabled": true, "client_id": "corp-app"})),
+        )
+        .await;
     assert_eq!(status, 201, "{v}");
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers/authentik/disable",
-        None,
-    )
-    .await;
+    let (status, _, _) = app.admin().post("/providers/authentik/disable", None).await;
     assert_eq!(status, 200);
 }
 
@@ -595,26 +455,24 @@ async fn keep_one_sign_in_method_refuses_to_disable_the_last_one() {
 async fn a_wrong_client_secret_gives_invalid_client_at_the_next_sign_in() {
     let fake = FakeAuthentik::start().await;
     let (app, bob) = setup(&fake).await;
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"client_secret": "wrong-secret"})),
-    )
-    .await;
+    let (status, _, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"client_secret": "wrong-secret"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (status, to) = sign_in_with(&app, &bob, "bob").await;
     assert!(to.contains("error=invalid_client"), "{status} {to}");
     // And the right one again works, without a restart.
-    let (status, _, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"client_secret": fake.client_secret()})),
-    )
-    .await;
+    let (status, _, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"client_secret": fake.client_secret()}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
 }
@@ -623,20 +481,16 @@ async fn a_wrong_client_secret_gives_invalid_client_at_the_next_sign_in() {
 async fn enabling_needs_usable_settings() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, v, _) = api(&app, &app.client, "POST", "/providers/corp/enable", None).await;
+    let (status, v, _) = app.admin().post("/providers/corp/enable", None).await;
     assert_eq!(
         (status, v["field"].as_str()),
         (400, Some("client_id")),
         "{v}"
     );
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(json!({"url": null})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"url": null}))
+        .await;
     assert_eq!((status, v["field"].as_str()), (400, Some("url")), "{v}");
 }
 
@@ -644,54 +498,45 @@ async fn enabling_needs_usable_settings() {
 async fn custom_providers_are_created_and_deleted_built_ins_are_not_deleted() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, v, _) = api(&app, &app.client, "DELETE", "/providers/authentik", None).await;
+    let (status, v, _) = app.admin().delete("/providers/authentik").await;
     assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
     assert!(v["message"].as_str().unwrap().contains("cannot be deleted"));
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "authentik", "client_id": "x"})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .post(
+            "/providers",
+            Some(json!({"id": "authentik", "client_id": "x"})),
+        )
+        .await;
     assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "nowhere", "client_id": "x"})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .post(
+            "/providers",
+            Some(json!({"id": "nowhere", "client_id": "x"})),
+        )
+        .await;
     assert_eq!((status, v["field"].as_str()), (400, Some("id")), "{v}");
     assert!(v["message"].as_str().unwrap().contains("providers.toml"));
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "corp", "client_id": "corp-app", "client_secret": "corp-secret", "icon": "FaKey"})),
-    )
+    let (status, v, _) = app.admin().post("/providers", Some(json!({"id": "corp", "client_id": "corp-app", "client_secret": "corp-secret", "icon": "FaKey"})))
     .await;
     assert_eq!(status, 201, "{v}");
     assert_eq!(v["custom"], true);
     assert_eq!(v["icon"], "FaKey");
     assert_eq!(v["client_secret_set"], true);
     assert!(!v.to_string().contains("corp-secret"));
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "POST",
-        "/providers",
-        Some(json!({"id": "corp", "client_id": "corp-app"})),
-    )
-    .await;
+    let (status, v, _) = app
+        .admin()
+        .post(
+            "/providers",
+            Some(json!({"id": "corp", "client_id": "corp-app"})),
+        )
+        .await;
     assert_eq!(status, 409, "{v}");
-    let (status, v, _) = api(&app, &app.client, "DELETE", "/providers/corp", None).await;
+    let (status, v, _) = app.admin().delete("/providers/corp").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(app.store.get("corp").await.unwrap(), None);
-    let (status, _, _) = api(&app, &app.client, "DELETE", "/providers/corp", None).await;
+    let (status, _, _) = app.admin().delete("/providers/corp").await;
     assert_eq!(status, 404);
 }
 
@@ -701,15 +546,7 @@ async fn admin_granted_by_group() {
     let (app, bob) = setup(&fake).await;
     let (_, me) = session(&app).await;
     assert_eq!(me["is_admin"], true);
-    let r: Value = bob
-        .get(format!("{}/api/auth/session", app.url))
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = session_in(&bob, &app.url).await;
     assert_eq!(r["is_admin"], false);
 }
 
@@ -717,29 +554,21 @@ async fn admin_granted_by_group() {
 async fn admin_revoked_when_the_group_goes_away() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (status, _, _) = app.admin().get("/providers").await;
     assert_eq!(status, 200);
     fake.update_user("alice", |u| u.set_groups(["users"]));
     // Alice signs in again elsewhere: the rule no longer matches.
     let other = client();
     assert_eq!(sign_in_with(&app, &other, "alice").await.0, 303);
-    let me: Value = other
-        .get(format!("{}/api/auth/session", app.url))
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = session_in(&other, &app.url).await;
     assert_eq!(me["is_admin"], false);
     // The admin API reads the flag from the user store, so the older session lost access too.
-    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (status, _, _) = app.admin().get("/providers").await;
     assert_eq!(status, 403);
     // And the group coming back grants it again.
     fake.update_user("alice", |u| u.set_groups(["authentik Admins"]));
     assert_eq!(sign_in(&app, "alice").await.status, 303);
-    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (status, _, _) = app.admin().get("/providers").await;
     assert_eq!(status, 200);
 }
 
@@ -760,7 +589,7 @@ async fn admin_granted_by_verified_email_domain_only() {
     fake.update_user("bob", |u| u.set_email_verified(true));
     assert_eq!(sign_in(&app, "bob").await.status, 303);
     assert_eq!(session(&app).await.1["is_admin"], true);
-    let (status, _, _) = api(&app, &app.client, "GET", "/providers", None).await;
+    let (status, _, _) = app.admin().get("/providers").await;
     assert_eq!(status, 200);
 }
 
@@ -768,23 +597,20 @@ async fn admin_granted_by_verified_email_domain_only() {
 async fn admin_rules_are_editable_and_apply_at_the_next_sign_in() {
     let fake = FakeAuthentik::start().await;
     let (app, bob) = setup(&fake).await;
-    let (status, v, _) = api(
-        &app,
-        &app.client,
-        "PUT",
-        "/providers/authentik",
-        Some(
+    let (status, v, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
             json!({"admin_rules": {"groups": ["authentik Admins", "users"], "email_domains": []}}),
-        ),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         v["admin_rules"]["groups"],
         json!(["authentik Admins", "users"])
     );
     assert_eq!(sign_in_with(&app, &bob, "bob").await.0, 303);
-    let (status, _, _) = api(&app, &bob, "GET", "/providers", None).await;
+    let (status, _, _) = app.admin_as(&bob).get("/providers").await;
     assert_eq!(status, 200, "bob is in `users`, now an admin group");
 }
 
@@ -792,8 +618,11 @@ async fn admin_rules_are_editable_and_apply_at_the_next_sign_in() {
 async fn unknown_admin_routes_and_methods() {
     let fake = FakeAuthentik::start().await;
     let (app, _) = setup(&fake).await;
-    let (status, _, _) = api(&app, &app.client, "GET", "/nothing", None).await;
+    let (status, _, _) = app.admin().get("/nothing").await;
     assert_eq!(status, 404);
-    let (status, _, _) = api(&app, &app.client, "PATCH", "/providers/authentik", None).await;
+    let (status, _, _) = app
+        .admin()
+        .call("PATCH", "/providers/authentik", None)
+        .await;
     assert_eq!(status, 405);
 }

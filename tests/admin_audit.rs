@@ -7,8 +7,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
-use tower_oidc::config::{AdminRules, ProviderSettings};
+use reqwest::header::ORIGIN;
 use tower_oidc::testing::FakeAuthentik;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
@@ -68,30 +67,20 @@ async fn audit_events_for_sign_in_failure_and_settings_change_without_secrets() 
         tracing::subscriber::set_default(tracing_subscriber::registry().with(collect.clone()));
 
     let fake = FakeAuthentik::start().await;
-    let settings = ProviderSettings {
-        admin_rules: AdminRules {
-            groups: vec!["authentik Admins".into()],
-            email_domains: vec![],
-        },
-        ..authentik_settings(&fake, UrlForm::Issuer)
-    };
-    let app = app_with(&fake, settings, |b| b).await;
+    let app = app_with(&fake, admin_settings(&fake), |b| b).await;
 
     // 1. A sign-in: alice is new, and an admin by her group.
     assert_eq!(sign_in(&app, "alice").await.status, 303);
     // 2. A settings change by alice: a new (wrong) secret and a sort order.
     let new_secret = "Sup3r-s3cret-rotated-value";
-    let r = app
-        .client
-        .put(format!("{}/api/auth/admin/providers/authentik", app.url))
-        .header(ACCEPT, "application/json")
-        .header(ORIGIN, app.url.clone())
-        .header(CONTENT_TYPE, "application/json")
-        .body(serde_json::json!({"client_secret": new_secret, "sort_order": 2}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    let (status, _, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            serde_json::json!({"client_secret": new_secret, "sort_order": 2}),
+        )
+        .await;
+    assert_eq!(status, 200);
     // 3. A failed sign-in: the wrong secret gives invalid_client.
     let out = sign_in(&app, "bob").await;
     assert_eq!(

@@ -6,22 +6,10 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, ORIGIN};
 use serde_json::{Value, json};
-use tower_oidc::config::{AdminRules, ProviderSettings};
 use tower_oidc::provider::HttpLimits;
 use tower_oidc::store::SettingsStore;
 use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, SigningMode};
-
-fn admin_settings(fake: &FakeAuthentik) -> ProviderSettings {
-    ProviderSettings {
-        admin_rules: AdminRules {
-            groups: vec!["authentik Admins".into()],
-            email_domains: vec![],
-        },
-        ..authentik_settings(fake, UrlForm::Issuer)
-    }
-}
 
 /// An app with alice signed in as admin (which also registers the redirect URI at the fake).
 async fn admin_app(fake: &FakeAuthentik) -> App {
@@ -38,22 +26,12 @@ async fn admin_app(fake: &FakeAuthentik) -> App {
 
 /// Runs the check, optionally on candidate settings; returns the report.
 async fn test_provider(app: &App, candidate: Option<Value>) -> Value {
-    let mut req = app
-        .client
-        .post(format!(
-            "{}/api/auth/admin/providers/authentik/test",
-            app.url
-        ))
-        .header(ACCEPT, "application/json")
-        .header(ORIGIN, app.url.clone());
-    if let Some(c) = candidate {
-        req = req
-            .header(CONTENT_TYPE, "application/json")
-            .body(c.to_string());
-    }
-    let r = req.send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let (status, report, _) = app
+        .admin()
+        .post("/providers/authentik/test", candidate)
+        .await;
+    assert_eq!(status, 200);
+    report
 }
 
 /// The check called `name`: (ok, message).
@@ -214,10 +192,7 @@ async fn an_unknown_host_is_a_dns_failure() {
 async fn a_closed_port_is_a_refused_connection() {
     let fake = FakeAuthentik::start().await;
     let app = admin_app(&fake).await;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}/application/o/app/");
     let report = test_provider(&app, Some(json!({ "url": url }))).await;
     let (ok, msg) = check(&report, "reachable");

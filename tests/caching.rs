@@ -6,25 +6,9 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{UrlForm, app};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use common::{UrlForm, app, cookie_pair, location, set_cookies};
+use reqwest::header::{COOKIE, LOCATION};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode};
-
-/// The `name=value` parts of a response's `Set-Cookie` headers that start with `prefix`.
-fn cookies(r: &reqwest::Response, prefix: &str) -> Vec<String> {
-    r.headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter(|v| v.starts_with(prefix))
-        .filter_map(|v| v.split(';').next().map(str::to_owned))
-        .filter(|c| !c.ends_with('='))
-        .collect()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()[LOCATION].to_str().unwrap().to_owned()
-}
 
 /// One browser's sign-in, with its own cookies (the shared client keeps none).
 async fn sign_in(http: &reqwest::Client, app_url: &str) -> Result<String, String> {
@@ -36,9 +20,9 @@ async fn sign_in(http: &reqwest::Client, app_url: &str) -> Result<String, String
     if r.status() != 302 {
         return Err(format!("authorize: {}", r.status()));
     }
-    let tx = cookies(&r, "tower_oidc_tx=").join("; ");
+    let tx = cookie_pair(&set_cookies(&r), "tower_oidc_tx").unwrap_or_default();
     let r = http
-        .get(location(&r))
+        .get(location(&r).unwrap())
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -46,12 +30,12 @@ async fn sign_in(http: &reqwest::Client, app_url: &str) -> Result<String, String
         return Err(format!("provider authorize: {}", r.status()));
     }
     let r = http
-        .get(location(&r))
+        .get(location(&r).unwrap())
         .header(COOKIE, tx)
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    match cookies(&r, "tower_oidc_session=").pop() {
+    match cookie_pair(&set_cookies(&r), "tower_oidc_session") {
         Some(s) if r.status() == 302 || r.status() == 303 => Ok(s),
         _ => Err(format!(
             "callback: {} {:?}",

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use tower_oidc::config::EmailTrust;
-use tower_oidc::store::{Identity, NewUser, UserStore};
+use tower_oidc::store::UserStore;
 use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, SigningMode, Tamper};
 
 async fn full_sign_in(mode: SigningMode, form: UrlForm) {
@@ -33,15 +33,7 @@ async fn full_sign_in(mode: SigningMode, form: UrlForm) {
     );
     assert!(me["id"].as_str().is_some_and(|s| !s.is_empty()));
     // The app sees the user too.
-    let r: serde_json::Value = app
-        .client
-        .get(format!("{}/", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = get_json(&app.client, &app.at("/")).await;
     assert_eq!(r["name"], "Alice Anders");
     // The flow used the fake as Authentik is used: one token call, one userinfo call, PKCE.
     assert_eq!(fake.count(Endpoint::Token), 1);
@@ -102,30 +94,11 @@ async fn second_sign_in_reuses_the_user_and_refreshes_the_profile() {
     assert_eq!(second["groups"], serde_json::json!(["users"]));
 }
 
-async fn existing_local_user(app: &App, email: &str) -> tower_oidc::User {
-    app.store
-        .create_with_identity(
-            NewUser {
-                email: Some(email.into()),
-                email_verified: true,
-                name: Some("Local".into()),
-                ..NewUser::default()
-            },
-            &Identity {
-                provider: "local".into(),
-                issuer: "local".into(),
-                subject: email.into(),
-            },
-        )
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn existing_email_is_not_linked_when_authentik_says_unverified() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Instance).await;
-    let local = existing_local_user(&app, "alice@example.com").await;
+    let local = local_user(&app, "alice@example.com", true).await;
     let out = sign_in(&app, "alice").await;
     assert_eq!(
         out.error_code().as_deref(),
@@ -141,7 +114,7 @@ async fn existing_email_is_linked_when_verified() {
     let fake = FakeAuthentik::start().await;
     fake.update_user("alice", |u| u.set_email_verified(true));
     let app = app(&fake, UrlForm::Instance).await;
-    let local = existing_local_user(&app, "alice@example.com").await;
+    let local = local_user(&app, "alice@example.com", true).await;
     assert!(sign_in(&app, "alice").await.set_session());
     let (_, me) = session(&app).await;
     assert_eq!(me["id"], local.id.as_str());
@@ -153,14 +126,15 @@ async fn existing_email_is_linked_when_the_admin_trusts_the_provider() {
     let mut settings = authentik_settings(&fake, UrlForm::Instance);
     settings.email_trust = Some(EmailTrust::Always);
     let app = app_with(&fake, settings, |b| b).await;
-    let local = existing_local_user(&app, "alice@example.com").await;
+    let local = local_user(&app, "alice@example.com", true).await;
     assert!(sign_in(&app, "alice").await.set_session());
     let (_, me) = session(&app).await;
     assert_eq!(me["id"], local.id.as_str());
 }
 
 /// Signs in with the fake misbehaving; asserts the error code, no session, and (when asked)
-/// that the fake saw no userinfo call.
+/// that the fake saw no userinfo call. (A lighter check than the conformance suite's §0 oracle,
+/// `common::rejected`, which this one shadows here.)
 async fn rejected(fake: &FakeAuthentik, app: &App, code: &str, no_userinfo: bool) -> Outcome {
     let out = sign_in(app, "alice").await;
     assert_eq!(out.error_code().as_deref(), Some(code), "{out:?}");
@@ -259,11 +233,7 @@ async fn rejects_userinfo_sub_mismatch() {
     let app = app(&fake, UrlForm::Issuer).await;
     rejected(&fake, &app, "id_token_invalid", false).await;
     assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none(),
+        user_by_email(&app, "alice@example.com").await.is_none(),
         "nothing created"
     );
 }
@@ -329,15 +299,7 @@ async fn rejects_replayed_state() {
     let first = finish(&app, &cb).await;
     assert!(first.set_session());
     // The same callback again, from a fresh browser without a session: refused, no token call.
-    let fresh = client();
-    let r = fresh.get(&cb).send().await.unwrap();
-    let loc = r
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let loc = finish_in(&client(), &cb).await.location.unwrap();
     assert!(loc.contains("error=invalid_state"), "{loc}");
     assert_eq!(fake.count(Endpoint::Token), 1);
 }
@@ -346,57 +308,14 @@ async fn rejects_replayed_state() {
 async fn rejects_replayed_callback_with_the_same_cookie() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
-    let authz = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    let tx = authz
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let to_idp = authz
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let r = app.client.get(&to_idp).send().await.unwrap();
-    let cb = r
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let authz = authorize(&app, &app.client, "?login_hint=alice").await;
+    let tx = tx_cookie(&authz);
+    let cb = to_callback(&app.client, &authz).await;
     // Two browsers-worth of the same callback and cookie: the transaction is single use.
-    let c1 = client();
-    let c2 = client();
-    let r1 = c1.get(&cb).header("cookie", &tx).send().await.unwrap();
-    let r2 = c2.get(&cb).header("cookie", &tx).send().await.unwrap();
+    let r1 = get_with_cookie(&cb, &tx).await;
+    let r2 = get_with_cookie(&cb, &tx).await;
     let codes: Vec<u16> = vec![r1.status().as_u16(), r2.status().as_u16()];
-    let locs: Vec<String> = [r1, r2]
-        .iter()
-        .map(|r| {
-            r.headers()
-                .get("location")
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let locs: Vec<String> = [r1, r2].iter().map(|r| location(r).unwrap()).collect();
     assert!(codes.contains(&303), "{codes:?} {locs:?}");
     assert_eq!(
         locs.iter()
@@ -413,21 +332,14 @@ async fn rejects_callback_without_the_transaction_cookie() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
     let (cb, _) = start(&app, "?login_hint=alice").await;
-    let other_browser = client();
-    let r = other_browser.get(&cb).send().await.unwrap();
-    let loc = r
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let other_browser = finish_in(&client(), &cb).await;
+    let loc = other_browser.location.unwrap();
     assert!(loc.contains("error=invalid_state"), "{loc}");
     assert!(
-        r.headers()
-            .get_all("set-cookie")
+        other_browser
+            .set_cookies
             .iter()
-            .all(|c| !c.to_str().unwrap().starts_with("tower_oidc_session="))
+            .all(|c| !c.starts_with("tower_oidc_session="))
     );
     assert_eq!(fake.count(Endpoint::Token), 0);
 }
@@ -435,9 +347,7 @@ async fn rejects_callback_without_the_transaction_cookie() {
 #[tokio::test]
 async fn rejects_unreachable_instance() {
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = free_port();
     let fake = FakeAuthentik::start().await;
     let mut settings = authentik_settings(&fake, UrlForm::Issuer);
     settings.url = Some(format!(
@@ -445,16 +355,8 @@ async fn rejects_unreachable_instance() {
         fake.slug()
     ));
     let app = app_with(&fake, settings, |b| b).await;
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers().get("location").unwrap().to_str().unwrap();
+    let r = authorize(&app, &app.client, "").await;
+    let loc = location(&r).unwrap();
     assert!(loc.ends_with("error=provider_unreachable"), "{loc}");
 }
 
@@ -463,16 +365,7 @@ async fn rejects_discovery_errors_from_the_instance() {
     let fake = FakeAuthentik::start().await;
     fake.fault(Endpoint::Discovery, Fault::Status(503));
     let app = app(&fake, UrlForm::Issuer).await;
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize",
-            app.url
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = authorize_as_api(&app, "").await;
     assert_eq!(r.status(), 502);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "provider_unreachable");
@@ -485,33 +378,10 @@ async fn rejects_disabled_provider() {
     let mut settings = authentik_settings(&fake, UrlForm::Issuer);
     settings.enabled = false;
     let app = app_with(&fake, settings, |b| b).await;
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        r.headers()
-            .get("location")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .ends_with("error=provider_disabled")
-    );
+    let r = authorize(&app, &app.client, "").await;
+    assert!(location(&r).unwrap().ends_with("error=provider_disabled"));
     assert_eq!(fake.count(Endpoint::Authorize), 0);
-    let list: serde_json::Value = app
-        .client
-        .get(format!("{}/api/auth/providers", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&app.client, &app.at("/api/auth/providers")).await;
     assert_eq!(
         list,
         serde_json::json!([]),
@@ -524,15 +394,13 @@ async fn rejects_unknown_provider() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
     for path in ["nope/authorize", "nope/callback?code=x&state=y"] {
-        let r = app
-            .client
-            .get(format!("{}/api/auth/providers/{path}", app.url))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let body: serde_json::Value = r.json().await.unwrap();
+        let r = get(
+            &app.client,
+            &app.at(&format!("/api/auth/providers/{path}")),
+            JSON,
+        )
+        .await;
+        let (status, body) = (r.status, r.json());
         // The callback checks the browser's transaction first, so it reports that.
         assert!(
             (status == 404 && body["error"] == "provider_unknown")
@@ -546,15 +414,7 @@ async fn rejects_unknown_provider() {
 async fn providers_list_is_what_a_login_page_needs() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
-    let list: serde_json::Value = app
-        .client
-        .get(format!("{}/api/auth/providers", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&app.client, &app.at("/api/auth/providers")).await;
     assert_eq!(list[0]["id"], "authentik");
     assert_eq!(list[0]["name"], "Authentik");
     assert_eq!(list[0]["icon"], "FaShieldAlt");
@@ -575,10 +435,7 @@ async fn return_to_that_leaves_the_origin_is_refused() {
         "/%2F%2Fevil.com",
         "javascript:alert(1)",
     ] {
-        let q = format!(
-            "?login_hint=alice&return_to={}",
-            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
-        );
+        let q = format!("?login_hint=alice&return_to={}", encoded(evil));
         let (cb, _) = start(&app, &q).await;
         let out = finish(&app, &cb).await;
         assert_eq!(out.location.as_deref(), Some("/"), "{evil}");
@@ -595,12 +452,7 @@ async fn logout_ends_the_session() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Instance).await;
     assert!(sign_in(&app, "alice").await.set_session());
-    let r = app
-        .client
-        .post(format!("{}/api/auth/logout", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = logout(&app, "").await;
     assert_eq!(r.status(), 303);
     assert_eq!(session(&app).await.0, 401);
 }
@@ -610,14 +462,9 @@ async fn logout_can_end_the_authentik_session_too() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Instance).await;
     assert!(sign_in(&app, "alice").await.set_session());
-    let r = app
-        .client
-        .post(format!("{}/api/auth/logout?end_session=1", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = logout(&app, "?end_session=1").await;
     assert_eq!(r.status(), 303);
-    let loc = r.headers().get("location").unwrap().to_str().unwrap();
+    let loc = location(&r).unwrap();
     assert!(loc.starts_with(&fake.end_session_url()), "{loc}");
     assert!(loc.contains("id_token_hint="), "{loc}");
     assert_eq!(session(&app).await.0, 401);

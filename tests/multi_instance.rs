@@ -7,11 +7,14 @@
 //! skips: a missing server fails it.
 #![cfg(all(feature = "postgres", feature = "redis"))]
 
+mod common;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{Router, routing::get};
+use common::{client, get_json, get_with_cookie, location, session_cookie, tx_cookie};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{
@@ -52,29 +55,32 @@ impl Drop for Instance {
     }
 }
 
-/// One app instance: its own store connections (as another process would have), the shared
-/// cookie key, and the public base URL of the load balancer.
-async fn instance(
-    public_url: &str,
-    listener: tokio::net::TcpListener,
+/// What the instances share: the public base URL of the load balancer, the database, the keys,
+/// where sessions live.
+struct Shared {
+    public_url: String,
     pg: PgConnectOptions,
     secret_key: [u8; 32],
-    cookie_key: &[u8],
+    cookie_key: Vec<u8>,
     sessions: Sessions,
-    redis_prefix: &str,
-) -> Instance {
+    redis_prefix: String,
+}
+
+/// One app instance: its own store connections (as another process would have), the shared
+/// cookie key, and the public base URL of the load balancer.
+async fn instance(shared: &Shared, listener: tokio::net::TcpListener) -> Instance {
     let port = listener.local_addr().unwrap().port();
-    let store = PostgresStore::connect_with(pg)
+    let store = PostgresStore::connect_with(shared.pg.clone())
         .await
         .unwrap_or_else(|e| panic!("Postgres unreachable at {}: {e}", pg_url()))
-        .with_secret_key(SecretKey::from_bytes(secret_key));
-    let session_store: Arc<dyn SessionStore> = match sessions {
+        .with_secret_key(SecretKey::from_bytes(shared.secret_key));
+    let session_store: Arc<dyn SessionStore> = match shared.sessions {
         Sessions::Postgres => Arc::new(store.clone()),
         Sessions::Redis => Arc::new(
             RedisSessionStore::connect(&redis_url())
                 .await
                 .unwrap_or_else(|e| panic!("Redis unreachable at {}: {e}", redis_url()))
-                .with_prefix(redis_prefix),
+                .with_prefix(&shared.redis_prefix),
         ),
     };
     let layer = OidcLayer::builder()
@@ -82,8 +88,8 @@ async fn instance(
         .settings_arc(Arc::new(store.clone()) as Arc<dyn SettingsStore>)
         .users_arc(Arc::new(store) as Arc<dyn UserStore>)
         .sessions_arc(session_store)
-        .base_url(public_url)
-        .cookie_key(cookie_key)
+        .base_url(&shared.public_url)
+        .cookie_key(&shared.cookie_key)
         .build()
         .await
         .unwrap();
@@ -100,24 +106,6 @@ fn on_port(url: &str, port: u16) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_port(Some(port)).unwrap();
     u.to_string()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn cookie_pair(r: &reqwest::Response, prefix: &str) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with(prefix))
-        .map(|c| c.split(';').next().unwrap_or("").to_owned())
 }
 
 async fn two_instances(sessions: Sessions) {
@@ -151,27 +139,16 @@ async fn two_instances(sessions: Sessions) {
     getrandom::fill(&mut secret_key).unwrap();
     let mut cookie_key = vec![0u8; 64];
     getrandom::fill(&mut cookie_key).unwrap();
-    let prefix = format!("tower-oidc-multi:{t}:");
-    let a = instance(
-        &public,
-        la,
-        pg.clone(),
+    let shared = Shared {
+        public_url: public,
+        pg: pg.clone(),
         secret_key,
-        &cookie_key,
+        cookie_key,
         sessions,
-        &prefix,
-    )
-    .await;
-    let b = instance(
-        &public,
-        lb,
-        pg.clone(),
-        secret_key,
-        &cookie_key,
-        sessions,
-        &prefix,
-    )
-    .await;
+        redis_prefix: format!("tower-oidc-multi:{t}:"),
+    };
+    let a = instance(&shared, la).await;
+    let b = instance(&shared, lb).await;
 
     // The admin enables Authentik once, through instance A's store; B sees it.
     let seed = PostgresStore::connect_with(pg.clone())
@@ -191,11 +168,7 @@ async fn two_instances(sessions: Sessions) {
     .await
     .unwrap();
 
-    let client = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = client();
     let a_url = |p: &str| format!("http://127.0.0.1:{}{p}", a.port);
     let b_url = |p: &str| format!("http://127.0.0.1:{}{p}", b.port);
 
@@ -208,61 +181,30 @@ async fn two_instances(sessions: Sessions) {
         .await
         .unwrap();
     assert_eq!(r.status(), 302);
-    let tx_cookie = cookie_pair(&r, "tower_oidc_tx=").expect("transaction cookie");
-    let r = client.get(location(&r)).send().await.unwrap();
-    let callback = location(&r);
+    let tx_cookie = tx_cookie(&r);
+    let r = client.get(location(&r).unwrap()).send().await.unwrap();
+    let callback = location(&r).unwrap();
     // The callback lands on B.
     let r = client.get(on_port(&callback, b.port)).send().await.unwrap();
     assert_eq!(r.status(), 303, "callback on B: {:?}", r.headers());
-    let session_cookie = cookie_pair(&r, "tower_oidc_session=").expect("session cookie");
+    let session_cookie = session_cookie(&r).expect("session cookie");
 
     // The session works on both.
-    let on_a: serde_json::Value = client
-        .get(a_url("/api/auth/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let on_b: serde_json::Value = client
-        .get(b_url("/api/auth/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let on_a = get_json(&client, &a_url("/api/auth/session")).await;
+    let on_b = get_json(&client, &b_url("/api/auth/session")).await;
     assert_eq!(on_a["name"], "Alice Anders");
     assert_eq!(on_a["id"], on_b["id"]);
 
     // A replayed callback on A after B consumed it: refused, no second token request.
-    let fresh = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = fresh
-        .get(on_port(&callback, a.port))
-        .header("cookie", &tx_cookie)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        location(&r).contains("error=invalid_state"),
-        "{}",
-        location(&r)
-    );
+    let r = get_with_cookie(&on_port(&callback, a.port), &tx_cookie).await;
+    let replayed = location(&r).unwrap();
+    assert!(replayed.contains("error=invalid_state"), "{replayed}");
     assert_eq!(fake.count(Endpoint::Token), 1);
 
     // Sign out on B; the old session cookie no longer works on A.
     let r = client.post(b_url("/api/auth/logout")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let r = fresh
-        .get(a_url("/api/auth/session"))
-        .header("cookie", &session_cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&a_url("/api/auth/session"), &session_cookie).await;
     assert_eq!(r.status(), 401);
 
     drop((a, b));

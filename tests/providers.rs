@@ -7,7 +7,7 @@ use common::*;
 use serde_json::{Value, json};
 use tower_oidc::Providers;
 use tower_oidc::config::ProviderSettings;
-use tower_oidc::store::{Identity, NewUser, UserId, UserStore};
+use tower_oidc::store::{Identity, UserId, UserStore};
 use tower_oidc::testing::{Endpoint, FakeIssuer, FakeUser, Preset};
 
 const PICTURE: &str = "https://img.example/alice.png";
@@ -290,23 +290,7 @@ async fn github_user_without_a_verified_email_signs_in_without_one_and_is_never_
         .await;
     let app = app_for_fake(&fake).await;
     // The victim's account, with that email verified by the app.
-    let victim = app
-        .store
-        .create_with_identity(
-            NewUser {
-                email: Some("victim@example.com".into()),
-                email_verified: true,
-                name: Some("Victim".into()),
-                ..NewUser::default()
-            },
-            &Identity {
-                provider: "password".into(),
-                issuer: "app".into(),
-                subject: "victim".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let victim = local_user(&app, "victim@example.com", true).await;
     let out = sign_in(&app, "mallory").await;
     assert!(out.set_session(), "{:?}", out.location);
     let (_, s) = session(&app).await;
@@ -339,13 +323,7 @@ async fn entra_needs_its_tenant() {
     settings.params.clear();
     settings.auto_register = true;
     let app = app_for("entra", settings, |b| b).await;
-    let r = app
-        .client
-        .get(format!("{}/api/auth/providers/entra/authorize", app.url))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let r = authorize_as_api(&app, "").await;
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], json!("provider_misconfigured"), "{body}");
     assert_eq!(fake.requests().len(), 0);

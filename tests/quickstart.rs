@@ -10,14 +10,17 @@
 //! directory. A plain `cargo test` builds it; `cargo test --test quickstart` builds no examples
 //! (run `cargo build --example quickstart` first; a missing or stale binary fails with that hint).
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::*;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION};
+use reqwest::header::ACCEPT;
 use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode};
 
 const CALLBACK_PATH: &str = "/api/auth/providers/authentik/callback";
@@ -43,19 +46,6 @@ impl Drop for Quickstart {
     }
 }
 
-/// `target/<profile>/examples/quickstart`, found from this test binary
-/// (`target/<profile>/deps/quickstart-<hash>`).
-fn example_path() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps/");
-    profile_dir
-        .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// The source files cargo built `bin` from, listed in its dep-info file (`quickstart.d`).
 fn sources_of(bin: &Path) -> Vec<PathBuf> {
     let Ok(dep_info) = std::fs::read_to_string(bin.with_extension("d")) else {
@@ -74,8 +64,8 @@ fn sources_of(bin: &Path) -> Vec<PathBuf> {
 /// missing one, or one older than a source file it was built from, fails with the command that
 /// fixes it. (The test does not run cargo itself: cargo's variables in a test's environment make
 /// a nested cargo rebuild build scripts such as ring's, and the next outer build again.)
-fn example_binary() -> PathBuf {
-    let bin = example_path();
+fn quickstart_binary() -> PathBuf {
+    let bin = example_path("quickstart");
     let fix =
         "build it with `cargo build --example quickstart` (a plain `cargo test` builds it too)";
     let built = std::fs::metadata(&bin)
@@ -97,13 +87,6 @@ fn example_binary() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 /// Copies a child's output, line by line, into `sink`.
 fn collect(stream: impl std::io::Read + Send + 'static, sink: Arc<Mutex<String>>) {
     std::thread::spawn(move || {
@@ -118,7 +101,7 @@ fn collect(stream: impl std::io::Read + Send + 'static, sink: Arc<Mutex<String>>
 
 /// Starts the example with `env` (and no other Authentik settings) in an empty directory.
 fn spawn_quickstart(env: &[(&str, String)]) -> Quickstart {
-    let bin = example_binary();
+    let bin = quickstart_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new(&bin);
     cmd.current_dir(dir.path())
@@ -178,23 +161,9 @@ async fn wait_ready(app: &mut Quickstart, client: &reqwest::Client, url: &str, l
     }
 }
 
-fn location(r: &reqwest::Response) -> String {
-    r.headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("{} {}: no Location header", r.status(), r.url()))
-}
-
-async fn session(client: &reqwest::Client, url: &str) -> (StatusCode, serde_json::Value) {
-    let r = client
-        .get(format!("{url}/api/auth/session"))
-        .header(ACCEPT, "application/json")
-        .send()
-        .await
-        .expect("GET /api/auth/session");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+/// Where a redirect sends the browser.
+fn redirect_target(r: &reqwest::Response) -> String {
+    location(r).unwrap_or_else(|| panic!("{} {}: no Location header", r.status(), r.url()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,7 +197,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
     );
 
     // Signed out.
-    let (status, body) = session(&client, &app_url).await;
+    let (status, body) = session_in(&client, &app_url).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
@@ -249,7 +218,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         "authorize: {:?}",
         r.text().await
     );
-    let to_idp = location(&r);
+    let to_idp = redirect_target(&r);
     assert!(
         to_idp.starts_with(&fake.authorize_url()),
         "authorize should redirect to the fake's {}, not {to_idp}",
@@ -264,7 +233,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         "fake authorize: {:?}",
         r.text().await
     );
-    let callback = location(&r);
+    let callback = redirect_target(&r);
     assert!(
         callback.starts_with(&format!("{redirect_uri}?")),
         "the fake should redirect to {redirect_uri}, not {callback}"
@@ -272,7 +241,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
 
     // ...where the app exchanges the code and signs bob in.
     let r = client.get(&callback).send().await.expect("callback");
-    let after = location(&r);
+    let after = redirect_target(&r);
     assert!(
         r.status().is_redirection() && !after.contains("error="),
         "callback: {} to {after}; the quickstart printed:\n{}",
@@ -285,7 +254,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         "one code exchange at the fake"
     );
 
-    let (status, body) = session(&client, &app_url).await;
+    let (status, body) = session_in(&client, &app_url).await;
     assert_eq!(status, StatusCode::OK, "session after sign-in: {body}");
     assert_eq!(body["name"], "Bob Berger", "session: {body}");
     assert!(
@@ -301,7 +270,7 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         .await
         .expect("logout");
     assert_eq!(r.status(), StatusCode::OK, "logout: {:?}", r.text().await);
-    let (status, body) = session(&client, &app_url).await;
+    let (status, body) = session_in(&client, &app_url).await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,

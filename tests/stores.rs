@@ -341,7 +341,7 @@ mod postgres {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::fault_proxy::{FaultProxy, closed_port};
+    use crate::fault_proxy::{FaultProxy, closed_port, once_resumed};
     use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
     use tower_oidc::store::{
         PostgresStore, SecretKey, SessionId, SessionStore, SettingsStore, StoreErrorKind, UserStore,
@@ -535,19 +535,8 @@ mod postgres {
 
         proxy.up().await;
         let started = Instant::now();
-        let found = loop {
-            match store.find_by_identity(&conf::identity(&t, 1)).await {
-                Ok(found) => break found,
-                Err(e) if e.kind() == StoreErrorKind::Unavailable => {
-                    assert!(
-                        started.elapsed() < Duration::from_secs(15),
-                        "did not resume: {e}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("unexpected error after the outage: {e}"),
-            }
-        };
+        let first = conf::identity(&t, 1);
+        let found = once_resumed(|| store.find_by_identity(&first)).await;
         eprintln!(
             "postgres outage: resumed {:?} after the server came back",
             started.elapsed()
@@ -613,7 +602,7 @@ mod redis {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::fault_proxy::{FaultProxy, closed_port};
+    use crate::fault_proxy::{FaultProxy, closed_port, once_resumed};
     use tower_oidc::store::{RedisSessionStore, SessionId, SessionStore, StoreErrorKind};
 
     fn url() -> String {
@@ -737,19 +726,7 @@ mod redis {
 
         proxy.up().await;
         let started = Instant::now();
-        let loaded = loop {
-            match store.load(&id).await {
-                Ok(r) => break r,
-                Err(e) if e.kind() == StoreErrorKind::Unavailable => {
-                    assert!(
-                        started.elapsed() < Duration::from_secs(15),
-                        "did not resume: {e}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("unexpected error after the outage: {e}"),
-            }
-        };
+        let loaded = once_resumed(|| store.load(&id)).await;
         eprintln!(
             "redis outage: resumed {:?} after the server came back",
             started.elapsed()

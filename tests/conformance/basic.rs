@@ -3,7 +3,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// B1 `rp-response_type-code`: the request the RP sends and the calls it makes.
 #[tokio::test]
@@ -196,13 +196,8 @@ async fn rp_userinfo_bad_sub_claim() {
         c.insert("sub".into(), "foobar".into());
     });
     rejected(&fake, &app, "id_token_invalid", NoFurther::Nothing).await;
-    use tower_oidc::store::UserStore;
     assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none(),
+        user_by_email(&app, "alice@example.com").await.is_none(),
         "nothing created or linked from the rejected userinfo"
     );
 }
@@ -256,12 +251,7 @@ async fn rp_scope_userinfo_claims() {
     };
     fake.set_id_token_claims(strip);
     fake.set_userinfo(strip);
-    let r = app
-        .client
-        .post(format!("{}/api/auth/logout", app.url))
-        .send()
-        .await
-        .unwrap();
+    let r = logout(&app, "").await;
     assert_eq!(r.status(), 303);
     accepted(&app).await;
 }

@@ -3,7 +3,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// C1 `rp-discovery-openid-configuration`: the endpoints come from the discovery document.
 #[tokio::test]
@@ -64,16 +64,8 @@ async fn rp_discovery_issuer_not_matching_config() {
         d.insert("issuer".into(), "https://example.com".into());
     });
     for _ in 0..2 {
-        let r = app
-            .client
-            .get(format!(
-                "{}/api/auth/providers/authentik/authorize",
-                app.url
-            ))
-            .send()
-            .await
-            .unwrap();
-        let loc = r.headers()["location"].to_str().unwrap();
+        let r = authorize(&app, &app.client, "").await;
+        let loc = location(&r).unwrap();
         assert!(loc.ends_with("error=provider_misconfigured"), "{loc}");
         assert!(
             r.headers().get("set-cookie").is_none(),
@@ -85,18 +77,9 @@ async fn rp_discovery_issuer_not_matching_config() {
     fake.set_discovery(move |d| {
         d.insert("issuer".into(), bare.clone().into());
     });
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = authorize(&app, &app.client, "").await;
     assert!(
-        r.headers()["location"]
-            .to_str()
+        location(&r)
             .unwrap()
             .ends_with("error=provider_misconfigured")
     );

@@ -2,7 +2,7 @@
 
 use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// X1 `rp-id_token-bad-sig-hs256`: an HS256 token with a broken MAC from an HS256 provider,
 /// and an HS256 header on a provider that signs with RS256.
@@ -291,15 +291,7 @@ async fn form_post_error() {
     let loc = out.location.unwrap();
     assert!(!loc.contains("script") && !loc.contains("alert"), "{loc}");
     // The error page for that code does not reflect anything either.
-    let body = app
-        .client
-        .get(format!("{}{loc}", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&app.client, &app.at(&loc)).await;
     assert!(!body.contains("<script>alert"), "{body}");
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tower_oidc::provider::{CachePolicy, EndpointPolicy, HttpLimits};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 fn short_limits() -> HttpLimits {
     HttpLimits {
@@ -23,17 +23,9 @@ async fn fresh_short() -> (FakeAuthentik, App) {
 
 /// What the authorize step answers (discovery happens there): the error code, if any.
 async fn authorize_error(app: &App) -> Option<String> {
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = authorize(app, &app.client, "?login_hint=alice").await;
     assert_ne!(r.status(), 500);
-    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let loc = location(&r).unwrap();
     param(&format!("http://x{loc}"), "error")
 }
 
@@ -390,20 +382,8 @@ async fn unknown_kid_burst_fetches_once() {
     let mut browsers = Vec::new();
     for _ in 0..n {
         let c = client();
-        let r = c
-            .get(format!(
-                "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-                app.url
-            ))
-            .send()
-            .await
-            .unwrap();
-        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
-        let cb = c.get(&to_idp).send().await.unwrap().headers()["location"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        callbacks.push(cb);
+        let r = authorize(&app, &c, "?login_hint=alice").await;
+        callbacks.push(to_callback(&c, &r).await);
         browsers.push(c);
     }
     let futs: Vec<_> = browsers
@@ -413,12 +393,7 @@ async fn unknown_kid_burst_fetches_once() {
         .collect();
     for r in futures_util::future::join_all(futs).await {
         let r = r.unwrap();
-        assert!(
-            r.headers()["location"]
-                .to_str()
-                .unwrap()
-                .ends_with("error=id_token_invalid")
-        );
+        assert!(location(&r).unwrap().ends_with("error=id_token_invalid"));
     }
     let fetches = fake.count(Endpoint::Jwks);
     note(&format!(
@@ -477,14 +452,7 @@ async fn userinfo_failures_create_nothing() {
     rejected(&fake, &app, "provider_unreachable", NoFurther::Nothing).await;
     fake.fault(Endpoint::Userinfo, Fault::Delay(Duration::from_secs(3)));
     rejected(&fake, &app, "provider_unreachable", NoFurther::Nothing).await;
-    use tower_oidc::store::UserStore;
-    assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(user_by_email(&app, "alice@example.com").await.is_none());
 }
 
 /// N9 (and S1): the issuer's clock 30 s off either way is accepted; 10 min off either way is

@@ -1,29 +1,10 @@
 //! §3, identity, linking and auto-registration: L1–L12.
 
 use tower_oidc::config::{EmailTrust, Providers};
-use tower_oidc::store::{Identity, NewUser, UserStore};
+use tower_oidc::store::{Identity, UserStore};
 use tower_oidc::testing::{FakeAuthentik, SubMode};
 
-use crate::harness::*;
-
-async fn local_user(app: &App, email: &str, verified: bool) -> tower_oidc::User {
-    app.store
-        .create_with_identity(
-            NewUser {
-                email: Some(email.into()),
-                email_verified: verified,
-                name: Some("Local".into()),
-                ..NewUser::default()
-            },
-            &Identity {
-                provider: "local".into(),
-                issuer: "local".into(),
-                subject: email.into(),
-            },
-        )
-        .await
-        .unwrap()
-}
+use crate::common::*;
 
 async fn fresh_trusting(trust: Option<EmailTrust>) -> (FakeAuthentik, App) {
     let fake = FakeAuthentik::start().await;
@@ -31,21 +12,6 @@ async fn fresh_trusting(trust: Option<EmailTrust>) -> (FakeAuthentik, App) {
     settings.email_trust = trust;
     let app = app_with(&fake, settings, |b| b).await;
     (fake, app)
-}
-
-/// Starts a sign-in in the browser `c` and returns the callback URL.
-async fn start_in(app: &App, c: &reqwest::Client, hint: &str) -> String {
-    let r = c
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint={hint}",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
-    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
-    let r = c.get(&to_idp).send().await.unwrap();
-    r.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// L1 (nOAuth): the first sign-in's email matches an existing account, but the provider says
@@ -153,9 +119,8 @@ async fn second_subject_for_a_linked_email_conflicts() {
         u.set_email_verified(true);
     });
     let c = client();
-    let cb = start_in(&app, &c, "bob").await;
-    let r = c.get(&cb).send().await.unwrap();
-    let loc = r.headers()["location"].to_str().unwrap();
+    let (cb, _) = start_in(&app, &c, "?login_hint=bob").await;
+    let loc = finish_in(&c, &cb).await.location.unwrap();
     assert!(loc.ends_with("error=account_conflict"), "{loc}");
     assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 2);
 }
@@ -237,13 +202,7 @@ async fn registration_disabled() {
     settings.auto_register = false;
     let app = app_with(&fake, settings, |b| b).await;
     rejected(&fake, &app, "registration_disabled", NoFurther::Nothing).await;
-    assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(user_by_email(&app, "alice@example.com").await.is_none());
 }
 
 /// L10: two concurrent first sign-ins of the same identity make one account.
@@ -251,25 +210,14 @@ async fn registration_disabled() {
 async fn concurrent_first_sign_ins_make_one_account() {
     let (fake, app) = fresh().await;
     let (a, b) = (client(), client());
-    let cb_a = start_in(&app, &a, "alice").await;
-    let cb_b = start_in(&app, &b, "alice").await;
+    let (cb_a, _) = start_in(&app, &a, "?login_hint=alice").await;
+    let (cb_b, _) = start_in(&app, &b, "?login_hint=alice").await;
     let (ra, rb) = tokio::join!(a.get(&cb_a).send(), b.get(&cb_b).send());
     assert_eq!(ra.unwrap().status(), 303);
     assert_eq!(rb.unwrap().status(), 303);
     let id_of = |c: reqwest::Client| {
-        let url = format!("{}/api/auth/session", app.url);
-        async move {
-            let v: serde_json::Value = c
-                .get(url)
-                .header("accept", "application/json")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            v["id"].clone()
-        }
+        let url = app.url.clone();
+        async move { session_in(&c, &url).await.1["id"].clone() }
     };
     assert_eq!(id_of(a).await, id_of(b).await);
     let sub = fake.sub("alice").unwrap();
@@ -301,13 +249,7 @@ async fn rejected_sign_in_creates_nothing() {
     });
     rejected(&fake, &app, "id_token_invalid", NoFurther::Nothing).await;
     assert!(app.store.find_by_identity(&ident).await.unwrap().is_none());
-    assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(user_by_email(&app, "alice@example.com").await.is_none());
 }
 
 /// L12: configuration mistakes fail closed at load time (the config suite covers the DSL in

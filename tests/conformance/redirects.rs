@@ -3,8 +3,7 @@
 use cookie::{Cookie, CookieJar, Key};
 use tower_oidc::testing::{Endpoint, Tamper};
 
-use crate::harness::*;
-use crate::spec::capture_tokens;
+use crate::common::*;
 
 fn corpus() -> Vec<String> {
     let mut c: Vec<String> = [
@@ -41,10 +40,7 @@ fn corpus() -> Vec<String> {
 async fn return_to_corpus_at_authorize() {
     let (_fake, app) = fresh().await;
     for evil in corpus() {
-        let q = format!(
-            "?login_hint=alice&return_to={}",
-            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
-        );
+        let q = format!("?login_hint=alice&return_to={}", encoded(&evil));
         let (cb, _) = start(&app, &q).await;
         let out = finish(&app, &cb).await;
         assert_eq!(out.status, 303, "{evil:.60?}");
@@ -80,42 +76,18 @@ fn rewrite_return_to(value: &str, to: &str) -> String {
 #[tokio::test]
 async fn return_to_corpus_at_callback() {
     let (_fake, app) = fresh_with(|b| b.cookie_key(&KEY)).await;
-    let bare = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let bare = bare_client();
     for evil in corpus() {
-        let r = bare
-            .get(format!(
-                "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-                app.url
-            ))
-            .send()
-            .await
-            .unwrap();
+        let r = authorize(&app, &bare, "?login_hint=alice").await;
         let set = r.headers()["set-cookie"].to_str().unwrap();
         let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
         let forged = rewrite_return_to(value, &evil);
-        let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
-        let cb = bare.get(&to_idp).send().await.unwrap().headers()["location"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let r = bare
-            .get(&cb)
-            .header("cookie", format!("tower_oidc_tx={forged}"))
-            .send()
-            .await
-            .unwrap();
+        let cb = to_callback(&bare, &r).await;
+        let r = get_with_cookie(&cb, &format!("tower_oidc_tx={forged}")).await;
         if forged.len() > tower_oidc::flow::MAX_COOKIE_BYTES {
             // Too large a cookie is no cookie: no sign-in, and no redirect anywhere.
             assert_eq!(r.status(), 302, "{evil:.60?}");
-            assert!(
-                r.headers()["location"]
-                    .to_str()
-                    .unwrap()
-                    .ends_with("error=invalid_state")
-            );
+            assert!(location(&r).unwrap().ends_with("error=invalid_state"));
             continue;
         }
         assert_eq!(r.status(), 303, "{evil:.60?}");
@@ -130,10 +102,7 @@ async fn forwarded_headers_are_ignored() {
     let (fake, app) = fresh().await;
     let r = app
         .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-            app.url
-        ))
+        .get(app.authorize_url("?login_hint=alice"))
         .header("x-forwarded-host", "evil.example")
         .header("x-forwarded-proto", "https")
         .header("x-forwarded-uri", "/evil")
@@ -142,15 +111,12 @@ async fn forwarded_headers_are_ignored() {
         .send()
         .await
         .unwrap();
-    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
+    let to_idp = location(&r).unwrap();
     assert_eq!(
         param(&to_idp, "redirect_uri").unwrap(),
         format!("{}/api/auth/providers/authentik/callback", app.url)
     );
-    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cb = to_callback(&app.client, &r).await;
     let r = app
         .client
         .get(&cb)
@@ -176,37 +142,19 @@ async fn forwarded_headers_are_ignored() {
 #[tokio::test]
 async fn identity_is_never_taken_from_or_put_in_headers() {
     let fake = tower_oidc::testing::FakeAuthentik::start().await;
-    let app = app_custom(
-        tower_oidc::Providers::builtin(),
-        vec![("authentik", authentik_settings(&fake, UrlForm::Issuer))],
-        |b| b,
-    )
-    .await;
-    let v: serde_json::Value = app
+    let app = app(&fake, UrlForm::Issuer).await;
+    let spoofed = app
         .client
-        .get(format!("{}/headers", app.url))
+        .get(app.at("/headers"))
         .header("x-auth-user", "admin")
         .header("x_auth_user", "admin")
         .header("X-AUTH-USER", "admin")
         .header("x-forwarded-user", "admin")
-        .header("remote-user", "admin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .header("remote-user", "admin");
+    let v: serde_json::Value = spoofed.send().await.unwrap().json().await.unwrap();
     assert_eq!(v["signed_in"], false);
     accepted(&app).await;
-    let v: serde_json::Value = app
-        .client
-        .get(format!("{}/headers", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&app.client, &app.at("/headers")).await;
     assert_eq!(v["signed_in"], true);
     let headers = v["headers"].as_object().unwrap();
     for (k, val) in headers {
@@ -247,25 +195,13 @@ async fn auth_responses_are_not_cached_nor_referred() {
         assert_eq!(r.headers()["cache-control"], "no-store", "{}", r.url());
         assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{}", r.url());
     };
-    let r = app
-        .client
-        .get(format!(
-            "{}/api/auth/providers/authentik/authorize?login_hint=alice",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap();
+    let r = authorize(&app, &app.client, "?login_hint=alice").await;
     check(&r);
-    let to_idp = r.headers()["location"].to_str().unwrap().to_owned();
-    let cb = app.client.get(&to_idp).send().await.unwrap().headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cb = to_callback(&app.client, &r).await;
     let r = app.client.get(&cb).send().await.unwrap();
     check(&r);
     assert_eq!(r.status(), 303);
-    let loc = r.headers()["location"].to_str().unwrap();
+    let loc = location(&r).unwrap();
     assert!(!loc.contains("code") && !loc.contains("state"), "{loc}");
     // The error path, the session endpoint and the error page too.
     let r = app.client.get(&cb).send().await.unwrap();
@@ -276,13 +212,7 @@ async fn auth_responses_are_not_cached_nor_referred() {
         "/api/auth/error?error=x",
         "/api/auth/login",
     ] {
-        let r = app
-            .client
-            .get(format!("{}{path}", app.url))
-            .send()
-            .await
-            .unwrap();
-        check(&r);
+        check(&app.client.get(app.at(path)).send().await.unwrap());
     }
 }
 
@@ -349,17 +279,8 @@ async fn reflected_values_are_escaped() {
         "/api/auth/providers/%3Cscript%3Ealert(1)%3C%2Fscript%3E/authorize",
         "/api/auth/providers/%3Cscript%3E/callback?error=x&error_description=%3Cscript%3E",
     ] {
-        let r = app
-            .client
-            .get(format!("{}{path}", app.url))
-            .send()
-            .await
-            .unwrap();
-        let loc = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
+        let r = app.client.get(app.at(path)).send().await.unwrap();
+        let loc = location(&r).unwrap_or_default();
         assert!(!loc.contains('<'), "{path}: {loc}");
         let body = r.text().await.unwrap();
         assert!(!body.contains("<script>"), "{path}: {body}");

@@ -2,11 +2,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use std::sync::{Arc, Mutex};
-use tower_oidc::store::{Identity, NewUser, UserStore};
 use tower_oidc::testing::{Endpoint, Fault, Tamper};
 
-use crate::harness::*;
+use crate::common::*;
 
 /// S1: `iat` in the future beyond the skew (issuer clock +5 min) is refused; within the skew
 /// (+30 s) it is accepted.
@@ -136,11 +134,8 @@ async fn hostile_kid_is_only_a_lookup_key() {
         fake.set_tamper(Tamper::Kid(kid.to_owned()));
         rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
     }
-    assert!(
-        fake.count(Endpoint::Jwks) <= 2,
-        "{}",
-        fake.count(Endpoint::Jwks)
-    );
+    let fetches = fake.count(Endpoint::Jwks);
+    assert!(fetches <= 2, "{fetches}");
 }
 
 /// S5: a `crit` header with an unknown extension is refused.
@@ -241,32 +236,7 @@ async fn userinfo_jwt_or_401() {
     rejected(&fake, &app, "provider_misconfigured", NoFurther::Nothing).await;
     fake.fault(Endpoint::Userinfo, Fault::Status(401));
     rejected(&fake, &app, "provider_misconfigured", NoFurther::Nothing).await;
-    assert!(
-        app.store
-            .find_by_email("alice@example.com")
-            .await
-            .unwrap()
-            .is_none()
-    );
-}
-
-async fn local_user(app: &App, email: &str, verified: bool) -> tower_oidc::User {
-    app.store
-        .create_with_identity(
-            NewUser {
-                email: Some(email.into()),
-                email_verified: verified,
-                name: Some("Local".into()),
-                ..NewUser::default()
-            },
-            &Identity {
-                provider: "local".into(),
-                issuer: "local".into(),
-                subject: email.into(),
-            },
-        )
-        .await
-        .unwrap()
+    assert!(user_by_email(&app, "alice@example.com").await.is_none());
 }
 
 /// S10: when userinfo and the ID token disagree, the ID token wins; `email_verified` is never
@@ -317,18 +287,4 @@ async fn userinfo_never_upgrades_the_id_token() {
     accepted(&app).await;
     let (_, me) = session(&app).await;
     assert_eq!(me["id"], local.id.as_str());
-}
-
-/// The access token and ID token captured from the fake's token responses (for log checks).
-pub fn capture_tokens(fake: &tower_oidc::testing::FakeAuthentik) -> Arc<Mutex<Vec<String>>> {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let s = seen.clone();
-    fake.set_token_response(move |b| {
-        for k in ["access_token", "id_token"] {
-            if let Some(t) = b.get(k).and_then(|v| v.as_str()) {
-                s.lock().unwrap().push(t.to_owned());
-            }
-        }
-    });
-    seen
 }

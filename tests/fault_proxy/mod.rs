@@ -85,3 +85,26 @@ pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
+
+/// Runs `op` until the store behind the proxy answers something other than `Unavailable` (the
+/// server is back), for up to 15 s; returns its value, and panics on any other error.
+pub async fn once_resumed<T, F, Fut>(mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tower_oidc::store::StoreError>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match op().await {
+            Ok(found) => break found,
+            Err(e) if e.kind() == tower_oidc::store::StoreErrorKind::Unavailable => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(15),
+                    "did not resume: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("unexpected error after the outage: {e}"),
+        }
+    }
+}

@@ -1,15 +1,15 @@
-//! Shared by `tests/adapter_*.rs`: runs a built example binary (`target/<profile>/examples/<name>`,
-//! which `cargo test` builds) against a `FakeAuthentik` started in the test, on a loopback port,
-//! and drives it like a browser or an API client.
-#![allow(dead_code)]
+//! The example binaries (`target/<profile>/examples/<name>`, which `cargo test` builds) run as
+//! processes against a `FakeAuthentik` started in the test, on a loopback port, and driven like
+//! a browser or an API client: the contract every framework's example must pass.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, LOCATION};
 use tower_oidc::testing::{Endpoint, FakeAuthentik};
+
+use crate::common::browser::{HTML, JSON, client, encoded, get};
 
 /// A running example app and the fake Authentik it signs in with.
 pub struct ExampleApp {
@@ -25,17 +25,21 @@ impl Drop for ExampleApp {
     }
 }
 
-/// The example binary built next to this test binary.
-fn example_binary(name: &str) -> PathBuf {
+/// `target/<profile>/examples/<name>`, found from the running test binary
+/// (`target/<profile>/deps/<test>-<hash>`).
+pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    // target/<profile>/deps/adapter_x-<hash> -> target/<profile>/examples/<name>
     let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .expect("test binary lives in target/<profile>/deps");
-    let bin = dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+        .expect("the test binary lives in target/<profile>/deps/");
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The example binary built next to this test binary; it must exist.
+pub fn example_binary(name: &str) -> PathBuf {
+    let bin = example_path(name);
     assert!(
         bin.exists(),
         "example binary {} not found: `cargo test` builds it (a filtered run needs `cargo build --examples` first)",
@@ -44,14 +48,17 @@ fn example_binary(name: &str) -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
+/// A loopback port nothing listens on (now: it could be taken before it is used).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// Starts example `name` with the quickstart's environment pointing at a new `FakeAuthentik`
 /// (default users: alice, in "authentik Admins", and bob, in "users").
-pub async fn start(name: &str) -> ExampleApp {
+pub async fn start_example(name: &str) -> ExampleApp {
     let fake = FakeAuthentik::start().await;
     let bin = example_binary(name);
     let mut last_err = String::new();
@@ -90,71 +97,8 @@ pub async fn start(name: &str) -> ExampleApp {
     panic!("{last_err}");
 }
 
-/// A browser-like client: keeps cookies, does not follow redirects (the tests look at them).
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-}
-
-/// A response, read.
-#[derive(Debug)]
-pub struct Got {
-    pub status: u16,
-    pub location: Option<String>,
-    pub content_type: Option<String>,
-    pub body: String,
-}
-
-impl Got {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-}
-
-/// `GET url` with an `Accept` header.
-pub async fn get(client: &reqwest::Client, url: &str, accept: &str) -> Got {
-    let r = client
-        .get(url)
-        .header(ACCEPT, accept)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let header = |name| {
-        r.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let location = header(LOCATION);
-    let content_type = header(reqwest::header::CONTENT_TYPE);
-    let status = r.status().as_u16();
-    let body = r.text().await.unwrap_or_default();
-    Got {
-        status,
-        location,
-        content_type,
-        body,
-    }
-}
-
-pub const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-pub const JSON: &str = "application/json";
-
-/// A whole browser sign-in as `login_hint`, starting where a signed-out browser was sent for
-/// `return_to`; returns where the app finally sends the browser.
-pub async fn sign_in(
-    app: &ExampleApp,
-    client: &reqwest::Client,
-    login_hint: &str,
-    return_to: &str,
-) -> String {
-    sign_in_at(&app.url, &app.fake, client, login_hint, return_to).await
-}
-
-/// [`sign_in`] at any app URL.
+/// A whole browser sign-in as `login_hint` at the app at `app_url`, starting where a signed-out
+/// browser was sent for `return_to`; returns where the app finally sends the browser.
 pub async fn sign_in_at(
     app_url: &str,
     fake: &FakeAuthentik,
@@ -164,7 +108,7 @@ pub async fn sign_in_at(
 ) -> String {
     let start = format!(
         "{app_url}/api/auth/providers/authentik/authorize?login_hint={login_hint}&return_to={}",
-        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        encoded(return_to)
     );
     let r = get(client, &start, HTML).await;
     assert_eq!(r.status, 302, "authorize: {r:?}");
@@ -193,7 +137,7 @@ pub async fn sign_in_at(
 
 /// The whole scenario every framework's example must pass.
 pub async fn example_contract(name: &str) {
-    let app = start(name).await;
+    let app = start_example(name).await;
     let anon = client();
 
     // Public page: open to everyone.
@@ -230,7 +174,7 @@ pub async fn example_contract(name: &str) {
 
     // bob: signed in, not an admin.
     let bob = client();
-    let to = sign_in(&app, &bob, "bob", "/me").await;
+    let to = sign_in_at(&app.url, &app.fake, &bob, "bob", "/me").await;
     assert_eq!(to, "/me");
     let r = get(&bob, &format!("{}/me", app.url), HTML).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -255,13 +199,13 @@ pub async fn example_contract(name: &str) {
 
     // The id is stable across sign-ins.
     let bob_again = client();
-    sign_in(&app, &bob_again, "bob", "/").await;
+    sign_in_at(&app.url, &app.fake, &bob_again, "bob", "/").await;
     let r = get(&bob_again, &format!("{}/api/auth/session", app.url), JSON).await;
     assert_eq!(r.json()["id"], bob_id.as_str());
 
     // alice: an admin (group "authentik Admins").
     let alice = client();
-    let to = sign_in(&app, &alice, "alice", "/admin").await;
+    let to = sign_in_at(&app.url, &app.fake, &alice, "alice", "/admin").await;
     assert_eq!(to, "/admin");
     let r = get(&alice, &format!("{}/admin", app.url), HTML).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -272,33 +216,4 @@ pub async fn example_contract(name: &str) {
     let r = get(&alice, &format!("{}/api/auth/session", app.url), JSON).await;
     assert_eq!(r.json()["is_admin"], true, "{r:?}");
     assert_ne!(r.json()["id"], bob_id.as_str());
-}
-
-/// An `OidcLayer` as the examples build it (memory stores, admin rule on the group
-/// "authentik Admins"), for an app at `app_url` signing in with `fake`.
-pub async fn layer_for(fake: &FakeAuthentik, app_url: &str) -> tower_oidc::OidcLayer {
-    use tower_oidc::config::{AdminRules, ProviderSettings};
-    use tower_oidc::store::{MemoryStore, SettingsStore};
-    let settings = ProviderSettings {
-        enabled: true,
-        url: Some(fake.url()),
-        client_id: Some(fake.client_id().to_owned()),
-        client_secret: Some(tower_oidc::Secret::new(fake.client_secret())),
-        admin_rules: AdminRules {
-            groups: vec!["authentik Admins".into()],
-            email_domains: Vec::new(),
-        },
-        ..ProviderSettings::default()
-    };
-    let store = MemoryStore::new();
-    store.put("authentik", &settings).await.expect("settings");
-    tower_oidc::OidcLayer::builder()
-        .providers(tower_oidc::Providers::builtin())
-        .settings(store.clone())
-        .users(store.clone())
-        .sessions(store)
-        .base_url(app_url)
-        .build()
-        .await
-        .expect("layer")
 }
