@@ -5,7 +5,7 @@
 //! 1. **Provider specs** (`[providers.<id>]`): the technical facts about a kind of identity
 //!    provider (endpoints, claims, client authentication). Official ones are built in.
 //! 2. **Provider settings** (`[settings.<id>]`): what an admin enters (enabled, URL, client id and
-//!    secret…). At run time they live in a [`crate::store::SettingsStore`]; a TOML file can seed
+//!    secret…). At run time they live in a settings store (`SettingsStore`); a TOML file can seed
 //!    them, with secrets as `"${ENV_VAR}"`.
 //!
 //! ```
