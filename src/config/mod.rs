@@ -28,6 +28,7 @@
 mod claims;
 mod error;
 mod raw;
+mod read;
 mod settings;
 mod spec;
 mod template;
@@ -256,14 +257,14 @@ impl Providers {
             }
             return Err(errs.into_errors());
         }
-        let (file, read_errs) = raw::read_document(doc.into_inner());
+        let (file, read_errs) = read::read_document(doc.into_inner());
         for e in read_errs {
             errs.at(e.span.unwrap_or(0..0), &e.path, e.message);
         }
 
         let mut touched = Vec::new();
         for (id, raw) in file.providers {
-            let path = raw::join_path("providers", id.get_ref());
+            let path = read::join_path("providers", id.get_ref());
             validate_id(&id, &path, &mut errs);
             validate_raw_spec(&raw, &path, &mut errs);
             let key_pos = error::line_col(text, id.span().start);
@@ -317,7 +318,7 @@ impl Providers {
         }
         let mut settings_pos = BTreeMap::new();
         for (id, raw) in file.settings {
-            let path = raw::join_path("settings", id.get_ref());
+            let path = read::join_path("settings", id.get_ref());
             if !self.entries.contains_key(id.get_ref()) {
                 if !file.unreadable.contains(id.get_ref()) {
                     errs.at(
@@ -466,18 +467,18 @@ fn syntax_error(
                 [section, id] if section == "providers" => format!(
                     "duplicate provider `{}`: `[providers.{}]` appears twice in this file (put all of a provider's keys in one table)",
                     id.escape_debug(),
-                    raw::key_segment(id)
+                    read::key_segment(id)
                 ),
                 [section, id] if section == "settings" => format!(
                     "duplicate settings for provider `{}`: `[settings.{}]` appears twice in this file",
                     id.escape_debug(),
-                    raw::key_segment(id)
+                    read::key_segment(id)
                 ),
                 _ => "duplicate key: a key may be set only once per table".to_owned(),
             };
             path = p
                 .iter()
-                .map(|k| raw::key_segment(k))
+                .map(|k| read::key_segment(k))
                 .collect::<Vec<_>>()
                 .join(".");
             if duplicated_tables
@@ -742,7 +743,7 @@ fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) {
         errs.at(url.span(), &format!("{path}.url"), m);
     }
     for (name, f) in &raw.fetch {
-        let p = raw::join_path(&format!("{path}.fetch"), name);
+        let p = read::join_path(&format!("{path}.fetch"), name);
         if !is_fetch_name(name) {
             errs.at(
                 f.url.span(),
@@ -847,7 +848,7 @@ fn is_fetch_name(s: &str) -> bool {
 /// `[providers.<id>]` key in the file that touched it last.
 fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<ProviderSpec> {
     let raw = &e.raw;
-    let path = raw::join_path("providers", id);
+    let path = read::join_path("providers", id);
     let before = errs.list.len();
     let mut missing = |msg: String| errs.at_pos(&e.file, e.key_pos, &path, msg);
     let tpl = |v: &Option<S>| v.as_ref().and_then(|s| Template::parse(s.get_ref()).ok());
