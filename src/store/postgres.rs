@@ -171,4 +171,4 @@ impl PostgresStore {
     }
 }
 
-include!("sql_shared.rs");
+include!("sql/shared.rs");

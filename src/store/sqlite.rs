@@ -232,7 +232,7 @@ impl SqliteStore {
     }
 }
 
-include!("sql_shared.rs");
+include!("sql/shared.rs");
 
 /// Whether an error is SQLite's transient "database is locked" / "busy" (codes 5 and 6).
 fn is_busy(e: &sqlx::Error) -> bool {
