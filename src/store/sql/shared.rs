@@ -3,15 +3,18 @@
 // The files of this folder are not modules: `sqlite.rs` and `postgres.rs` each `include!` this
 // one, which includes the others at its end, so the same code is compiled once per backend
 // (against that backend's sqlx types). They define before it:
-// - `type Db` (the sqlx database), `type DbPool`, `type DbRow`, `type This` (the store type, a
-//   struct with the fields `pool: DbPool`, `key: Option<Arc<SecretKey>>`, `ops: Arc<AtomicU64>`,
-//   `op_timeout: Duration`);
+// - `type DbPool`, `type DbRow`, `type This` (the store type, a struct with the fields
+//   `pool: DbPool`, `key: Option<Arc<SecretKey>>`, `ops: Arc<AtomicU64>`, `op_timeout: Duration`);
 // - `const BEGIN_WRITE: &str` (how a write transaction starts), `const MIGRATION_LOCK:
 //   Option<&str>` (a statement that serializes concurrent migrations), `static MIGRATOR`;
-// - `fn unavailable_code(code: &str) -> bool` (backend error codes that mean "unreachable").
+// - `const STORE_NAME: &str` (the name `Debug` shows), `const OP_TIMEOUT: Duration` (the default
+//   time limit of one operation);
+// - `fn unavailable_code(code: &str) -> bool` (backend error codes that mean "unreachable");
+// - `macro_rules! backend_doc` (the lines of the shared doc examples that name the backend).
 //
 // Both backends accept `$N` placeholders, so every statement is written once:
-// - this file: imports, error mapping, encoding helpers, row decoding, the time limit and sweep;
+// - this file: imports, error mapping, encoding helpers, row decoding, the constructor from a
+//   pool and the builder methods, the time limit and sweep;
 // - `migrate.rs`: the embedded migrations and their record;
 // - `users.rs`, `settings.rs`, `sessions.rs`: `UserStore`, `SettingsStore`, `SessionStore`.
 
@@ -142,7 +145,77 @@ fn user_from_row(row: &DbRow) -> Result<User, StoreError> {
     })
 }
 
+impl std::fmt::Debug for This {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(STORE_NAME)
+            .field("has_secret_key", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl This {
+    /// Uses an existing pool (the app's own, for instance) and migrates the database. The
+    /// pool's acquire timeout is the pool's own: keep it short (a few seconds) so that a
+    /// database that is down or stuck gives a quick [`StoreErrorKind::Unavailable`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    #[doc = backend_doc!(pool)]
+    #[doc = concat!("let store = ", backend_doc!(store), "::from_pool(pool).await?;")]
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_pool(pool: DbPool) -> Result<Self, StoreError> {
+        migrate(&pool).await?;
+        Ok(This {
+            pool,
+            key: None,
+            ops: Arc::new(AtomicU64::new(0)),
+            op_timeout: OP_TIMEOUT,
+        })
+    }
+
+    /// Sets the key that encrypts client secrets at rest (see [`SecretKey`]). Without it, the
+    /// store refuses to store a client secret, and reading an encrypted one fails.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    /// use tower_oidc::store::SecretKey;
+    /// let key = SecretKey::from_base64(&std::env::var("TOWER_OIDC_SECRET_KEY").unwrap_or_default())?;
+    #[doc = concat!("let store = ", backend_doc!(open), ".with_secret_key(key);")]
+    /// # Ok(()) }
+    /// ```
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.key = Some(Arc::new(key));
+        self
+    }
+
+    /// Sets the time limit of one store operation (10 s by default); past it the operation
+    /// fails with [`StoreErrorKind::Unavailable`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
+    #[doc = concat!("let store = ", backend_doc!(open))]
+    ///     .with_op_timeout(std::time::Duration::from_secs(2));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
+        self.op_timeout = timeout;
+        self
+    }
+
+    /// The connection pool, for the app's own queries.
+    ///
+    /// ```no_run
+    #[doc = concat!("# async fn f(store: ", backend_doc!(store), ") -> Result<(), sqlx::Error> {")]
+    /// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_oidc_users")
+    ///     .fetch_one(store.pool())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
     /// Runs one store operation with the store's time limit, so that a server that stopped
     /// answering yields [`StoreErrorKind::Unavailable`] instead of a hung request.
     async fn run<T>(
