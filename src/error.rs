@@ -10,7 +10,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-/// The stable error codes of the HTTP surface (DESIGN.md §4).
+/// The stable error codes of the HTTP surface.
 ///
 /// ```
 /// use tower_oidc::ErrorCode;
@@ -240,17 +240,6 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<crate::store::StoreError> for Error {
-    fn from(e: crate::store::StoreError) -> Self {
-        let code = match e.kind() {
-            crate::store::StoreErrorKind::Unavailable => ErrorCode::StoreUnavailable,
-            crate::store::StoreErrorKind::Conflict => ErrorCode::AccountConflict,
-            _ => ErrorCode::Internal,
-        };
-        Error::new(code, e.to_string())
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -80,6 +80,79 @@ pub(crate) fn line_col(text: &str, pos: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Collects errors with positions in one file.
+pub(super) struct Errs<'a> {
+    pub(super) file: String,
+    pub(super) text: &'a str,
+    pub(super) list: Vec<ConfigError>,
+}
+
+impl<'a> Errs<'a> {
+    pub(super) fn new(file: &str, text: &'a str) -> Self {
+        Errs {
+            file: file.to_owned(),
+            text,
+            list: Vec::new(),
+        }
+    }
+    pub(super) fn at(&mut self, span: std::ops::Range<usize>, path: &str, msg: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.list.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            path: path.to_owned(),
+            message: msg.into(),
+        });
+    }
+    /// An error in another file (or this one) at an already computed position.
+    pub(super) fn at_pos(
+        &mut self,
+        file: &str,
+        pos: (usize, usize),
+        path: &str,
+        msg: impl Into<String>,
+    ) {
+        self.list.push(ConfigError {
+            file: file.to_owned(),
+            line: pos.0,
+            column: pos.1,
+            path: path.to_owned(),
+            message: msg.into(),
+        });
+    }
+    /// `isuer = …` makes `issuer` missing too; the unknown-key error already says "did you
+    /// mean `issuer`?", so the "missing required key `issuer`" one is noise.
+    pub(super) fn drop_missing_explained_by_typos(&mut self) {
+        let hints: Vec<(String, String)> = self
+            .list
+            .iter()
+            .filter_map(|e| {
+                let (_, rest) = e.message.split_once("did you mean `")?;
+                let (key, _) = rest.split_once('`')?;
+                let (table, _) = e.path.rsplit_once('.')?;
+                Some((table.to_owned(), key.to_owned()))
+            })
+            .collect();
+        self.list.retain(|e| {
+            !hints.iter().any(|(table, key)| {
+                e.path == *table
+                    && e.message
+                        .starts_with(&format!("missing required key `{key}`"))
+            })
+        });
+    }
+    pub(super) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+    pub(super) fn into_errors(mut self) -> ConfigErrors {
+        self.list
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.list.dedup();
+        ConfigErrors(self.list)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::line_col;

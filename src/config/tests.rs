@@ -1,3 +1,7 @@
+use super::error::Errs;
+use super::interpolate::interpolate;
+use super::raw::S;
+use super::syntax::{duplicate_key_path, secret_on_line};
 use super::*;
 
 #[test]

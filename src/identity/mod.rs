@@ -159,6 +159,8 @@ pub enum Resolution {
     Created,
 }
 
+/// The profile fields a sign-in writes onto the user: the only place they are copied from a
+/// [`Profile`] (a new user gets the same ones, see [`new_user_of`]).
 fn update_of(profile: &Profile, is_admin: Option<bool>) -> UserUpdate {
     UserUpdate {
         name: profile.name.clone(),
@@ -167,6 +169,22 @@ fn update_of(profile: &Profile, is_admin: Option<bool>) -> UserUpdate {
         picture: profile.picture.clone(),
         username: profile.username.clone(),
         groups: profile.groups.clone(),
+        is_admin,
+    }
+}
+
+/// The account a first sign-in creates: the profile fields of [`update_of`], and the email.
+fn new_user_of(profile: &Profile, is_admin: bool) -> NewUser {
+    let fields = update_of(profile, None);
+    NewUser {
+        email: profile.email.clone(),
+        email_verified: profile.email_verified,
+        name: fields.name,
+        given_name: fields.given_name,
+        family_name: fields.family_name,
+        picture: fields.picture,
+        username: fields.username,
+        groups: fields.groups,
         is_admin,
     }
 }
@@ -244,17 +262,7 @@ pub async fn resolve_user(
                 ),
             ));
         }
-        let new = NewUser {
-            email: profile.email.clone(),
-            email_verified: profile.email_verified,
-            name: profile.name.clone(),
-            given_name: profile.given_name.clone(),
-            family_name: profile.family_name.clone(),
-            picture: profile.picture.clone(),
-            username: profile.username.clone(),
-            groups: profile.groups.clone(),
-            is_admin: admin.unwrap_or(false),
-        };
+        let new = new_user_of(profile, admin.unwrap_or(false));
         match users.create_with_identity(new, identity).await {
             Ok(u) => {
                 audit_admin_change(identity, &u, false);

@@ -209,16 +209,16 @@ impl SessionStore for MemoryStore {
 
     async fn consume_transaction(
         &self,
-        transaction_id: &str,
+        id: &str,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError> {
         let now = SystemTime::now();
         let mut g = self.lock();
         g.consumed.retain(|_, exp| *exp > now);
-        if g.consumed.contains_key(transaction_id) {
+        if g.consumed.contains_key(id) {
             return Ok(false);
         }
-        g.consumed.insert(transaction_id.to_owned(), expires_at);
+        g.consumed.insert(id.to_owned(), expires_at);
         Ok(true)
     }
 }

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod error;
 mod memory;
 mod model;
 #[cfg(feature = "postgres")]
@@ -39,13 +40,13 @@ mod secret_box;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use std::fmt;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisSessionStore;
+pub use error::{StoreError, StoreErrorKind};
 pub use memory::MemoryStore;
 pub use model::{Identity, NewUser, SessionId, SessionRecord, User, UserId, UserUpdate};
 #[cfg(feature = "postgres")]
@@ -56,79 +57,6 @@ pub use secret_box::SecretKey;
 pub use sqlite::SqliteStore;
 
 use crate::config::ProviderSettings;
-
-/// What kind of failure a store met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StoreErrorKind {
-    /// The backend cannot be reached (connection refused, pool timeout, server gone).
-    Unavailable,
-    /// A uniqueness rule would be broken (the identity is already linked, the email is taken).
-    Conflict,
-    /// The record the operation needs does not exist.
-    NotFound,
-    /// Stored data could not be decoded.
-    Corrupt,
-    /// Anything else.
-    Other,
-}
-
-/// An error from a store, saying what operation failed and why.
-///
-/// ```
-/// use tower_oidc::store::{StoreError, StoreErrorKind};
-/// let e = StoreError::unavailable("load session", "connection refused");
-/// assert_eq!(e.kind(), StoreErrorKind::Unavailable);
-/// assert_eq!(e.to_string(), "load session: store unavailable: connection refused");
-/// ```
-#[derive(Debug)]
-pub struct StoreError {
-    kind: StoreErrorKind,
-    op: &'static str,
-    message: String,
-}
-
-impl StoreError {
-    /// A new error of `kind` for operation `op`.
-    pub fn new(kind: StoreErrorKind, op: &'static str, message: impl Into<String>) -> Self {
-        StoreError {
-            kind,
-            op,
-            message: message.into(),
-        }
-    }
-    /// The backend is unreachable.
-    pub fn unavailable(op: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StoreErrorKind::Unavailable, op, message)
-    }
-    /// A uniqueness rule would be broken.
-    pub fn conflict(op: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StoreErrorKind::Conflict, op, message)
-    }
-    /// The kind of failure.
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
-    }
-    /// The operation that failed.
-    pub fn op(&self) -> &'static str {
-        self.op
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            StoreErrorKind::Unavailable => "store unavailable",
-            StoreErrorKind::Conflict => "conflict",
-            StoreErrorKind::NotFound => "not found",
-            StoreErrorKind::Corrupt => "corrupt data",
-            StoreErrorKind::Other => "store error",
-        };
-        write!(f, "{}: {kind}: {}", self.op, self.message)
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 /// The form in which the stores keep and compare emails: trimmed and lower-cased, so that
 /// `Alice@Example.com ` and `alice@example.com` are one address (and one account).
@@ -150,7 +78,7 @@ pub(crate) fn canonical_email(email: &str) -> String {
 pub trait UserStore: Send + Sync + 'static {
     /// The user linked to `identity`, if any.
     async fn find_by_identity(&self, identity: &Identity) -> Result<Option<User>, StoreError>;
-    /// The user whose email is `email` (already canonical, see [`crate::identity::canonical_email`]).
+    /// The user whose email is `email` (already canonical: trimmed and lower-cased).
     async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The user with this id.
     async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError>;

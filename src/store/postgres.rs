@@ -15,6 +15,26 @@ const BEGIN_WRITE: &str = "BEGIN";
 const MIGRATION_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(1953462130)");
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
+/// What the doc examples of the shared methods (`from_pool`, `with_secret_key`, ...) need to say
+/// about this backend: the store's path, how to open one, how to make a pool.
+macro_rules! backend_doc {
+    (store) => {
+        "tower_oidc::store::PostgresStore"
+    };
+    (open) => {
+        "tower_oidc::store::PostgresStore::connect(\"postgres://postgres@127.0.0.1/app\").await?"
+    };
+    (pool) => {
+        "let pool = sqlx::postgres::PgPoolOptions::new()\n    \
+         .acquire_timeout(std::time::Duration::from_secs(3))\n    \
+         .connect(\"postgres://postgres@127.0.0.1/app\")\n    \
+         .await?;"
+    };
+}
+
+/// The store's name in `Debug`.
+const STORE_NAME: &str = "PostgresStore";
+
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,14 +77,6 @@ pub struct PostgresStore {
     op_timeout: Duration,
 }
 
-impl std::fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore")
-            .field("has_secret_key", &self.key.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:password@host/db`) with a pool of up to 10
     /// connections and migrates the database.
@@ -102,73 +114,6 @@ impl PostgresStore {
             .map_err(|e| map_err("connect", e))?;
         Self::from_pool(pool).await
     }
-
-    /// Uses an existing pool (the app's own, for instance) and migrates the database. The
-    /// pool's acquire timeout is the pool's own: keep it short (a few seconds) so that a dead
-    /// server gives a quick [`StoreErrorKind::Unavailable`].
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = sqlx::postgres::PgPoolOptions::new()
-    ///     .acquire_timeout(std::time::Duration::from_secs(3))
-    ///     .connect("postgres://postgres@127.0.0.1/app")
-    ///     .await?;
-    /// let store = tower_oidc::store::PostgresStore::from_pool(pool).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
-        migrate(&pool).await?;
-        Ok(PostgresStore {
-            pool,
-            key: None,
-            ops: Arc::new(AtomicU64::new(0)),
-            op_timeout: OP_TIMEOUT,
-        })
-    }
-
-    /// Sets the key that encrypts client secrets at rest (see [`SecretKey`]). Without it, the
-    /// store refuses to store a client secret, and reading an encrypted one fails.
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
-    /// use tower_oidc::store::{PostgresStore, SecretKey};
-    /// let store = PostgresStore::connect("postgres://postgres@127.0.0.1/app")
-    ///     .await?
-    ///     .with_secret_key(SecretKey::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?);
-    /// # Ok(()) }
-    /// ```
-    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
-        self.key = Some(Arc::new(key));
-        self
-    }
-
-    /// Sets the time limit of one store operation (10 s by default); past it the operation
-    /// fails with [`StoreErrorKind::Unavailable`].
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
-    /// let store = tower_oidc::store::PostgresStore::connect("postgres://postgres@127.0.0.1/app")
-    ///     .await?
-    ///     .with_op_timeout(std::time::Duration::from_secs(2));
-    /// # Ok(()) }
-    /// ```
-    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = timeout;
-        self
-    }
-
-    /// The connection pool, for the app's own queries.
-    ///
-    /// ```no_run
-    /// # async fn f(store: tower_oidc::store::PostgresStore) -> Result<(), sqlx::Error> {
-    /// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_oidc_users")
-    ///     .fetch_one(store.pool())
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
-include!("sql_shared.rs");
+include!("sql/shared.rs");

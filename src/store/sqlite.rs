@@ -20,6 +20,23 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 const MIGRATION_LOCK: Option<&str> = None;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
+/// What the doc examples of the shared methods (`from_pool`, `with_secret_key`, ...) need to say
+/// about this backend: the store's path, how to open one, how to make a pool.
+macro_rules! backend_doc {
+    (store) => {
+        "tower_oidc::store::SqliteStore"
+    };
+    (open) => {
+        "tower_oidc::store::SqliteStore::open(\"app.db\").await?"
+    };
+    (pool) => {
+        "let pool = sqlx::SqlitePool::connect(\"sqlite://app.db?mode=rwc\").await?;"
+    };
+}
+
+/// The store's name in `Debug`.
+const STORE_NAME: &str = "SqliteStore";
+
 /// How long a connection waits for the database to be free, and for a pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,14 +84,6 @@ pub struct SqliteStore {
     key: Option<Arc<SecretKey>>,
     ops: Arc<AtomicU64>,
     op_timeout: Duration,
-}
-
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("has_secret_key", &self.key.is_some())
-            .finish_non_exhaustive()
-    }
 }
 
 impl SqliteStore {
@@ -167,72 +176,9 @@ impl SqliteStore {
         };
         Self::from_pool(pool).await
     }
-
-    /// Uses an existing pool (the app's own, for instance) and migrates the database. The
-    /// pool's acquire timeout is the pool's own: keep it short (a few seconds) so that a stuck
-    /// database gives a quick [`StoreErrorKind::Unavailable`].
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-    /// let pool = sqlx::SqlitePool::connect("sqlite://app.db?mode=rwc").await?;
-    /// let store = tower_oidc::store::SqliteStore::from_pool(pool).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn from_pool(pool: SqlitePool) -> Result<Self, StoreError> {
-        migrate(&pool).await?;
-        Ok(SqliteStore {
-            pool,
-            key: None,
-            ops: Arc::new(AtomicU64::new(0)),
-            op_timeout: OP_TIMEOUT,
-        })
-    }
-
-    /// Sets the key that encrypts client secrets at rest (see [`SecretKey`]). Without it, the
-    /// store refuses to store a client secret, and reading an encrypted one fails.
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
-    /// use tower_oidc::store::{SecretKey, SqliteStore};
-    /// let key = SecretKey::from_base64(&std::env::var("TOWER_OIDC_SECRET_KEY").unwrap_or_default())?;
-    /// let store = SqliteStore::open("app.db").await?.with_secret_key(key);
-    /// # Ok(()) }
-    /// ```
-    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
-        self.key = Some(Arc::new(key));
-        self
-    }
-
-    /// Sets the time limit of one store operation (10 s by default); past it the operation
-    /// fails with [`StoreErrorKind::Unavailable`].
-    ///
-    /// ```no_run
-    /// # async fn f() -> Result<(), tower_oidc::store::StoreError> {
-    /// let store = tower_oidc::store::SqliteStore::open("app.db")
-    ///     .await?
-    ///     .with_op_timeout(std::time::Duration::from_secs(2));
-    /// # Ok(()) }
-    /// ```
-    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = timeout;
-        self
-    }
-
-    /// The connection pool, for the app's own queries.
-    ///
-    /// ```no_run
-    /// # async fn f(store: tower_oidc::store::SqliteStore) -> Result<(), sqlx::Error> {
-    /// let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_oidc_users")
-    ///     .fetch_one(store.pool())
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
 }
 
-include!("sql_shared.rs");
+include!("sql/shared.rs");
 
 /// Whether an error is SQLite's transient "database is locked" / "busy" (codes 5 and 6).
 fn is_busy(e: &sqlx::Error) -> bool {

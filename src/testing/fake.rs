@@ -197,12 +197,7 @@ impl FakeAuthentik {
 
     /// How many requests reached `endpoint` (faulted ones included).
     pub fn count(&self, endpoint: Endpoint) -> usize {
-        self.inner
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.endpoint == Some(endpoint))
-            .count()
+        super::record::count(&self.inner.lock().log, endpoint)
     }
 
     /// Forgets the recorded requests.

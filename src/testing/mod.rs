@@ -3,7 +3,7 @@
 //!
 //! Enabled by the `testing` feature. Use it to test your own application's login end to end:
 //! what passes against the fake works against a real Authentik 2025.10–2026.5 with the
-//! default provider settings (see the crate's `reference/authentik.md` for the facts behind it).
+//! default provider settings.
 //!
 //! ```
 //! use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode, Tamper};

@@ -93,3 +93,8 @@ pub(crate) fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a 
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
+
+/// How many requests of `log` reached `endpoint` (what the fakes' `count` tells).
+pub(crate) fn count(log: &[RecordedRequest], endpoint: Endpoint) -> usize {
+    log.iter().filter(|r| r.endpoint == Some(endpoint)).count()
+}

@@ -149,6 +149,18 @@ impl Reply {
         Self::empty(405)
     }
 
+    /// The answer to a request whose method is not in `allowed`: `{}` to a CORS preflight
+    /// (`OPTIONS`), 405 to anything else. `None` when the method is allowed.
+    pub(crate) fn refuse_method(req: &Req, allowed: &[&str]) -> Option<Self> {
+        if allowed.contains(&req.method.as_str()) {
+            None
+        } else if req.method == "OPTIONS" {
+            Some(Self::json(200, &Value::Object(Default::default()), false))
+        } else {
+            Some(Self::method_not_allowed())
+        }
+    }
+
     pub(crate) fn header(mut self, k: &str, v: impl Into<String>) -> Self {
         self.headers.push((k.to_owned(), v.into()));
         self

@@ -6,10 +6,8 @@ use super::{Reply, Req};
 use crate::testing::state::Inner;
 
 pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
-    match req.method.as_str() {
-        "POST" => {}
-        "OPTIONS" => return Reply::json(200, &json!({}), false),
-        _ => return Reply::method_not_allowed(),
+    if let Some(refused) = Reply::refuse_method(req, &["POST"]) {
+        return refused;
     }
     let cfg = &inner.cfg;
     let (client_id, client_secret) = super::token::client_auth(req);

@@ -101,10 +101,8 @@ pub(super) fn scheme_value<'a>(header: &'a str, schemes: &[&str]) -> Option<&'a 
 }
 
 pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
-    match req.method.as_str() {
-        "POST" => {}
-        "OPTIONS" => return Reply::json(200, &json!({}), false),
-        _ => return Reply::method_not_allowed(),
+    if let Some(refused) = Reply::refuse_method(req, &["POST"]) {
+        return refused;
     }
     let cfg = &inner.cfg;
     let (client_id, client_secret) = client_auth(req);

@@ -24,10 +24,8 @@ fn bearer_error(status: u16, error: &str, description: &str) -> Reply {
 }
 
 pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
-    match req.method.as_str() {
-        "GET" | "POST" | "HEAD" => {}
-        "OPTIONS" => return Reply::json(200, &json!({}), false),
-        _ => return Reply::method_not_allowed(),
+    if let Some(refused) = Reply::refuse_method(req, &["GET", "POST", "HEAD"]) {
+        return refused;
     }
     let invalid = || {
         bearer_error(

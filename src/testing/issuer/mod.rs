@@ -272,12 +272,7 @@ impl FakeIssuer {
 
     /// How many requests reached `endpoint`.
     pub fn count(&self, endpoint: Endpoint) -> usize {
-        self.inner
-            .lock()
-            .log
-            .iter()
-            .filter(|r| r.endpoint == Some(endpoint))
-            .count()
+        super::record::count(&self.inner.lock().log, endpoint)
     }
 
     /// The users, with their assigned primary keys.

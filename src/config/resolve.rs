@@ -1,0 +1,248 @@
+//! Turning merged raw tables into a [`ProviderSpec`] (defaults filled in, missing keys
+//! reported) and a `[settings.<id>]` table into [`ProviderSettings`] (`${ENV}` resolved).
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::error::Errs;
+use super::interpolate::interpolate;
+use super::raw::{OneOrMany, RawSettings, S};
+use super::read;
+use super::registry::Entry;
+use super::validate::check_url;
+use super::{
+    AdminRules, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, Pkce, Protocol,
+    ProviderSettings, ProviderSpec, Secret, Template, TokenAuth,
+};
+
+fn source(v: &Option<Spanned<OneOrMany>>, default: &[&str]) -> ClaimSource {
+    let names: Vec<String> = match v {
+        Some(v) => v.get_ref().0.clone(),
+        None => default.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    // Every rule was checked when its file was read; a malformed one cannot reach here.
+    ClaimSource(names.iter().filter_map(|n| ClaimRule::parse(n)).collect())
+}
+
+/// Builds the spec of a merged entry. Fields that a file set were checked when it was read
+/// (with their positions); what is left are keys no file set, reported at the provider's
+/// `[providers.<id>]` key in the file that touched it last.
+pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<ProviderSpec> {
+    let raw = &e.raw;
+    let path = read::join_path("providers", id);
+    let before = errs.list.len();
+    let mut missing = |msg: String| errs.at_pos(&e.file, e.key_pos, &path, msg);
+    let tpl = |v: &Option<S>| v.as_ref().and_then(|s| Template::parse(s.get_ref()).ok());
+    let protocol = raw.protocol.unwrap_or(Protocol::Oidc);
+    let name = match &raw.name {
+        Some(n) => n.get_ref().clone(),
+        None => {
+            missing(
+                "missing required key `name` (the display name, e.g. `name = \"Authentik\"`)"
+                    .into(),
+            );
+            String::new()
+        }
+    };
+    let scopes: Vec<String> = match &raw.scopes {
+        Some(s) => s.get_ref().clone(),
+        None if protocol == Protocol::Oidc => {
+            vec!["openid".into(), "profile".into(), "email".into()]
+        }
+        None => Vec::new(),
+    };
+    match protocol {
+        Protocol::Oidc => {
+            if raw.issuer.is_none() && raw.discovery.is_none() {
+                missing(
+                    "missing required key `issuer` (an OIDC provider needs an issuer or a discovery URL)".into(),
+                );
+            }
+        }
+        Protocol::Oauth2 => {
+            for (k, v) in [
+                ("authorization_endpoint", &raw.authorization_endpoint),
+                ("token_endpoint", &raw.token_endpoint),
+                ("userinfo_endpoint", &raw.userinfo_endpoint),
+            ] {
+                if v.is_none() {
+                    missing(format!(
+                        "missing required key `{k}` (an OAuth2 provider has no discovery)"
+                    ));
+                }
+            }
+        }
+    }
+    let scopes_path = format!("{path}.scopes");
+    if protocol == Protocol::Oidc
+        && !scopes.iter().any(|s| s == "openid")
+        && !errs.list.iter().any(|e| e.path == scopes_path)
+    {
+        // The scopes came from another file than the protocol (or the reading file already
+        // said so at its `scopes`).
+        errs.at_pos(
+            &e.file,
+            e.key_pos,
+            &scopes_path,
+            "an OIDC provider's scopes must include `openid`",
+        );
+    }
+    if errs.list.len() > before {
+        return None;
+    }
+    let claims = raw.claims.clone().unwrap_or_default();
+    Some(ProviderSpec {
+        id: id.to_owned(),
+        name,
+        protocol,
+        icon: raw.icon.as_ref().map(|s| s.get_ref().clone()),
+        sort_order: raw.sort_order.unwrap_or(100),
+        scopes,
+        token_auth: raw.token_auth.unwrap_or(TokenAuth::ClientSecretBasic),
+        pkce: raw.pkce.unwrap_or(Pkce::S256),
+        issuer: tpl(&raw.issuer),
+        discovery: tpl(&raw.discovery),
+        authorization_endpoint: tpl(&raw.authorization_endpoint),
+        token_endpoint: tpl(&raw.token_endpoint),
+        userinfo_endpoint: tpl(&raw.userinfo_endpoint),
+        jwks_uri: tpl(&raw.jwks_uri),
+        end_session_endpoint: tpl(&raw.end_session_endpoint),
+        signing_algs: raw.signing_algs.as_ref().map(|a| a.get_ref().clone()),
+        default_url: raw.url.as_ref().map(|s| s.get_ref().clone()),
+        email_trust: raw.email_trust.unwrap_or(EmailTrust::VerifiedClaim),
+        claims: ClaimMap {
+            subject: source(&claims.subject, &["sub"]),
+            email: source(&claims.email, &["email"]),
+            email_verified: source(&claims.email_verified, &["email_verified"]),
+            name: source(&claims.name, &["name"]),
+            given_name: source(&claims.given_name, &["given_name"]),
+            family_name: source(&claims.family_name, &["family_name"]),
+            picture: source(&claims.picture, &["picture"]),
+            username: source(&claims.username, &["preferred_username"]),
+            groups: source(&claims.groups, &["groups"]),
+        },
+        params: raw
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect(),
+        fetch: raw
+            .fetch
+            .iter()
+            .filter_map(|(name, f)| {
+                Template::parse(f.url.get_ref()).ok().map(|url| Fetch {
+                    name: name.clone(),
+                    url,
+                })
+            })
+            .collect(),
+    })
+}
+
+pub(super) fn resolve_settings(
+    raw: RawSettings,
+    id: &S,
+    path: &str,
+    spec: Option<&ProviderSpec>,
+    env: &dyn Fn(&str) -> Option<String>,
+    errs: &mut Errs<'_>,
+) -> Option<ProviderSettings> {
+    let before = errs.list.len();
+    let mut interp = |v: &Option<S>, key: &str| {
+        v.as_ref()
+            .and_then(|s| interpolate(s, &format!("{path}.{key}"), env, errs))
+    };
+    let url = interp(&raw.url, "url");
+    let client_id = interp(&raw.client_id, "client_id");
+    let client_secret = interp(&raw.client_secret, "client_secret");
+    let icon = interp(&raw.icon, "icon");
+    let slug = interp(&raw.slug, "slug");
+    let mut params = BTreeMap::new();
+    for (k, v) in &raw.params {
+        if let Some(val) = interpolate(v, &format!("{path}.params.{k}"), env, errs) {
+            params.insert(k.clone(), val);
+        }
+    }
+    if let (Some(u), Some(span)) = (&url, raw.url.as_ref().map(|s| s.span()))
+        && let Err(m) = check_url(u)
+    {
+        errs.at(span, &format!("{path}.url"), m);
+    }
+    if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span()))
+        && s.is_empty()
+    {
+        errs.at(
+            span,
+            &format!("{path}.client_secret"),
+            "must not be empty (leave the key out for a public client)",
+        );
+    }
+    if let Some(c) = &raw.client_id
+        && client_id.as_deref().is_some_and(|c| c.trim().is_empty())
+    {
+        errs.at(c.span(), &format!("{path}.client_id"), "must not be empty");
+    }
+    if let Some(scopes) = &raw.scopes {
+        let list = scopes.get_ref();
+        if list.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            errs.at(
+                scopes.span(),
+                &format!("{path}.scopes"),
+                "scopes must be non-empty and contain no spaces",
+            );
+        } else if spec.is_some_and(|s| s.protocol == Protocol::Oidc)
+            && !list.iter().any(|s| s == "openid")
+        {
+            errs.at(
+                scopes.span(),
+                &format!("{path}.scopes"),
+                "an OIDC provider's scopes must include `openid`",
+            );
+        }
+    }
+    // An enabled provider must be usable: fail at load time, not at the first sign-in.
+    if raw.enabled == Some(true) {
+        if raw.client_id.is_none() {
+            errs.at(
+                id.span(),
+                path,
+                "missing required key `client_id` (the provider is enabled)",
+            );
+        }
+        let needs_url = spec.is_some_and(|s| {
+            s.default_url.is_none()
+                && [&s.issuer, &s.authorization_endpoint, &s.token_endpoint]
+                    .iter()
+                    .any(|t| t.as_ref().is_some_and(|t| t.vars().any(|v| v == "url")))
+        });
+        if needs_url && raw.url.is_none() {
+            errs.at(
+                id.span(),
+                path,
+                "missing required key `url` (the provider is enabled and its endpoints are built from `{url}`)",
+            );
+        }
+    }
+    if errs.list.len() > before {
+        return None;
+    }
+    let admin = raw.admin.unwrap_or_default();
+    Some(ProviderSettings {
+        enabled: raw.enabled.unwrap_or(false),
+        url,
+        client_id,
+        client_secret: client_secret.map(Secret::new),
+        scopes: raw.scopes.map(|s| s.into_inner()),
+        auto_register: raw.auto_register.unwrap_or(true),
+        sort_order: raw.sort_order,
+        icon,
+        email_trust: raw.email_trust,
+        admin_rules: AdminRules {
+            groups: admin.groups,
+            email_domains: admin.email_domains,
+        },
+        slug,
+        params,
+    })
+}
