@@ -1119,3 +1119,16 @@ fn params_may_not_shadow_url_slug_or_issuer() {
         "not a parameter",
     );
 }
+
+/// Security round two: an OpenID Connect identity is the verified `sub`; a spec that keys it on
+/// another claim (here the email) is refused at the provider's table, with its position.
+#[test]
+fn oidc_subject_mapped_to_another_claim_is_refused() {
+    let text = "[providers.x]\nname = \"X\"\nissuer = \"https://idp.example.com\"\n\n[providers.x.claims]\nsubject = \"email\"\n";
+    one_error(text, 1, 12, "providers.x.claims.subject", "verified `sub`");
+    // `sub` itself, and any rule for a plain OAuth 2.0 provider, stay allowed.
+    let ok = "[providers.x]\nname = \"X\"\nissuer = \"https://idp.example.com\"\n\n[providers.x.claims]\nsubject = \"sub\"\n";
+    assert!(load(ok).is_ok());
+    let oauth2 = "[providers.y]\nname = \"Y\"\nprotocol = \"oauth2\"\nauthorization_endpoint = \"https://y.example.com/a\"\ntoken_endpoint = \"https://y.example.com/t\"\nuserinfo_endpoint = \"https://y.example.com/u\"\n\n[providers.y.claims]\nsubject = \"id\"\n";
+    assert!(load(oauth2).is_ok(), "{:?}", load(oauth2).err());
+}

@@ -88,6 +88,20 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
             "an OIDC provider's scopes must include `openid`",
         );
     }
+    // The identity of an OpenID Connect sign-in is the verified ID token's `sub`: a rule that
+    // keys it on anything else (an email, a userinfo field) would let that other value decide
+    // whose account a sign-in opens.
+    if protocol == Protocol::Oidc
+        && let Some(subject) = raw.claims.as_ref().and_then(|c| c.subject.as_ref())
+        && subject.get_ref().0 != ["sub"]
+    {
+        errs.at_pos(
+            &e.file,
+            e.key_pos,
+            &format!("{path}.claims.subject"),
+            "an OpenID Connect provider's identity is the ID token's verified `sub`; `subject` cannot be mapped to another claim (remove it, or declare `protocol = \"oauth2\"` for a provider without ID tokens)",
+        );
+    }
     if errs.list.len() > before {
         return None;
     }
