@@ -26,6 +26,8 @@ mod rsa;
 mod verify;
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;
 
 use std::fmt;
