@@ -170,7 +170,8 @@ fn rsa_key(name: &str, pem: &str) -> Key {
     use rsa::pkcs8::DecodePrivateKey as _;
     let k = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
     let bits = k.n().bits();
-    let jwk = json!({"kty": "RSA", "kid": name, "n": b64(&k.n().to_bytes_be()), "e": b64(&k.e().to_bytes_be())});
+    let (n, e) = (b64(&k.n().to_bytes_be()), b64(&k.e().to_bytes_be()));
+    let jwk = json!({"kty": "RSA", "kid": name, "n": n, "e": e});
     Key {
         name: name.to_owned(),
         signer: Signer::Rsa(Box::new(k)),
@@ -193,7 +194,7 @@ pub(super) fn obj(v: Value) -> Map<String, Value> {
     }
 }
 
-/// All keys of the corpus: RSA of 1024 to 8192 bits (2056: not a multiple of 8 × 2^k; one
+/// All keys of the corpus: RSA of 1024 to 8192 bits (2056: an odd size; one
 /// with e = 3), EC P-256 and P-384, Ed25519, and a symmetric key (the client secret).
 pub(super) fn keys(rng: &mut Rng) -> Vec<Key> {
     let mut keys = vec![
@@ -218,7 +219,8 @@ pub(super) fn keys(rng: &mut Rng) -> Vec<Key> {
     keys.push(Key {
         name: "p256".into(),
         jwk: obj(
-            json!({"kty": "EC", "kid": "p256", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])}),
+            json!({"kty": "EC", "kid": "p256", "crv": "P-256", "x": b64(&point[1..33]),
+                "y": b64(&point[33..])}),
         ),
         signer: Signer::P256(p256),
         natural: A::EcdsaP256Sha256,
@@ -237,7 +239,8 @@ pub(super) fn keys(rng: &mut Rng) -> Vec<Key> {
     keys.push(Key {
         name: "p384".into(),
         jwk: obj(
-            json!({"kty": "EC", "kid": "p384", "crv": "P-384", "x": b64(&point[1..49]), "y": b64(&point[49..])}),
+            json!({"kty": "EC", "kid": "p384", "crv": "P-384", "x": b64(&point[1..49]),
+                "y": b64(&point[49..])}),
         ),
         signer: Signer::P384(p384),
         natural: A::EcdsaP384Sha384,
@@ -246,9 +249,8 @@ pub(super) fn keys(rng: &mut Rng) -> Vec<Key> {
     let ed = ring::signature::Ed25519KeyPair::from_seed_unchecked(&rng.bytes(32)).unwrap();
     keys.push(Key {
         name: "ed25519".into(),
-        jwk: obj(
-            json!({"kty": "OKP", "kid": "ed25519", "crv": "Ed25519", "x": b64(ed.public_key().as_ref())}),
-        ),
+        jwk: obj(json!({"kty": "OKP", "kid": "ed25519", "crv": "Ed25519",
+                "x": b64(ed.public_key().as_ref())})),
         signer: Signer::Ed25519(ed),
         natural: A::EdDsa,
         policy: Policy::Same,
@@ -373,7 +375,7 @@ pub(super) fn variants(key: &Key, rng: &mut Rng) -> Vec<Variant> {
         // Non-zero unused bits in the last character: `openidconnect` allows them, `ring`'s
         // parser does not.
         let s = b64(&raw);
-        if raw.len() % 3 != 0 {
+        if !raw.len().is_multiple_of(3) {
             let mut c: Vec<char> = s.chars().collect();
             let last = c.len() - 1;
             let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -405,7 +407,7 @@ pub(super) fn variants(key: &Key, rng: &mut Rng) -> Vec<Variant> {
             });
         }
         Signer::Ed25519(_) => {
-            for crv in ["Ed448", "X25519", "P-256"] {
+            for crv in ["Ed448", "X25519", "P-256", "P-384", "P-521"] {
                 add(&format!("crv={crv}"), None, &set("crv", crv.into()));
             }
             add("crv absent", None, &del("crv"));
@@ -532,8 +534,10 @@ pub(super) fn key_cases(keys: &[Key], rng: &mut Rng) -> Vec<Case> {
         }
     }
     // A P-521 key (neither library supports ES512) and an EC point off the curve.
-    let p521 = json!({"kty": "EC", "kid": "p521", "crv": "P-521", "x": b64(&rng.bytes(66)), "y": b64(&rng.bytes(66))});
-    let off = json!({"kty": "EC", "kid": "off", "crv": "P-256", "x": b64(&rng.bytes(32)), "y": b64(&rng.bytes(32))});
+    let (x, y) = (b64(&rng.bytes(66)), b64(&rng.bytes(66)));
+    let p521 = json!({"kty": "EC", "kid": "p521", "crv": "P-521", "x": x, "y": y});
+    let (x, y) = (b64(&rng.bytes(32)), b64(&rng.bytes(32)));
+    let off = json!({"kty": "EC", "kid": "off", "crv": "P-256", "x": x, "y": y});
     for (name, jwk) in [("p521", p521), ("P-256 point off the curve", off)] {
         for alg in &ALGS {
             let sig = rng.bytes(if name == "p521" { 132 } else { 64 });

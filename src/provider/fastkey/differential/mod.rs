@@ -76,8 +76,12 @@ struct Outcome {
     hash: Option<Option<Vec<u8>>>,
 }
 
+/// `RingJwk` or `CoreJsonWebKey`.
 trait Key: JsonWebKey<SigningAlgorithm = A, KeyUse = CoreJsonWebKeyUse> + DeserializeOwned {}
-impl<K: JsonWebKey<SigningAlgorithm = A, KeyUse = CoreJsonWebKeyUse> + DeserializeOwned> Key for K {}
+impl<K> Key for K where
+    K: JsonWebKey<SigningAlgorithm = A, KeyUse = CoreJsonWebKeyUse> + DeserializeOwned
+{
+}
 
 /// The verdict prefix of a verification that panicked.
 const PANIC: &str = "PANIC";
@@ -192,10 +196,17 @@ fn verify_token<K: Key>(
 
 /// Checks one case; `Err` says how it failed.
 fn judge(case: &Case, ring: &Outcome, core: &Outcome) -> Result<(), String> {
-    if ring.view != core.view || ring.hash != core.hash {
-        return Err(format!(
-            "parsed differently:\n  ring: {:?} {:?}\n  core: {:?} {:?}",
-            ring.view, ring.hash, core.view, core.hash
+    let mut why = vec![];
+    if ring.view != core.view {
+        why.push(format!(
+            "parsed differently:\n  ring: {:?}\n  core: {:?}",
+            ring.view, core.view
+        ));
+    }
+    if ring.hash != core.hash {
+        why.push(format!(
+            "hash_bytes differ:\n  ring: {:?}\n  core: {:?}",
+            ring.hash, core.hash
         ));
     }
     let (r, c) = (ring.verdict.is_ok(), core.verdict.is_ok());
@@ -208,13 +219,17 @@ fn judge(case: &Case, ring: &Outcome, core: &Outcome) -> Result<(), String> {
         (Policy::CoreRejects, Some(_)) => !c && oracle_ok(r),
         (Policy::Known(_), _) => true,
     };
-    if ok {
-        return Ok(());
+    if !ok {
+        why.push(format!(
+            "verdicts (policy {:?}, built to be {:?}):\n  ring: {:?}\n  core: {:?}",
+            case.policy, case.oracle, ring.verdict, core.verdict
+        ));
     }
-    Err(format!(
-        "verdicts (policy {:?}, built to be {:?}):\n  ring: {:?}\n  core: {:?}",
-        case.policy, case.oracle, ring.verdict, core.verdict
-    ))
+    if why.is_empty() {
+        Ok(())
+    } else {
+        Err(why.join("\n"))
+    }
 }
 
 fn check_all(cases: &[Case]) {
