@@ -5,12 +5,16 @@
 //! than `ring` (an RSA-4096 ID token — Authentik's default certificate — took most of a
 //! millisecond of CPU per sign-in). Everything else stays `openidconnect`'s: the verifier picks
 //! the key (by `kid`, key type, `use` and `alg`, exactly as it does for `CoreJsonWebKey`; the
-//! semantics are reproduced member by member in `verify`), checks the algorithm allow-list, audience,
-//! issuer, times and nonce.
+//! semantics are reproduced member by member in `parse` and `verify`), checks the algorithm
+//! allow-list, audience, issuer, times and nonce.
 //!
-//! Differences from `CoreJsonWebKey`, all stricter: RSA moduli must be 2048 to 8192 bits
-//! (`ring`'s floor; the `rsa` crate took 1024-bit keys and refused 8192-bit ones); ES512/P-521
-//! stays unsupported, as before. A symmetric key's `k` is never serialised.
+//! Differences from `CoreJsonWebKey` (the `differential` test holds `RingJwk` to exactly these):
+//! RSA moduli must be 2048 to 8192 bits (`ring`'s range; the `rsa` crate took 1024-bit keys and
+//! refused ones over 4096 bits); a key member in base64url with `=` padding is read (the padding
+//! trimmed) where `CoreJsonWebKey` ignores the member, and one with non-zero trailing bits is
+//! ignored where `CoreJsonWebKey` reads it; an HMAC tag of the wrong length is a rejection where
+//! `CoreJsonWebKey` panics. ES512/P-521 stays unsupported, as before. A symmetric key's `k` is
+//! never serialised.
 //!
 //! The feature `rustcrypto-verify` switches back to `CoreJsonWebKey` (see [`VerifyKey`]).
 //!
