@@ -1,7 +1,8 @@
 //! Differential test: [`RingJwk`] against `openidconnect`'s own `CoreJsonWebKey`, over a corpus
-//! generated from a fixed seed (`corpus`): every algorithm `openidconnect` names (RS*, PS*, HS*,
+//! generated from a fixed seed: every algorithm `openidconnect` names (RS*, PS*, HS*,
 //! ES256/384/512, EdDSA, `none`), valid and tampered signatures, RSA keys of 1024 to 8192 bits,
 //! the wrong curve, `kid`, `use`, `alg`, `key_ops` and `kty` changes and malformed members.
+//! `corpus` makes the keys, `variants` the JWK changes, `signatures` and `tokens` the cases.
 //!
 //! Each case is checked twice over: the key alone (`JsonWebKey::verify_signature` and
 //! `hash_bytes`, after parsing the JWK with each type) and, for tokens, through
@@ -11,7 +12,9 @@
 //! exception cannot outlive its divergence).
 
 mod corpus;
+mod signatures;
 mod tokens;
+mod variants;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -40,7 +43,7 @@ enum Policy {
     RingRejects,
     /// RSA over 4096 bits: `CoreJsonWebKey` refuses; `ring` follows the signature.
     CoreRejects,
-    /// A divergence known and reported (see `corpus::KNOWN_*`): the verdicts may differ.
+    /// A divergence known and reported (see `variants::KNOWN_*`): the verdicts may differ.
     Known(&'static str),
 }
 
@@ -293,7 +296,7 @@ fn check_all(cases: &[Case]) {
 fn key_verdicts_match_openidconnect() {
     let mut rng = Rng::new(SEED);
     let keys = corpus::keys(&mut rng);
-    check_all(&corpus::key_cases(&keys, &mut rng));
+    check_all(&signatures::key_cases(&keys, &mut rng));
 }
 
 #[test]

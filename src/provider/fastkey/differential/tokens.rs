@@ -4,7 +4,8 @@
 use openidconnect::core::CoreJwsSigningAlgorithm as A;
 use serde_json::{Map, Value, json};
 
-use super::corpus::{ALGS, CLIENT_ID, CLIENT_SECRET, ISSUER, Key, NOW, Rng, Signer, b64, variants};
+use super::corpus::{ALGS, CLIENT_ID, CLIENT_SECRET, ISSUER, Key, NOW, Rng, Signer, b64};
+use super::variants::variants;
 use super::{Case, Check, Policy};
 
 fn claims(sub: &str) -> Value {
