@@ -5,8 +5,9 @@
 //! `http` types and knows no framework.
 
 mod callback;
+mod params;
 pub(crate) use callback::VerifiedSignIn;
-pub use callback::{CallbackParams, MAX_QUERY_BYTES};
+pub use params::{CallbackParams, MAX_QUERY_BYTES};
 mod token;
 mod transaction;
 mod verify;

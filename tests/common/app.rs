@@ -20,7 +20,8 @@ pub enum UrlForm {
 }
 
 /// A running app: `/` and `/after` answer who is signed in (`{"signed_in", "name"}`), `/headers`
-/// echoes the request headers the app received; everything under `/api/auth` is the layer's.
+/// echoes the request headers the app received, `/me` needs a signed-in user (`CurrentUser`) and
+/// `/admin-only` an administrator (`AdminUser`); everything under `/api/auth` is the layer's.
 pub struct App {
     pub url: String,
     /// The provider id sign-ins go through.
@@ -163,6 +164,14 @@ async fn serve(
         .route("/", get(whoami))
         .route("/after", get(whoami))
         .route("/headers", get(headers))
+        .route(
+            "/me",
+            get(|u: tower_oidc::CurrentUser| async move { u.id.to_string() }),
+        )
+        .route(
+            "/admin-only",
+            get(|a: tower_oidc::AdminUser| async move { a.id.to_string() }),
+        )
         .layer(layer.clone());
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();

@@ -17,5 +17,6 @@ mod extras;
 mod failures;
 mod identity;
 mod redirects;
+mod round2;
 mod sessions;
 mod spec;
