@@ -128,7 +128,8 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for CurrentUser {
         let auth = parts.extensions.get::<Auth>();
         match check(auth) {
             Ok(user) => Ok(Some(user)),
-            Err(Denied::Unauthenticated) => Ok(None),
+            // Signed out, or the session store is down: public routes serve the request.
+            Err(Denied::Unauthenticated | Denied::Unavailable) => Ok(None),
             Err(d) => Err(AuthRejection::new(d, auth, parts)),
         }
     }

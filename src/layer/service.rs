@@ -11,6 +11,7 @@ use http_body::Body;
 use http_body_util::{BodyExt as _, Full, Limited};
 
 use crate::engine::OidcEngine;
+use crate::session::Responses;
 
 /// Largest request body an auth route reads (admin JSON).
 const MAX_REQUEST_BODY: usize = 64 * 1024;
@@ -55,17 +56,18 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind<F, B, E> {
-        // An anonymous request passed straight to the app (no boxing).
-        Direct { #[pin] inner: F },
+        // An anonymous request passed straight to the app (no boxing). `responses` points a
+        // login redirect that an extractor built without the engine at the engine's login page.
+        Direct { #[pin] inner: F, responses: Arc<Responses> },
         // Everything that needs the engine.
         Boxed { fut: BoxFuture<Result<Response<OidcBody<B>>, E>> },
     }
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    fn direct(inner: F) -> Self {
+    fn direct(inner: F, responses: Arc<Responses>) -> Self {
         ResponseFuture {
-            kind: Kind::Direct { inner },
+            kind: Kind::Direct { inner, responses },
         }
     }
     fn boxed(fut: BoxFuture<Result<Response<OidcBody<B>>, E>>) -> Self {
@@ -83,8 +85,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Direct { inner } => match inner.poll(cx) {
-                Poll::Ready(Ok(r)) => Poll::Ready(Ok(r.map(http_body_util::Either::Left))),
+            KindProj::Direct { inner, responses } => match inner.poll(cx) {
+                Poll::Ready(Ok(mut r)) => {
+                    responses.fix_login_redirect(&mut r);
+                    Poll::Ready(Ok(r.map(http_body_util::Either::Left)))
+                }
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                 Poll::Pending => Poll::Pending,
             },
@@ -136,7 +141,7 @@ where
             // The hot path: no session cookie, so nobody is signed in. Nothing is inserted (an
             // `Auth` in empty extensions would cost three allocations per request); absence of
             // `Auth` means signed out, see `crate::Auth::from_extensions`.
-            return ResponseFuture::direct(self.inner.call(req));
+            return ResponseFuture::direct(self.inner.call(req), self.engine.responses.clone());
         }
         let engine = self.engine.clone();
         // Take the service that was driven to readiness, leave a clone in its place.

@@ -11,6 +11,12 @@ use crate::web::{
     add_cookies, code_json, error_json, html_response, page, redirect, wants_json, with_query,
 };
 
+/// Marks a redirect to the login page that was built without knowing the engine (an anonymous
+/// request carries no [`Auth`](super::Auth)): the layer the response passes on its way out
+/// points it at its own login page, so a custom prefix holds. Holds the checked `return_to`.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginRedirect(pub String);
+
 /// The login and error pages' URLs, and the answers built from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Responses {
@@ -40,8 +46,23 @@ impl Responses {
             )
         } else {
             let rt = crate::web::safe_return_to(Some(path_and_query));
-            let location = with_query(&self.login_url, &[("return_to", &rt)]);
-            redirect(StatusCode::SEE_OTHER, &location, &[])
+            let mut r = redirect(StatusCode::SEE_OTHER, &self.login_location(&rt), &[]);
+            r.extensions_mut().insert(LoginRedirect(rt));
+            r
+        }
+    }
+
+    /// The login page with `return_to`.
+    pub fn login_location(&self, return_to: &str) -> String {
+        with_query(&self.login_url, &[("return_to", return_to)])
+    }
+
+    /// Points a response marked with [`LoginRedirect`] at this engine's login page.
+    pub fn fix_login_redirect<B>(&self, r: &mut Response<B>) {
+        if let Some(LoginRedirect(rt)) = r.extensions_mut().remove::<LoginRedirect>()
+            && let Ok(v) = http::HeaderValue::from_str(&self.login_location(&rt))
+        {
+            r.headers_mut().insert(http::header::LOCATION, v);
         }
     }
 
