@@ -129,6 +129,7 @@ async fn session(store: &dyn SessionStore) -> String {
                 provider: "authentik".into(),
                 expires_at,
                 id_token_hint: None,
+                sign_in: Default::default(),
             },
         )
         .await

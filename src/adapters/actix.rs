@@ -60,7 +60,7 @@ use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, denied_response};
+use super::{Denied, check, check_admin, check_recent, denied_response};
 use crate::engine::OidcEngine;
 use crate::session::Auth;
 
@@ -262,7 +262,7 @@ impl AuthError {
     fn new(denied: Denied, req: &HttpRequest) -> Self {
         let ext = req.extensions();
         let auth = ext.get::<Auth>();
-        let responses = auth.and_then(Auth::responses);
+
         let path_and_query = req
             .uri()
             .path_and_query()
@@ -271,7 +271,7 @@ impl AuthError {
         AuthError {
             response: denied_response(
                 denied,
-                responses,
+                auth,
                 &to_http_headers(req.headers()),
                 path_and_query,
             ),
@@ -327,4 +327,27 @@ impl FromRequest for AdminUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(extract(req, check_admin))
     }
+}
+
+/// The signed-in user if they authenticated at the provider within `max_age` (step-up, e.g.
+/// before changing billing details); otherwise the error to return, whose response sends a
+/// browser through the provider again (`prompt=login`, `max_age`) and back to the same page,
+/// and answers API clients `401 login_required`.
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_web::{HttpRequest, HttpResponse};
+/// use tower_oidc::actix::{AuthError, require_recent_login};
+///
+/// async fn billing(req: HttpRequest) -> Result<HttpResponse, AuthError> {
+///     let user = require_recent_login(&req, Duration::from_secs(300))?;
+///     Ok(HttpResponse::Ok().body(format!("billing for {}", user.id)))
+/// }
+/// ```
+#[allow(clippy::result_large_err)]
+pub fn require_recent_login(
+    req: &HttpRequest,
+    max_age: std::time::Duration,
+) -> Result<CurrentUser, AuthError> {
+    extract(req, |auth| check_recent(auth, max_age))
 }

@@ -57,7 +57,7 @@ use bytes::Bytes;
 use http::request::Parts;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, denied_response};
+use super::{Denied, check, check_admin, check_recent, denied_response};
 use crate::session::Auth;
 
 /// The rejection of [`CurrentUser`] and [`AdminUser`]: the engine's `401`/`303`/`403`
@@ -79,9 +79,8 @@ pub struct AuthRejection {
 
 impl AuthRejection {
     fn new(denied: Denied, auth: Option<&Auth>, parts: &Parts) -> Self {
-        let responses = auth.and_then(Auth::responses);
         AuthRejection {
-            response: denied_response(denied, responses, &parts.headers, path_and_query(parts)),
+            response: denied_response(denied, auth, &parts.headers, path_and_query(parts)),
         }
     }
 
@@ -184,4 +183,37 @@ pub async fn require_admin(req: Request, next: Next) -> Response {
         return AuthRejection::new(d, auth, &parts).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Middleware that lets through only users who authenticated at the provider within `max_age`
+/// (step-up, e.g. before changing billing details): an older sign-in sends the browser through
+/// the provider again (`prompt=login`, `max_age`) and back to the same page; API clients get
+/// `401 login_required`; signed-out requests are refused as by [`require_user`].
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{Router, middleware, routing::get};
+/// use tower_oidc::axum::require_recent_login;
+///
+/// let billing: Router = Router::new()
+///     .route("/billing", get(|| async { "recently signed in" }))
+///     .route_layer(middleware::from_fn(require_recent_login(Duration::from_secs(300))));
+/// ```
+pub fn require_recent_login(
+    max_age: std::time::Duration,
+) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |req: Request, next: Next| {
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let auth = parts.extensions.get::<Auth>();
+            if let Err(d) = check_recent(auth, max_age) {
+                return AuthRejection::new(d, auth, &parts).into_response();
+            }
+            next.run(Request::from_parts(parts, body)).await
+        })
+    }
 }

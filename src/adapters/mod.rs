@@ -77,6 +77,11 @@ impl CurrentUser {
         &self.session.provider
     }
 
+    /// When and how the user authenticated at the provider (`auth_time`, `acr`, `amr`).
+    pub fn sign_in(&self) -> &crate::store::SignInFacts {
+        &self.session.sign_in
+    }
+
     /// Whether the user is an administrator.
     pub fn is_admin(&self) -> bool {
         self.user.is_admin
@@ -121,6 +126,8 @@ pub(crate) enum Denied {
     Forbidden,
     /// The session store could not be asked who this is.
     Unavailable,
+    /// Signed in, but the last authentication at the provider is older than this allows.
+    LoginTooOld(std::time::Duration),
 }
 
 /// The user of `auth`, or why not.
@@ -144,14 +151,31 @@ pub(crate) fn check_admin(auth: Option<&Auth>) -> Result<AdminUser, Denied> {
     }
 }
 
+/// The user of `auth` if they authenticated at the provider within `max_age`, or why not.
+pub(crate) fn check_recent(
+    auth: Option<&Auth>,
+    max_age: std::time::Duration,
+) -> Result<CurrentUser, Denied> {
+    let user = check(auth)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match user.session.sign_in.auth_time {
+        Some(t) if now.saturating_sub(t) <= max_age.as_secs() => Ok(user),
+        _ => Err(Denied::LoginTooOld(max_age)),
+    }
+}
+
 /// The response for a refused request: the engine's answers when the request carries them,
 /// else the same answers under the default prefix.
 pub(crate) fn denied_response(
     denied: Denied,
-    responses: Option<&Responses>,
+    auth: Option<&Auth>,
     headers: &HeaderMap,
     path_and_query: &str,
 ) -> Response<Bytes> {
+    let responses = auth.and_then(Auth::responses);
     let default;
     let responses = match responses {
         Some(r) => r,
@@ -165,6 +189,10 @@ pub(crate) fn denied_response(
     match denied {
         Denied::Unauthenticated => responses.unauthenticated(headers, path_and_query),
         Denied::Forbidden => responses.forbidden(headers),
+        Denied::LoginTooOld(max_age) => match auth.and_then(Auth::provider) {
+            Some(provider) => responses.reauthenticate(headers, provider, path_and_query, max_age),
+            None => responses.unauthenticated(headers, path_and_query),
+        },
         Denied::Unavailable => responses.error(
             headers,
             &crate::error::Error::new(

@@ -56,7 +56,7 @@ use futures_util::StreamExt as _;
 use http::HeaderMap;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, denied_response};
+use super::{Denied, check, check_admin, check_recent, denied_response};
 use crate::engine::OidcEngine;
 use crate::session::Auth;
 
@@ -278,15 +278,39 @@ pub fn require_admin(
     guarded(engine, check_admin)
 }
 
+/// A signed-in user who authenticated at the provider within `max_age` (step-up); a user whose
+/// sign-in is older is sent through the provider again (`prompt=login`, `max_age`) and comes
+/// back to the same page; API clients get `401 login_required`. Signed-out requests are
+/// rejected as by [`require_user`].
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use std::time::Duration;
+/// use warp::Filter;
+/// use tower_oidc::warp::{CurrentUser, handle_rejection, require_recent_login};
+/// let billing = warp::path!("billing")
+///     .and(require_recent_login(engine, Duration::from_secs(300)))
+///     .map(|u: CurrentUser| format!("{}", u.id))
+///     .recover(handle_rejection);
+/// # }
+/// ```
+pub fn require_recent_login(
+    engine: Arc<OidcEngine>,
+    max_age: std::time::Duration,
+) -> impl Filter<Extract = (CurrentUser,), Error = Rejection> + Clone {
+    guarded(engine, move |auth| check_recent(auth, max_age))
+}
+
 fn guarded<T: Send + 'static>(
     engine: Arc<OidcEngine>,
-    f: fn(Option<&Auth>) -> Result<T, Denied>,
+    f: impl Fn(Option<&Auth>) -> Result<T, Denied> + Clone + Send + Sync + 'static,
 ) -> impl Filter<Extract = (T,), Error = Rejection> + Clone {
     ::warp::header::headers_cloned()
         .and(::warp::path::full())
         .and(raw_query())
         .and_then(move |headers: HeaderMap, path: FullPath, query: String| {
             let engine = engine.clone();
+            let f = f.clone();
             async move {
                 let auth = authenticate(engine.clone(), &headers).await?;
                 f(Some(&auth)).map_err(|d| {
@@ -296,12 +320,7 @@ fn guarded<T: Send + 'static>(
                         format!("{}?{query}", path.as_str())
                     };
                     ::warp::reject::custom(AuthRejection {
-                        response: denied_response(
-                            d,
-                            Some(&engine.responses),
-                            &headers,
-                            &path_and_query,
-                        ),
+                        response: denied_response(d, Some(&auth), &headers, &path_and_query),
                     })
                 })
             }

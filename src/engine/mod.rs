@@ -136,6 +136,25 @@ impl OidcEngine {
         self.responses.forbidden(headers)
     }
 
+    /// The URL (a path under the prefix) that starts a sign-in with `provider`, with a login
+    /// hint, a `return_to`, or step-up options (`max_age`, `prompt=login`, `acr_values`).
+    ///
+    /// ```
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use tower_oidc::{OidcLayer, flow::LoginOptions};
+    /// let layer = OidcLayer::builder().base_url("http://127.0.0.1:3000").build().await?;
+    /// let url = layer.engine().login_url_with(
+    ///     "authentik",
+    ///     &LoginOptions::default().max_age(Duration::from_secs(300)).prompt("login"),
+    /// );
+    /// assert_eq!(url, "/api/auth/providers/authentik/authorize?max_age=300&prompt=login");
+    /// # Ok(()) }
+    /// ```
+    pub fn login_url_with(&self, provider: &str, opts: &crate::flow::LoginOptions) -> String {
+        self.responses.authorize_url(provider, opts)
+    }
+
     /// The login page URL (the built-in one with feature `ui`, else the error page).
     pub fn login_url(&self) -> String {
         self.responses.login_url.clone()

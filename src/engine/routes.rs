@@ -89,19 +89,9 @@ impl OidcEngine {
     }
 
     async fn authorize(&self, id: &str, query: &str, headers: &HeaderMap) -> Response<Bytes> {
-        let return_to = query_param(query, "return_to");
-        let login_hint = query_param(query, "login_hint");
+        let opts = crate::flow::LoginOptions::from_query(query);
         let cookie = cookie_header(headers);
-        match self
-            .flow
-            .authorize(
-                id,
-                return_to.as_deref(),
-                login_hint.as_deref(),
-                cookie.as_deref(),
-            )
-            .await
-        {
+        match self.flow.authorize(id, &opts, cookie.as_deref()).await {
             Ok(r) => redirect(StatusCode::FOUND, &r.location, &r.cookies),
             Err(e) => {
                 log_failure(id, &e);
@@ -127,6 +117,9 @@ impl OidcEngine {
                         "groups": u.groups,
                         "is_admin": u.is_admin,
                         "provider": auth.provider(),
+                        "auth_time": auth.sign_in().and_then(|s| s.auth_time),
+                        "acr": auth.sign_in().and_then(|s| s.acr.as_deref()),
+                        "amr": auth.sign_in().map(|s| s.amr.as_slice()),
                     }),
                 ),
                 None => error_json(

@@ -83,6 +83,7 @@ impl OidcEngine {
             provider: v.provider.clone(),
             expires_at: unix_now() + self.flow.timing.session_ttl.as_secs(),
             id_token_hint: v.id_token_hint.clone(),
+            sign_in: v.sign_in.clone(),
         };
         let set_cookie = self
             .sessions

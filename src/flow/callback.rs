@@ -13,7 +13,7 @@ use crate::config::{AdminRules, EmailTrust, Protocol};
 use crate::error::{Error, ErrorCode};
 use crate::identity::Profile;
 use crate::provider::is_hmac;
-use crate::store::Identity;
+use crate::store::{Identity, SignInFacts};
 use crate::util::unix_now;
 
 /// A completed, verified sign-in: who the provider says this is (from the verified ID token for
@@ -28,6 +28,8 @@ pub(crate) struct VerifiedSignIn {
     pub profile: Profile,
     /// The raw ID token, as `id_token_hint` for RP-initiated logout.
     pub id_token_hint: Option<String>,
+    /// When and how the user authenticated at the provider.
+    pub sign_in: SignInFacts,
     /// Where the browser goes next (already checked).
     pub return_to: String,
     /// The provider's email trust.
@@ -181,6 +183,11 @@ impl Flow {
         // For OpenID Connect the identity is the verified ID token's `sub`, whatever the claim
         // rules map (matrix X: identity key).
         let mut verified_subject = None;
+        // How the user authenticated: the ID token's word, or (OAuth 2.0) the callback's time.
+        let mut facts = SignInFacts {
+            auth_time: Some(unix_now()),
+            ..SignInFacts::default()
+        };
         let (claims, issuer) = match resolved.spec.protocol {
             Protocol::Oidc => {
                 let Some(token) = tokens.id_token.as_deref() else {
@@ -315,6 +322,18 @@ impl Flow {
                         claims.insert(k.clone(), v.clone());
                     }
                 }
+                facts = sign_in_facts(&verified.claims);
+                check_max_age(
+                    tx.max_age,
+                    facts.auth_time,
+                    self.timing.clock_skew.as_secs(),
+                )
+                .map_err(|d| {
+                    fail(Error::new(
+                        ErrorCode::IdTokenInvalid,
+                        format!("provider `{provider}`: {d}"),
+                    ))
+                })?;
                 id_token_hint = Some(verified.expose_raw().to_owned());
                 verified_subject = Some(verified.subject.clone());
                 (serde_json::Value::Object(claims), issuer)
@@ -374,6 +393,7 @@ impl Flow {
             },
             profile,
             id_token_hint,
+            sign_in: facts,
             return_to: safe_return_to(Some(&tx.return_to)),
             email_trust: st.settings.email_trust.unwrap_or(resolved.spec.email_trust),
             auto_register: st.settings.auto_register,
@@ -381,4 +401,44 @@ impl Flow {
             cookies,
         })
     }
+}
+
+/// `auth_time`, `acr` and `amr` of verified ID token claims (malformed ones count as absent).
+fn sign_in_facts(claims: &serde_json::Value) -> SignInFacts {
+    SignInFacts {
+        auth_time: claims.get("auth_time").and_then(serde_json::Value::as_u64),
+        acr: claims
+            .get("acr")
+            .and_then(|v| v.as_str())
+            .map(|s| s.chars().take(256).collect()),
+        amr: claims
+            .get("amr")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.as_str())
+                    .take(16)
+                    .map(|m| m.chars().take(64).collect())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// OpenID Connect Core 3.1.2.1: with `max_age` asked for, `auth_time` is required, and an
+/// authentication older than `max_age` (plus the clock skew) is refused.
+fn check_max_age(max_age: Option<u64>, auth_time: Option<u64>, skew: u64) -> Result<(), String> {
+    let Some(max_age) = max_age else {
+        return Ok(());
+    };
+    let Some(auth_time) = auth_time else {
+        return Err("`max_age` was asked for, but the ID token has no `auth_time`".into());
+    };
+    let age = unix_now().saturating_sub(auth_time);
+    if age > max_age.saturating_add(skew) {
+        return Err(format!(
+            "the user authenticated {age} s ago, longer than the {max_age} s `max_age` asked for"
+        ));
+    }
+    Ok(())
 }

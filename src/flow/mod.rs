@@ -5,8 +5,10 @@
 //! `http` types and knows no framework.
 
 mod callback;
+mod options;
 mod params;
 pub(crate) use callback::VerifiedSignIn;
+pub use options::LoginOptions;
 pub use params::{CallbackParams, MAX_QUERY_BYTES};
 mod token;
 mod transaction;
@@ -115,8 +117,7 @@ impl Flow {
     pub async fn authorize(
         &self,
         provider: &str,
-        return_to: Option<&str>,
-        login_hint: Option<&str>,
+        opts: &LoginOptions,
         cookie_header: Option<&str>,
     ) -> Result<Redirect, Error> {
         let st = self.registry.enabled(provider).await?;
@@ -129,14 +130,17 @@ impl Flow {
             Pkce::Disabled => (None, None),
         };
         let now = unix_now();
+        let oidc = active.resolved.spec.protocol == crate::config::Protocol::Oidc;
         let tx = Transaction {
             id: random_b64(16),
             provider: provider.to_owned(),
             state: random_b64(32),
             nonce: random_b64(32),
             pkce_verifier: verifier,
-            return_to: safe_return_to(return_to),
+            return_to: safe_return_to(opts.return_to.as_deref()),
             expires_at: now + self.timing.transaction_ttl.as_secs(),
+            // Only an ID token can prove when the user authenticated.
+            max_age: opts.max_age.filter(|_| oidc),
         };
         let mut url = url::Url::parse(&active.authorization).map_err(|e| {
             Error::new(
@@ -151,14 +155,23 @@ impl Flow {
                 .append_pair("redirect_uri", &self.redirect_uri(provider))
                 .append_pair("scope", &active.resolved.scopes.join(" "))
                 .append_pair("state", &tx.state);
-            if active.resolved.spec.protocol == crate::config::Protocol::Oidc {
+            if oidc {
                 q.append_pair("nonce", &tx.nonce);
+                if let Some(max_age) = tx.max_age {
+                    q.append_pair("max_age", &max_age.to_string());
+                }
+                if let Some(acr) = &opts.acr_values {
+                    q.append_pair("acr_values", acr);
+                }
+            }
+            if let Some(prompt) = &opts.prompt {
+                q.append_pair("prompt", prompt);
             }
             if let Some(c) = &challenge {
                 q.append_pair("code_challenge", c.as_str())
                     .append_pair("code_challenge_method", "S256");
             }
-            if let Some(hint) = login_hint.filter(|h| !h.is_empty() && h.len() <= 256) {
+            if let Some(hint) = &opts.login_hint {
                 q.append_pair("login_hint", hint);
             }
         }

@@ -27,6 +27,10 @@ pub(crate) struct Transaction {
     pub return_to: String,
     /// Unix seconds.
     pub expires_at: u64,
+    /// The `max_age` asked of the provider (step-up): the ID token must then carry an
+    /// `auth_time` no older than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -165,6 +169,7 @@ mod tests {
             pkce_verifier: Some("v".into()),
             return_to: "/".into(),
             expires_at: exp,
+            max_age: None,
         }
     }
 

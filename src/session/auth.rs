@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Responses;
-use crate::store::{SessionRecord, User};
+use crate::store::{SessionRecord, SignInFacts, User};
 
 /// Who is signed in, in the request's extensions.
 ///
@@ -134,6 +134,12 @@ impl Auth {
     /// Whether the signed-in user is an administrator.
     pub fn is_admin(&self) -> bool {
         self.user().is_some_and(|u| u.is_admin)
+    }
+
+    /// When and how the user authenticated at the provider (`auth_time`, `acr`, `amr`), if
+    /// someone is signed in.
+    pub fn sign_in(&self) -> Option<&SignInFacts> {
+        self.session.as_ref().map(|s| &s.sign_in)
     }
 
     /// The provider the user signed in with.

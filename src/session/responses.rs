@@ -6,7 +6,10 @@
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
 
+use std::time::Duration;
+
 use crate::error::Error;
+use crate::flow::LoginOptions;
 use crate::web::{
     add_cookies, code_json, error_json, html_response, page, redirect, wants_json, with_query,
 };
@@ -20,6 +23,8 @@ pub(crate) struct LoginRedirect(pub String);
 /// The login and error pages' URLs, and the answers built from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Responses {
+    /// The route prefix.
+    pub prefix: String,
     /// The login page (`{prefix}/login`).
     pub login_url: String,
     /// Where a browser's error goes, with `?error=<code>`.
@@ -30,6 +35,7 @@ impl Responses {
     /// The answers of an engine under `prefix` with its error page.
     pub fn new(prefix: &str, error_page: String) -> Self {
         Responses {
+            prefix: prefix.to_owned(),
             login_url: format!("{prefix}/login"),
             error_page,
         }
@@ -63,6 +69,46 @@ impl Responses {
             && let Ok(v) = http::HeaderValue::from_str(&self.login_location(&rt))
         {
             r.headers_mut().insert(http::header::LOCATION, v);
+        }
+    }
+
+    /// `{prefix}/providers/{provider}/authorize` with `opts`: where a browser starts a sign-in.
+    pub fn authorize_url(&self, provider: &str, opts: &LoginOptions) -> String {
+        let q = opts.to_query();
+        let base = format!("{}/providers/{provider}/authorize", self.prefix);
+        if q.is_empty() {
+            base
+        } else {
+            format!("{base}?{q}")
+        }
+    }
+
+    /// A signed-in user whose authentication is older than a route allows (step-up): JSON
+    /// `401 login_required` for API clients; browsers go through `provider` again with
+    /// `prompt=login` and `max_age`, and come back to `path_and_query`.
+    pub fn reauthenticate(
+        &self,
+        headers: &HeaderMap,
+        provider: &str,
+        path_and_query: &str,
+        max_age: Duration,
+    ) -> Response<Bytes> {
+        if wants_json(headers) {
+            error_json(
+                StatusCode::UNAUTHORIZED,
+                "login_required",
+                "Sign in again to continue.",
+            )
+        } else {
+            let opts = LoginOptions::default()
+                .return_to(crate::web::safe_return_to(Some(path_and_query)))
+                .max_age(max_age)
+                .prompt("login");
+            redirect(
+                StatusCode::SEE_OTHER,
+                &self.authorize_url(provider, &opts),
+                &[],
+            )
         }
     }
 

@@ -48,7 +48,9 @@ use async_trait::async_trait;
 pub use self::redis::RedisSessionStore;
 pub use error::{StoreError, StoreErrorKind};
 pub use memory::MemoryStore;
-pub use model::{Identity, NewUser, SessionId, SessionRecord, User, UserId, UserUpdate};
+pub use model::{
+    Identity, NewUser, SessionId, SessionRecord, SignInFacts, User, UserId, UserUpdate,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

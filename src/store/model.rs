@@ -174,6 +174,26 @@ pub struct SessionRecord {
     pub expires_at: u64,
     /// The ID token, kept for `id_token_hint` at RP-initiated logout.
     pub id_token_hint: Option<String>,
+    /// How the user authenticated at the provider (for step-up checks).
+    #[serde(default)]
+    pub sign_in: SignInFacts,
+}
+
+/// How the user authenticated at the provider for a session: when, and how strongly (from the ID
+/// token's `auth_time`, `acr` and `amr`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInFacts {
+    /// When the user last authenticated at the provider (seconds since the Unix epoch): the ID
+    /// token's `auth_time`, or, for a plain OAuth 2.0 provider, the time of the callback.
+    /// `None` when an OpenID Connect provider did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// The authentication context class the provider reports (`acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods the provider reports (`amr`, e.g. `["pwd", "mfa"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl fmt::Debug for SessionRecord {

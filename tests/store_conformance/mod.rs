@@ -468,6 +468,11 @@ pub fn record(expires_at: u64) -> SessionRecord {
         provider: "authentik".into(),
         expires_at,
         id_token_hint: Some("eyJhbGciOi.x.y".into()),
+        sign_in: tower_oidc::store::SignInFacts {
+            auth_time: Some(expires_at.saturating_sub(3600)),
+            acr: Some("goauthentik.io/providers/oauth2/default".into()),
+            amr: vec!["pwd".into(), "mfa".into()],
+        },
     }
 }
 
