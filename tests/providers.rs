@@ -355,6 +355,23 @@ fn readme_lists_every_builtin_provider_with_its_redirect_uri() {
             row.contains(&format!("/api/auth/providers/{id}/callback")),
             "row for `{id}` lacks its redirect URI"
         );
+        // The last column says whether emails link by default, as the spec's email trust does.
+        let linking = row
+            .trim_end_matches('|')
+            .rsplit('|')
+            .next()
+            .unwrap_or("")
+            .trim();
+        let expected = match spec.email_trust {
+            tower_oidc::config::EmailTrust::VerifiedClaim => ["yes", "only"].as_slice(),
+            tower_oidc::config::EmailTrust::Always => ["always"].as_slice(),
+            tower_oidc::config::EmailTrust::Never => ["no"].as_slice(),
+        };
+        assert!(
+            expected.iter().any(|e| linking.starts_with(e)),
+            "row for `{id}` says `{linking}` about email linking; its email trust is {:?}",
+            spec.email_trust
+        );
     }
 }
 
