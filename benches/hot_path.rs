@@ -23,7 +23,7 @@ use http_body_util::Empty;
 use tower::{Layer, Service};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{
-    MemoryStore, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, User, UserId,
+    MemoryStore, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, UserStore,
 };
 use tower_oidc::testing::FakeAuthentik;
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
@@ -102,20 +102,27 @@ async fn layer(sessions: Arc<dyn SessionStore>, settings: MemoryStore) -> OidcLa
         .unwrap()
 }
 
-/// A session in `store`, and the `Cookie` header that carries it.
-async fn session(store: &dyn SessionStore) -> String {
+/// A user in `users`, a session of theirs in `store`, and the `Cookie` header that carries it.
+async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
     let id = SessionId::random();
-    let user = User::from_new(
-        UserId::random(),
-        NewUser {
-            email: Some("alice@example.com".into()),
-            email_verified: true,
-            name: Some("Alice Anders".into()),
-            username: Some("alice".into()),
-            groups: vec!["staff".into()],
-            ..NewUser::default()
-        },
-    );
+    let user = users
+        .create_with_identity(
+            NewUser {
+                email: Some(format!("alice-{}@example.com", id.expose())),
+                email_verified: true,
+                name: Some("Alice Anders".into()),
+                username: Some("alice".into()),
+                groups: vec!["staff".into()],
+                ..NewUser::default()
+            },
+            &tower_oidc::store::Identity {
+                provider: "authentik".into(),
+                issuer: "https://auth.example.com/application/o/app/".into(),
+                subject: format!("bench-{}", SessionId::random().expose()),
+            },
+        )
+        .await
+        .unwrap();
     let expires_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -216,7 +223,7 @@ fn main() {
         });
         for (name, store) in stores {
             let l = rt.block_on(layer(store.clone(), settings.clone()));
-            let cookie = rt.block_on(session(store.as_ref()));
+            let cookie = rt.block_on(session(store.as_ref(), &settings));
             let svc = l.layer(App);
             // The session is found (a signed-in request, not an anonymous one).
             let check = rt.block_on(async {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 
 use crate::store::SessionId;
-use crate::web::{Found, find_cookie, find_unique_cookie};
+use crate::web::{Found, find_unique_cookie};
 
 /// Longest session cookie value accepted; longer ones are ignored without work.
 const MAX_SESSION_COOKIE: usize = 256;
@@ -31,9 +31,11 @@ impl SessionCookie {
         }
     }
 
-    /// Whether a `Cookie` header carries this cookie at all (no signature check).
+    /// Whether a `Cookie` header may carry this cookie (the hot path's check: a substring scan,
+    /// no parsing, no signature check). A false positive (a longer name that contains ours)
+    /// only sends the request down the path that reads the cookie properly.
     pub fn present(&self, cookie_header: &str) -> bool {
-        find_cookie(cookie_header, self.name).is_some()
+        cookie_header.contains(self.name)
     }
 
     /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".
