@@ -14,11 +14,14 @@ use crate::store::{User, UserId, UserStore};
 /// that is not enough, all of them (they are fetched again as needed).
 const MAX_ENTRIES: usize = 100_000;
 
+/// Each user id with when it was read and what the store said (`None`: no such user).
+type Cache = HashMap<UserId, (Instant, Option<Arc<User>>)>;
+
 /// The per-instance cache of users, each kept for at most `max_age`.
 pub(crate) struct FreshUsers {
     users: Arc<dyn UserStore>,
     max_age: Duration,
-    cache: Mutex<HashMap<UserId, (Instant, Option<Arc<User>>)>>,
+    cache: Mutex<Cache>,
 }
 
 impl FreshUsers {
@@ -57,7 +60,7 @@ impl FreshUsers {
         self.lock().remove(id);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (Instant, Option<Arc<User>>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
