@@ -78,20 +78,37 @@ async fn fresh_with_one_second_transactions() -> (FakeAuthentik, App) {
     .await
 }
 
-/// H4: an expired transaction (TTL + 1 s): `login_expired`, no token call.
+/// H4: an expired transaction (TTL + 1 s): `login_expired`, no token call. The expired cookie
+/// is sent explicitly (a browser drops it at Max-Age, and then the library's own expiry check
+/// would never run): the library's check is what refuses it.
 #[tokio::test]
 async fn expired_transaction() {
     let (fake, app) = fresh_with_one_second_transactions().await;
-    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let r = authorize(&app, &app.client, "?login_hint=alice").await;
+    let tx_pair = tx_cookie(&r);
+    let cb = to_callback(&app.client, &r).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    // The browser drops the cookie at Max-Age; a browser that kept it gets `login_expired`.
     let tx = fake.count(Endpoint::Token);
-    let out = finish(&app, &cb).await;
+    // A browser that kept the cookie past its Max-Age: the library refuses it as expired.
+    let r = get_with_cookie(&cb, &tx_pair).await;
+    let out = Outcome {
+        status: r.status().as_u16(),
+        location: location(&r),
+        set_cookies: set_cookies(&r),
+        callback_url: cb.clone(),
+    };
     let code = out.error_code().unwrap();
     assert!(
         code == "login_expired" || code == "invalid_state",
         "{out:?}"
     );
+    assert_eq!(code, "login_expired", "the library's expiry check: {out:?}");
+    assert_eq!(out.status, 302, "{out:?}");
+    assert!(!out.set_session());
+    assert_eq!(fake.count(Endpoint::Token), tx);
+    // The browser itself dropped the cookie at Max-Age: no pending sign-in at all.
+    let out = finish(&app, &cb).await;
+    assert_eq!(out.error_code().as_deref(), Some("invalid_state"), "{out:?}");
     assert!(!out.set_session());
     assert_eq!(fake.count(Endpoint::Token), tx);
 }
