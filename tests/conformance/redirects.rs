@@ -164,6 +164,103 @@ async fn identity_is_never_taken_from_or_put_in_headers() {
             "identity forwarded in header {k}"
         );
     }
+    spoofed_identity_headers_are_ignored(&fake, &app).await;
+}
+
+/// The identity headers proxies use (oauth2-proxy, Authelia, mod_auth_*), every spelling.
+const IDENTITY_HEADERS: &[&str] = &[
+    "x-auth-user",
+    "x_auth_user",
+    "X-AUTH-USER",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-auth-request-preferred-username",
+    "x-auth-request-groups",
+    "remote-user",
+    "x-remote-user",
+    "remote-email",
+    "remote-groups",
+    "x-user",
+    "x-email",
+    "x-user-id",
+];
+
+/// R3 with users that exist: alice has signed in, so her username, email,
+/// subject and user id name a real account. A signed-out browser sending them in every identity
+/// header is still nobody (`/`, `/headers`, `/me`, `/admin-only`, the session endpoint); a
+/// browser signed in as bob that sends alice's identity is still bob.
+async fn spoofed_identity_headers_are_ignored(
+    fake: &tower_oidc::testing::FakeAuthentik,
+    app: &App,
+) {
+    let alice = user_by_email(app, "alice@example.com").await.unwrap();
+    let names = [
+        "alice".to_owned(),
+        "alice@example.com".to_owned(),
+        fake.sub("alice").unwrap(),
+        alice.id.to_string(),
+    ];
+    let spoof = |mut r: reqwest::RequestBuilder, value: &str| {
+        for h in IDENTITY_HEADERS {
+            r = r.header(*h, value);
+        }
+        r.header("x-forwarded-groups", "authentik Admins")
+            .header("accept", "application/json")
+    };
+    let signed_out = bare_client();
+    for name in &names {
+        let v: serde_json::Value = spoof(signed_out.get(app.at("/headers")), name)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["signed_in"], false, "{name}");
+        // The headers did reach the app (so the check above is about them).
+        assert_eq!(v["headers"]["x-forwarded-email"], name.as_str());
+        let v: serde_json::Value = spoof(signed_out.get(app.at("/")), name)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["signed_in"], false, "{name}");
+        assert_eq!(v["name"], serde_json::Value::Null, "{name}");
+        for path in ["/me", "/admin-only", "/api/auth/session"] {
+            let r = spoof(signed_out.get(app.at(path)), name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{path} {name}");
+        }
+    }
+    // Signed in as bob, claiming to be alice.
+    let bob = client();
+    let (status, _) = sign_in_with(app, &bob, "bob").await;
+    assert_eq!(status, 303);
+    let bob_id = session_in(&bob, &app.url).await.1["id"].clone();
+    assert_ne!(bob_id.as_str(), Some(alice.id.to_string().as_str()));
+    for name in &names {
+        let me = spoof(bob.get(app.at("/me")), name)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(Some(me.as_str()), bob_id.as_str(), "{name}");
+        let r = spoof(bob.get(app.at("/admin-only")), name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "bob is no administrator ({name})");
+    }
 }
 
 /// R4: the only path decision the layer makes is "is this an auth route"; look-alike paths are
