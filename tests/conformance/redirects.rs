@@ -281,6 +281,120 @@ async fn auth_route_matching() {
     ] {
         assert!(!e.is_auth_route(p), "{p}");
     }
+    // The look-alike variants of the matrix row (`%2e%2e`, `//`, `?`, `#`, case): matched on
+    // the path as it is, never decoded, dot-resolved or slash-merged. What is under the prefix
+    // stays the layer's (a dot segment does not lead out of it); what is not, is not.
+    for p in [
+        "/api/auth/%2e%2e",
+        "/api/auth/%2e%2e/session",
+        "/api/auth/%2E%2E/%2e%2e/admin",
+        "/api/auth/../session",
+        "/api/auth//session",
+        "/api/auth/session/",
+    ] {
+        assert!(e.is_auth_route(p), "{p}");
+    }
+    for p in [
+        "//api/auth",
+        "//api/auth/session",
+        "/api//auth/session",
+        "/api/./auth/session",
+        "/x/%2e%2e/api/auth/session",
+        "/x/../api/auth/session",
+        "/%2e%2e/api/auth/session",
+        "/api/auth%2e%2e",
+        "/api/auth%2e%2e/session",
+        "/api%2fauth/session",
+        "/api/auth?x=/",
+        "/api/auth#/session",
+        "/api/auth%3f/session",
+        "/api/auth%23/session",
+        "/api/Auth",
+        "/api/auth.",
+    ] {
+        assert!(!e.is_auth_route(p), "{p}");
+    }
+    auth_route_matching_over_http(&app).await;
+}
+
+/// `GET target` sent as is (no URL normalisation on the client's side: `%2e%2e` and `//` reach
+/// the server untouched), with `cookie`: (status, `Cache-Control`, body).
+async fn raw_get(addr: &str, target: &str, cookie: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let cache = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("cache-control")
+                .then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, cache, body.to_owned())
+}
+
+/// R4 over HTTP, requests sent byte for byte: the app's layer in front of an app that answers
+/// every path with the path it got and who is signed in. Auth routes (also with a query, or a
+/// dot segment under the prefix) are the layer's answer (`no-store`, never the app's);
+/// look-alikes reach the app as they were sent, with the ordinary `Auth` (the signed-in user).
+async fn auth_route_matching_over_http(app: &App) {
+    use axum::{Json, Router, extract::Request};
+    let out = accepted(app).await;
+    let cookie = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let echo = Router::new()
+        .fallback(|req: Request| async move {
+            let auth = tower_oidc::Auth::from_extensions(req.extensions());
+            Json(serde_json::json!({
+                "app_path": req.uri().path(),
+                "signed_in": auth.is_signed_in(),
+            }))
+        })
+        .layer(app.layer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, echo).await.unwrap();
+    });
+    for target in [
+        "/api/auth/session",
+        "/api/auth/session?x=1",
+        "/api/auth/session?return_to=/../admin",
+        "/api/auth?x=/",
+        "/api/auth/%2e%2e/session",
+        "/api/auth/%2e%2e",
+        "/api/auth//session",
+    ] {
+        let (status, cache, body) = raw_get(&addr, target, &cookie).await;
+        assert!(!body.contains("app_path"), "{target}: reached the app: {body}");
+        assert_eq!(cache, "no-store", "{target}: not the layer's answer ({status})");
+    }
+    for target in [
+        "//api/auth/session",
+        "/api//auth/session",
+        "/x/%2e%2e/api/auth/session",
+        "/%2e%2e/api/auth/session",
+        "/api/auth%2e%2e/session",
+        "/api%2fauth/session",
+        "/api/auth%3f/session",
+        "/api/auth%23/session",
+        "/API/auth/session",
+    ] {
+        let (status, _, body) = raw_get(&addr, target, &cookie).await;
+        assert_eq!(status, 200, "{target}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["app_path"], target, "{target}");
+        assert_eq!(v["signed_in"], true, "{target}: the ordinary Auth");
+    }
+    task.abort();
 }
 
 /// R5: every auth response carries `Cache-Control: no-store` and `Referrer-Policy:
