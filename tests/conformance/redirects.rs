@@ -318,12 +318,22 @@ async fn auth_route_matching() {
 }
 
 /// `GET target` sent as is (no URL normalisation on the client's side: `%2e%2e` and `//` reach
-/// the server untouched), with `cookie`: (status, `Cache-Control`, body).
-async fn raw_get(addr: &str, target: &str, cookie: &str) -> (u16, String, String) {
+/// the server untouched), with `cookie` and `accept`: (status, the header lines, body).
+pub(crate) async fn raw_get_as(
+    addr: &str,
+    target: &str,
+    cookie: &str,
+    accept: &str,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = if cookie.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: {cookie}\r\n")
+    };
     let req = format!(
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\n{cookie}Connection: close\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
@@ -331,15 +341,23 @@ async fn raw_get(addr: &str, target: &str, cookie: &str) -> (u16, String, String
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let cache = head
-        .lines()
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of header `name` among a response's header lines (empty if absent).
+pub(crate) fn raw_header(head: &str, name: &str) -> String {
+    head.lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("cache-control")
-                .then(|| v.trim().to_owned())
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
         })
-        .unwrap_or_default();
-    (status, cache, body.to_owned())
+        .unwrap_or_default()
+}
+
+/// [`raw_get_as`] as an API client: (status, `Cache-Control`, body).
+async fn raw_get(addr: &str, target: &str, cookie: &str) -> (u16, String, String) {
+    let (status, head, body) = raw_get_as(addr, target, cookie, "application/json").await;
+    (status, raw_header(&head, "cache-control"), body)
 }
 
 /// R4 over HTTP, requests sent byte for byte: the app's layer in front of an app that answers

@@ -469,22 +469,65 @@ async fn huge_id_token_with_many_groups() {
 }
 
 /// H13: an unauthenticated API request gets a 401 JSON, a browser a redirect to the login page.
+/// Driven over HTTP through the app: `/me` needs a signed-in user (`CurrentUser`), and an app
+/// whose every path needs one answers a browser asking for `//evil.com` (sent as is).
 #[tokio::test]
 async fn unauthenticated_api_request_gets_401() {
     let (_fake, app) = fresh().await;
-    let engine = app.layer.engine();
-    let mut api = http::HeaderMap::new();
-    api.insert("accept", "application/json".parse().unwrap());
-    let r = engine.unauthenticated(&api, "/files");
+    let c = bare_client();
+    let r = c
+        .get(app.at("/me"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let mut xhr = http::HeaderMap::new();
-    xhr.insert("x-requested-with", "XMLHttpRequest".parse().unwrap());
-    assert_eq!(engine.unauthenticated(&xhr, "/files").status(), 401);
-    let mut browser = http::HeaderMap::new();
-    browser.insert("accept", "text/html".parse().unwrap());
-    let r = engine.unauthenticated(&browser, "//evil.com");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(location(&r).is_none(), "no redirect for an API client");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    let r = c
+        .get(app.at("/me"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(location(&r).is_none());
+    let r = c
+        .get(app.at("/me"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/api/auth/login?return_to=%2F");
+    assert_eq!(r.headers()["location"], "/api/auth/login?return_to=%2Fme");
+    // A browser at `//evil.com` (a path, sent byte for byte): the return target is not taken
+    // as another origin.
+    let guarded = axum::Router::new()
+        .fallback(|u: tower_oidc::CurrentUser| async move { u.id.to_string() })
+        .layer(app.layer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, guarded).await.unwrap();
+    });
+    let (status, head, _) =
+        crate::redirects::raw_get_as(&addr, "//evil.com", "", "text/html").await;
+    assert_eq!(status, 303, "{head}");
+    assert_eq!(
+        crate::redirects::raw_header(&head, "location"),
+        "/api/auth/login?return_to=%2F"
+    );
+    let (status, _, _) =
+        crate::redirects::raw_get_as(&addr, "//evil.com", "", "application/json").await;
+    assert_eq!(status, 401);
+    task.abort();
     let r = app
         .client
         .get(format!("{}/api/auth/session", app.url))
