@@ -195,6 +195,70 @@ async fn tampered_session_cookie_is_anonymous() {
     }
 }
 
+/// H6, a valid blob under the wrong key: the session cookie carries the id of a live session,
+/// but signed with another key (another app's; this app's key with its halves swapped, i.e. the
+/// transaction-encryption half as the signing key; the id unsigned). Each reads as signed out.
+/// The same id signed again with the app's own key is signed in (the forging is right, the id
+/// is live).
+#[tokio::test]
+async fn session_id_signed_with_another_key_is_anonymous() {
+    use cookie::{Cookie, CookieJar, Key};
+    const KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210";
+    let (_fake, app) = fresh_with(|b| b.cookie_key(&KEY)).await;
+    let out = accepted(&app).await;
+    let pair = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    let name = "tower_oidc_session";
+    // The session id inside, read with the app's key.
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new(name, value.clone()));
+    let id = jar
+        .signed(&Key::from(&KEY))
+        .get(name)
+        .expect("the app's cookie verifies under its key")
+        .value()
+        .to_owned();
+    assert!(!id.is_empty());
+    let sign = |key: &[u8; 64]| {
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&Key::from(key))
+            .add(Cookie::new(name, id.clone()));
+        jar.get(name).unwrap().value().to_owned()
+    };
+    let signed_in = |v: String| {
+        let app_url = app.url.clone();
+        async move {
+            let cookie = format!("{name}={v}");
+            let r = get_with_cookie(&format!("{app_url}/"), &cookie).await;
+            assert_eq!(r.status(), 200);
+            let me: serde_json::Value = r.json().await.unwrap();
+            let (status, _) = session_with_cookie(&app_url, &cookie).await;
+            assert_eq!(me["signed_in"] == true, status == 200, "{v:.40}");
+            me["signed_in"] == true
+        }
+    };
+    // Control: the id signed again with the app's own key is the live session.
+    assert!(signed_in(sign(&KEY)).await, "re-signed with the app's key");
+    let mut other = KEY;
+    other[0] ^= 1;
+    let mut swapped = [0u8; 64];
+    swapped[..32].copy_from_slice(&KEY[32..]);
+    swapped[32..].copy_from_slice(&KEY[..32]);
+    let mut other_half = KEY;
+    other_half[..32].copy_from_slice(b"a different signing half, 32 b!!");
+    for (what, forged) in [
+        ("another key", sign(&other)),
+        ("the encryption half as signing key", sign(&swapped)),
+        ("another signing half", sign(&other_half)),
+        ("the bare id", id.clone()),
+    ] {
+        assert_ne!(forged, value, "{what}");
+        assert!(!signed_in(forged).await, "{what}");
+    }
+    // And the real cookie still works afterwards.
+    assert!(signed_in(value).await);
+}
+
 /// H6: tampered transaction cookies read as no pending sign-in: `invalid_state`, no token call.
 #[tokio::test]
 async fn tampered_transaction_cookie_is_absent() {
