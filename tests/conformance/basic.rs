@@ -302,7 +302,14 @@ async fn first_sign_in_without_optional_claims(
         me["groups"].is_null() || me["groups"] == serde_json::json!([]),
         "{me}"
     );
-    let page: serde_json::Value = c.get(app.at("/")).send().await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = c
+        .get(app.at("/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["signed_in"], true);
 }
 

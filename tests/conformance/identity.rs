@@ -150,7 +150,10 @@ async fn second_subject_for_a_linked_email_conflicts() {
         "bob's subject must not be linked"
     );
     let owner = user_by_email(&app, "alice@example.com").await.unwrap();
-    assert_eq!(owner.id, local.id, "the email's account is still the local one");
+    assert_eq!(
+        owner.id, local.id,
+        "the email's account is still the local one"
+    );
     // An error, no session: that browser is still signed out.
     assert_eq!(out.status, 302, "{out:?}");
     assert!(!out.set_session(), "{out:?}");
@@ -329,7 +332,10 @@ async fn config_errors_fail_closed() {
         };
         assert_eq!(errors.len(), 1, "{bad}: {errors:#?}");
         let e = errors[0].to_string();
-        assert!(e.contains(names), "{bad}: the error `{e}` does not name `{names}`");
+        assert!(
+            e.contains(names),
+            "{bad}: the error `{e}` does not name `{names}`"
+        );
     }
     for bad in [
         "[providers.x]\nname = \"X\"\nprotocol = \"oidc\"\nissuer = \"http://evil.example/\"\n",

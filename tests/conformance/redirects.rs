@@ -392,8 +392,14 @@ async fn auth_route_matching_over_http(app: &App) {
         "/api/auth//session",
     ] {
         let (status, cache, body) = raw_get(&addr, target, &cookie).await;
-        assert!(!body.contains("app_path"), "{target}: reached the app: {body}");
-        assert_eq!(cache, "no-store", "{target}: not the layer's answer ({status})");
+        assert!(
+            !body.contains("app_path"),
+            "{target}: reached the app: {body}"
+        );
+        assert_eq!(
+            cache, "no-store",
+            "{target}: not the layer's answer ({status})"
+        );
     }
     for target in [
         "//api/auth/session",

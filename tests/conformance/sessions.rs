@@ -108,7 +108,11 @@ async fn expired_transaction() {
     assert_eq!(fake.count(Endpoint::Token), tx);
     // The browser itself dropped the cookie at Max-Age: no pending sign-in at all.
     let out = finish(&app, &cb).await;
-    assert_eq!(out.error_code().as_deref(), Some("invalid_state"), "{out:?}");
+    assert_eq!(
+        out.error_code().as_deref(),
+        Some("invalid_state"),
+        "{out:?}"
+    );
     assert!(!out.set_session());
     assert_eq!(fake.count(Endpoint::Token), tx);
 }
