@@ -389,25 +389,44 @@ async fn rejects_disabled_provider() {
     );
 }
 
+/// T15: an unknown provider id. The authorize route answers exactly 404 `provider_unknown`
+/// (the id is not reflected unescaped). The callback checks the browser's transaction before
+/// anything else, so an unknown id there is exactly 400 `invalid_state`, with or without a
+/// sign-in pending for another provider, and no token call.
 #[tokio::test]
 async fn rejects_unknown_provider() {
     let fake = FakeAuthentik::start().await;
     let app = app(&fake, UrlForm::Issuer).await;
-    for path in ["nope/authorize", "nope/callback?code=x&state=y"] {
+    for id in ["nope", "%3Cscript%3Ealert(1)%3C%2Fscript%3E"] {
         let r = get(
             &app.client,
-            &app.at(&format!("/api/auth/providers/{path}")),
+            &app.at(&format!("/api/auth/providers/{id}/authorize")),
             JSON,
         )
         .await;
-        let (status, body) = (r.status, r.json());
-        // The callback checks the browser's transaction first, so it reports that.
-        assert!(
-            (status == 404 && body["error"] == "provider_unknown")
-                || body["error"] == "invalid_state",
-            "{path}: {status} {body}"
-        );
+        let body = r.json();
+        assert_eq!(r.status, 404, "{id}: {body}");
+        assert_eq!(body["error"], "provider_unknown", "{id}: {body}");
+        assert!(!r.body.contains("<script"), "{id}: reflected: {}", r.body);
     }
+    assert_eq!(fake.count(Endpoint::Authorize), 0);
+    // No transaction in this browser.
+    let r = get(
+        &app.client,
+        &app.at("/api/auth/providers/nope/callback?code=x&state=y"),
+        JSON,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.json()["error"], "invalid_state", "{r:?}");
+    // A real pending sign-in (for Authentik) brought to the unknown provider's callback.
+    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let at_nope = cb.replace("/providers/authentik/", "/providers/nope/");
+    assert_ne!(at_nope, cb);
+    let r = get(&app.client, &at_nope, JSON).await;
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.json()["error"], "invalid_state", "{r:?}");
+    assert_eq!(fake.count(Endpoint::Token), 0);
 }
 
 #[tokio::test]

@@ -31,11 +31,13 @@ impl Outcome {
             .map(|(_, v)| v.into_owned())
     }
 
-    /// Whether an authenticated session cookie was set.
+    /// Whether an authenticated session cookie was set, under the http name or the https one
+    /// (`__Host-tower_oidc_session`); a cookie set to the empty value (cleared) is not one.
     pub fn set_session(&self) -> bool {
-        self.set_cookies
-            .iter()
-            .any(|c| c.starts_with("tower_oidc_session=") && !c.starts_with("tower_oidc_session=;"))
+        self.set_cookies.iter().any(|c| {
+            let c = c.strip_prefix("__Host-").unwrap_or(c);
+            c.starts_with("tower_oidc_session=") && !c.starts_with("tower_oidc_session=;")
+        })
     }
 }
 

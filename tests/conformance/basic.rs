@@ -254,6 +254,63 @@ async fn rp_scope_userinfo_claims() {
     let r = logout(&app, "").await;
     assert_eq!(r.status(), 303);
     accepted(&app).await;
+    first_sign_in_without_optional_claims(&fake, &app).await;
+}
+
+/// B13, a first sign-in (a new account) from a user with none of the optional claims: the ID
+/// token holds only what Core 2 requires (and the nonce), userinfo only `sub`. Accepted; the
+/// account is made, with no name, email or groups.
+async fn first_sign_in_without_optional_claims(
+    fake: &tower_oidc::testing::FakeAuthentik,
+    app: &App,
+) {
+    use tower_oidc::store::{Identity, UserStore};
+    fake.clear_switches();
+    fake.add_user(tower_oidc::testing::FakeUser::new("dave"));
+    fake.set_id_token_claims(|c| {
+        c.retain(|k, _| ["iss", "sub", "aud", "exp", "iat", "nonce"].contains(&k.as_str()));
+    });
+    fake.set_userinfo(|c| {
+        c.retain(|k, _| k == "sub");
+    });
+    let ident = Identity {
+        provider: "authentik".into(),
+        issuer: fake.issuer(),
+        subject: fake.sub("dave").unwrap(),
+    };
+    assert!(app.store.find_by_identity(&ident).await.unwrap().is_none());
+    let c = client();
+    let (cb, _) = start_in(app, &c, "?login_hint=dave").await;
+    let out = finish_in(&c, &cb).await;
+    assert_eq!(out.status, 303, "{out:?}");
+    assert!(out.set_session(), "{out:?}");
+    let (status, me) = session_in(&c, &app.url).await;
+    assert_eq!(status, 200, "{me}");
+    let user = app
+        .store
+        .find_by_identity(&ident)
+        .await
+        .unwrap()
+        .expect("the account was made at this first sign-in");
+    assert_eq!(me["id"], user.id.to_string().as_str());
+    assert_eq!(user.email, None);
+    assert_eq!(user.name, None);
+    for k in ["name", "email"] {
+        assert!(me[k].is_null(), "{k}: {me}");
+    }
+    assert!(
+        me["groups"].is_null() || me["groups"] == serde_json::json!([]),
+        "{me}"
+    );
+    let page: serde_json::Value = c
+        .get(app.at("/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["signed_in"], true);
 }
 
 /// B14 `rp-token_endpoint-client_secret_basic`: HTTP Basic with the id and secret

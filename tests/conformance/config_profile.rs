@@ -118,3 +118,200 @@ async fn rp_key_rotation_op_sign_key() {
     accepted(&app).await;
     assert_eq!(fake.count(Endpoint::Jwks), 2);
 }
+
+/// A layer builder with nothing but a base URL (the built-in registry and memory stores).
+fn minimal(base_url: &str) -> tower_oidc::OidcLayerBuilder {
+    tower_oidc::OidcLayer::builder().base_url(base_url)
+}
+
+const GOOD_KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210";
+
+/// T11: a cookie key shorter than 64 bytes (the first 32 sign sessions, the last 32 encrypt
+/// login transactions), or one whose signing and encryption halves are the same, is a build
+/// error; 64 bytes with distinct halves builds. Without a key the layer makes a random one and
+/// says so in the log (sessions then do not survive a restart).
+#[tokio::test]
+async fn t11_cookie_key_too_short_or_one_key_for_both_uses() {
+    use tower_oidc::layer::BuildError;
+    for len in [0, 16, 31, 32, 63] {
+        let e = minimal("https://app.example.com")
+            .cookie_key(&GOOD_KEY[..len])
+            .build()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a {len}-byte key built"));
+        assert!(matches!(e, BuildError::BadKey(_)), "{len}: {e}");
+    }
+    let mut same = [0u8; 64];
+    same[..32].copy_from_slice(&GOOD_KEY[..32]);
+    same[32..].copy_from_slice(&GOOD_KEY[..32]);
+    let e = minimal("https://app.example.com")
+        .cookie_key(&same)
+        .build()
+        .await
+        .expect_err("one key for signing and encryption built");
+    assert!(
+        matches!(&e, BuildError::BadKey(m) if m.contains("equal")),
+        "{e}"
+    );
+    minimal("https://app.example.com")
+        .cookie_key(&GOOD_KEY)
+        .build()
+        .await
+        .expect("64 bytes, distinct halves");
+    let (logs, _guard) = Logs::capture();
+    minimal("https://app.example.com")
+        .build()
+        .await
+        .expect("no key: a random one");
+    assert!(
+        logs.text().contains("no cookie key configured"),
+        "the random key is logged: {}",
+        logs.text()
+    );
+}
+
+/// T12: a transaction TTL of zero or over an hour, a clock skew over five minutes, a session
+/// TTL of zero: build errors; the bounds themselves build.
+#[tokio::test]
+async fn t12_timing_out_of_bounds() {
+    use std::time::Duration;
+    use tower_oidc::flow::FlowTiming;
+    use tower_oidc::layer::BuildError;
+    let build = |t: FlowTiming| async move {
+        minimal("https://app.example.com")
+            .cookie_key(&GOOD_KEY)
+            .timing(t)
+            .build()
+            .await
+    };
+    let d = FlowTiming::default;
+    for (what, t) in [
+        (
+            "transaction TTL 0",
+            FlowTiming {
+                transaction_ttl: Duration::ZERO,
+                ..d()
+            },
+        ),
+        (
+            "transaction TTL 1 h + 1 s",
+            FlowTiming {
+                transaction_ttl: Duration::from_secs(3601),
+                ..d()
+            },
+        ),
+        (
+            "clock skew 5 min + 1 s",
+            FlowTiming {
+                clock_skew: Duration::from_secs(301),
+                ..d()
+            },
+        ),
+        (
+            "session TTL 0",
+            FlowTiming {
+                session_ttl: Duration::ZERO,
+                ..d()
+            },
+        ),
+    ] {
+        let e = build(t)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{what} built"));
+        assert!(matches!(e, BuildError::BadTiming(_)), "{what}: {e}");
+    }
+    build(FlowTiming {
+        transaction_ttl: Duration::from_secs(3600),
+        clock_skew: Duration::from_secs(300),
+        session_ttl: Duration::from_secs(1),
+        ..d()
+    })
+    .await
+    .expect("the bounds build");
+}
+
+/// T13: there is no `link_by_email` switch that could link by an unverified email: the key is
+/// an error wherever it is written. Linking by email needs `email_verified: true` by default
+/// (`verified_claim`) for built-in and defined providers alike; trusting unverified emails
+/// takes the explicit `email_trust = "always"`.
+#[tokio::test]
+async fn t13_link_by_email_without_verification_is_an_error() {
+    use tower_oidc::config::{EmailTrust, Providers};
+    const SETTINGS: &str = "[settings.authentik]\nenabled = true\nurl = \"https://auth.example.com\"\nclient_id = \"id\"\nclient_secret = \"secret\"\n";
+    const PROVIDER: &str = "[providers.corp]\nname = \"Corp\"\nprotocol = \"oidc\"\nissuer = \"https://id.corp.example/\"\n";
+    Providers::builtin()
+        .with_toml_str("good.toml", &format!("{SETTINGS}{PROVIDER}"))
+        .expect("the base file loads");
+    for bad in [
+        format!("{SETTINGS}link_by_email = true\n{PROVIDER}"),
+        format!("{SETTINGS}{PROVIDER}link_by_email = true\n"),
+        format!("{SETTINGS}require_email_verified = false\n{PROVIDER}"),
+    ] {
+        let errors = match Providers::builtin().with_toml_str("bad.toml", &bad) {
+            Ok(_) => panic!("loaded: {bad}"),
+            Err(e) => e.errors().to_vec(),
+        };
+        assert_eq!(errors.len(), 1, "{bad}: {errors:#?}");
+        assert!(
+            errors[0].message.contains("unknown key"),
+            "{bad}: {errors:#?}"
+        );
+    }
+    let p = Providers::builtin()
+        .with_toml_str("good.toml", &format!("{SETTINGS}{PROVIDER}"))
+        .unwrap();
+    for id in ["authentik", "corp"] {
+        assert_eq!(
+            p.get(id).unwrap().email_trust,
+            EmailTrust::VerifiedClaim,
+            "{id}"
+        );
+    }
+}
+
+/// T14: the public base URL (the redirect URI's origin) must be absolute, https or http on a
+/// loopback host, without a query; it must be set (it is never derived from request headers,
+/// see R2).
+#[tokio::test]
+async fn t14_base_url_not_absolute_or_plain_http() {
+    use tower_oidc::layer::BuildError;
+    let e = tower_oidc::OidcLayer::builder()
+        .cookie_key(&GOOD_KEY)
+        .build()
+        .await
+        .expect_err("no base URL built");
+    assert!(matches!(e, BuildError::MissingBaseUrl), "{e}");
+    for bad in [
+        "app.example.com",
+        "/",
+        "//app.example.com",
+        "http://app.example.com",
+        "http://10.0.0.5:8080",
+        "ftp://app.example.com",
+        "https://app.example.com/?next=/",
+        "",
+    ] {
+        let e = minimal(bad)
+            .cookie_key(&GOOD_KEY)
+            .build()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("`{bad}` built"));
+        assert!(matches!(e, BuildError::BadBaseUrl(_)), "{bad}: {e}");
+    }
+    for good in [
+        "https://app.example.com",
+        "https://app.example.com/sub/",
+        "http://127.0.0.1:3000",
+        "http://localhost:3000",
+        "http://[::1]:3000",
+    ] {
+        minimal(good)
+            .cookie_key(&GOOD_KEY)
+            .build()
+            .await
+            .unwrap_or_else(|e| panic!("`{good}`: {e}"));
+    }
+}

@@ -327,3 +327,68 @@ async fn rp_id_token_missing_at_hash() {
     accepted(&app).await;
     assert_eq!(fake.count(Endpoint::Userinfo), 1);
 }
+
+/// The `at_hash` of an access token signed with RS256 (Core 3.1.3.8): the left half of its
+/// SHA-256, base64url without padding.
+fn rs256_at_hash(access_token: &str) -> String {
+    use base64::Engine as _;
+    let h = ring::digest::digest(&ring::digest::SHA256, access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.as_ref()[..16])
+}
+
+/// X17 with a present, correct `at_hash`: accepted. The fake's ID tokens carry no `at_hash`
+/// and it signs the ID token after the claims hook runs, so the test gets an access token the
+/// fake issued in a first sign-in, puts its hash in the next ID token, and has the next token
+/// response carry that (still valid) access token. The same exchange with the hash of another
+/// token is refused, so the hash is what decides.
+#[tokio::test]
+async fn rp_id_token_good_at_hash() {
+    use std::sync::{Arc, Mutex};
+    let (fake, app) = fresh().await;
+    assert_eq!(fake.signing_mode().alg(), "RS256");
+    let issued: Arc<Mutex<Vec<String>>> = Arc::default();
+    let keep = issued.clone();
+    fake.set_token_response(move |b| {
+        keep.lock()
+            .unwrap()
+            .push(b["access_token"].as_str().unwrap().to_owned());
+    });
+    accepted(&app).await;
+    let r = logout(&app, "").await;
+    assert_eq!(r.status(), 303);
+    accepted(&app).await;
+    let r = logout(&app, "").await;
+    assert_eq!(r.status(), 303);
+    let (first, second) = {
+        let t = issued.lock().unwrap();
+        assert_eq!(t.len(), 2);
+        (t[0].clone(), t[1].clone())
+    };
+    assert_ne!(first, second);
+    fake.clear_switches();
+    // The token response carries `first`; the ID token the hash of `second`: refused.
+    let wrong = rs256_at_hash(&second);
+    let carried = first.clone();
+    fake.set_id_token_claims(move |c| {
+        c.insert("at_hash".into(), wrong.clone().into());
+    });
+    fake.set_token_response(move |b| {
+        b.insert("access_token".into(), carried.clone().into());
+    });
+    rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
+    fake.clear_switches();
+    // The ID token carries the hash of the access token the token response carries: accepted.
+    let right = rs256_at_hash(&first);
+    let carried = first.clone();
+    fake.set_id_token_claims(move |c| {
+        c.insert("at_hash".into(), right.clone().into());
+    });
+    fake.set_token_response(move |b| {
+        b.insert("access_token".into(), carried.clone().into());
+    });
+    let userinfos = fake.count(Endpoint::Userinfo);
+    accepted(&app).await;
+    assert_eq!(fake.count(Endpoint::Userinfo), userinfos + 1);
+    let (_, me) = session(&app).await;
+    assert_eq!(me["email"], "alice@example.com");
+}

@@ -200,6 +200,68 @@ async fn discovery_malformed() {
         Some("provider_misconfigured")
     );
     assert_eq!(fake.count(Endpoint::Authorize), 0);
+    discovery_redirect_is_not_followed().await;
+}
+
+/// N2, the redirect with somewhere to go: the discovery URL answers 302 with a `Location` on
+/// another origin that serves a working document for this very issuer (following it would sign
+/// in). The redirect is not followed: `provider_misconfigured`, and the other origin is never
+/// asked. A fresh app, so that no cached or backed-off discovery answers instead.
+async fn discovery_redirect_is_not_followed() {
+    use wiremock::{Mock, ResponseTemplate, matchers};
+    let (fake, app) = fresh().await;
+    let other = FakeAuthentik::start().await;
+    assert_ne!(other.url(), fake.url());
+    // The fake's own, working document, served by the other origin.
+    let document = get_json(&client(), &fake.discovery_url()).await;
+    assert_eq!(document["issuer"], fake.issuer().as_str());
+    let moved = format!("{}/moved/openid-configuration", other.url());
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path("/moved/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(document))
+        .with_priority(1)
+        .mount(other.mock_server())
+        .await;
+    // It works where it is (so a client that followed the redirect would get a usable one).
+    let there = get_json(&client(), &moved).await;
+    assert_eq!(there["issuer"], fake.issuer().as_str());
+    let discovery_path = url::Url::parse(&fake.discovery_url())
+        .unwrap()
+        .path()
+        .to_owned();
+    Mock::given(matchers::method("GET"))
+        .and(matchers::path(discovery_path.as_str()))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", moved.as_str()))
+        .with_priority(1)
+        .mount(fake.mock_server())
+        .await;
+    let at_other_before = asked(other.mock_server(), "/moved/openid-configuration".into()).await;
+    assert_eq!(
+        authorize_error(&app).await.as_deref(),
+        Some("provider_misconfigured"),
+        "a redirected discovery document is refused"
+    );
+    assert!(
+        asked(fake.mock_server(), discovery_path.clone()).await >= 1,
+        "the discovery URL was asked (and answered with the redirect)"
+    );
+    assert_eq!(
+        asked(other.mock_server(), "/moved/openid-configuration".into()).await,
+        at_other_before,
+        "the redirect was not followed"
+    );
+    assert_eq!(fake.count(Endpoint::Authorize), 0);
+}
+
+/// How many requests `server` received at `path`.
+async fn asked(server: &wiremock::MockServer, path: String) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == path)
+        .count()
 }
 
 /// N3: a discovery document advertising endpoints on link-local or cloud-metadata addresses

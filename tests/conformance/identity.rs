@@ -118,11 +118,53 @@ async fn second_subject_for_a_linked_email_conflicts() {
         u.set_email("alice@example.com");
         u.set_email_verified(true);
     });
+    let (logs, _guard) = Logs::capture();
     let c = client();
     let (cb, _) = start_in(&app, &c, "?login_hint=bob").await;
-    let loc = finish_in(&c, &cb).await.location.unwrap();
+    let out = finish_in(&c, &cb).await;
+    let loc = out.location.clone().unwrap();
     assert!(loc.ends_with("error=account_conflict"), "{loc}");
     assert_eq!(app.store.identities(&local.id).await.unwrap().len(), 2);
+    // The existing link is to this issuer (alice's subject), so this is the row's case.
+    let ident = |sub: String| Identity {
+        provider: "authentik".into(),
+        issuer: fake.issuer(),
+        subject: sub,
+    };
+    let linked = app
+        .store
+        .find_by_identity(&ident(fake.sub("alice").unwrap()))
+        .await
+        .unwrap()
+        .expect("alice's identity is linked");
+    assert_eq!(linked.id, local.id);
+    // No second link: bob's subject is linked to no account, and no account was made for it.
+    let bob_sub = fake.sub("bob").unwrap();
+    assert_ne!(bob_sub, fake.sub("alice").unwrap());
+    assert!(
+        app.store
+            .find_by_identity(&ident(bob_sub))
+            .await
+            .unwrap()
+            .is_none(),
+        "bob's subject must not be linked"
+    );
+    let owner = user_by_email(&app, "alice@example.com").await.unwrap();
+    assert_eq!(
+        owner.id, local.id,
+        "the email's account is still the local one"
+    );
+    // An error, no session: that browser is still signed out.
+    assert_eq!(out.status, 302, "{out:?}");
+    assert!(!out.set_session(), "{out:?}");
+    assert_eq!(session_in(&c, &app.url).await.0, 401);
+    // Logged.
+    let text = logs.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("sign_in_failed") && l.contains("account_conflict")),
+        "the conflict is logged: {text}"
+    );
 }
 
 /// L6: the same `sub` from two issuers is two identities (the key is the exact issuer + sub).
@@ -253,9 +295,48 @@ async fn rejected_sign_in_creates_nothing() {
 }
 
 /// L12: configuration mistakes fail closed at load time (the config suite covers the DSL in
-/// depth; T1–T15 are referenced in SECURITY.md).
+/// depth; T1–T15 are referenced in SECURITY.md). Each bad file differs from a file that loads
+/// by the one mistake, and the error names that mistake (so the load does not fail for some
+/// other reason while the mistake itself goes unnoticed). The matrix's own example, settings
+/// that reference a provider id nobody defined, is among them.
 #[tokio::test]
 async fn config_errors_fail_closed() {
+    const SETTINGS: &str = "[settings.authentik]\nenabled = true\nurl = \"https://auth.example.com\"\nclient_id = \"id\"\nclient_secret = \"secret\"\n";
+    // The base file loads.
+    Providers::builtin()
+        .with_toml_str("good.toml", SETTINGS)
+        .expect("the base settings load");
+    let with = |line: &str| format!("{SETTINGS}{line}\n");
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[providers.x]\nname = \"X\"\nprotocol = \"oidc\"\nissuer = \"http://evil.example/\"\n"
+                .into(),
+            "providers.x.issuer",
+        ),
+        (
+            "[providers.authentik]\nclient_secert = \"typo\"\n".into(),
+            "client_secert",
+        ),
+        (with("email_trust = \"sometimes\""), "sometimes"),
+        (with("link_everything = true"), "link_everything"),
+        (with("link_by_email = true"), "link_by_email"),
+        (
+            SETTINGS.replace("[settings.authentik]", "[settings.nope]"),
+            "no provider `nope`",
+        ),
+    ];
+    for (bad, names) in cases {
+        let errors = match Providers::builtin().with_toml_str("bad.toml", &bad) {
+            Ok(_) => panic!("loaded: {bad}"),
+            Err(e) => e.errors().to_vec(),
+        };
+        assert_eq!(errors.len(), 1, "{bad}: {errors:#?}");
+        let e = errors[0].to_string();
+        assert!(
+            e.contains(names),
+            "{bad}: the error `{e}` does not name `{names}`"
+        );
+    }
     for bad in [
         "[providers.x]\nname = \"X\"\nprotocol = \"oidc\"\nissuer = \"http://evil.example/\"\n",
         "[providers.authentik]\nclient_secert = \"typo\"\n",

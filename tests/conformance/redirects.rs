@@ -164,6 +164,103 @@ async fn identity_is_never_taken_from_or_put_in_headers() {
             "identity forwarded in header {k}"
         );
     }
+    spoofed_identity_headers_are_ignored(&fake, &app).await;
+}
+
+/// The identity headers proxies use (oauth2-proxy, Authelia, mod_auth_*), every spelling.
+const IDENTITY_HEADERS: &[&str] = &[
+    "x-auth-user",
+    "x_auth_user",
+    "X-AUTH-USER",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-auth-request-preferred-username",
+    "x-auth-request-groups",
+    "remote-user",
+    "x-remote-user",
+    "remote-email",
+    "remote-groups",
+    "x-user",
+    "x-email",
+    "x-user-id",
+];
+
+/// R3 with users that exist: alice has signed in, so her username, email,
+/// subject and user id name a real account. A signed-out browser sending them in every identity
+/// header is still nobody (`/`, `/headers`, `/me`, `/admin-only`, the session endpoint); a
+/// browser signed in as bob that sends alice's identity is still bob.
+async fn spoofed_identity_headers_are_ignored(
+    fake: &tower_oidc::testing::FakeAuthentik,
+    app: &App,
+) {
+    let alice = user_by_email(app, "alice@example.com").await.unwrap();
+    let names = [
+        "alice".to_owned(),
+        "alice@example.com".to_owned(),
+        fake.sub("alice").unwrap(),
+        alice.id.to_string(),
+    ];
+    let spoof = |mut r: reqwest::RequestBuilder, value: &str| {
+        for h in IDENTITY_HEADERS {
+            r = r.header(*h, value);
+        }
+        r.header("x-forwarded-groups", "authentik Admins")
+            .header("accept", "application/json")
+    };
+    let signed_out = bare_client();
+    for name in &names {
+        let v: serde_json::Value = spoof(signed_out.get(app.at("/headers")), name)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["signed_in"], false, "{name}");
+        // The headers did reach the app (so the check above is about them).
+        assert_eq!(v["headers"]["x-forwarded-email"], name.as_str());
+        let v: serde_json::Value = spoof(signed_out.get(app.at("/")), name)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["signed_in"], false, "{name}");
+        assert_eq!(v["name"], serde_json::Value::Null, "{name}");
+        for path in ["/me", "/admin-only", "/api/auth/session"] {
+            let r = spoof(signed_out.get(app.at(path)), name)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{path} {name}");
+        }
+    }
+    // Signed in as bob, claiming to be alice.
+    let bob = client();
+    let (status, _) = sign_in_with(app, &bob, "bob").await;
+    assert_eq!(status, 303);
+    let bob_id = session_in(&bob, &app.url).await.1["id"].clone();
+    assert_ne!(bob_id.as_str(), Some(alice.id.to_string().as_str()));
+    for name in &names {
+        let me = spoof(bob.get(app.at("/me")), name)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(Some(me.as_str()), bob_id.as_str(), "{name}");
+        let r = spoof(bob.get(app.at("/admin-only")), name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "bob is no administrator ({name})");
+    }
 }
 
 /// R4: the only path decision the layer makes is "is this an auth route"; look-alike paths are
@@ -184,6 +281,144 @@ async fn auth_route_matching() {
     ] {
         assert!(!e.is_auth_route(p), "{p}");
     }
+    // The look-alike variants of the matrix row (`%2e%2e`, `//`, `?`, `#`, case): matched on
+    // the path as it is, never decoded, dot-resolved or slash-merged. What is under the prefix
+    // stays the layer's (a dot segment does not lead out of it); what is not, is not.
+    for p in [
+        "/api/auth/%2e%2e",
+        "/api/auth/%2e%2e/session",
+        "/api/auth/%2E%2E/%2e%2e/admin",
+        "/api/auth/../session",
+        "/api/auth//session",
+        "/api/auth/session/",
+    ] {
+        assert!(e.is_auth_route(p), "{p}");
+    }
+    for p in [
+        "//api/auth",
+        "//api/auth/session",
+        "/api//auth/session",
+        "/api/./auth/session",
+        "/x/%2e%2e/api/auth/session",
+        "/x/../api/auth/session",
+        "/%2e%2e/api/auth/session",
+        "/api/auth%2e%2e",
+        "/api/auth%2e%2e/session",
+        "/api%2fauth/session",
+        "/api/auth?x=/",
+        "/api/auth#/session",
+        "/api/auth%3f/session",
+        "/api/auth%23/session",
+        "/api/Auth",
+        "/api/auth.",
+    ] {
+        assert!(!e.is_auth_route(p), "{p}");
+    }
+    auth_route_matching_over_http(&app).await;
+}
+
+/// `GET target` sent as is (no URL normalisation on the client's side: `%2e%2e` and `//` reach
+/// the server untouched), with `cookie` and `accept`: (status, the header lines, body).
+pub(crate) async fn raw_get_as(
+    addr: &str,
+    target: &str,
+    cookie: &str,
+    accept: &str,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let cookie = if cookie.is_empty() {
+        String::new()
+    } else {
+        format!("Cookie: {cookie}\r\n")
+    };
+    let req = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\n{cookie}Connection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// The value of header `name` among a response's header lines (empty if absent).
+pub(crate) fn raw_header(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// [`raw_get_as`] as an API client: (status, `Cache-Control`, body).
+async fn raw_get(addr: &str, target: &str, cookie: &str) -> (u16, String, String) {
+    let (status, head, body) = raw_get_as(addr, target, cookie, "application/json").await;
+    (status, raw_header(&head, "cache-control"), body)
+}
+
+/// R4 over HTTP, requests sent byte for byte: the app's layer in front of an app that answers
+/// every path with the path it got and who is signed in. Auth routes (also with a query, or a
+/// dot segment under the prefix) are the layer's answer (`no-store`, never the app's);
+/// look-alikes reach the app as they were sent, with the ordinary `Auth` (the signed-in user).
+async fn auth_route_matching_over_http(app: &App) {
+    use axum::{Json, Router, extract::Request};
+    let out = accepted(app).await;
+    let cookie = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let echo = Router::new()
+        .fallback(|req: Request| async move {
+            let auth = tower_oidc::Auth::from_extensions(req.extensions());
+            Json(serde_json::json!({
+                "app_path": req.uri().path(),
+                "signed_in": auth.is_signed_in(),
+            }))
+        })
+        .layer(app.layer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, echo).await.unwrap();
+    });
+    for target in [
+        "/api/auth/session",
+        "/api/auth/session?x=1",
+        "/api/auth/session?return_to=/../admin",
+        "/api/auth?x=/",
+        "/api/auth/%2e%2e/session",
+        "/api/auth/%2e%2e",
+        "/api/auth//session",
+    ] {
+        let (status, cache, body) = raw_get(&addr, target, &cookie).await;
+        assert!(
+            !body.contains("app_path"),
+            "{target}: reached the app: {body}"
+        );
+        assert_eq!(
+            cache, "no-store",
+            "{target}: not the layer's answer ({status})"
+        );
+    }
+    for target in [
+        "//api/auth/session",
+        "/api//auth/session",
+        "/x/%2e%2e/api/auth/session",
+        "/%2e%2e/api/auth/session",
+        "/api/auth%2e%2e/session",
+        "/api%2fauth/session",
+        "/api/auth%3f/session",
+        "/api/auth%23/session",
+        "/API/auth/session",
+    ] {
+        let (status, _, body) = raw_get(&addr, target, &cookie).await;
+        assert_eq!(status, 200, "{target}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["app_path"], target, "{target}");
+        assert_eq!(v["signed_in"], true, "{target}: the ordinary Auth");
+    }
+    task.abort();
 }
 
 /// R5: every auth response carries `Cache-Control: no-store` and `Referrer-Policy:

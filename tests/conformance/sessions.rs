@@ -78,18 +78,39 @@ async fn fresh_with_one_second_transactions() -> (FakeAuthentik, App) {
     .await
 }
 
-/// H4: an expired transaction (TTL + 1 s): `login_expired`, no token call.
+/// H4: an expired transaction (TTL + 1 s): `login_expired`, no token call. The expired cookie
+/// is sent explicitly (a browser drops it at Max-Age, and then the library's own expiry check
+/// would never run): the library's check is what refuses it.
 #[tokio::test]
 async fn expired_transaction() {
     let (fake, app) = fresh_with_one_second_transactions().await;
-    let (cb, _) = start(&app, "?login_hint=alice").await;
+    let r = authorize(&app, &app.client, "?login_hint=alice").await;
+    let tx_pair = tx_cookie(&r);
+    let cb = to_callback(&app.client, &r).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    // The browser drops the cookie at Max-Age; a browser that kept it gets `login_expired`.
     let tx = fake.count(Endpoint::Token);
-    let out = finish(&app, &cb).await;
+    // A browser that kept the cookie past its Max-Age: the library refuses it as expired.
+    let r = get_with_cookie(&cb, &tx_pair).await;
+    let out = Outcome {
+        status: r.status().as_u16(),
+        location: location(&r),
+        set_cookies: set_cookies(&r),
+        callback_url: cb.clone(),
+    };
     let code = out.error_code().unwrap();
     assert!(
         code == "login_expired" || code == "invalid_state",
+        "{out:?}"
+    );
+    assert_eq!(code, "login_expired", "the library's expiry check: {out:?}");
+    assert_eq!(out.status, 302, "{out:?}");
+    assert!(!out.set_session());
+    assert_eq!(fake.count(Endpoint::Token), tx);
+    // The browser itself dropped the cookie at Max-Age: no pending sign-in at all.
+    let out = finish(&app, &cb).await;
+    assert_eq!(
+        out.error_code().as_deref(),
+        Some("invalid_state"),
         "{out:?}"
     );
     assert!(!out.set_session());
@@ -176,6 +197,70 @@ async fn tampered_session_cookie_is_anonymous() {
         let (status, _) = session_with_cookie(&app.url, &cookie).await;
         assert_eq!(status, 401, "{v:.40}");
     }
+}
+
+/// H6, a valid blob under the wrong key: the session cookie carries the id of a live session,
+/// but signed with another key (another app's; this app's key with its halves swapped, i.e. the
+/// transaction-encryption half as the signing key; the id unsigned). Each reads as signed out.
+/// The same id signed again with the app's own key is signed in (the forging is right, the id
+/// is live).
+#[tokio::test]
+async fn session_id_signed_with_another_key_is_anonymous() {
+    use cookie::{Cookie, CookieJar, Key};
+    const KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210";
+    let (_fake, app) = fresh_with(|b| b.cookie_key(&KEY)).await;
+    let out = accepted(&app).await;
+    let pair = cookie_pair(&out.set_cookies, "tower_oidc_session").unwrap();
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    let name = "tower_oidc_session";
+    // The session id inside, read with the app's key.
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new(name, value.clone()));
+    let id = jar
+        .signed(&Key::from(&KEY))
+        .get(name)
+        .expect("the app's cookie verifies under its key")
+        .value()
+        .to_owned();
+    assert!(!id.is_empty());
+    let sign = |key: &[u8; 64]| {
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&Key::from(key))
+            .add(Cookie::new(name, id.clone()));
+        jar.get(name).unwrap().value().to_owned()
+    };
+    let signed_in = |v: String| {
+        let app_url = app.url.clone();
+        async move {
+            let cookie = format!("{name}={v}");
+            let r = get_with_cookie(&format!("{app_url}/"), &cookie).await;
+            assert_eq!(r.status(), 200);
+            let me: serde_json::Value = r.json().await.unwrap();
+            let (status, _) = session_with_cookie(&app_url, &cookie).await;
+            assert_eq!(me["signed_in"] == true, status == 200, "{v:.40}");
+            me["signed_in"] == true
+        }
+    };
+    // Control: the id signed again with the app's own key is the live session.
+    assert!(signed_in(sign(&KEY)).await, "re-signed with the app's key");
+    let mut other = KEY;
+    other[0] ^= 1;
+    let mut swapped = [0u8; 64];
+    swapped[..32].copy_from_slice(&KEY[32..]);
+    swapped[32..].copy_from_slice(&KEY[..32]);
+    let mut other_half = KEY;
+    other_half[..32].copy_from_slice(b"a different signing half, 32 b!!");
+    for (what, forged) in [
+        ("another key", sign(&other)),
+        ("the encryption half as signing key", sign(&swapped)),
+        ("another signing half", sign(&other_half)),
+        ("the bare id", id.clone()),
+    ] {
+        assert_ne!(forged, value, "{what}");
+        assert!(!signed_in(forged).await, "{what}");
+    }
+    // And the real cookie still works afterwards.
+    assert!(signed_in(value).await);
 }
 
 /// H6: tampered transaction cookies read as no pending sign-in: `invalid_state`, no token call.
@@ -394,13 +479,32 @@ async fn cookie_attributes_on_https() {
     let pair = tx.split(';').next().unwrap();
     let r = engine.handle(get(path, Some(pair))).await;
     assert_eq!(r.status(), 303);
-    let s = r
+    let set: Vec<String> = r
         .headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    // The harness's oracle sees the https session cookie as a session set, and a cleared one
+    // as none.
+    let outcome = |set_cookies: Vec<String>| Outcome {
+        status: 303,
+        location: None,
+        set_cookies,
+        callback_url: path.to_owned(),
+    };
+    assert!(outcome(set.clone()).set_session(), "{set:?}");
+    assert!(
+        !outcome(vec![
+            "__Host-tower_oidc_session=; Path=/; Secure; HttpOnly; Max-Age=0".into()
+        ])
+        .set_session()
+    );
+    let s = set
+        .iter()
         .find(|c| c.starts_with("__Host-tower_oidc_session="))
-        .unwrap();
+        .unwrap()
+        .clone();
     for a in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(s.contains(a), "{s}");
     }
@@ -452,22 +556,65 @@ async fn huge_id_token_with_many_groups() {
 }
 
 /// H13: an unauthenticated API request gets a 401 JSON, a browser a redirect to the login page.
+/// Driven over HTTP through the app: `/me` needs a signed-in user (`CurrentUser`), and an app
+/// whose every path needs one answers a browser asking for `//evil.com` (sent as is).
 #[tokio::test]
 async fn unauthenticated_api_request_gets_401() {
     let (_fake, app) = fresh().await;
-    let engine = app.layer.engine();
-    let mut api = http::HeaderMap::new();
-    api.insert("accept", "application/json".parse().unwrap());
-    let r = engine.unauthenticated(&api, "/files");
+    let c = bare_client();
+    let r = c
+        .get(app.at("/me"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let mut xhr = http::HeaderMap::new();
-    xhr.insert("x-requested-with", "XMLHttpRequest".parse().unwrap());
-    assert_eq!(engine.unauthenticated(&xhr, "/files").status(), 401);
-    let mut browser = http::HeaderMap::new();
-    browser.insert("accept", "text/html".parse().unwrap());
-    let r = engine.unauthenticated(&browser, "//evil.com");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(location(&r).is_none(), "no redirect for an API client");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    let r = c
+        .get(app.at("/me"))
+        .header("x-requested-with", "XMLHttpRequest")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(location(&r).is_none());
+    let r = c
+        .get(app.at("/me"))
+        .header("accept", HTML)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], "/api/auth/login?return_to=%2F");
+    assert_eq!(r.headers()["location"], "/api/auth/login?return_to=%2Fme");
+    // A browser at `//evil.com` (a path, sent byte for byte): the return target is not taken
+    // as another origin.
+    let guarded = axum::Router::new()
+        .fallback(|u: tower_oidc::CurrentUser| async move { u.id.to_string() })
+        .layer(app.layer.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, guarded).await.unwrap();
+    });
+    let (status, head, _) =
+        crate::redirects::raw_get_as(&addr, "//evil.com", "", "text/html").await;
+    assert_eq!(status, 303, "{head}");
+    assert_eq!(
+        crate::redirects::raw_header(&head, "location"),
+        "/api/auth/login?return_to=%2F"
+    );
+    let (status, _, _) =
+        crate::redirects::raw_get_as(&addr, "//evil.com", "", "application/json").await;
+    assert_eq!(status, 401);
+    task.abort();
     let r = app
         .client
         .get(format!("{}/api/auth/session", app.url))
