@@ -14,27 +14,16 @@ use crate::config::{AdminRules, ClaimMap, EmailTrust};
 use crate::error::{Error, ErrorCode};
 use crate::store::{Identity, NewUser, StoreErrorKind, User, UserStore, UserUpdate};
 
-/// What a sign-in says about the person, after claim mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Profile {
-    /// The stable subject.
-    pub subject: String,
-    /// The canonical email, if the provider sent a valid one.
-    pub email: Option<String>,
-    /// Whether the provider says the email is verified: only the JSON boolean `true` counts.
-    pub email_verified: bool,
-    /// Display name.
-    pub name: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Picture URL.
-    pub picture: Option<String>,
-    /// Username.
-    pub username: Option<String>,
-    /// Group names.
-    pub groups: Vec<String>,
+crate::store::with_profile_fields! {
+    /// What a sign-in says about the person, after claim mapping. `email` is set only when the
+    /// provider sent a valid one; `email_verified` is whether the provider says it is verified
+    /// (only the JSON boolean `true` counts).
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct Profile {
+        /// The stable subject.
+        pub subject: String,
+    }
+    with email then {}
 }
 
 fn text(v: Option<Cow<'_, Value>>) -> Option<String> {

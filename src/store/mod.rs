@@ -48,6 +48,7 @@ use async_trait::async_trait;
 pub use self::redis::RedisSessionStore;
 pub use error::{StoreError, StoreErrorKind};
 pub use memory::MemoryStore;
+pub(crate) use model::with_profile_fields;
 pub use model::{
     Identity, NewUser, SessionId, SessionRecord, SignInFacts, User, UserId, UserUpdate,
 };

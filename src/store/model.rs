@@ -38,72 +38,98 @@ pub struct Identity {
     pub subject: String,
 }
 
-/// A user of the app, as the stores keep it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    /// Stable id.
-    pub id: UserId,
-    /// Canonical email (trimmed, lower-cased), if known.
-    pub email: Option<String>,
-    /// Whether the app itself considers `email` verified (an account pre-registered with an
-    /// unverified email is never linked to an external identity).
-    pub email_verified: bool,
-    /// Display name.
-    pub name: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Picture URL.
-    pub picture: Option<String>,
-    /// Username.
-    pub username: Option<String>,
-    /// Groups from the identity provider, refreshed at every sign-in.
-    pub groups: Vec<String>,
-    /// Whether the user is an administrator of the app.
-    pub is_admin: bool,
+/// Declares a struct with the profile fields a sign-in maps and refreshes (`name`,
+/// `given_name`, `family_name`, `picture`, `username`, `groups`) between its own leading and
+/// trailing fields, so [`User`], [`NewUser`], [`UserUpdate`] and the identity `Profile` keep one
+/// list of them.
+macro_rules! with_profile_fields {
+    // With the email and its verification first (after the leading fields).
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $($head:tt)*
+        }
+        with email then {
+            $($tail:tt)*
+        }
+    ) => {
+        $crate::store::with_profile_fields! {
+            $(#[$attr])*
+            pub struct $name {
+                $($head)*
+                /// Canonical email (trimmed, lower-cased), if known.
+                pub email: Option<String>,
+                /// Whether the email is verified (whose word this is: see the type).
+                pub email_verified: bool,
+            }
+            then {
+                $($tail)*
+            }
+        }
+    };
+    (
+        $(#[$attr:meta])*
+        pub struct $name:ident {
+            $($head:tt)*
+        }
+        then {
+            $($tail:tt)*
+        }
+    ) => {
+        $(#[$attr])*
+        pub struct $name {
+            $($head)*
+            /// Display name.
+            pub name: Option<String>,
+            /// Given name.
+            pub given_name: Option<String>,
+            /// Family name.
+            pub family_name: Option<String>,
+            /// Picture URL.
+            pub picture: Option<String>,
+            /// Username.
+            pub username: Option<String>,
+            /// Group names from the identity provider, refreshed at every sign-in.
+            pub groups: Vec<String>,
+            $($tail)*
+        }
+    };
+}
+pub(crate) use with_profile_fields;
+
+with_profile_fields! {
+    /// A user of the app, as the stores keep it. `email_verified` says whether the app itself
+    /// considers the email verified (an account pre-registered with an unverified email is never
+    /// linked to an external identity).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct User {
+        /// Stable id.
+        pub id: UserId,
+    }
+    with email then {
+        /// Whether the user is an administrator of the app.
+        pub is_admin: bool,
+    }
 }
 
-/// A user to create.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct NewUser {
-    /// Canonical email, if known.
-    pub email: Option<String>,
-    /// Whether the email is verified.
-    pub email_verified: bool,
-    /// Display name.
-    pub name: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Picture URL.
-    pub picture: Option<String>,
-    /// Username.
-    pub username: Option<String>,
-    /// Groups.
-    pub groups: Vec<String>,
-    /// Administrator flag.
-    pub is_admin: bool,
+with_profile_fields! {
+    /// A user to create.
+    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct NewUser {}
+    with email then {
+        /// Administrator flag.
+        pub is_admin: bool,
+    }
 }
 
-/// The fields a sign-in refreshes on an existing user.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct UserUpdate {
-    /// Display name.
-    pub name: Option<String>,
-    /// Given name.
-    pub given_name: Option<String>,
-    /// Family name.
-    pub family_name: Option<String>,
-    /// Picture URL.
-    pub picture: Option<String>,
-    /// Username.
-    pub username: Option<String>,
-    /// Groups.
-    pub groups: Vec<String>,
-    /// Administrator flag, when an admin rule decided it; `None` leaves it unchanged.
-    pub is_admin: Option<bool>,
+with_profile_fields! {
+    /// The fields a sign-in refreshes on an existing user.
+    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+    pub struct UserUpdate {}
+    then {
+        /// Administrator flag, when an admin rule decided it; `None` leaves it unchanged.
+        pub is_admin: Option<bool>,
+    }
 }
 
 impl User {
