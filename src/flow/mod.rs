@@ -1,6 +1,6 @@
 //! The authorization code flow: the authorize redirect, the login transaction cookie, and the
 //! callback (state and `iss` checks, token exchange, ID token and userinfo verification, claim
-//! mapping). It ends at a [`VerifiedSignIn`]: who the provider says this is, verified. It knows
+//! mapping). It ends at a verified sign-in (`VerifiedSignIn`): who the provider says this is, verified. It knows
 //! neither users nor sessions (the engine resolves the user and starts the session), speaks
 //! `http` types and knows no framework.
 
