@@ -1317,7 +1317,8 @@ async fn redirect_uris_are_registered_by_the_admin() {
     }
     assert_eq!(fake.redirect_uris(), vec![CB.to_owned()], "nothing learned");
 
-    // The default registration: a loopback app's `…/callback`, and nothing else — not even the
+    // The default registration: a loopback app's (or https://app.example.com's) `…/callback`,
+    // and nothing else — not even the
     // first URI used.
     let fake = FakeAuthentik::start().await;
     assert!(fake.redirect_uris().is_empty());
@@ -1327,6 +1328,7 @@ async fn redirect_uris_are_registered_by_the_admin() {
         "http://127.0.0.1:45678/prefix/api/auth/providers/other/callback",
         "http://localhost:8080/callback",
         "http://[::1]:1/callback",
+        "https://app.example.com/api/auth/providers/authentik/callback",
     ] {
         assert_eq!(authorize_with(&fake, ok).await.status(), 302, "{ok}");
     }
@@ -1337,6 +1339,9 @@ async fn redirect_uris_are_registered_by_the_admin() {
         "http://127.0.0.1:3000/other",
         "http://127.0.0.1:3000/callback?x=1",
         "http://127.0.0.1:3000//callback",
+        "http://app.example.com/api/auth/providers/authentik/callback",
+        "https://app.example.com.evil.example/callback",
+        "https://app.example.com:8443/callback",
     ] {
         redirect_uri_error(authorize_with(&fake, bad).await).await;
     }

@@ -106,8 +106,8 @@ impl FakeAuthentikBuilder {
     /// from requests, so a relying party that sends a redirect URI other than the one its
     /// documentation tells the admin to register fails here as it would in production. With
     /// none registered, the fake has the default registration
-    /// [`DEFAULT_REDIRECT_URI_REGEX`](super::DEFAULT_REDIRECT_URI_REGEX) (any loopback app's
-    /// `…/callback`).
+    /// [`DEFAULT_REDIRECT_URI_REGEX`](super::DEFAULT_REDIRECT_URI_REGEX) (a loopback app's or
+    /// `https://app.example.com`'s `…/callback`).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
         self

@@ -34,29 +34,32 @@ pub(crate) struct Config {
 }
 
 /// The redirect URI registration a fake has when the test registers none: the regular
-/// expression (Authentik's *Regex* matching mode, full match) an admin would enter for any
-/// relying party on a loopback port whose callback path ends in `/callback`, like the test apps'
-/// `http://127.0.0.1:PORT/api/auth/providers/<id>/callback`.
-pub const DEFAULT_REDIRECT_URI_REGEX: &str =
-    r"^http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]+(/[A-Za-z0-9._~-]+)*/callback$";
+/// expression (Authentik's *Regex* matching mode, full match) an admin would enter for the test
+/// apps: one on a loopback port, or at `https://app.example.com`, whose callback path ends in
+/// `/callback`, like `http://127.0.0.1:PORT/api/auth/providers/<id>/callback`.
+pub const DEFAULT_REDIRECT_URI_REGEX: &str = r"^(http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]+|https://app\.example\.com)(/[A-Za-z0-9._~-]+)*/callback$";
 
 /// Whether `uri` fully matches [`DEFAULT_REDIRECT_URI_REGEX`] (matched by hand: the crate has no
 /// regex engine).
 pub(crate) fn matches_default_redirect_uri(uri: &str) -> bool {
-    let Some(rest) = uri.strip_prefix("http://") else {
-        return false;
+    let path = if let Some(rest) = uri.strip_prefix("https://app.example.com") {
+        rest
+    } else {
+        let Some(rest) = uri.strip_prefix("http://") else {
+            return false;
+        };
+        let Some(rest) = ["127.0.0.1:", "localhost:", "[::1]:"]
+            .iter()
+            .find_map(|h| rest.strip_prefix(h))
+        else {
+            return false;
+        };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        &rest[digits..]
     };
-    let Some(rest) = ["127.0.0.1:", "localhost:", "[::1]:"]
-        .iter()
-        .find_map(|h| rest.strip_prefix(h))
-    else {
-        return false;
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    if digits == 0 {
-        return false;
-    }
-    let path = &rest[digits..];
     let Some(segments) = path.strip_suffix("/callback") else {
         return false;
     };
