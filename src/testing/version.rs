@@ -13,6 +13,20 @@
 /// | `client_secret_post` | form-decoded | form-decoded |
 /// | end-session for a browser without an Authentik session | the "You've logged out of …" page | a redirect to the login flow |
 /// | `post_logout_redirect_uri` | ignored: always the logged-out page | honoured when registered as a logout redirect URI |
+///
+/// ```
+/// use tower_oidc::testing::{AuthentikVersion, FakeAuthentik};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(AuthentikVersion::default(), AuthentikVersion::NEWEST);
+/// for version in AuthentikVersion::ALL {
+///     let fake = FakeAuthentik::builder().version(version).start().await;
+///     assert_eq!(fake.version(), version);
+///     // … sign in through `fake` and assert what must hold on every release.
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[non_exhaustive]
 pub enum AuthentikVersion {
