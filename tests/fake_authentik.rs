@@ -8,7 +8,10 @@ use openidconnect::core::{
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, Nonce};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
-use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, Fault, SigningMode, Tamper};
+use tower_oidc::testing::{
+    AuthentikVersion, DEFAULT_REDIRECT_URI_REGEX, Endpoint, FakeAuthentik, FakeUser, Fault,
+    SigningMode, Tamper,
+};
 
 const CB: &str = "http://127.0.0.1:3000/api/auth/providers/authentik/callback";
 
@@ -1033,13 +1036,50 @@ async fn login_page_lists_users_and_login_hint_picks_one() {
     );
 }
 
+/// A browser (keeps cookies, does not follow redirects) that has logged in to `fake`: it went
+/// through `/authorize` and holds the `authentik_session` cookie.
+async fn signed_in_browser(fake: &FakeAuthentik) -> reqwest::Client {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let resp = browser
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("authentik_session="), "{cookie}");
+    browser
+}
+
+async fn logged_out_page(resp: reqwest::Response) {
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("You've logged out of tower-oidc")
+    );
+}
+
 #[tokio::test]
 async fn end_session_honours_registered_post_logout_redirect() {
     let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
         .post_logout_redirect_uri("http://127.0.0.1:3000/bye")
         .start()
         .await;
-    let resp = http()
+    let browser = signed_in_browser(&fake).await;
+    let resp = browser
         .get(fake.end_session_url())
         .query(&[
             ("post_logout_redirect_uri", "http://127.0.0.1:3000/bye"),
@@ -1050,43 +1090,263 @@ async fn end_session_honours_registered_post_logout_redirect() {
         .unwrap();
     assert_eq!(resp.status(), 302);
     assert_eq!(location(&resp), "http://127.0.0.1:3000/bye?state=s+1");
-    let resp = http()
+    let resp = browser
         .get(fake.end_session_url())
         .query(&[("post_logout_redirect_uri", "http://evil.example/")])
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("You&#x27;ve logged out")
-    );
+    logged_out_page(resp).await;
 }
 
+/// Before 2026.5 end-session shows the logged-out page to any browser and ignores
+/// `post_logout_redirect_uri`; from 2026.5 a browser without an Authentik session is sent to the
+/// login flow first.
 #[tokio::test]
-async fn basic_credentials_are_percent_decoded() {
-    let fake = FakeAuthentik::builder()
-        .redirect_uri(CB)
-        .client_id("my client")
-        .client_secret("s:e%cret+")
-        .start()
-        .await;
-    let code = authorize(&fake, &[]).await;
-    let basic = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Ae%25cret%2B");
-    let resp = http()
-        .post(fake.token_url())
-        .header("authorization", format!("Basic {basic}"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CB),
+async fn end_session_for_a_signed_out_browser_depends_on_the_version() {
+    for version in AuthentikVersion::ALL {
+        let fake = FakeAuthentik::builder()
+            .version(version)
+            .redirect_uri(CB)
+            .post_logout_redirect_uri("http://127.0.0.1:3000/bye")
+            .start()
+            .await;
+        assert_eq!(fake.version(), version);
+        let query = [("post_logout_redirect_uri", "http://127.0.0.1:3000/bye")];
+        // A browser that never logged in to Authentik (no cookie), and one with a stale cookie.
+        for cookie in [None, Some("authentik_session=0123456789abcdef")] {
+            let mut req = http().get(fake.end_session_url()).query(&query);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let resp = req.send().await.unwrap();
+            match version {
+                AuthentikVersion::V2025_10 => logged_out_page(resp).await,
+                _ => {
+                    assert_eq!(resp.status(), 302, "{version}");
+                    let loc = location(&resp);
+                    assert_eq!(
+                        loc,
+                        "/flows/-/default/authentication/?next=/application/o/tower-oidc/end-session/%3Fpost_logout_redirect_uri%3Dhttp%253A%252F%252F127.0.0.1%253A3000%252Fbye"
+                    );
+                    let login = http()
+                        .get(format!("{}{loc}", fake.url()))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(login.status(), 200);
+                    assert!(
+                        login
+                            .text()
+                            .await
+                            .unwrap()
+                            .contains("Welcome to authentik!")
+                    );
+                    assert!(fake.count(Endpoint::LoginFlow) >= 1);
+                    // Not logged out of anything: the app's redirect is not honoured.
+                    assert_ne!(loc, "http://127.0.0.1:3000/bye");
+                }
+            }
+        }
+        // A browser with an Authentik session.
+        let browser = signed_in_browser(&fake).await;
+        let resp = browser
+            .get(fake.end_session_url())
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        match version {
+            AuthentikVersion::V2025_10 => logged_out_page(resp).await,
+            _ => {
+                assert_eq!(resp.status(), 302, "{version}");
+                assert_eq!(location(&resp), "http://127.0.0.1:3000/bye");
+            }
+        }
+        let resp = browser.get(fake.end_session_url()).send().await.unwrap();
+        logged_out_page(resp).await;
+    }
+}
+
+/// `client_secret_basic` with RFC 6749's encoding (form-urlencoded, then Basic): decoded from
+/// 2026.5, used as sent (so refused) before. `client_secret_post` works on both.
+#[tokio::test]
+async fn basic_credentials_are_percent_decoded_only_from_2026_5() {
+    for version in AuthentikVersion::ALL {
+        let fake = FakeAuthentik::builder()
+            .version(version)
+            .redirect_uri(CB)
+            .client_id("my client")
+            .client_secret("s:e%cret+ x")
+            .start()
+            .await;
+        let code = authorize(&fake, &[]).await;
+        let basic = base64::engine::general_purpose::STANDARD.encode("my+client:s%3Ae%25cret%2B+x");
+        let resp = http()
+            .post(fake.token_url())
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if version >= AuthentikVersion::V2026_5 {
+            // `+` stays a `+` in Authentik's decoding: only `%20` is a space.
+            assert_eq!(resp.status(), 400, "{version}");
+            let code = authorize(&fake, &[]).await;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Ae%25cret%2B%20x");
+            let resp = http()
+                .post(fake.token_url())
+                .header("authorization", format!("Basic {basic}"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CB),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{version}");
+        } else {
+            assert_eq!(resp.status(), 400, "{version}");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_client");
+            assert_eq!(
+                body["error_description"],
+                "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method)"
+            );
+            // The same credentials %-encoded without `+`: still refused, nothing is decoded.
+            let code = authorize(&fake, &[]).await;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Ae%25cret%2B%20x");
+            let resp = http()
+                .post(fake.token_url())
+                .header("authorization", format!("Basic {basic}"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CB),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_token_error(resp, "invalid_client").await;
+            // Raw credentials work: Authentik splits at the first `:`.
+            let code = authorize(&fake, &[]).await;
+            let basic = base64::engine::general_purpose::STANDARD.encode("my client:s:e%cret+ x");
+            let resp = http()
+                .post(fake.token_url())
+                .header("authorization", format!("Basic {basic}"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CB),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{version}");
+        }
+        // client_secret_post: form-decoded on every version.
+        let code = authorize(&fake, &[]).await;
+        let resp = http()
+            .post(fake.token_url())
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+                ("client_id", "my client"),
+                ("client_secret", "s:e%cret+ x"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{version}");
+    }
+}
+
+async fn authorize_with(fake: &FakeAuthentik, redirect_uri: &str) -> reqwest::Response {
+    http()
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("state", "st"),
         ])
         .send()
         .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+        .unwrap()
+}
+
+async fn redirect_uri_error(resp: reqwest::Response) {
+    assert_eq!(resp.status(), 400);
+    assert!(
+        resp.headers().get("location").is_none(),
+        "not sent back to the app"
+    );
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Redirect URI Error"), "{page}");
+}
+
+/// Redirect URIs are the admin's: fixed at start, never learned from a request. A mismatch is
+/// Authentik's HTML error page, not a redirect.
+#[tokio::test]
+async fn redirect_uris_are_registered_by_the_admin() {
+    // Strict registrations: only those, however many requests came before.
+    let fake = FakeAuthentik::builder().redirect_uri(CB).start().await;
+    assert_eq!(fake.redirect_uris(), vec![CB.to_owned()]);
+    assert_eq!(authorize_with(&fake, CB).await.status(), 302);
+    for other in [
+        "http://127.0.0.1:3000/api/auth/providers/other/callback",
+        "http://127.0.0.1:3001/api/auth/providers/authentik/callback",
+        "http://127.0.0.1:3000/API/auth/providers/authentik/callback",
+        "https://evil.example/callback",
+    ] {
+        redirect_uri_error(authorize_with(&fake, other).await).await;
+    }
+    assert_eq!(fake.redirect_uris(), vec![CB.to_owned()], "nothing learned");
+
+    // The default registration: a loopback app's (or https://app.example.com's) `…/callback`,
+    // and nothing else — not even the
+    // first URI used.
+    let fake = FakeAuthentik::start().await;
+    assert!(fake.redirect_uris().is_empty());
+    assert!(DEFAULT_REDIRECT_URI_REGEX.starts_with('^'));
+    for ok in [
+        "http://127.0.0.1:3000/api/auth/providers/authentik/callback",
+        "http://127.0.0.1:45678/prefix/api/auth/providers/other/callback",
+        "http://localhost:8080/callback",
+        "http://[::1]:1/callback",
+        "https://app.example.com/api/auth/providers/authentik/callback",
+    ] {
+        assert_eq!(authorize_with(&fake, ok).await.status(), 302, "{ok}");
+    }
+    for bad in [
+        "https://evil.example/api/auth/providers/authentik/callback",
+        "http://127.0.0.1.evil.example:3000/callback",
+        "http://127.0.0.1/callback",
+        "http://127.0.0.1:3000/other",
+        "http://127.0.0.1:3000/callback?x=1",
+        "http://127.0.0.1:3000//callback",
+        "http://app.example.com/api/auth/providers/authentik/callback",
+        "https://app.example.com.evil.example/callback",
+        "https://app.example.com:8443/callback",
+    ] {
+        redirect_uri_error(authorize_with(&fake, bad).await).await;
+    }
+    assert!(fake.redirect_uris().is_empty(), "nothing learned");
+    assert_eq!(fake.count(Endpoint::Token), 0);
 }
 
 #[tokio::test]

@@ -5,10 +5,25 @@ mod common;
 use common::*;
 use tower_oidc::config::EmailTrust;
 use tower_oidc::store::UserStore;
-use tower_oidc::testing::{Endpoint, FakeAuthentik, Fault, SigningMode, Tamper};
+use tower_oidc::testing::{AuthentikVersion, Endpoint, FakeAuthentik, Fault, SigningMode, Tamper};
 
 async fn full_sign_in(mode: SigningMode, form: UrlForm) {
-    let fake = FakeAuthentik::builder().signing(mode).start().await;
+    full_sign_in_on(AuthentikVersion::NEWEST, mode, form, None).await;
+}
+
+/// A whole sign-in as alice against `version`'s behaviour, with `secret` as the client secret
+/// (default: a random alphanumeric one).
+async fn full_sign_in_on(
+    version: AuthentikVersion,
+    mode: SigningMode,
+    form: UrlForm,
+    secret: Option<&str>,
+) -> FakeAuthentik {
+    let mut builder = FakeAuthentik::builder().version(version).signing(mode);
+    if let Some(secret) = secret {
+        builder = builder.client_secret(secret);
+    }
+    let fake = builder.start().await;
     let app = app(&fake, form).await;
     let (status, _) = session(&app).await;
     assert_eq!(status, 401, "signed out before");
@@ -46,6 +61,54 @@ async fn full_sign_in(mode: SigningMode, form: UrlForm) {
     assert_eq!(authz.query_param("code_challenge_method"), Some("S256"));
     assert!(authz.query_param("nonce").is_some());
     assert_eq!(authz.query_param("login_hint"), Some("alice"));
+    fake
+}
+
+/// The built-in Authentik entry signs in on the oldest and the newest supported Authentik, with
+/// a client secret holding `:`, `+`, `%` and a space: it sends the credentials in the body
+/// (`client_secret_post`), which every release decodes. (With `client_secret_basic` and RFC 6749's
+/// encoding, Authentik before 2026.5 answers `invalid_client`.)
+#[tokio::test]
+async fn authentik_secret_in_the_body_on_every_version() {
+    let secret = "s3cr:et+with%20 space%";
+    for version in AuthentikVersion::ALL {
+        let fake =
+            full_sign_in_on(version, SigningMode::Rs256, UrlForm::Instance, Some(secret)).await;
+        let token = fake
+            .requests()
+            .into_iter()
+            .find(|r| r.endpoint == Some(Endpoint::Token))
+            .unwrap();
+        assert_eq!(token.header("authorization"), None, "{version}");
+        assert_eq!(token.form_param("client_secret"), Some(secret), "{version}");
+        assert_eq!(
+            token.form_param("client_id"),
+            Some(fake.client_id()),
+            "{version}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_in_oldest_authentik() {
+    full_sign_in_on(
+        AuthentikVersion::OLDEST,
+        SigningMode::Rs256,
+        UrlForm::Issuer,
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sign_in_newest_authentik() {
+    full_sign_in_on(
+        AuthentikVersion::NEWEST,
+        SigningMode::Es256,
+        UrlForm::Issuer,
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -487,6 +550,35 @@ async fn logout_can_end_the_authentik_session_too() {
     assert!(loc.starts_with(&fake.end_session_url()), "{loc}");
     assert!(loc.contains("id_token_hint="), "{loc}");
     assert_eq!(session(&app).await.0, 401);
+}
+
+/// Following the app's end-session redirect: the browser that signed in has an Authentik session
+/// and sees the logged-out page on every version; a browser without one is sent to Authentik's
+/// login flow from 2026.5 on.
+#[tokio::test]
+async fn end_session_redirect_on_every_version() {
+    for version in AuthentikVersion::ALL {
+        let fake = FakeAuthentik::builder().version(version).start().await;
+        let app = app(&fake, UrlForm::Instance).await;
+        assert!(sign_in(&app, "alice").await.set_session());
+        let r = logout(&app, "?end_session=1").await;
+        let loc = location(&r).unwrap();
+        assert!(loc.starts_with(&fake.end_session_url()), "{loc}");
+        let page = app.client.get(&loc).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{version}");
+        assert!(page.text().await.unwrap().contains("logged out of"));
+        let elsewhere = bare_client().get(&loc).send().await.unwrap();
+        if version >= AuthentikVersion::V2026_5 {
+            assert_eq!(elsewhere.status(), 302, "{version}");
+            assert!(
+                location(&elsewhere)
+                    .unwrap()
+                    .starts_with("/flows/-/default/authentication/?next=")
+            );
+        } else {
+            assert_eq!(elsewhere.status(), 200, "{version}");
+        }
+    }
 }
 
 #[tokio::test]

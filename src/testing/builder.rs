@@ -13,6 +13,7 @@ use super::state::{Config, Inner, State, random_alnum};
 use super::sub_mode::SubMode;
 use super::switches::Switches;
 use super::user::{FakeUser, default_users};
+use super::version::AuthentikVersion;
 
 /// Builder for [`FakeAuthentik`]; see [`FakeAuthentik::builder`].
 #[derive(Debug)]
@@ -34,6 +35,7 @@ pub struct FakeAuthentikBuilder {
     code_validity: Duration,
     install_id: Option<String>,
     sub_mode: SubMode,
+    version: AuthentikVersion,
 }
 
 impl Default for FakeAuthentikBuilder {
@@ -55,6 +57,7 @@ impl Default for FakeAuthentikBuilder {
             code_validity: Duration::from_secs(60),
             install_id: None,
             sub_mode: SubMode::HashedUserId,
+            version: AuthentikVersion::default(),
         }
     }
 }
@@ -98,8 +101,13 @@ impl FakeAuthentikBuilder {
         self
     }
 
-    /// Registers a strict (exact, case-sensitive) authorization redirect URI. With none
-    /// registered, the first `redirect_uri` sent to `/authorize` is saved, as Authentik does.
+    /// Registers a strict (exact, case-sensitive) authorization redirect URI, as the admin does
+    /// in the provider's settings. The list is fixed when the fake starts: nothing is learned
+    /// from requests, so a relying party that sends a redirect URI other than the one its
+    /// documentation tells the admin to register fails here as it would in production. With
+    /// none registered, the fake has the default registration
+    /// [`DEFAULT_REDIRECT_URI_REGEX`](super::DEFAULT_REDIRECT_URI_REGEX) (a loopback app's or
+    /// `https://app.example.com`'s `…/callback`).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uris.push(uri.into());
         self
@@ -167,6 +175,13 @@ impl FakeAuthentikBuilder {
         self
     }
 
+    /// The Authentik release to behave like where releases differ (default
+    /// [`AuthentikVersion::NEWEST`]); see [`AuthentikVersion`] for what changes.
+    pub fn version(mut self, version: AuthentikVersion) -> Self {
+        self.version = version;
+        self
+    }
+
     /// Starts the server.
     ///
     /// # Panics
@@ -198,12 +213,14 @@ impl FakeAuthentikBuilder {
                 .install_id
                 .unwrap_or_else(|| super::state::hex(&crate::util::random_bytes::<16>())),
             sub_mode: self.sub_mode,
+            version: self.version,
+            redirect_uris: self.redirect_uris,
         };
         let mut state = State {
             users: Vec::new(),
             next_pk: 1,
-            redirect_uris: self.redirect_uris,
             logout_uris: self.logout_uris,
+            browser_sessions: Default::default(),
             codes: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),

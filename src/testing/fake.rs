@@ -15,19 +15,25 @@ use super::user::FakeUser;
 /// A fake Authentik instance with one OAuth2/OpenID provider and application, served by
 /// [`wiremock`] on a loopback port.
 ///
-/// It follows Authentik 2025.10–2026.5 byte for byte where relying parties can tell:
+/// It follows Authentik 2025.10–2026.5 byte for byte where relying parties can tell, and where
+/// those releases differ it behaves like the one chosen with
+/// [`version`](FakeAuthentikBuilder::version) (default the newest; see
+/// [`AuthentikVersion`](super::AuthentikVersion)):
 /// per-application issuer with a trailing slash, trailing-slash endpoint paths (no-slash variants
 /// are 404), discovery only under the application slug, JWKS `{}` and no `kid` in HS256 mode,
 /// `aud` as a string, `email_verified: false`, `given_name` = full name, token errors as 400 JSON
 /// with `request_id` (even `invalid_client`), `invalid_client` for a `redirect_uri` mismatch at
 /// the token endpoint, single-use codes, PKCE with the downgrade guard, refresh tokens only with
 /// `offline_access`, userinfo 401 with an empty body and a `WWW-Authenticate` header without the
-/// `Bearer` scheme, and the `nonce` echoed by userinfo.
+/// `Bearer` scheme, the `nonce` echoed by userinfo, and redirect URIs registered by the admin
+/// (fixed at start; a mismatch at `/authorize` is Authentik's "Redirect URI Error" page).
 ///
 /// The user is always "logged in": `/authorize` answers directly with the 302 to the client
 /// (Authentik's silent implicit-consent flow), choosing the user by `login_hint` (username or
 /// email), else the first user, or an HTML page listing users when
-/// [`login_page`](FakeAuthentikBuilder::login_page) is on.
+/// [`login_page`](FakeAuthentikBuilder::login_page) is on. A successful `/authorize` sets the
+/// `authentik_session` cookie: a browser that sends it back has an Authentik session (which
+/// end-session tells apart on 2026.5).
 ///
 /// # Test keys
 ///
@@ -71,7 +77,8 @@ impl std::fmt::Debug for FakeAuthentik {
 
 impl FakeAuthentik {
     /// Starts a fake with the defaults: RS256 (RSA-2048), slug `tower-oidc`, random client
-    /// credentials, users `alice` and `bob`, redirect URI auto-registered on first use.
+    /// credentials, users `alice` and `bob`, the default redirect URI registration
+    /// ([`DEFAULT_REDIRECT_URI_REGEX`](super::DEFAULT_REDIRECT_URI_REGEX)), the newest Authentik.
     pub async fn start() -> Self {
         Self::builder().start().await
     }
@@ -152,9 +159,15 @@ impl FakeAuthentik {
         self.inner.key(index).map(|k| k.kid().to_owned())
     }
 
-    /// The registered authorization redirect URIs (including an auto-registered one).
+    /// The registered (strict) authorization redirect URIs; empty when the fake has the default
+    /// registration, [`DEFAULT_REDIRECT_URI_REGEX`](super::DEFAULT_REDIRECT_URI_REGEX).
     pub fn redirect_uris(&self) -> Vec<String> {
-        self.inner.lock().redirect_uris.clone()
+        self.inner.cfg.redirect_uris.clone()
+    }
+
+    /// The Authentik release this fake behaves like.
+    pub fn version(&self) -> super::AuthentikVersion {
+        self.inner.cfg.version
     }
 
     /// The users, in insertion order.

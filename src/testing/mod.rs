@@ -2,8 +2,8 @@
 //! [`FakeIssuer`], a fake of any other built-in provider laid out by a [`Preset`].
 //!
 //! Enabled by the `testing` feature. Use it to test your own application's login end to end:
-//! what passes against the fake works against a real Authentik 2025.10–2026.5 with the
-//! default provider settings.
+//! what passes against the fake on every [`AuthentikVersion`] works against a real Authentik
+//! 2025.10–2026.5 with the default provider settings.
 //!
 //! ```
 //! use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode, Tamper};
@@ -62,10 +62,13 @@
 //!
 //! Served: discovery (and the RFC 8414 copy), JWKS, authorize (code flow), token
 //! (`authorization_code`, `refresh_token`), userinfo, revoke and end-session, plus the
-//! `/application/o/<slug>/` redirect. Not modelled (answered as Authentik would answer an
+//! `/application/o/<slug>/` redirect, and a stand-in for the login flow
+//! (`/flows/-/default/authentication/`). Where the supported releases differ (Basic credential
+//! decoding, end-session), the fake behaves like the [`AuthentikVersion`] it is built with; run
+//! a test that must hold everywhere against each of [`AuthentikVersion::ALL`]. Not modelled (answered as Authentik would answer an
 //! unsupported request, or 404): implicit/hybrid response types (`unsupported_response_type`),
 //! `client_credentials`/`password`/device grants (`unsupported_grant_type`), introspection,
-//! device authorization, regex redirect URIs, the global issuer mode, a `web.path` prefix, CORS
+//! device authorization, regex redirect URIs other than the default registration, the global issuer mode, a `web.path` prefix, CORS
 //! for browser origins, JWE-encrypted tokens, interactive login flows (the user is always logged
 //! in), and the 2026.8 additions (DCR, DPoP key binding, token exchange).
 //!
@@ -83,12 +86,15 @@ pub(crate) mod state;
 mod sub_mode;
 mod switches;
 mod user;
+mod version;
 
 pub use builder::FakeAuthentikBuilder;
 pub use fake::FakeAuthentik;
 pub use issuer::{FakeIssuer, FakeIssuerBuilder, Preset};
 pub use keys::{KidStyle, SigningMode};
 pub use record::{Endpoint, RecordedRequest};
+pub use state::DEFAULT_REDIRECT_URI_REGEX;
 pub use sub_mode::SubMode;
 pub use switches::{Fault, Tamper};
 pub use user::{FakeEmail, FakeUser};
+pub use version::AuthentikVersion;

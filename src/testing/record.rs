@@ -19,6 +19,9 @@ pub enum Endpoint {
     Revoke,
     /// `/application/o/<slug>/end-session/`.
     EndSession,
+    /// `/flows/-/default/authentication/`, the login flow a signed-out browser is sent to
+    /// (a stand-in page: the fake has no interactive login).
+    LoginFlow,
     /// `/application/o/<slug>/`, the issuer URL itself (302 to discovery).
     ProviderRoot,
     /// A further user-API endpoint of a [`FakeIssuer`](super::FakeIssuer) preset (GitHub's

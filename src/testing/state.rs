@@ -26,6 +26,67 @@ pub(crate) struct Config {
     pub(crate) login_page: bool,
     pub(crate) install_id: String,
     pub(crate) sub_mode: super::SubMode,
+    /// The Authentik release whose behaviour is modelled where releases differ.
+    pub(crate) version: super::AuthentikVersion,
+    /// The redirect URIs the admin registered (strict); empty means the default registration,
+    /// [`DEFAULT_REDIRECT_URI_REGEX`]. Fixed at start: nothing is learned from requests.
+    pub(crate) redirect_uris: Vec<String>,
+}
+
+/// The redirect URI registration a fake has when the test registers none: the regular
+/// expression (Authentik's *Regex* matching mode, full match) an admin would enter for the test
+/// apps: one on a loopback port, or at `https://app.example.com`, whose callback path ends in
+/// `/callback`, like `http://127.0.0.1:PORT/api/auth/providers/<id>/callback`.
+pub const DEFAULT_REDIRECT_URI_REGEX: &str = r"^(http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]+|https://app\.example\.com)(/[A-Za-z0-9._~-]+)*/callback$";
+
+/// Whether `uri` fully matches [`DEFAULT_REDIRECT_URI_REGEX`] (matched by hand: the crate has no
+/// regex engine).
+pub(crate) fn matches_default_redirect_uri(uri: &str) -> bool {
+    let path = if let Some(rest) = uri.strip_prefix("https://app.example.com") {
+        rest
+    } else {
+        let Some(rest) = uri.strip_prefix("http://") else {
+            return false;
+        };
+        let Some(rest) = ["127.0.0.1:", "localhost:", "[::1]:"]
+            .iter()
+            .find_map(|h| rest.strip_prefix(h))
+        else {
+            return false;
+        };
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        &rest[digits..]
+    };
+    let Some(segments) = path.strip_suffix("/callback") else {
+        return false;
+    };
+    if segments.is_empty() {
+        return true;
+    }
+    let Some(segments) = segments.strip_prefix('/') else {
+        return false;
+    };
+    segments.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+    })
+}
+
+impl Config {
+    /// Whether `uri` is a registered redirect URI: an exact, case-sensitive match of a strict
+    /// registration, or of the default regular expression when none is registered.
+    pub(crate) fn redirect_uri_registered(&self, uri: &str) -> bool {
+        if self.redirect_uris.is_empty() {
+            matches_default_redirect_uri(uri)
+        } else {
+            self.redirect_uris.iter().any(|u| u == uri)
+        }
+    }
 }
 
 /// A code handed out by /authorize, waiting for /token.
@@ -69,8 +130,9 @@ pub(crate) struct RefreshGrant {
 pub(crate) struct State {
     pub(crate) users: Vec<FakeUser>,
     pub(crate) next_pk: u64,
-    pub(crate) redirect_uris: Vec<String>,
     pub(crate) logout_uris: Vec<String>,
+    /// The values of the `authentik_session` cookies handed out: browsers with a session.
+    pub(crate) browser_sessions: std::collections::HashSet<String>,
     pub(crate) codes: HashMap<String, CodeGrant>,
     pub(crate) access: HashMap<String, AccessGrant>,
     pub(crate) refresh: HashMap<String, RefreshGrant>,

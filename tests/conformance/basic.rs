@@ -1,7 +1,8 @@
 //! §2a, the Basic RP certification profile (`oidcc-client-basic-certification-test-plan`):
 //! B1–B15.
 
-use tower_oidc::testing::{Endpoint, FakeAuthentik, SigningMode, Tamper};
+use tower_oidc::Providers;
+use tower_oidc::testing::{AuthentikVersion, Endpoint, FakeAuthentik, SigningMode, Tamper};
 
 use crate::common::*;
 
@@ -39,13 +40,19 @@ async fn rp_response_type_code() {
         .iter()
         .find(|r| r.endpoint == Some(Endpoint::Token))
         .unwrap();
-    assert!(token.header("authorization").unwrap().starts_with("Basic "));
+    // Authentik's entry authenticates in the body (`client_secret_post`): Authentik decodes
+    // Basic credentials only from 2026.5 (B14 covers Basic).
+    assert_eq!(
+        token.header("authorization"),
+        None,
+        "secret only in the body"
+    );
     assert_eq!(token.form_param("grant_type"), Some("authorization_code"));
     assert!(token.form_param("code_verifier").unwrap().len() >= 43);
+    assert_eq!(token.form_param("client_id"), Some(fake.client_id()));
     assert_eq!(
         token.form_param("client_secret"),
-        None,
-        "secret only in the header"
+        Some(fake.client_secret())
     );
     let ui = reqs
         .iter()
@@ -313,13 +320,36 @@ async fn first_sign_in_without_optional_claims(
     assert_eq!(page["signed_in"], true);
 }
 
+/// The built-in registry with the Authentik entry switched to `client_secret_basic` (the
+/// built-in entry uses `client_secret_post`: Authentik decodes Basic credentials only from
+/// 2026.5).
+fn authentik_with_basic() -> Providers {
+    Providers::builtin()
+        .with_toml_str(
+            "basic.toml",
+            "[providers.authentik]\ntoken_auth = \"client_secret_basic\"\n",
+        )
+        .unwrap()
+}
+
 /// B14 `rp-token_endpoint-client_secret_basic`: HTTP Basic with the id and secret
-/// form-urlencoded first, for a secret holding `:`, `+`, `%` and a space.
+/// form-urlencoded first, for a secret holding `:`, `+`, `%` and a space, through a provider
+/// with `token_auth = "client_secret_basic"` against the newest Authentik behaviour (which
+/// percent-decodes Basic credentials).
 #[tokio::test]
 async fn rp_token_endpoint_client_secret_basic() {
     let secret = "s3cr:et+with%20 space%";
-    let fake = FakeAuthentik::builder().client_secret(secret).start().await;
-    let app = app(&fake, UrlForm::Issuer).await;
+    let fake = FakeAuthentik::builder()
+        .version(AuthentikVersion::NEWEST)
+        .client_secret(secret)
+        .start()
+        .await;
+    let app = app_custom(
+        authentik_with_basic(),
+        vec![("authentik", authentik_settings(&fake, UrlForm::Issuer))],
+        |b| b,
+    )
+    .await;
     accepted(&app).await;
     let token = fake
         .requests()
@@ -333,6 +363,31 @@ async fn rp_token_endpoint_client_secret_basic() {
         token.form.iter().all(|(_, v)| !v.contains("s3cr")),
         "the secret is not in the form"
     );
+}
+
+/// Why the built-in Authentik entry does not use Basic: Authentik before 2026.5 does not decode
+/// the RFC 6749 encoding, so the same sign-in fails with `invalid_client`.
+#[tokio::test]
+async fn client_secret_basic_fails_on_authentik_before_2026_5() {
+    let secret = "s3cr:et+with%20 space%";
+    let fake = FakeAuthentik::builder()
+        .version(AuthentikVersion::OLDEST)
+        .client_secret(secret)
+        .start()
+        .await;
+    let app = app_custom(
+        authentik_with_basic(),
+        vec![("authentik", authentik_settings(&fake, UrlForm::Issuer))],
+        |b| b,
+    )
+    .await;
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(
+        out.error_code().as_deref(),
+        Some("invalid_client"),
+        "{out:?}"
+    );
+    assert!(!out.set_session());
 }
 
 /// B15 `rp-userinfo-bearer-header` (and `rp-userinfo-not-query`): the access token goes in the

@@ -69,7 +69,9 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
             "<p>The client identifier (client_id) is missing or invalid.</p>",
         );
     }
-    // 2. redirect_uri (strict match; auto-registration of the first one when none is registered)
+    // 2. redirect_uri: matched against the admin's registrations, fixed at start. (Authentik saves
+    //    the first redirect URI when an admin registered none; the fake never does, so a test
+    //    app cannot hide a redirect URI other than the one its docs tell the admin to register.)
     let redirect_error = || {
         Reply::html(
             400,
@@ -83,13 +85,8 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
     if scheme(redirect_uri).is_some_and(|s| FORBIDDEN_SCHEMES.contains(&s.as_str())) {
         return redirect_error();
     }
-    {
-        let mut st = inner.lock();
-        if st.redirect_uris.is_empty() {
-            st.redirect_uris.push(redirect_uri.to_owned());
-        } else if !st.redirect_uris.iter().any(|u| u == redirect_uri) {
-            return redirect_error();
-        }
+    if !cfg.redirect_uri_registered(redirect_uri) {
+        return redirect_error();
     }
     let state = req.q("state");
     // 3. response_type: the fake implements the code flow only.
@@ -165,12 +162,35 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
             sid,
         },
     };
+    // The browser now has an Authentik session: the same one it sent, or a new one.
+    let browser = browser_session(req)
+        .map(str::to_owned)
+        .unwrap_or_else(|| hex(&crate::util::random_bytes::<16>()));
     let hook = {
         let mut st = inner.lock();
         st.codes.insert(code.clone(), grant);
+        st.browser_sessions.insert(browser.clone());
         st.switches.callback_params.clone()
     };
-    success_redirect(redirect_uri, &code, state.unwrap_or(""), hook)
+    success_redirect(redirect_uri, &code, state.unwrap_or(""), hook).header(
+        "set-cookie",
+        format!("{SESSION_COOKIE}={browser}; HttpOnly; Path=/; SameSite=Lax"),
+    )
+}
+
+/// Authentik's session cookie.
+pub(super) const SESSION_COOKIE: &str = "authentik_session";
+
+/// The value of the `authentik_session` cookie the browser sent, if any.
+pub(super) fn browser_session(req: &Req) -> Option<&str> {
+    req.headers
+        .iter()
+        .filter(|(k, _)| k == "cookie")
+        .flat_map(|(_, v)| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
 }
 
 /// `{redirect_uri}?{existing params}&code=…&state=…`, urlencoded, `state` always present.

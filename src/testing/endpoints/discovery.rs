@@ -137,6 +137,7 @@ fn discovery_member(endpoint: Endpoint) -> Option<&'static str> {
         Endpoint::Discovery
         | Endpoint::ProviderRoot
         | Endpoint::AttackerJwks
+        | Endpoint::LoginFlow
         | Endpoint::UserApi => return None,
     })
 }

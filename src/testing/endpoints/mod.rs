@@ -243,6 +243,7 @@ enum Route {
     Discovery,
     ProviderRoot,
     EndSession,
+    LoginFlow,
     AttackerJwks,
     NotFound,
 }
@@ -255,6 +256,7 @@ impl Route {
             "/application/o/userinfo/" => return Route::Userinfo,
             "/application/o/revoke/" => return Route::Revoke,
             "/attacker/jwks/" => return Route::AttackerJwks,
+            end_session::LOGIN_FLOW_PATH => return Route::LoginFlow,
             _ => {}
         }
         if path == format!("/.well-known/oauth-authorization-server/application/o/{slug}/") {
@@ -285,6 +287,7 @@ impl Route {
             Route::Discovery => Endpoint::Discovery,
             Route::ProviderRoot => Endpoint::ProviderRoot,
             Route::EndSession => Endpoint::EndSession,
+            Route::LoginFlow => Endpoint::LoginFlow,
             Route::AttackerJwks => Endpoint::AttackerJwks,
             Route::NotFound => return None,
         })
@@ -341,6 +344,7 @@ impl Respond for Responder {
             Route::Discovery => discovery::discovery(inner, &req),
             Route::ProviderRoot => discovery::provider_root(inner),
             Route::EndSession => end_session::handle(inner, &req),
+            Route::LoginFlow => end_session::login_flow(&req),
             Route::AttackerJwks => discovery::attacker_jwks(inner),
             Route::NotFound => Reply::not_found(),
         };

@@ -10,7 +10,8 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         return refused;
     }
     let cfg = &inner.cfg;
-    let (client_id, client_secret) = super::token::client_auth(req);
+    let (client_id, client_secret) =
+        super::token::client_auth(req, inner.cfg.version.decodes_basic_credentials());
     let secret_ok: bool =
         subtle::ConstantTimeEq::ct_eq(cfg.client_secret.as_bytes(), client_secret.as_bytes())
             .into();

@@ -68,7 +68,10 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// `extract_client_auth`: `Basic` header (case-sensitive, then form ignored) or the form.
-pub(super) fn client_auth(req: &Req) -> (String, String) {
+///
+/// Authentik before 2026.5 uses the Basic user and password as sent (`partition(":")`); from
+/// 2026.5 it percent-decodes them as RFC 6749 §2.3.1 says.
+pub(super) fn client_auth(req: &Req, decode_basic: bool) -> (String, String) {
     if let Some(encoded) = req
         .header("authorization")
         .and_then(|h| scheme_value(h, &["Basic"]))
@@ -78,7 +81,8 @@ pub(super) fn client_auth(req: &Req) -> (String, String) {
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
         return match decoded.as_deref().and_then(|d| d.split_once(':')) {
-            Some((id, secret)) => (percent_decode(id), percent_decode(secret)),
+            Some((id, secret)) if decode_basic => (percent_decode(id), percent_decode(secret)),
+            Some((id, secret)) => (id.to_owned(), secret.to_owned()),
             None => (String::new(), String::new()),
         };
     }
@@ -105,7 +109,7 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         return refused;
     }
     let cfg = &inner.cfg;
-    let (client_id, client_secret) = client_auth(req);
+    let (client_id, client_secret) = client_auth(req, cfg.version.decodes_basic_credentials());
     if client_id != cfg.client_id {
         return token_error("invalid_client");
     }
@@ -134,7 +138,7 @@ fn code_grant(inner: &Inner, req: &Req) -> Reply {
         let mut st = inner.lock();
         let redirect_ok = req
             .f("redirect_uri")
-            .is_some_and(|r| st.redirect_uris.iter().any(|u| u == r));
+            .is_some_and(|r| inner.cfg.redirect_uri_registered(r));
         if !redirect_ok {
             return token_error("invalid_client");
         }
