@@ -31,11 +31,16 @@ impl SessionCookie {
         }
     }
 
-    /// Whether a `Cookie` header may carry this cookie (the hot path's check: a substring scan,
-    /// no parsing, no signature check). A false positive (a longer name that contains ours)
-    /// only sends the request down the path that reads the cookie properly.
+    /// Whether a `Cookie` header carries a cookie of this name (the hot path's check: a scan of
+    /// the `name=value` pairs without allocating, decoding or verifying anything). Only the
+    /// exact name counts: `tower_oidc_sessionX` or `my_tower_oidc_session` is another
+    /// cookie, and a request carrying only such cookies stays on the allocation-free path.
     pub fn present(&self, cookie_header: &str) -> bool {
-        cookie_header.contains(self.name)
+        cookie_header.split(';').any(|pair| {
+            pair.trim_start()
+                .strip_prefix(self.name)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
     }
 
     /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".
