@@ -98,7 +98,6 @@ async fn layer(sessions: Arc<dyn SessionStore>, settings: MemoryStore) -> OidcLa
         .base_url(BASE_URL)
         .cookie_key(&COOKIE_KEY)
         .build()
-        .await
         .unwrap()
 }
 

@@ -212,8 +212,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .users(store.clone())
         .sessions(store.clone())
         .base_url(app_url.clone())
-        .build()
-        .await?;
+        .build()?;
     let with_layer = Router::new().route("/", get(home)).layer(layer);
     tokio::spawn(async move { axum::serve(listener, with_layer).await.unwrap() });
     let bare_url = serve(Router::new().route("/", get(home))).await;

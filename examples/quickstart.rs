@@ -247,8 +247,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .sessions(store.clone())
         .base_url(&app_url)
         .cookie_key(&cookie_key)
-        .build()
-        .await?;
+        .build()?;
 
     let app = Router::new().route("/", get(home)).layer(auth);
     let listener = tokio::net::TcpListener::bind(&addr).await?;

@@ -18,7 +18,6 @@ async fn layer() -> OidcLayer {
         .base_url("http://127.0.0.1:3000")
         .prefix(PREFIX)
         .build()
-        .await
         .expect("layer")
 }
 

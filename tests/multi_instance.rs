@@ -91,7 +91,6 @@ async fn instance(shared: &Shared, listener: tokio::net::TcpListener) -> Instanc
         .base_url(&shared.public_url)
         .cookie_key(&shared.cookie_key)
         .build()
-        .await
         .unwrap();
     let app = Router::new()
         .route("/", get(|| async { "home" }))

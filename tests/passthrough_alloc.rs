@@ -106,7 +106,6 @@ async fn pass_through_allocates_nothing() {
         .sessions(store)
         .base_url("http://127.0.0.1:3000")
         .build()
-        .await
         .unwrap();
     let mut bare = App;
     let mut wrapped = layer.layer(App);

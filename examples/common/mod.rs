@@ -13,7 +13,7 @@
 use std::error::Error;
 
 use tower_oidc::config::{AdminRules, ProviderSettings};
-use tower_oidc::store::{MemoryStore, SettingsStore};
+use tower_oidc::store::MemoryStore;
 use tower_oidc::testing::{FakeAuthentik, FakeUser};
 use tower_oidc::{OidcLayer, Providers, Secret, User};
 
@@ -123,16 +123,15 @@ pub async fn setup() -> Result<Setup, Box<dyn Error>> {
     settings.admin_rules = admin_rules();
     let authentik_url = settings.url.clone().unwrap_or_default();
 
-    let store = MemoryStore::new();
-    store.put("authentik", &settings).await?;
     let layer = OidcLayer::builder()
         .providers(Providers::builtin())
-        .settings(store.clone())
-        .users(store.clone())
-        .sessions(store)
+        .provider("authentik", settings)
+        .store(MemoryStore::new())
         .base_url(&app_url)
-        .build()
-        .await?;
+        // Memory stores: sessions end with the process whatever the key, so a random one is
+        // honest here (the quickstart keeps its key next to its SQLite file).
+        .ephemeral_keys()
+        .build()?;
     Ok(Setup {
         layer,
         addr,

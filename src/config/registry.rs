@@ -226,6 +226,13 @@ impl Providers {
             .unwrap_or_default()
     }
 
+    /// Seeds provider `id` with `settings` given in code (`OidcLayerBuilder::provider`), as a
+    /// `[settings.<id>]` table would; no field counts as coming from the environment.
+    pub(crate) fn seed(&mut self, id: String, settings: ProviderSettings) {
+        self.seed_env.remove(&id);
+        self.seeds.insert(id, settings);
+    }
+
     /// Settings seeded from `[settings.<id>]` tables.
     pub fn seeded_settings(&self) -> &BTreeMap<String, ProviderSettings> {
         &self.seeds

@@ -7,7 +7,7 @@ use cookie::Key;
 
 use super::OidcLayer;
 use crate::admin::AdminApi;
-use crate::config::{Providers, check_url};
+use crate::config::{ProviderSettings, Providers, check_url, is_loopback};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
@@ -39,6 +39,17 @@ pub enum BuildError {
     /// The HTTP client could not be created.
     #[error("HTTP client: {0}")]
     Http(String),
+    /// No cookie key was set and the base URL is not on a loopback host: a random key would
+    /// sign everybody out at every restart and break sign-ins that cross instances.
+    #[error(
+        "no cookie key: set OidcLayerBuilder::cookie_key (64 random bytes, the same on every instance), or call OidcLayerBuilder::ephemeral_keys to accept a random key that dies with the process"
+    )]
+    MissingKey,
+    /// [`OidcLayerBuilder::provider`] named a provider the registry does not define.
+    #[error(
+        "provider `{0}` is not defined: name a built-in provider (e.g. `authentik`) or one of your providers.toml"
+    )]
+    UnknownProvider(String),
 }
 
 /// Builds an [`OidcLayer`]. Only [`OidcLayerBuilder::base_url`] is required; stores default to
@@ -59,6 +70,9 @@ pub struct OidcLayerBuilder {
     after_logout: String,
     keep_one_sign_in_method: bool,
     user_revalidation: Duration,
+    /// Settings given with [`OidcLayerBuilder::provider`], in call order.
+    seeds: Vec<(String, ProviderSettings)>,
+    ephemeral_keys: bool,
 }
 
 impl Default for OidcLayerBuilder {
@@ -79,6 +93,8 @@ impl Default for OidcLayerBuilder {
             after_logout: "/".into(),
             keep_one_sign_in_method: false,
             user_revalidation: Duration::from_secs(60),
+            seeds: Vec::new(),
+            ephemeral_keys: false,
         }
     }
 }
@@ -97,6 +113,51 @@ impl OidcLayerBuilder {
     pub fn providers(mut self, p: Providers) -> Self {
         self.providers = Some(p);
         self
+    }
+    /// Enables and configures provider `id` from code: what an admin would enter (instance URL,
+    /// client ID and secret). These settings apply until the settings store holds settings of
+    /// its own for `id` (the admin page's), exactly like a `[settings.<id>]` table of a
+    /// `providers.toml`; a later call for the same `id` replaces an earlier one. An `id` the
+    /// registry does not define fails [`OidcLayerBuilder::build`] with
+    /// [`BuildError::UnknownProvider`].
+    ///
+    /// ```
+    /// use tower_oidc::{OidcLayer, ProviderSettings, Secret};
+    ///
+    /// let layer = OidcLayer::builder()
+    ///     .provider("authentik", ProviderSettings {
+    ///         enabled: true,
+    ///         url: Some("https://auth.example.com".into()),
+    ///         client_id: Some("my-client-id".into()),
+    ///         client_secret: Some(Secret::new("my-client-secret")),
+    ///         ..ProviderSettings::default()
+    ///     })
+    ///     .base_url("http://127.0.0.1:3000")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(layer.engine().login_url(), "/api/auth/login");
+    /// ```
+    pub fn provider(mut self, id: impl Into<String>, settings: ProviderSettings) -> Self {
+        self.seeds.push((id.into(), settings));
+        self
+    }
+    /// One store for settings, users and sessions (e.g. a `SqliteStore`, or a `MemoryStore`
+    /// in tests): the same as `.settings(s.clone()).users(s.clone()).sessions(s)`.
+    ///
+    /// ```
+    /// use tower_oidc::{OidcLayer, store::MemoryStore};
+    /// let layer = OidcLayer::builder()
+    ///     .store(MemoryStore::new())
+    ///     .base_url("http://127.0.0.1:3000")
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = layer;
+    /// ```
+    pub fn store<S>(self, s: S) -> Self
+    where
+        S: SettingsStore + UserStore + SessionStore + Clone,
+    {
+        self.settings(s.clone()).users(s.clone()).sessions(s)
     }
     /// The settings store (default: memory, seeded from the providers' `[settings]` tables).
     pub fn settings(mut self, s: impl SettingsStore) -> Self {
@@ -141,10 +202,22 @@ impl OidcLayerBuilder {
         self
     }
     /// The cookie key: at least 64 bytes (the first 32 sign the session cookie, the last 32
-    /// encrypt login transactions; they must differ). Without one a random key is made, and
-    /// sessions and pending sign-ins do not survive a restart or span instances.
+    /// encrypt login transactions; they must differ), the same on every instance. Make one
+    /// with `openssl rand -base64 64` (and decode it), or
+    /// [`cookie::Key::generate`](https://docs.rs/cookie/latest/cookie/struct.Key.html#method.generate)
+    /// once, and keep it with the app's secrets. Required unless the base URL is on a loopback
+    /// host or [`OidcLayerBuilder::ephemeral_keys`] is called.
     pub fn cookie_key(mut self, key: &[u8]) -> Self {
         self.key = Some(key.to_vec());
+        self
+    }
+    /// Accepts a random cookie key when none is set, on any base URL: sessions and pending
+    /// sign-ins then die with the process and do not span instances. For demos and tests;
+    /// without this call a missing key is a [`BuildError::MissingKey`] outside loopback
+    /// development (`http://127.0.0.1:…`, `http://localhost:…`), where a random key is made
+    /// with a warning.
+    pub fn ephemeral_keys(mut self) -> Self {
+        self.ephemeral_keys = true;
         self
     }
     /// Timing rules.
@@ -201,8 +274,10 @@ impl OidcLayerBuilder {
         self
     }
 
-    /// Builds the layer.
-    pub async fn build(self) -> Result<OidcLayer, BuildError> {
+    /// Builds the layer. Nothing here waits on the network or a store (providers are
+    /// discovered on first use, stores are opened by their own constructors), so building is
+    /// synchronous; every check of the configuration happens here, before the first request.
+    pub fn build(self) -> Result<OidcLayer, BuildError> {
         let base = self.base_url.ok_or(BuildError::MissingBaseUrl)?;
         let parsed = check_url(base.trim()).map_err(BuildError::BadBaseUrl)?;
         if parsed.query().is_some() {
@@ -235,12 +310,19 @@ impl OidcLayerBuilder {
                 }
                 Key::try_from(k.as_slice()).map_err(|e| BuildError::BadKey(e.to_string()))?
             }
-            None => {
-                tracing::warn!(
-                    "no cookie key configured: using a random one; sessions will not survive a restart"
+            None if self.ephemeral_keys => {
+                tracing::info!(
+                    "ephemeral cookie key: sessions and pending sign-ins end with this process"
                 );
                 Key::generate()
             }
+            None if is_loopback(&parsed) => {
+                tracing::warn!(
+                    "no cookie key configured: using a random one for loopback development; sessions will not survive a restart"
+                );
+                Key::generate()
+            }
+            None => return Err(BuildError::MissingKey),
         };
         let t = self.timing;
         if t.transaction_ttl.is_zero() || t.transaction_ttl > Duration::from_secs(3600) {
@@ -256,7 +338,13 @@ impl OidcLayerBuilder {
         if t.session_ttl.is_zero() {
             return Err(BuildError::BadTiming("session TTL must be positive".into()));
         }
-        let providers = self.providers.unwrap_or_else(Providers::builtin);
+        let mut providers = self.providers.unwrap_or_else(Providers::builtin);
+        for (id, settings) in self.seeds {
+            if providers.get(&id).is_none() {
+                return Err(BuildError::UnknownProvider(id));
+            }
+            providers.seed(id, settings);
+        }
         let memory = MemoryStore::new();
         let settings = self
             .settings

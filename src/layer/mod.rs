@@ -33,8 +33,7 @@ use crate::engine::OidcEngine;
 /// let auth = OidcLayer::builder()
 ///     .providers(Providers::builtin())
 ///     .base_url("https://app.example.com")
-///     .build()
-///     .await?;
+///     .build()?;
 /// let app: Router = Router::new().route("/", get(home)).layer(auth);
 /// # Ok(()) }
 /// ```

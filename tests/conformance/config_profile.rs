@@ -128,8 +128,9 @@ const GOOD_KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdefFEDCBA9876543210fe
 
 /// T11: a cookie key shorter than 64 bytes (the first 32 sign sessions, the last 32 encrypt
 /// login transactions), or one whose signing and encryption halves are the same, is a build
-/// error; 64 bytes with distinct halves builds. Without a key the layer makes a random one and
-/// says so in the log (sessions then do not survive a restart).
+/// error; 64 bytes with distinct halves builds. A missing key is an error too (`MissingKey`),
+/// except in loopback development (a random key, logged) or when `ephemeral_keys()` asks for
+/// a random one: a key made up silently would differ between instances.
 #[tokio::test]
 async fn t11_cookie_key_too_short_or_one_key_for_both_uses() {
     use tower_oidc::layer::BuildError;
@@ -137,7 +138,6 @@ async fn t11_cookie_key_too_short_or_one_key_for_both_uses() {
         let e = minimal("https://app.example.com")
             .cookie_key(&GOOD_KEY[..len])
             .build()
-            .await
             .err()
             .unwrap_or_else(|| panic!("a {len}-byte key built"));
         assert!(matches!(e, BuildError::BadKey(_)), "{len}: {e}");
@@ -148,7 +148,6 @@ async fn t11_cookie_key_too_short_or_one_key_for_both_uses() {
     let e = minimal("https://app.example.com")
         .cookie_key(&same)
         .build()
-        .await
         .expect_err("one key for signing and encryption built");
     assert!(
         matches!(&e, BuildError::BadKey(m) if m.contains("equal")),
@@ -157,18 +156,73 @@ async fn t11_cookie_key_too_short_or_one_key_for_both_uses() {
     minimal("https://app.example.com")
         .cookie_key(&GOOD_KEY)
         .build()
-        .await
         .expect("64 bytes, distinct halves");
-    let (logs, _guard) = Logs::capture();
-    minimal("https://app.example.com")
+    let e = minimal("https://app.example.com")
         .build()
-        .await
-        .expect("no key: a random one");
+        .expect_err("no key outside loopback built");
+    assert!(matches!(e, BuildError::MissingKey), "{e}");
+    assert!(e.to_string().contains("ephemeral_keys"), "{e}");
+    minimal("https://app.example.com")
+        .ephemeral_keys()
+        .build()
+        .expect("no key, ephemeral keys asked for");
+    let (logs, _guard) = Logs::capture();
+    minimal("http://127.0.0.1:3000")
+        .build()
+        .expect("no key on loopback: a random one");
     assert!(
         logs.text().contains("no cookie key configured"),
         "the random key is logged: {}",
         logs.text()
     );
+}
+
+/// `OidcLayerBuilder::provider` enables a provider from code, as a `[settings]` table would:
+/// a user signs in with nothing in the settings store; the store's own settings (the admin
+/// page's) take precedence once saved; an undefined provider id is a build error.
+#[tokio::test]
+async fn builder_provider_enables_a_provider_from_code() {
+    use tower_oidc::layer::BuildError;
+    use tower_oidc::store::SettingsStore as _;
+    let fake = FakeAuthentik::start().await;
+    let settings = authentik_settings(&fake, UrlForm::Issuer);
+    let e = minimal("http://127.0.0.1:3000")
+        .provider("authentk", settings.clone())
+        .build()
+        .expect_err("an undefined provider built");
+    assert!(
+        matches!(&e, BuildError::UnknownProvider(id) if id == "authentk"),
+        "{e}"
+    );
+
+    let code = settings.clone();
+    let app = app_custom(tower_oidc::Providers::builtin(), vec![], move |b| {
+        b.provider("authentik", code)
+    })
+    .await;
+    assert!(
+        tower_oidc::store::SettingsStore::get(&app.store, "authentik")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing stored"
+    );
+    accepted(&app).await;
+    // Saved settings win over the builder's.
+    app.store
+        .put(
+            "authentik",
+            &tower_oidc::ProviderSettings {
+                enabled: false,
+                ..settings
+            },
+        )
+        .await
+        .unwrap();
+    let r = authorize_as_api(&app, "?login_hint=alice").await;
+    assert_eq!(r.status(), 403, "disabled by the store");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "provider_disabled", "{body}");
 }
 
 /// T12: a transaction TTL of zero or over an hour, a clock skew over five minutes, a session
@@ -183,7 +237,6 @@ async fn t12_timing_out_of_bounds() {
             .cookie_key(&GOOD_KEY)
             .timing(t)
             .build()
-            .await
     };
     let d = FlowTiming::default;
     for (what, t) in [
@@ -280,7 +333,6 @@ async fn t14_base_url_not_absolute_or_plain_http() {
     let e = tower_oidc::OidcLayer::builder()
         .cookie_key(&GOOD_KEY)
         .build()
-        .await
         .expect_err("no base URL built");
     assert!(matches!(e, BuildError::MissingBaseUrl), "{e}");
     for bad in [
@@ -296,7 +348,6 @@ async fn t14_base_url_not_absolute_or_plain_http() {
         let e = minimal(bad)
             .cookie_key(&GOOD_KEY)
             .build()
-            .await
             .err()
             .unwrap_or_else(|| panic!("`{bad}` built"));
         assert!(matches!(e, BuildError::BadBaseUrl(_)), "{bad}: {e}");
@@ -311,7 +362,6 @@ async fn t14_base_url_not_absolute_or_plain_http() {
         minimal(good)
             .cookie_key(&GOOD_KEY)
             .build()
-            .await
             .unwrap_or_else(|e| panic!("`{good}`: {e}"));
     }
 }

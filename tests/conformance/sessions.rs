@@ -449,8 +449,8 @@ async fn cookie_attributes_on_https() {
         .await
         .unwrap();
     let layer = builder(&store, "https://app.example.com")
+        .ephemeral_keys()
         .build()
-        .await
         .unwrap();
     let engine = layer.engine();
     let get = |uri: &str, cookie: Option<&str>| {
