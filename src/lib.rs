@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
+// On docs.rs every feature is on, and each feature-gated item says which feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod adapters;
@@ -13,8 +15,10 @@ pub mod layer;
 pub mod provider;
 pub mod session;
 pub mod store;
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg_attr(docsrs, doc(cfg(feature = "ui")))]
 #[cfg(feature = "ui")]
 pub mod ui;
 mod util;
@@ -24,10 +28,13 @@ mod web;
 #[path = "bench_api.rs"]
 pub mod __bench;
 
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 #[cfg(feature = "actix")]
 pub use adapters::actix;
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[cfg(feature = "axum")]
 pub use adapters::axum;
+#[cfg_attr(docsrs, doc(cfg(feature = "warp")))]
 #[cfg(feature = "warp")]
 pub use adapters::warp;
 pub use adapters::{AdminUser, CurrentUser};

@@ -26,8 +26,7 @@
 //! let layer = OidcLayer::builder()
 //!     .providers(Providers::builtin())
 //!     .base_url("https://app.example.com")
-//!     .build()
-//!     .await?;
+//!     .build()?;
 //! let engine = layer.engine().clone();
 //! HttpServer::new(move || {
 //!     App::new()
@@ -60,7 +59,7 @@ use futures_util::StreamExt as _;
 use futures_util::future::LocalBoxFuture;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, check_recent, denied_response};
+use super::{Denied, check, check_admin, check_group, check_recent, check_with, denied_response};
 use crate::engine::OidcEngine;
 use crate::session::Auth;
 
@@ -350,4 +349,43 @@ pub fn require_recent_login(
     max_age: std::time::Duration,
 ) -> Result<CurrentUser, AuthError> {
     extract(req, |auth| check_recent(auth, max_age))
+}
+
+/// The signed-in user if they are in `group` (an exact, case-sensitive match against the
+/// user's groups as the provider sent them); otherwise the error to return: `403` for other
+/// signed-in users, `401` JSON or a `303` to the login page for signed-out requests.
+///
+/// ```
+/// use actix_web::{HttpRequest, HttpResponse};
+/// use tower_oidc::actix::{AuthError, require_group};
+///
+/// async fn ops(req: HttpRequest) -> Result<HttpResponse, AuthError> {
+///     let user = require_group(&req, "ops")?;
+///     Ok(HttpResponse::Ok().body(format!("operator {}", user.id)))
+/// }
+/// ```
+#[allow(clippy::result_large_err)]
+pub fn require_group(req: &HttpRequest, group: &str) -> Result<CurrentUser, AuthError> {
+    extract(req, |auth| check_group(auth, group))
+}
+
+/// The signed-in user if `allowed` returns `true` for them; otherwise the error to return
+/// (`403` for other signed-in users, as [`require_group`] for signed-out requests). The
+/// predicate sees the user as the user store has them (at most the revalidation bound old).
+///
+/// ```
+/// use actix_web::{HttpRequest, HttpResponse};
+/// use tower_oidc::actix::{AuthError, require};
+///
+/// async fn staff(req: HttpRequest) -> Result<HttpResponse, AuthError> {
+///     let user = require(&req, |u| u.email.as_deref().is_some_and(|e| e.ends_with("@example.com")))?;
+///     Ok(HttpResponse::Ok().body(format!("staff {}", user.id)))
+/// }
+/// ```
+#[allow(clippy::result_large_err)]
+pub fn require(
+    req: &HttpRequest,
+    allowed: impl FnOnce(&crate::store::User) -> bool,
+) -> Result<CurrentUser, AuthError> {
+    extract(req, |auth| check_with(auth, allowed))
 }

@@ -1,5 +1,6 @@
 //! axum support (feature `axum`): [`CurrentUser`], `Option<CurrentUser>` and [`AdminUser`]
-//! extractors, and the [`require_user`] / [`require_admin`] middleware functions.
+//! extractors, and the [`require_user`] / [`require_admin`] / [`require_group`] / [`require`] /
+//! [`require_recent_login`] middleware functions.
 //!
 //! Add [`crate::OidcLayer`] with `Router::layer` (outermost, so it also serves the auth routes
 //! under `/api/auth`); then extract the user in handlers, or guard whole routers:
@@ -29,8 +30,7 @@
 //! let auth = OidcLayer::builder()
 //!     .providers(Providers::builtin())
 //!     .base_url("https://app.example.com")
-//!     .build()
-//!     .await?;
+//!     .build()?;
 //! let admin = Router::new()
 //!     .route("/admin/stats", get(stats))
 //!     .route_layer(middleware::from_fn(require_admin));
@@ -57,8 +57,9 @@ use bytes::Bytes;
 use http::request::Parts;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, check_recent, denied_response};
+use super::{Denied, check, check_admin, check_group, check_recent, check_with, denied_response};
 use crate::session::Auth;
+use crate::store::User;
 
 /// The rejection of [`CurrentUser`] and [`AdminUser`]: the engine's `401`/`303`/`403`
 /// response.
@@ -156,12 +157,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
 ///     .route_layer(middleware::from_fn(require_user));
 /// ```
 pub async fn require_user(req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let auth = parts.extensions.get::<Auth>();
-    if let Err(d) = check(auth) {
-        return AuthRejection::new(d, auth, &parts).into_response();
-    }
-    next.run(Request::from_parts(parts, body)).await
+    guard(req, next, check).await
 }
 
 /// Middleware that lets only administrators through (`403` for other signed-in users, `401` or
@@ -177,12 +173,7 @@ pub async fn require_user(req: Request, next: Next) -> Response {
 ///     .route_layer(middleware::from_fn(require_admin));
 /// ```
 pub async fn require_admin(req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let auth = parts.extensions.get::<Auth>();
-    if let Err(d) = check_admin(auth) {
-        return AuthRejection::new(d, auth, &parts).into_response();
-    }
-    next.run(Request::from_parts(parts, body)).await
+    guard(req, next, |auth| check_admin(auth).map(|a| a.0)).await
 }
 
 /// Middleware that lets through only users who authenticated at the provider within `max_age`
@@ -201,19 +192,72 @@ pub async fn require_admin(req: Request, next: Next) -> Response {
 /// ```
 pub fn require_recent_login(
     max_age: std::time::Duration,
-) -> impl Fn(Request, Next) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
+) -> impl Fn(Request, Next) -> Guarded + Clone + Send + Sync + 'static {
     move |req: Request, next: Next| {
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let auth = parts.extensions.get::<Auth>();
-            if let Err(d) = check_recent(auth, max_age) {
-                return AuthRejection::new(d, auth, &parts).into_response();
-            }
-            next.run(Request::from_parts(parts, body)).await
-        })
+        Box::pin(async move { guard(req, next, |auth| check_recent(auth, max_age)).await })
+    }
+}
+
+/// The boxed future the guard middleware functions return.
+type Guarded = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+/// Runs `check` on the request's `Auth`: on success the request goes on, else the engine's
+/// refusal (`401`/`303`/`403`) answers it.
+async fn guard(
+    req: Request,
+    next: Next,
+    check: impl FnOnce(Option<&Auth>) -> Result<super::CurrentUser, Denied>,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let auth = parts.extensions.get::<Auth>();
+    if let Err(d) = check(auth) {
+        return AuthRejection::new(d, auth, &parts).into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Middleware that lets through only members of `group` (an exact, case-sensitive match
+/// against the user's groups as the provider sent them): `403` for other signed-in users, and
+/// signed-out requests refused as by [`require_user`] (`401` JSON or a `303` to the login page).
+///
+/// ```
+/// use axum::{Router, middleware, routing::get};
+/// use tower_oidc::axum::require_group;
+///
+/// let ops: Router = Router::new()
+///     .route("/ops", get(|| async { "operators only" }))
+///     .route_layer(middleware::from_fn(require_group("ops")));
+/// ```
+pub fn require_group(
+    group: impl Into<String>,
+) -> impl Fn(Request, Next) -> Guarded + Clone + Send + Sync + 'static {
+    let group: std::sync::Arc<str> = group.into().into();
+    move |req: Request, next: Next| {
+        let group = group.clone();
+        Box::pin(async move { guard(req, next, |auth| check_group(auth, &group)).await })
+    }
+}
+
+/// Middleware that lets through only signed-in users for whom `allowed` returns `true`: `403`
+/// for the others, and signed-out requests refused as by [`require_user`]. The predicate sees
+/// the user as the user store has them (at most the revalidation bound old).
+///
+/// ```
+/// use axum::{Router, middleware, routing::get};
+/// use tower_oidc::axum::require;
+///
+/// let staff: Router = Router::new()
+///     .route("/staff", get(|| async { "staff only" }))
+///     .route_layer(middleware::from_fn(require(|user| {
+///         user.email_verified && user.email.as_deref().is_some_and(|e| e.ends_with("@example.com"))
+///     })));
+/// ```
+pub fn require<F>(allowed: F) -> impl Fn(Request, Next) -> Guarded + Clone + Send + Sync + 'static
+where
+    F: Fn(&User) -> bool + Clone + Send + Sync + 'static,
+{
+    move |req: Request, next: Next| {
+        let allowed = allowed.clone();
+        Box::pin(async move { guard(req, next, |auth| check_with(auth, allowed)).await })
     }
 }

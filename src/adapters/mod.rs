@@ -9,16 +9,20 @@
 //! |---|---|---|
 //! | signed out | `401` `{"error":"unauthenticated",…}` | `303` to the login page with `?return_to=` |
 //! | signed in, not an admin (for [`AdminUser`]) | `403` `{"error":"forbidden",…}` | `403` page |
+//! | signed in, not in the group / refused by the predicate (`require_group`, `require`) | `403` `{"error":"forbidden",…}` | `403` page |
 // The shared checks are used only by the framework modules.
 #![cfg_attr(
     not(any(feature = "axum", feature = "actix", feature = "warp")),
     allow(dead_code)
 )]
 
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 #[cfg(feature = "actix")]
 pub mod actix;
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg_attr(docsrs, doc(cfg(feature = "warp")))]
 #[cfg(feature = "warp")]
 pub mod warp;
 
@@ -122,7 +126,8 @@ impl Deref for AdminUser {
 pub(crate) enum Denied {
     /// Nobody is signed in.
     Unauthenticated,
-    /// Signed in, but not an administrator.
+    /// Signed in, but not allowed here (not an administrator, not in the group, or refused by
+    /// the app's predicate).
     Forbidden,
     /// The session store could not be asked who this is.
     Unavailable,
@@ -146,6 +151,25 @@ pub(crate) fn check_admin(auth: Option<&Auth>) -> Result<AdminUser, Denied> {
     let user = check(auth)?;
     if user.is_admin() {
         Ok(AdminUser(user))
+    } else {
+        Err(Denied::Forbidden)
+    }
+}
+
+/// The user of `auth` if they are in `group` (exact, case-sensitive match against the groups the
+/// provider sent), or why not.
+pub(crate) fn check_group(auth: Option<&Auth>, group: &str) -> Result<CurrentUser, Denied> {
+    check_with(auth, |user| user.groups.iter().any(|g| g == group))
+}
+
+/// The user of `auth` if `allowed` says yes, or why not (`Forbidden` when it says no).
+pub(crate) fn check_with(
+    auth: Option<&Auth>,
+    allowed: impl FnOnce(&User) -> bool,
+) -> Result<CurrentUser, Denied> {
+    let user = check(auth)?;
+    if allowed(user.user()) {
+        Ok(user)
     } else {
         Err(Denied::Forbidden)
     }

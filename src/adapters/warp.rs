@@ -15,8 +15,7 @@
 //! let layer = OidcLayer::builder()
 //!     .providers(Providers::builtin())
 //!     .base_url("https://app.example.com")
-//!     .build()
-//!     .await?;
+//!     .build()?;
 //! let engine = layer.engine().clone();
 //!
 //! let home = warp::path::end()
@@ -56,7 +55,7 @@ use futures_util::StreamExt as _;
 use http::HeaderMap;
 
 pub use super::{AdminUser, CurrentUser};
-use super::{Denied, check, check_admin, check_recent, denied_response};
+use super::{Denied, check, check_admin, check_group, check_recent, check_with, denied_response};
 use crate::engine::OidcEngine;
 use crate::session::Auth;
 
@@ -299,6 +298,52 @@ pub fn require_recent_login(
     max_age: std::time::Duration,
 ) -> impl Filter<Extract = (CurrentUser,), Error = Rejection> + Clone {
     guarded(engine, move |auth| check_recent(auth, max_age))
+}
+
+/// A signed-in member of `group` (an exact, case-sensitive match against the user's groups as
+/// the provider sent them); other signed-in users are rejected with `403`, signed-out requests
+/// as by [`require_user`].
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// use tower_oidc::warp::{CurrentUser, handle_rejection, require_group};
+/// let ops = warp::path!("ops")
+///     .and(require_group(engine, "ops"))
+///     .map(|u: CurrentUser| format!("operator {}", u.id))
+///     .recover(handle_rejection);
+/// # }
+/// ```
+pub fn require_group(
+    engine: Arc<OidcEngine>,
+    group: impl Into<String>,
+) -> impl Filter<Extract = (CurrentUser,), Error = Rejection> + Clone {
+    let group: Arc<str> = group.into().into();
+    guarded(engine, move |auth| check_group(auth, &group))
+}
+
+/// A signed-in user for whom `allowed` returns `true`; other signed-in users are rejected with
+/// `403`, signed-out requests as by [`require_user`]. The predicate sees the user as the user
+/// store has them (at most the revalidation bound old).
+///
+/// ```
+/// # fn app(engine: std::sync::Arc<tower_oidc::OidcEngine>) {
+/// use warp::Filter;
+/// use tower_oidc::warp::{CurrentUser, handle_rejection, require};
+/// let staff = warp::path!("staff")
+///     .and(require(engine, |u: &tower_oidc::store::User| u.email_verified))
+///     .map(|u: CurrentUser| format!("staff {}", u.id))
+///     .recover(handle_rejection);
+/// # }
+/// ```
+pub fn require<F>(
+    engine: Arc<OidcEngine>,
+    allowed: F,
+) -> impl Filter<Extract = (CurrentUser,), Error = Rejection> + Clone
+where
+    F: Fn(&crate::store::User) -> bool + Clone + Send + Sync + 'static,
+{
+    guarded(engine, move |auth| check_with(auth, &allowed))
 }
 
 fn guarded<T: Send + 'static>(

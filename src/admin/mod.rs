@@ -50,6 +50,7 @@
 
 pub mod check;
 #[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod doctor;
 
 mod errors;

@@ -143,7 +143,7 @@ impl OidcEngine {
     /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use tower_oidc::{OidcLayer, flow::LoginOptions};
-    /// let layer = OidcLayer::builder().base_url("http://127.0.0.1:3000").build().await?;
+    /// let layer = OidcLayer::builder().base_url("http://127.0.0.1:3000").build()?;
     /// let url = layer.engine().login_url_with(
     ///     "authentik",
     ///     &LoginOptions::default().max_age(Duration::from_secs(300)).prompt("login"),
@@ -156,7 +156,48 @@ impl OidcEngine {
     }
 
     /// The login page URL (the built-in one with feature `ui`, else the error page).
+    ///
+    /// ```
+    /// let layer = tower_oidc::OidcLayer::builder().base_url("http://127.0.0.1:3000").build().unwrap();
+    /// assert_eq!(layer.engine().login_url(), "/api/auth/login");
+    /// ```
     pub fn login_url(&self) -> String {
         self.responses.login_url.clone()
+    }
+
+    /// The sign-out URL, `{prefix}/logout`. Sign-out is a same-origin `POST` (a `GET`, or a
+    /// `POST` another site's page sends, is refused, so no link or image can sign a user out);
+    /// add `?end_session=1` to end the session at the provider too. [`OidcEngine::logout_form`]
+    /// is the HTML form.
+    ///
+    /// ```
+    /// let layer = tower_oidc::OidcLayer::builder()
+    ///     .base_url("http://127.0.0.1:3000")
+    ///     .prefix("/auth")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(layer.engine().logout_url(), "/auth/logout");
+    /// ```
+    pub fn logout_url(&self) -> String {
+        format!("{}/logout", self.responses.prefix)
+    }
+
+    /// A sign-out button: an HTML `<form>` that `POST`s to [`OidcEngine::logout_url`], with
+    /// `end_session=1` when `at_provider` (the browser then also signs out at the provider, where
+    /// it supports RP-initiated logout). Put it in any page of the app.
+    ///
+    /// ```
+    /// let layer = tower_oidc::OidcLayer::builder().base_url("http://127.0.0.1:3000").build().unwrap();
+    /// assert_eq!(
+    ///     layer.engine().logout_form(false),
+    ///     r#"<form method="post" action="/api/auth/logout"><button type="submit">Sign out</button></form>"#,
+    /// );
+    /// ```
+    pub fn logout_form(&self, at_provider: bool) -> String {
+        let query = if at_provider { "?end_session=1" } else { "" };
+        format!(
+            r#"<form method="post" action="{}{query}"><button type="submit">Sign out</button></form>"#,
+            crate::web::escape(&self.logout_url())
+        )
     }
 }

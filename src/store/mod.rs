@@ -44,6 +44,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[cfg(feature = "redis")]
 pub use self::redis::RedisSessionStore;
 pub use error::{StoreError, StoreErrorKind};
@@ -52,10 +53,13 @@ pub(crate) use model::with_profile_fields;
 pub use model::{
     Identity, NewUser, SessionId, SessionRecord, SignInFacts, User, UserId, UserUpdate,
 };
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use secret_box::SecretKey;
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
