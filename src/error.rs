@@ -176,7 +176,7 @@ impl ErrorCode {
             }
             ErrorCode::IdTokenInvalid => "Check the provider's signing key and the server's clock.",
             ErrorCode::EmailNotVerified => {
-                "Sign in with your existing method and link the provider, or ask an administrator to trust this provider's emails."
+                "Sign in with the method you created your account with; an administrator can set this provider's email trust to `always` if it verifies every address itself."
             }
             ErrorCode::RegistrationDisabled => {
                 "Ask an administrator to create your account or to enable auto-registration."

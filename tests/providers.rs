@@ -448,3 +448,101 @@ async fn github_fake_models_the_form_encoded_token_answer_and_errors_with_200() 
         "GitHub takes body credentials only"
     );
 }
+
+/// The documents a user reads agree with `providers.toml` and the routes: docs/providers-toml.md
+/// lists exactly the built-in providers and shows the built-in Authentik endpoints as they are;
+/// SECURITY.md names the client authentication the Authentik entry uses; and every
+/// `/api/auth/…` route any document names is answered by the engine (not `404`).
+#[tokio::test]
+async fn docs_agree_with_providers_toml_and_the_routes() {
+    use std::collections::BTreeSet;
+    let builtin = Providers::builtin();
+    let docs = include_str!("../docs/providers-toml.md");
+
+    // The list of built-in ids.
+    let from = docs
+        .find("it holds ")
+        .expect("docs/providers-toml.md says which providers are built in");
+    let sentence = &docs[from..from + docs[from..].find('.').unwrap()];
+    let listed: BTreeSet<&str> = sentence.split('`').skip(1).step_by(2).collect();
+    let actual: BTreeSet<&str> = builtin.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(listed, actual, "docs/providers-toml.md: `{sentence}`");
+
+    // The Authentik endpoint block, line by line, as providers.toml has it.
+    let toml = include_str!("../providers.toml");
+    let section = &toml[toml.find("[providers.authentik]").unwrap()..];
+    let section = &section[..section.find("\n[providers.authentik.claims]").unwrap()];
+    let normal = |l: &str| l.split_whitespace().collect::<Vec<_>>().join(" ");
+    let spec_lines: BTreeSet<String> = section.lines().map(normal).collect();
+    let block_at = docs
+        .find("The built-in `authentik` spec is:")
+        .expect("the Authentik block");
+    let block = &docs[block_at..];
+    let block = &block[block.find("```toml").unwrap() + 7..];
+    let block = &block[..block.find("```").unwrap()];
+    let mut checked = 0;
+    for line in block.lines().map(normal).filter(|l| !l.is_empty()) {
+        assert!(
+            spec_lines.contains(&line),
+            "docs/providers-toml.md shows `{line}`, providers.toml's authentik entry does not have it"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 7, "the block shows the endpoints");
+
+    // SECURITY.md on client authentication.
+    let security = include_str!("../SECURITY.md");
+    let auth = builtin.get("authentik").unwrap().token_auth;
+    let name = match auth {
+        tower_oidc::config::TokenAuth::ClientSecretPost => "`client_secret_post`\nfor Authentik",
+        tower_oidc::config::TokenAuth::ClientSecretBasic => "`client_secret_basic`\nfor Authentik",
+    };
+    assert!(
+        security.contains(name),
+        "SECURITY.md does not say Authentik uses {auth:?}"
+    );
+
+    // Every route a document names exists.
+    let layer = tower_oidc::OidcLayer::builder()
+        .base_url("http://127.0.0.1:3000")
+        .build()
+        .unwrap();
+    let documents = [
+        ("README.md", include_str!("../README.md")),
+        ("docs/providers-toml.md", docs),
+        ("SECURITY.md", security),
+        ("ARCHITECTURE.md", include_str!("../ARCHITECTURE.md")),
+    ];
+    let mut routes = BTreeSet::new();
+    for (name, text) in documents {
+        for (i, _) in text.match_indices("/api/auth/") {
+            let rest = &text[i..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/_-.<>{}".contains(c)))
+                .unwrap_or(rest.len());
+            let path = rest[..end].trim_end_matches(['.', '/']);
+            if path == "/api/auth" || rest[end..].starts_with('…') {
+                continue;
+            }
+            let path = path
+                .replace("<id>", "authentik")
+                .replace("{id}", "authentik");
+            routes.insert((name, path));
+        }
+    }
+    assert!(routes.len() >= 5, "{routes:?}");
+    for (name, path) in routes {
+        let mut answered = false;
+        for method in [http::Method::GET, http::Method::POST] {
+            let req = http::Request::builder()
+                .method(method)
+                .uri(&path)
+                .header("accept", "application/json")
+                .body(bytes::Bytes::new())
+                .unwrap();
+            let status = layer.engine().handle(req).await.status();
+            answered |= status != http::StatusCode::NOT_FOUND;
+        }
+        assert!(answered, "{name} names {path}, which answers 404");
+    }
+}
