@@ -197,6 +197,16 @@ pub async fn resolve_user(
         if let Some(email) = &profile.email
             && let Some(existing) = users.find_by_email(email).await?
         {
+            let linked = users.identities(&existing.id).await?;
+            // A concurrent first sign-in of this same identity created the account between
+            // the two lookups above: it is this user's own account, not one to link onto.
+            if linked.contains(identity) {
+                let u = users
+                    .update(&existing.id, update_of(profile, admin))
+                    .await?;
+                audit_admin_change(identity, &u, existing.is_admin);
+                return Ok((u, Resolution::Existing));
+            }
             let trusted = match policy.email_trust {
                 EmailTrust::VerifiedClaim => profile.email_verified,
                 EmailTrust::Always => true,
@@ -218,7 +228,6 @@ pub async fn resolve_user(
             }
             // One identity per provider and issuer on an account: a second `sub` from the
             // same issuer claiming the same email is a conflict, not a second link.
-            let linked = users.identities(&existing.id).await?;
             if linked
                 .iter()
                 .any(|i| i.provider == identity.provider && i.issuer == identity.issuer)

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::store::MemoryStore;
+use crate::store::{MemoryStore, StoreError, UserId};
 
 fn ident(sub: &str) -> Identity {
     Identity {
@@ -210,6 +210,64 @@ async fn concurrent_first_sign_ins_create_one_user_l10() {
     ids.dedup();
     assert_eq!(ids.len(), 1);
     let _ = Arc::new(());
+}
+
+/// A user store in which the winner of a race has just committed: the first lookup by
+/// identity still misses, every later one (and the lookup by email) sees the new account.
+struct RaceLost {
+    inner: MemoryStore,
+    missed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl UserStore for RaceLost {
+    async fn find_by_identity(&self, i: &Identity) -> Result<Option<User>, StoreError> {
+        if !self.missed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
+        self.inner.find_by_identity(i).await
+    }
+    async fn find_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_by_email(email).await
+    }
+    async fn get(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        UserStore::get(&self.inner, id).await
+    }
+    async fn create_with_identity(&self, u: NewUser, i: &Identity) -> Result<User, StoreError> {
+        self.inner.create_with_identity(u, i).await
+    }
+    async fn link_identity(&self, u: &UserId, i: &Identity) -> Result<(), StoreError> {
+        self.inner.link_identity(u, i).await
+    }
+    async fn update(&self, u: &UserId, up: UserUpdate) -> Result<User, StoreError> {
+        self.inner.update(u, up).await
+    }
+    async fn identities(&self, u: &UserId) -> Result<Vec<Identity>, StoreError> {
+        self.inner.identities(u).await
+    }
+}
+
+/// L10, the losing side of the race: the concurrent sign-in of the same identity created the
+/// account (with an unverified email) between this sign-in's lookup by identity and its lookup
+/// by email. The account found by email holds this very identity, so it is this user's own,
+/// not an account to link onto (`email_not_verified` was the answer before, seen on SQLite).
+#[tokio::test]
+async fn race_lost_to_the_same_identity_finds_its_account_l10() {
+    let inner = MemoryStore::new();
+    let p = policy(EmailTrust::VerifiedClaim, true);
+    let (won, _) = resolve_user(&inner, &ident("1"), &profile("1", "a@x.com", false), &p)
+        .await
+        .unwrap();
+    let store = RaceLost {
+        inner,
+        missed: std::sync::atomic::AtomicBool::new(false),
+    };
+    let (lost, r) = resolve_user(&store, &ident("1"), &profile("1", "a@x.com", false), &p)
+        .await
+        .unwrap();
+    assert_eq!(lost.id, won.id);
+    assert_eq!(r, Resolution::Existing);
+    assert!(store.missed.load(std::sync::atomic::Ordering::SeqCst));
 }
 
 #[test]

@@ -255,8 +255,11 @@ async fn concurrent_first_sign_ins_make_one_account() {
     let (cb_a, _) = start_in(&app, &a, "?login_hint=alice").await;
     let (cb_b, _) = start_in(&app, &b, "?login_hint=alice").await;
     let (ra, rb) = tokio::join!(a.get(&cb_a).send(), b.get(&cb_b).send());
-    assert_eq!(ra.unwrap().status(), 303);
-    assert_eq!(rb.unwrap().status(), 303);
+    for r in [ra.unwrap(), rb.unwrap()] {
+        let (status, location) = (r.status(), location(&r).unwrap_or_default());
+        assert_eq!(status, 303, "{location} {}", r.text().await.unwrap());
+        assert!(!location.contains("error="), "{location}");
+    }
     let id_of = |c: reqwest::Client| {
         let url = app.url.clone();
         async move { session_in(&c, &url).await.1["id"].clone() }
