@@ -1,14 +1,16 @@
-//! The app under test: a real axum app with `OidcLayer` on a loopback port, its settings in a
-//! memory store that the test can also read and write.
+//! The app under test: a real axum app with `OidcLayer` on a loopback port, its settings, users
+//! and sessions in a [`TestStore`] (memory unless `TOWER_OIDC_CONFORMANCE_BACKEND` names another
+//! backend) that the test can also read and write.
 
 use axum::{Json, Router, extract::Request, routing::get};
 use tower_oidc::config::ProviderSettings;
-use tower_oidc::store::{Identity, MemoryStore, NewUser, SettingsStore, UserStore};
+use tower_oidc::store::{Identity, MemoryStore, NewUser, SessionStore, SettingsStore, UserStore};
 use tower_oidc::testing::FakeAuthentik;
 use tower_oidc::{Auth, OidcLayer, OidcLayerBuilder, Providers, Secret};
 
 use crate::common::admin::admin_settings;
 use crate::common::browser::client;
+use crate::common::store::TestStore;
 
 /// How the admin entered the Authentik URL.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +31,7 @@ pub struct App {
     /// The test's browser: keeps cookies, does not follow redirects.
     pub client: reqwest::Client,
     pub layer: OidcLayer,
-    pub store: MemoryStore,
+    pub store: TestStore,
     pub task: tokio::task::JoinHandle<()>,
 }
 
@@ -70,7 +72,10 @@ pub fn authentik_settings(fake: &FakeAuthentik, form: UrlForm) -> ProviderSettin
 
 /// A layer builder as the examples set one up: the built-in registry, `store` for settings,
 /// users and sessions, and the app's public `base_url`.
-pub fn builder(store: &MemoryStore, base_url: &str) -> OidcLayerBuilder {
+pub fn builder<S>(store: &S, base_url: &str) -> OidcLayerBuilder
+where
+    S: SettingsStore + UserStore + SessionStore + Clone,
+{
     OidcLayer::builder()
         .providers(Providers::builtin())
         .settings(store.clone())
@@ -89,7 +94,7 @@ pub async fn layer_for(fake: &FakeAuthentik, app_url: &str) -> OidcLayer {
     };
     let store = MemoryStore::new();
     store.put("authentik", &settings).await.expect("settings");
-    builder(&store, app_url).build().await.expect("layer")
+    builder(&store, app_url).build().expect("layer")
 }
 
 async fn whoami(req: Request) -> Json<serde_json::Value> {
@@ -155,11 +160,11 @@ async fn serve(
 ) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let store = MemoryStore::new();
+    let store = TestStore::from_env().await;
     for (id, s) in &settings {
-        store.put(id, s).await.unwrap();
+        SettingsStore::put(&store, id, s).await.unwrap();
     }
-    let layer = tweak(builder(&store, &url)).build().await.unwrap();
+    let layer = tweak(builder(&store, &url)).build().unwrap();
     let router = Router::new()
         .route("/", get(whoami))
         .route("/after", get(whoami))

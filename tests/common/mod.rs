@@ -2,7 +2,7 @@
 //! `#[path = "../common/mod.rs"] mod common;` from a directory).
 //!
 //! - [`app`]: a real axum app with `OidcLayer` on a loopback port, over a `FakeAuthentik` (or
-//!   any fake issuer), its settings and a memory store;
+//!   any fake issuer), its settings and a [`store::TestStore`];
 //! - [`browser`]: a browser-like HTTP client that keeps cookies and does not follow redirects,
 //!   and the helpers that read responses (`Location`, `Set-Cookie`, query parameters);
 //! - [`admin`]: settings with an admin rule, and the admin API as the admin page calls it;
@@ -10,6 +10,7 @@
 //!   can stop anywhere in the flow; the session and logout endpoints;
 //! - [`oracle`]: the security matrix's §0 oracle for refused sign-ins, and `accepted`;
 //! - [`logs`]: log capture at TRACE level;
+//! - [`store`]: the backend an app keeps its data in (`TOWER_OIDC_CONFORMANCE_BACKEND`);
 //! - [`example`]: the example binaries run as processes against a fake Authentik.
 //!
 //! Each test binary compiles this module on its own and uses a part of it, hence the
@@ -23,11 +24,12 @@ pub mod example;
 pub mod logs;
 pub mod oracle;
 pub mod signin;
+pub mod store;
 
 // Everything at `common::`, for `use common::*;`; a test binary that uses none of a module's
 // items would otherwise be told so.
 #[allow(unused_imports)]
-pub use {admin::*, app::*, browser::*, example::*, logs::*, oracle::*, signin::*};
+pub use {admin::*, app::*, browser::*, example::*, logs::*, oracle::*, signin::*, store::*};
 
 /// Seconds since the Unix epoch, as the ID token's time claims count them.
 pub fn now() -> i64 {
