@@ -1,7 +1,7 @@
 //! The quickstart: an axum app with "Sign in with Authentik".
 //!
 //! ```sh
-//! cargo run --example quickstart
+//! cargo run -p quickstart        # or: cargo run --example quickstart (builds every dev-dependency)
 //! ```
 //!
 //! With no configuration it starts a fake Authentik in-process (with a page to pick a demo user)
