@@ -206,7 +206,7 @@ pub(crate) fn denied_response(
         None => {
             // Anonymous requests through the tower layer carry no `Auth` (that keeps the hot
             // path free of allocations): answer as an engine with the default prefix.
-            default = Responses::new("/api/auth", "/api/auth/login".into());
+            default = Responses::default_prefix();
             &default
         }
     };

@@ -26,6 +26,10 @@ pub type OidcBody<B> = http_body_util::Either<B, Full<Bytes>>;
 pub struct OidcService<S> {
     inner: S,
     engine: Arc<OidcEngine>,
+    /// The engine's answers when its login page is not the default one: anonymous responses
+    /// pass by them to have an extractor's login redirect re-pointed. `None` (the default
+    /// prefix) keeps the pass-through path free of even a reference count.
+    login_fix: Option<Arc<Responses>>,
 }
 
 impl<S: Clone> Clone for OidcService<S> {
@@ -33,13 +37,22 @@ impl<S: Clone> Clone for OidcService<S> {
         OidcService {
             inner: self.inner.clone(),
             engine: self.engine.clone(),
+            login_fix: self.login_fix.clone(),
         }
     }
 }
 
 impl<S> OidcService<S> {
     pub(crate) fn new(inner: S, engine: Arc<OidcEngine>) -> Self {
-        OidcService { inner, engine }
+        let login_fix = engine
+            .responses
+            .moves_login_page()
+            .then(|| engine.responses.clone());
+        OidcService {
+            inner,
+            engine,
+            login_fix,
+        }
     }
 }
 
@@ -56,16 +69,17 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind<F, B, E> {
-        // An anonymous request passed straight to the app (no boxing). `responses` points a
-        // login redirect that an extractor built without the engine at the engine's login page.
-        Direct { #[pin] inner: F, responses: Arc<Responses> },
+        // An anonymous request passed straight to the app (no boxing). `responses`, under a
+        // custom prefix, points a login redirect that an extractor built without the engine at
+        // the engine's login page.
+        Direct { #[pin] inner: F, responses: Option<Arc<Responses>> },
         // Everything that needs the engine.
         Boxed { fut: BoxFuture<Result<Response<OidcBody<B>>, E>> },
     }
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    fn direct(inner: F, responses: Arc<Responses>) -> Self {
+    fn direct(inner: F, responses: Option<Arc<Responses>>) -> Self {
         ResponseFuture {
             kind: Kind::Direct { inner, responses },
         }
@@ -87,7 +101,9 @@ where
         match self.project().kind.project() {
             KindProj::Direct { inner, responses } => match inner.poll(cx) {
                 Poll::Ready(Ok(mut r)) => {
-                    responses.fix_login_redirect(&mut r);
+                    if let Some(responses) = responses {
+                        responses.fix_login_redirect(&mut r);
+                    }
                     Poll::Ready(Ok(r.map(http_body_util::Either::Left)))
                 }
                 Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -141,7 +157,7 @@ where
             // The hot path: no session cookie, so nobody is signed in. Nothing is inserted (an
             // `Auth` in empty extensions would cost three allocations per request); absence of
             // `Auth` means signed out, see `crate::Auth::from_extensions`.
-            return ResponseFuture::direct(self.inner.call(req), self.engine.responses.clone());
+            return ResponseFuture::direct(self.inner.call(req), self.login_fix.clone());
         }
         let engine = self.engine.clone();
         // Take the service that was driven to readiness, leave a clone in its place.

@@ -20,6 +20,9 @@ use crate::web::{
 #[derive(Debug, Clone)]
 pub(crate) struct LoginRedirect(pub String);
 
+/// The route prefix of an engine that was given none.
+pub(crate) const DEFAULT_PREFIX: &str = "/api/auth";
+
 /// The login and error pages' URLs, and the answers built from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Responses {
@@ -39,6 +42,18 @@ impl Responses {
             login_url: format!("{prefix}/login"),
             error_page,
         }
+    }
+
+    /// The answers under the default prefix: what an extractor gives an anonymous request,
+    /// which carries no engine.
+    pub fn default_prefix() -> Self {
+        Responses::new(DEFAULT_PREFIX, format!("{DEFAULT_PREFIX}/login"))
+    }
+
+    /// Whether a login redirect built under the default prefix points elsewhere than this
+    /// engine's login page (a custom prefix), so the layer must re-point it.
+    pub fn moves_login_page(&self) -> bool {
+        self.login_url != Self::default_prefix().login_url
     }
 
     /// A signed-out request to a protected route: JSON for API clients, a redirect to the login

@@ -5,7 +5,7 @@ use std::time::Duration;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 
 use crate::store::SessionId;
-use crate::web::{Found, find_unique_cookie};
+use crate::web::{Found, find_unique_cookie, pair_is_named};
 
 /// Longest session cookie value accepted; longer ones are ignored without work.
 const MAX_SESSION_COOKIE: usize = 256;
@@ -36,11 +36,9 @@ impl SessionCookie {
     /// exact name counts: `tower_oidc_sessionX` or `my_tower_oidc_session` is another
     /// cookie, and a request carrying only such cookies stays on the allocation-free path.
     pub fn present(&self, cookie_header: &str) -> bool {
-        cookie_header.split(';').any(|pair| {
-            pair.trim_start()
-                .strip_prefix(self.name)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
+        cookie_header
+            .split(';')
+            .any(|pair| pair_is_named(pair, self.name))
     }
 
     /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".

@@ -31,16 +31,25 @@ pub(crate) enum Found<'a> {
     Many,
 }
 
-/// The value of the only cookie called `name` in a `Cookie` header, or why there is none.
+/// Whether `pair`, one `name=value` of a `Cookie` header, is a cookie called `name` by the
+/// `cookie` crate's rule (the name is what precedes the first `=`, trimmed), decided without
+/// parsing or allocating: the hot path's filter.
+pub(crate) fn pair_is_named(pair: &str, name: &str) -> bool {
+    pair.trim_start()
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.trim_start().starts_with('='))
+}
+
+/// The value of the only cookie called `name` in a `Cookie` header, or why there is none. Only
+/// the pairs called `name` are parsed, with the `cookie` crate's own parser; the same answer as
+/// parsing every pair (`find_unique_cookie_agrees_with_parsing_every_pair`), at a fraction of
+/// the cost when the header carries other cookies.
 pub(crate) fn find_unique_cookie<'a>(header: &'a str, name: &str) -> Found<'a> {
-    if !header.contains(name) {
-        return Found::Missing;
-    }
     let mut found = Found::Missing;
-    for c in Cookie::split_parse(header).filter_map(Result::ok) {
-        if c.name() != name {
+    for pair in header.split(';').filter(|p| pair_is_named(p, name)) {
+        let Ok(c) = Cookie::parse(pair) else {
             continue;
-        }
+        };
         match (found, c.value_raw()) {
             (Found::Missing, Some(v)) => found = Found::One(v),
             _ => return Found::Many,
@@ -73,6 +82,50 @@ mod tests {
         assert_eq!(find_unique_cookie("a=1", "b"), Found::Missing);
         assert_eq!(find_unique_cookie("b=1; a=0; b=2", "b"), Found::Many);
         assert_eq!(find_unique_cookie("b=1; b=1", "b"), Found::Many);
+    }
+
+    /// The reference: every pair parsed by the `cookie` crate.
+    fn unique_by_parsing_every_pair<'a>(header: &'a str, name: &str) -> Found<'a> {
+        let mut found = Found::Missing;
+        for c in Cookie::split_parse(header).filter_map(Result::ok) {
+            if c.name() != name {
+                continue;
+            }
+            match (found, c.value_raw()) {
+                (Found::Missing, Some(v)) => found = Found::One(v),
+                _ => return Found::Many,
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn find_unique_cookie_agrees_with_parsing_every_pair() {
+        let parts = [
+            "n=v", " n=v", "n =v", "n= v ", "n=\"q\"", "n=", "n", "=v", "nn=v", "xn=v", "n\t=v",
+            " n = a=b", "m=1", "broken", "", " ", "n=v;", "N=v", "n=%20", "n=v w",
+        ];
+        let mut checked = 0;
+        for a in parts {
+            for b in parts {
+                for c in ["", "o=1", "n=2"] {
+                    let header = format!("{a};{b};{c}");
+                    assert_eq!(
+                        find_unique_cookie(&header, "n"),
+                        unique_by_parsing_every_pair(&header, "n"),
+                        "{header:?}"
+                    );
+                    let spaced = format!("{a}; {b}; {c}");
+                    assert_eq!(
+                        find_unique_cookie(&spaced, "n"),
+                        unique_by_parsing_every_pair(&spaced, "n"),
+                        "{spaced:?}"
+                    );
+                    checked += 2;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 20 * 20 * 3);
     }
 
     #[test]

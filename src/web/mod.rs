@@ -12,7 +12,7 @@ mod response;
 mod return_to;
 mod urls;
 
-pub(crate) use cookies::{Found, cookie_header, find_unique_cookie};
+pub(crate) use cookies::{Found, cookie_header, find_unique_cookie, pair_is_named};
 pub(crate) use html::{escape, page};
 #[cfg(any(feature = "actix", feature = "warp"))]
 pub(crate) use response::bad_request;
