@@ -54,7 +54,21 @@ fn readme_snippets_are_the_newcomer_apps() {
 /// binary.
 fn build(framework: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
+    let mut cmd = Command::new(cargo);
+    // The apps build in this test's own target dir (…/target/debug/deps/newcomer-… is this
+    // binary), so dependencies built for the suite are reused rather than built again under
+    // tests/newcomer/target. A CARGO_TARGET_DIR in the environment is used as it is.
+    if std::env::var_os("CARGO_TARGET_DIR").is_none()
+        && let Some(target) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+    {
+        cmd.arg("--config").arg(format!(
+            "build.target-dir={:?}",
+            target.display().to_string()
+        ));
+    }
+    let out = cmd
         .current_dir(newcomer_dir())
         .args([
             "build",
