@@ -44,9 +44,29 @@ impl SessionCookie {
     /// The verified session id in a `Cookie` header, if any. Anything malformed is "none".
     /// Two session cookies in one header are "none" too: one of them was planted.
     pub fn read(&self, key: &Key, cookie_header: &str) -> Option<SessionId> {
-        let Found::One(raw) = find_unique_cookie(cookie_header, self.name) else {
-            return None;
-        };
+        self.read_all(key, [cookie_header])
+    }
+
+    /// [`SessionCookie::read`] over every `Cookie` header field of a request: HTTP/2 may send
+    /// each cookie in a field of its own, and two session cookies count as planted whether
+    /// they share a field or not.
+    pub fn read_all<'a>(
+        &self,
+        key: &Key,
+        cookie_headers: impl IntoIterator<Item = &'a str>,
+    ) -> Option<SessionId> {
+        let mut raw = None;
+        for header in cookie_headers {
+            match find_unique_cookie(header, self.name) {
+                Found::Missing => {}
+                Found::One(r) if raw.is_none() => raw = Some(r),
+                Found::One(_) | Found::Many => return None,
+            }
+        }
+        self.verify(key, raw?)
+    }
+
+    fn verify(&self, key: &Key, raw: &str) -> Option<SessionId> {
         if raw.len() > MAX_SESSION_COOKIE {
             return None;
         }

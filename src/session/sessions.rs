@@ -38,10 +38,11 @@ impl Sessions {
 
     /// The verified session id of the request's cookie, if any.
     pub fn id(&self, headers: &HeaderMap) -> Option<SessionId> {
-        headers
+        let fields = headers
             .get_all(http::header::COOKIE)
             .iter()
-            .find_map(|v| v.to_str().ok().and_then(|s| self.cookie.read(&self.key, s)))
+            .filter_map(|v| v.to_str().ok());
+        self.cookie.read_all(&self.key, fields)
     }
 
     /// Who is signed in, from the request's `Cookie` header. No cookie: anonymous, without

@@ -61,6 +61,37 @@ async fn h1_two_session_cookies_are_no_session() {
     );
 }
 
+/// H1: the same over HTTP/2's split `Cookie` fields: a planted session cookie in a field of
+/// its own (each cookie may travel in a separate field) still makes the request signed out.
+#[tokio::test]
+async fn h1_session_cookies_in_separate_cookie_fields_are_no_session() {
+    let (_fake, app) = fresh().await;
+    let alices = fresh_session_cookie(&app, "alice").await;
+    let other = fresh_session_cookie(&app, "bob").await;
+    let fields = |cookies: &[&str]| {
+        let mut req = bare_client()
+            .get(app.at("/api/auth/session"))
+            .header("accept", "application/json");
+        for c in cookies {
+            req = req.header("cookie", *c);
+        }
+        req
+    };
+    let r = fields(&["theme=dark", &alices]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "one session cookie among several fields");
+    for order in [[&other, &alices], [&alices, &other]] {
+        let r = fields(&[order[0], "theme=dark", order[1]])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            401,
+            "two session cookies in separate fields: neither is used"
+        );
+    }
+}
+
 /// H6 (stale cookies): a forged or ended session cookie is cleared on the app's routes, so the
 /// browser stops sending it; a valid one is left alone.
 #[tokio::test]
