@@ -12,7 +12,7 @@ use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
 use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
-use crate::session::{FreshUsers, Responses, SessionCookie, Sessions};
+use crate::session::{DEFAULT_PREFIX, FreshUsers, Responses, SessionCookie, Sessions};
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
 
 /// Why a layer could not be built.
@@ -83,7 +83,7 @@ impl Default for OidcLayerBuilder {
             users: None,
             sessions: None,
             base_url: None,
-            prefix: "/api/auth".into(),
+            prefix: DEFAULT_PREFIX.into(),
             key: None,
             timing: FlowTiming::default(),
             limits: HttpLimits::default(),

@@ -18,6 +18,6 @@ mod sessions;
 
 pub use auth::Auth;
 pub(crate) use fresh_users::FreshUsers;
-pub(crate) use responses::Responses;
+pub(crate) use responses::{DEFAULT_PREFIX, Responses};
 pub(crate) use session_cookie::SessionCookie;
 pub(crate) use sessions::Sessions;

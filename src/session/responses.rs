@@ -53,7 +53,7 @@ impl Responses {
     /// Whether a login redirect built under the default prefix points elsewhere than this
     /// engine's login page (a custom prefix), so the layer must re-point it.
     pub fn moves_login_page(&self) -> bool {
-        self.login_url != Self::default_prefix().login_url
+        self.prefix != DEFAULT_PREFIX
     }
 
     /// A signed-out request to a protected route: JSON for API clients, a redirect to the login
