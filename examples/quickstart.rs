@@ -23,6 +23,7 @@ mod common;
 
 use std::error::Error;
 
+use axum::Json;
 use axum::extract::Request;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Router, routing::get};
@@ -132,6 +133,27 @@ issuer = "{url}/application/o/staff/"
 
 /// Starts a fake Authentik on a stable port (so identities stay the same across restarts), the
 /// port from `port_var` or `default_port`.
+/// `GET /api/me/userinfo`: the provider's userinfo for the signed-in user, fetched with the
+/// session's access token (refreshed first when it is about to expire) — how an app calls an
+/// API on the user's behalf. 401 when signed out.
+async fn me_userinfo(req: Request) -> Response {
+    let auth = Auth::from_extensions(req.extensions());
+    let failure = |code: tower_oidc::ErrorCode| {
+        let body = serde_json::json!({"error": code.as_str(), "message": code.message()});
+        (code.status(), Json(body)).into_response()
+    };
+    if !auth.is_signed_in() {
+        return failure(tower_oidc::ErrorCode::SessionExpired);
+    }
+    match auth.userinfo().await {
+        Ok(info) => Json(info).into_response(),
+        Err(e) => {
+            tracing::warn!(code = %e.code(), detail = %e.detail(), "userinfo failed");
+            failure(e.code())
+        }
+    }
+}
+
 async fn start_fake(
     app_url: &str,
     redirect_uri: &str,
@@ -169,6 +191,9 @@ async fn start_fake(
                 .groups(["users"]),
         )
         .login_page(true)
+        // The offline_access mapping, so sign-ins get refresh tokens (as on a real instance
+        // whose provider maps it).
+        .scopes(["openid", "email", "profile", "offline_access"])
         .listener(listener)
         .start()
         .await)
@@ -249,7 +274,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .cookie_key(&cookie_key)
         .build()?;
 
-    let app = Router::new().route("/", get(home)).layer(auth);
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/api/me/userinfo", get(me_userinfo))
+        .layer(auth);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
 
     println!();
@@ -276,6 +304,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     println!("  Redirect URI to register in Authentik: {redirect_uri}");
     println!("  Signed-in user as JSON: {app_url}/api/auth/session");
+    println!(
+        "  The provider's userinfo, with the session's access token: {app_url}/api/me/userinfo"
+    );
     println!(
         "  Users, settings and sessions: SQLite file {}",
         db.display()

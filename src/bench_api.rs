@@ -57,7 +57,7 @@ impl IdTokenCheck {
             client_id: &self.client_id,
             client_secret: self.client_secret.as_ref(),
             algs: &self.algs,
-            nonce,
+            nonce: crate::flow::NonceRule::Equals(nonce),
             now: std::time::SystemTime::now(),
             skew: self.timing.clock_skew,
             max_age: self.timing.max_token_age,
@@ -100,7 +100,7 @@ pub fn fuzz_decode_cookies(key: &[u8], cookie_header: &str) -> usize {
             .0
             .len();
         n += usize::from(
-            crate::session::SessionCookie::new(secure, ttl)
+            crate::session::SessionCookie::new(secure)
                 .read(&key, cookie_header)
                 .is_some(),
         );

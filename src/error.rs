@@ -38,6 +38,9 @@ pub enum ErrorCode {
     InvalidState,
     /// The sign-in took too long; start again.
     LoginExpired,
+    /// The session ended: the provider refused to refresh its tokens (`invalid_grant`: revoked,
+    /// expired, or the user was removed), so the user must sign in again.
+    SessionExpired,
     /// The ID token (or the userinfo answer) failed verification.
     IdTokenInvalid,
     /// An account with this email exists, and the provider's email is not trusted to link it.
@@ -54,7 +57,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::AccessDenied,
         ErrorCode::InvalidClient,
         ErrorCode::ProviderUnknown,
@@ -63,6 +66,7 @@ impl ErrorCode {
         ErrorCode::ProviderMisconfigured,
         ErrorCode::InvalidState,
         ErrorCode::LoginExpired,
+        ErrorCode::SessionExpired,
         ErrorCode::IdTokenInvalid,
         ErrorCode::EmailNotVerified,
         ErrorCode::RegistrationDisabled,
@@ -82,6 +86,7 @@ impl ErrorCode {
             ErrorCode::ProviderMisconfigured => "provider_misconfigured",
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::LoginExpired => "login_expired",
+            ErrorCode::SessionExpired => "session_expired",
             ErrorCode::IdTokenInvalid => "id_token_invalid",
             ErrorCode::EmailNotVerified => "email_not_verified",
             ErrorCode::RegistrationDisabled => "registration_disabled",
@@ -105,6 +110,7 @@ impl ErrorCode {
             | ErrorCode::ProviderDisabled => StatusCode::FORBIDDEN,
             ErrorCode::ProviderUnknown => StatusCode::NOT_FOUND,
             ErrorCode::AccountConflict => StatusCode::CONFLICT,
+            ErrorCode::SessionExpired => StatusCode::UNAUTHORIZED,
             ErrorCode::InvalidState
             | ErrorCode::LoginExpired
             | ErrorCode::IdTokenInvalid
@@ -134,6 +140,7 @@ impl ErrorCode {
                 "This sign-in link is not valid for this browser. Please start again."
             }
             ErrorCode::LoginExpired => "The sign-in took too long. Please start again.",
+            ErrorCode::SessionExpired => "Your session has ended. Please sign in again.",
             ErrorCode::IdTokenInvalid => "The identity provider's answer could not be verified.",
             ErrorCode::EmailNotVerified => {
                 "An account with this email already exists, and the provider has not verified the email."
@@ -173,6 +180,9 @@ impl ErrorCode {
             }
             ErrorCode::LoginExpired => {
                 "Start the sign-in again; it must finish within a few minutes."
+            }
+            ErrorCode::SessionExpired => {
+                "Sign in again; the provider no longer honours this session's refresh token (revoked, expired or reused)."
             }
             ErrorCode::IdTokenInvalid => "Check the provider's signing key and the server's clock.",
             ErrorCode::EmailNotVerified => {

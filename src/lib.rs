@@ -22,6 +22,7 @@ pub mod testing;
 #[cfg(feature = "ui")]
 pub mod ui;
 mod util;
+pub use util::Clock;
 mod web;
 
 #[doc(hidden)]

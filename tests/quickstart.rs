@@ -203,6 +203,9 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         StatusCode::UNAUTHORIZED,
         "session before sign-in: {body}"
     );
+    let userinfo_url = format!("{app_url}/api/me/userinfo");
+    let r = client.get(&userinfo_url).send().await.expect("userinfo");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "userinfo signed out");
 
     // The app sends the browser to the fake...
     let r = client
@@ -262,6 +265,19 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         "session has no id: {body}"
     );
 
+    // The provider's userinfo, fetched by the app with the session's access token.
+    let before = fake.count(Endpoint::Userinfo);
+    let r = client.get(&userinfo_url).send().await.expect("userinfo");
+    assert_eq!(r.status(), StatusCode::OK, "userinfo: {}", app.output());
+    let info: serde_json::Value = r.json().await.expect("userinfo JSON");
+    assert_eq!(info["sub"].as_str(), fake.sub("bob").as_deref(), "{info}");
+    assert_eq!(info["name"], "Bob Berger", "{info}");
+    assert_eq!(
+        fake.count(Endpoint::Userinfo),
+        before + 1,
+        "one userinfo call"
+    );
+
     // Signing out ends the session.
     let r = client
         .post(format!("{app_url}/api/auth/logout"))
@@ -275,5 +291,11 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         status,
         StatusCode::UNAUTHORIZED,
         "session after logout: {body}"
+    );
+    let r = client.get(&userinfo_url).send().await.expect("userinfo");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "userinfo after logout"
     );
 }

@@ -52,6 +52,8 @@ use crate::store::{SessionRecord, User};
 pub struct CurrentUser {
     session: Arc<SessionRecord>,
     user: Arc<User>,
+    // For the token calls (Arc clones).
+    auth: Auth,
 }
 
 impl CurrentUser {
@@ -66,6 +68,7 @@ impl CurrentUser {
             (Some(s), Some(u)) => Some(CurrentUser {
                 session: s.clone(),
                 user: u.clone(),
+                auth: auth.clone(),
             }),
             _ => None,
         }
@@ -89,6 +92,19 @@ impl CurrentUser {
     /// Whether the user is an administrator.
     pub fn is_admin(&self) -> bool {
         self.user.is_admin
+    }
+
+    /// A valid access token of this user, refreshed first when it is about to expire (see
+    /// [`Auth::access_token`]).
+    pub async fn access_token(&self) -> Result<crate::session::AccessToken, crate::error::Error> {
+        self.auth.access_token().await
+    }
+
+    /// The provider's userinfo for this user (see [`Auth::userinfo`]).
+    pub async fn userinfo(
+        &self,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, crate::error::Error> {
+        self.auth.userinfo().await
     }
 }
 

@@ -113,6 +113,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         icon: raw.icon.as_ref().map(|s| s.get_ref().clone()),
         sort_order: raw.sort_order.unwrap_or(100),
         scopes,
+        refresh_scope: raw.refresh_scope.as_ref().map(|s| s.get_ref().clone()),
         token_auth: raw.token_auth.unwrap_or(TokenAuth::ClientSecretBasic),
         pkce: raw.pkce.unwrap_or(Pkce::S256),
         issuer: tpl(&raw.issuer),

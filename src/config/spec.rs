@@ -64,6 +64,10 @@ pub struct ProviderSpec {
     pub sort_order: i32,
     /// Default scopes.
     pub scopes: Vec<String>,
+    /// The scope that asks for a refresh token (`offline_access` for Authentik, Keycloak, Okta,
+    /// Entra, Auth0…), requested besides `scopes` unless refresh is turned off
+    /// ([`OidcLayerBuilder::refresh_tokens`](crate::OidcLayerBuilder::refresh_tokens)).
+    pub refresh_scope: Option<String>,
     /// Client authentication at the token endpoint.
     pub token_auth: TokenAuth,
     /// PKCE mode.

@@ -194,6 +194,15 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
             "scopes must be non-empty and contain no spaces",
         );
     }
+    if let Some(scope) = &raw.refresh_scope
+        && (scope.get_ref().is_empty() || scope.get_ref().contains(char::is_whitespace))
+    {
+        errs.at(
+            scope.span(),
+            &format!("{path}.refresh_scope"),
+            "the refresh scope must be one non-empty scope without spaces (e.g. `offline_access`)",
+        );
+    }
     if let Some(claims) = &raw.claims {
         let fields = [
             ("subject", &claims.subject),

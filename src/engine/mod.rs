@@ -28,7 +28,7 @@ use crate::store::UserStore;
 /// with [`crate::OidcLayer::engine`] to drive it from another framework.
 pub struct OidcEngine {
     pub(crate) registry: Arc<Registry>,
-    pub(crate) flow: Flow,
+    pub(crate) flow: Arc<Flow>,
     pub(crate) sessions: Sessions,
     pub(crate) users: Arc<dyn UserStore>,
     pub(crate) responses: Arc<Responses>,
@@ -88,10 +88,7 @@ impl OidcEngine {
         headers: &HeaderMap,
     ) -> Result<(Auth, Option<String>), Error> {
         match self.sessions.check(headers).await {
-            Ok(c) => Ok((
-                c.auth.with_responses(self.responses.clone()),
-                c.clear_cookie.then(|| self.sessions.clear_cookie()),
-            )),
+            Ok(c) => Ok((c.auth.with_responses(self.responses.clone()), c.set_cookie)),
             Err(e) if e.code() == crate::error::ErrorCode::StoreUnavailable => {
                 tracing::warn!(code = %e.code(), detail = %e.detail(), "session store unavailable: serving the request as signed out");
                 Ok((

@@ -101,8 +101,22 @@ impl OidcEngine {
     }
 
     async fn session(&self, headers: &HeaderMap) -> Response<Bytes> {
-        match self.authenticate(headers).await {
-            Ok(auth) => match auth.user() {
+        // A renewed (sliding) session cookie goes out with the answer, as on app routes.
+        match self.sessions.check(headers).await {
+            Ok(checked) => {
+                let mut r = self.session_answer(&checked.auth);
+                if let Some(c) = checked.set_cookie {
+                    crate::web::add_cookies(&mut r, &[c]);
+                }
+                r
+            }
+            Err(e) => self.session_unavailable(headers, &e),
+        }
+    }
+
+    fn session_answer(&self, auth: &crate::session::Auth) -> Response<Bytes> {
+        {
+            match auth.user() {
                 Some(u) => json_response(
                     StatusCode::OK,
                     &serde_json::json!({
@@ -127,16 +141,17 @@ impl OidcEngine {
                     "unauthenticated",
                     "Not signed in.",
                 ),
-            },
-            Err(e) => {
-                let mut h = headers.clone();
-                h.insert(
-                    http::header::ACCEPT,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                self.responses.error(&h, &e, &[])
             }
         }
+    }
+
+    fn session_unavailable(&self, headers: &HeaderMap, e: &crate::error::Error) -> Response<Bytes> {
+        let mut h = headers.clone();
+        h.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        self.responses.error(&h, e, &[])
     }
 
     #[cfg(feature = "ui")]

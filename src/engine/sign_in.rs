@@ -12,7 +12,6 @@ use crate::error::{Error, ErrorCode};
 use crate::flow::VerifiedSignIn;
 use crate::identity::{Policy, Resolution, resolve_user};
 use crate::store::SessionRecord;
-use crate::util::unix_now;
 use crate::web::{add_cookies, cookie_header, json_response, query_param, redirect, wants_json};
 
 impl OidcEngine {
@@ -78,12 +77,20 @@ impl OidcEngine {
         let (user, resolution) =
             resolve_user(self.users.as_ref(), &v.identity, &v.profile, &policy).await?;
         let user_id = user.id.to_string();
+        let now = self.sessions.clock.unix_now();
+        let tokens = self.sessions.keeper.initial(
+            v.tokens.access_token.expose(),
+            v.tokens.refresh_token.as_ref().map(|r| r.expose()),
+            v.tokens.expires_in,
+            Some(v.nonce.as_str()),
+        )?;
         let record = SessionRecord {
-            user,
-            provider: v.provider.clone(),
-            expires_at: unix_now() + self.flow.timing.session_ttl.as_secs(),
             id_token_hint: v.id_token_hint.clone(),
             sign_in: v.sign_in.clone(),
+            created_at: now,
+            idp: v.idp.clone(),
+            tokens: Some(tokens),
+            ..SessionRecord::new(user, v.provider.clone(), self.sessions.expiry(now, now))
         };
         let set_cookie = self
             .sessions

@@ -2,18 +2,17 @@
 //! token exchange, ID token and userinfo verification, and claim mapping — ending at a
 //! [`VerifiedSignIn`]. Resolving the user and starting the session are the engine's.
 
-use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::id_token::Expected;
 use super::params::{CallbackParams, code_of_idp_error, loggable};
-use super::token::{exchange, get_json, userinfo};
-use super::verify::{Expect, peek, verify_peeked};
+use super::token::{Client, Tokens, exchange, get_json, userinfo};
+use super::verify::NonceRule;
 use super::{Flow, FlowError, safe_return_to};
 use crate::config::{AdminRules, EmailTrust, Protocol};
 use crate::error::{Error, ErrorCode};
 use crate::identity::Profile;
-use crate::provider::is_hmac;
-use crate::store::{Identity, SignInFacts};
+use crate::store::{Identity, IdpSession, SignInFacts};
 use crate::util::unix_now;
 
 /// A completed, verified sign-in: who the provider says this is (from the verified ID token for
@@ -30,6 +29,12 @@ pub(crate) struct VerifiedSignIn {
     pub id_token_hint: Option<String>,
     /// When and how the user authenticated at the provider.
     pub sign_in: SignInFacts,
+    /// The provider's side of the session (OpenID Connect only).
+    pub idp: Option<IdpSession>,
+    /// The token response: kept with the session for `Auth::access_token`.
+    pub tokens: Tokens,
+    /// The nonce of this sign-in: a refreshed ID token that carries one must carry this one.
+    pub nonce: String,
     /// Where the browser goes next (already checked).
     pub return_to: String,
     /// The provider's email trust.
@@ -164,13 +169,16 @@ impl Flow {
         };
 
         // 4. Token exchange.
+        let client = Client {
+            provider,
+            token_url: &active.token,
+            auth: resolved.spec.token_auth,
+            client_id: &resolved.client_id,
+            client_secret: resolved.client_secret.as_ref(),
+        };
         let tokens = exchange(
             &self.registry.http,
-            provider,
-            &active.token,
-            resolved.spec.token_auth,
-            &resolved.client_id,
-            resolved.client_secret.as_ref(),
+            &client,
             code,
             &self.redirect_uri(provider),
             tx.pkce_verifier.as_deref(),
@@ -183,6 +191,7 @@ impl Flow {
         // For OpenID Connect the identity is the verified ID token's `sub`, whatever the claim
         // rules map (matrix X: identity key).
         let mut verified_subject = None;
+        let mut idp = None;
         // How the user authenticated: the ID token's word, or (OAuth 2.0) the callback's time.
         let mut facts = SignInFacts {
             auth_time: Some(unix_now()),
@@ -196,99 +205,21 @@ impl Flow {
                         format!("provider `{provider}`: the token response has no id_token"),
                     )));
                 };
-                // Parsed once: the peeked header and payload go on to the verifier.
-                let peeked = peek(token).map_err(fail)?;
-                let (resolved, learned) = match &resolved.endpoints.issuer {
-                    Some(_) => (resolved.clone(), None),
-                    None => {
-                        let vars = peeked
-                            .0
-                            .iss
-                            .as_deref()
-                            .and_then(|iss| resolved.match_learnable_issuer(iss))
-                            .ok_or_else(|| {
-                                fail(Error::new(
-                                    ErrorCode::IdTokenInvalid,
-                                    format!(
-                                        "provider `{provider}`: ID token issuer `{}` is not an issuer of the configured instance URL",
-                                        loggable(peeked.0.iss.as_deref().unwrap_or(""))
-                                    ),
-                                ))
-                            })?;
-                        (resolved.with_learned(&vars), Some(vars))
-                    }
-                };
-                // The issuer to expect; when it cannot be rendered from the learned variables
-                // the configuration is at fault, not the token.
-                let Some(issuer) = resolved.endpoints.issuer.clone() else {
-                    return Err(fail(Error::new(
-                        ErrorCode::ProviderMisconfigured,
-                        format!("provider `{provider}`: the issuer template could not be rendered"),
-                    )));
-                };
-                if let Some(iss) = &params.iss
-                    && *iss != issuer
-                {
-                    return Err(fail(Error::new(
-                        ErrorCode::InvalidState,
-                        format!(
-                            "provider `{provider}`: authorization response `iss` differs from the ID token's"
-                        ),
-                    )));
-                }
-                let algs = self.registry.algs_for(&st, &resolved).await.map_err(fail)?;
-                let hmac = !algs.is_empty() && algs.iter().all(is_hmac);
-                let jwks_url = if hmac {
-                    None
-                } else {
-                    Some(
-                        self.registry
-                            .jwks_url_for(&st, &resolved)
-                            .await
-                            .map_err(fail)?,
+                let checked = self
+                    .verify_provider_id_token(
+                        provider,
+                        &st,
+                        &resolved,
+                        token,
+                        &Expected {
+                            nonce: NonceRule::Equals(&tx.nonce),
+                            access_token: Some(tokens.access_token.expose()),
+                            iss_param: params.iss.as_deref(),
+                        },
                     )
-                };
-                let keys = match &jwks_url {
-                    // HMAC is keyed by the client secret: no JWKS is needed (Authentik serves
-                    // `{}` in that mode).
-                    None => Arc::new(crate::provider::KeySet::new(Vec::new())),
-                    Some(url) => self
-                        .registry
-                        .keys(&st, url, peeked.0.kid.as_deref())
-                        .await
-                        .map_err(fail)?,
-                };
-                let kid_less = peeked.0.kid.is_none();
-                let expect = Expect {
-                    issuer: &issuer,
-                    client_id: &resolved.client_id,
-                    client_secret: resolved.client_secret.as_ref(),
-                    algs: &algs,
-                    nonce: &tx.nonce,
-                    access_token: Some(tokens.access_token.expose()),
-                    now: self.now(),
-                    skew: self.timing.clock_skew,
-                    max_age: self.timing.max_token_age,
-                };
-                let mut result = verify_peeked(token, peeked, &keys, &expect);
-                // A token without `kid` that no cached key verifies may be signed with a key the
-                // provider rotated in since: fetch the set again (rate-limited) and retry once.
-                if result.is_err()
-                    && kid_less
-                    && let Some(url) = &jwks_url
-                    && let Some(fresh) = self.registry.refetched_keys(&st, url).await
-                {
-                    result = peek(token).and_then(|p| verify_peeked(token, p, &fresh, &expect));
-                }
-                let verified = result.map_err(|e| {
-                    fail(Error::new(
-                        e.code(),
-                        format!("provider `{provider}`: {}", e.detail()),
-                    ))
-                })?;
-                if let Some(vars) = learned {
-                    st.learn(vars);
-                }
+                    .await
+                    .map_err(fail)?;
+                let (verified, issuer) = (checked.token, checked.issuer);
                 // 6. Userinfo: its `sub` must be the ID token's; ID token claims win on conflict.
                 let mut claims = match &active.userinfo {
                     Some(url) => {
@@ -336,6 +267,16 @@ impl Flow {
                 })?;
                 id_token_hint = Some(verified.expose_raw().to_owned());
                 verified_subject = Some(verified.subject.clone());
+                idp = Some(IdpSession {
+                    issuer: issuer.clone(),
+                    subject: verified.subject.clone(),
+                    sid: verified
+                        .claims
+                        .get("sid")
+                        .and_then(|v| v.as_str())
+                        .filter(|s| !s.is_empty() && s.len() <= 255)
+                        .map(str::to_owned),
+                });
                 (serde_json::Value::Object(claims), issuer)
             }
             Protocol::Oauth2 => {
@@ -394,6 +335,9 @@ impl Flow {
             profile,
             id_token_hint,
             sign_in: facts,
+            idp,
+            tokens,
+            nonce: tx.nonce,
             return_to: safe_return_to(Some(&tx.return_to)),
             email_trust: st.settings.email_trust.unwrap_or(resolved.spec.email_trust),
             auto_register: st.settings.auto_register,

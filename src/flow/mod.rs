@@ -10,6 +10,9 @@ mod params;
 pub(crate) use callback::VerifiedSignIn;
 pub use options::LoginOptions;
 pub use params::{CallbackParams, MAX_QUERY_BYTES};
+pub(crate) use refresh::{Original, Refreshed};
+mod id_token;
+mod refresh;
 mod token;
 mod transaction;
 mod verify;
@@ -22,7 +25,7 @@ use openidconnect::PkceCodeChallenge;
 
 pub use crate::web::{MAX_RETURN_TO, safe_return_to};
 pub use transaction::{MAX_COOKIE_BYTES, MAX_PENDING};
-pub(crate) use verify::{Expect, peek, verify_id_token};
+pub(crate) use verify::{Expect, NonceRule, peek, verify_id_token};
 pub use verify::{MAX_HEADER_BYTES, MAX_ID_TOKEN_BYTES, VerifiedIdToken};
 
 use transaction::Transaction;
@@ -99,6 +102,8 @@ pub(crate) struct Flow {
     pub prefix: String,
     pub tx_cookie: TxCookie,
     pub timing: FlowTiming,
+    /// Whether a provider's `refresh_scope` is requested (refresh tokens wanted).
+    pub refresh_tokens: bool,
 }
 
 /// The redirect URI registered at a provider: from the configured base URL and prefix, never
@@ -153,7 +158,7 @@ impl Flow {
             q.append_pair("response_type", "code")
                 .append_pair("client_id", &active.resolved.client_id)
                 .append_pair("redirect_uri", &self.redirect_uri(provider))
-                .append_pair("scope", &active.resolved.scopes.join(" "))
+                .append_pair("scope", &self.scope_of(&active.resolved))
                 .append_pair("state", &tx.state);
             if oidc {
                 q.append_pair("nonce", &tx.nonce);
@@ -183,6 +188,20 @@ impl Flow {
             location: url.to_string(),
             cookies: vec![cookie],
         })
+    }
+
+    /// The scopes a sign-in asks for: the provider's, and its refresh scope when refresh
+    /// tokens are wanted and the scopes do not already name it.
+    fn scope_of(&self, resolved: &crate::provider::ResolvedProvider) -> String {
+        let mut scope = resolved.scopes.join(" ");
+        if self.refresh_tokens
+            && let Some(extra) = &resolved.spec.refresh_scope
+            && !resolved.scopes.iter().any(|s| s == extra)
+        {
+            scope.push(' ');
+            scope.push_str(extra);
+        }
+        scope
     }
 
     pub(crate) fn now(&self) -> SystemTime {

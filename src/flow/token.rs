@@ -10,6 +10,10 @@ use crate::provider::http::IdpClient;
 pub(crate) struct Tokens {
     pub access_token: Secret,
     pub id_token: Option<String>,
+    /// The refresh token, when the provider issued one (or rotated it).
+    pub refresh_token: Option<Secret>,
+    /// `expires_in`, in seconds, when the provider said.
+    pub expires_in: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -18,6 +22,11 @@ struct TokenResponse {
     token_type: String,
     #[serde(default)]
     id_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    // A number, or (some providers, Authentik behind some proxies) a string of digits.
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -25,7 +34,6 @@ struct ErrorResponse {
     error: String,
 }
 
-/// The error code for a token endpoint's `error`.
 fn code_of_token_error(err: &str, status: u16) -> ErrorCode {
     match err {
         // Authentik answers 400 invalid_client for a wrong id or secret *and* for a redirect URI
@@ -50,14 +58,19 @@ fn shown_error(err: &str) -> String {
 }
 
 /// Redeems `code` at the token endpoint with the spec's client authentication.
-#[allow(clippy::too_many_arguments)]
+/// The client: how it authenticates at the token endpoint.
+pub(crate) struct Client<'a> {
+    pub provider: &'a str,
+    pub token_url: &'a str,
+    pub auth: TokenAuth,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a Secret>,
+}
+
+/// The authorization code grant.
 pub(crate) async fn exchange(
     http: &IdpClient,
-    provider: &str,
-    token_url: &str,
-    auth: TokenAuth,
-    client_id: &str,
-    client_secret: Option<&Secret>,
+    client: &Client<'_>,
     code: &str,
     redirect_uri: &str,
     verifier: Option<&str>,
@@ -70,19 +83,51 @@ pub(crate) async fn exchange(
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    let basic = match (auth, client_secret) {
-        (TokenAuth::ClientSecretBasic, Some(s)) => Some((client_id, s)),
+    token_request(http, client, form).await
+}
+
+/// The refresh token grant (RFC 6749 §6). `invalid_grant` (revoked, expired, reused) is
+/// [`ErrorCode::SessionExpired`]; an unreachable provider or a 5xx is
+/// [`ErrorCode::ProviderUnreachable`].
+pub(crate) async fn refresh(
+    http: &IdpClient,
+    client: &Client<'_>,
+    refresh_token: &str,
+) -> Result<Tokens, Error> {
+    let form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    token_request(http, client, form).await.map_err(|e| {
+        if e.code() == ErrorCode::LoginExpired {
+            Error::new(ErrorCode::SessionExpired, e.detail().to_owned())
+        } else {
+            e
+        }
+    })
+}
+
+async fn token_request(
+    http: &IdpClient,
+    client: &Client<'_>,
+    mut form: Vec<(&str, &str)>,
+) -> Result<Tokens, Error> {
+    let provider = client.provider;
+    let basic = match (client.auth, client.client_secret) {
+        (TokenAuth::ClientSecretBasic, Some(s)) => Some((client.client_id, s)),
         (TokenAuth::ClientSecretPost, Some(s)) => {
-            form.push(("client_id", client_id));
+            form.push(("client_id", client.client_id));
             form.push(("client_secret", s.expose()));
             None
         }
         (_, None) => {
-            form.push(("client_id", client_id));
+            form.push(("client_id", client.client_id));
             None
         }
     };
-    let resp = http.post_form("token", token_url, &form, basic).await?;
+    let resp = http
+        .post_form("token", client.token_url, &form, basic)
+        .await?;
     let fail = |code: ErrorCode, d: String| {
         Error::new(code, format!("provider `{provider}`: token endpoint: {d}"))
     };
@@ -122,13 +167,19 @@ pub(crate) async fn exchange(
             "token_type is not Bearer".into(),
         ));
     }
+    let expires_in = match &t.expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
     Ok(Tokens {
         access_token: Secret::new(t.access_token),
         id_token: t.id_token,
+        refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
+        expires_in,
     })
 }
 
-/// Calls userinfo with the access token in the `Authorization` header (never in a URL).
 pub(crate) async fn userinfo(
     http: &IdpClient,
     provider: &str,

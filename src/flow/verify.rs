@@ -34,12 +34,21 @@ pub const MAX_ID_TOKEN_BYTES: usize = 128 * 1024;
 pub const MAX_HEADER_BYTES: usize = 4096;
 
 /// What the token must say.
+/// What the ID token's `nonce` must be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum NonceRule<'a> {
+    /// A sign-in: the nonce this browser's transaction sent, required.
+    Equals(&'a str),
+    /// A refreshed ID token (Core 12.2): no nonce, or the original sign-in's.
+    AbsentOrEquals(Option<&'a str>),
+}
+
 pub(crate) struct Expect<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
     pub client_secret: Option<&'a Secret>,
     pub algs: &'a [CoreJwsSigningAlgorithm],
-    pub nonce: &'a str,
+    pub nonce: NonceRule<'a>,
     /// The access token from the same token response, for `at_hash`.
     pub access_token: Option<&'a str>,
     pub now: SystemTime,
@@ -271,10 +280,24 @@ where
                 Ok(())
             }
         });
-    let nonce = Nonce::new(ex.nonce.to_owned());
-    parsed
-        .claims(&verifier, &nonce)
-        .map_err(|e| invalid(format!("ID token rejected: {e}")))?;
+    match ex.nonce {
+        NonceRule::Equals(expected) => {
+            let nonce = Nonce::new(expected.to_owned());
+            parsed.claims(&verifier, &nonce).map(|_| ())
+        }
+        NonceRule::AbsentOrEquals(original) => parsed
+            .claims(&verifier, |claimed: Option<&Nonce>| {
+                match (claimed, original) {
+                    (None, _) => Ok(()),
+                    (Some(n), Some(o)) if n.secret() == o => Ok(()),
+                    (Some(_), _) => {
+                        Err("a refreshed ID token carries a nonce that is not the sign-in's".into())
+                    }
+                }
+            })
+            .map(|_| ()),
+    }
+    .map_err(|e| invalid(format!("ID token rejected: {e}")))?;
 
     if let Some(azp) = payload.get("azp")
         && azp.as_str() != Some(ex.client_id)

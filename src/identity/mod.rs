@@ -12,7 +12,7 @@ pub use email::canonical_email;
 
 use crate::config::{AdminRules, ClaimMap, EmailTrust};
 use crate::error::{Error, ErrorCode};
-use crate::store::{Identity, NewUser, StoreErrorKind, User, UserStore, UserUpdate};
+use crate::store::{Identity, NewUser, StoreErrorKind, User, UserId, UserStore, UserUpdate};
 
 crate::store::with_profile_fields! {
     /// What a sign-in says about the person, after claim mapping. `email` is set only when the
@@ -176,6 +176,32 @@ fn new_user_of(profile: &Profile, is_admin: bool) -> NewUser {
         groups: fields.groups,
         is_admin,
     }
+}
+
+/// Writes a refreshed profile (a token refresh's ID token and userinfo) onto the session's user,
+/// with the admin rules applied as at sign-in: group and admin changes at the provider reach
+/// the app without a new sign-in.
+pub async fn refresh_user(
+    users: &dyn UserStore,
+    user: &UserId,
+    provider: &str,
+    profile: &Profile,
+    admin_rules: &AdminRules,
+) -> Result<User, Error> {
+    let admin = admin_decision(admin_rules, profile);
+    let before = users.get(user).await?;
+    let after = users.update(user, update_of(profile, admin)).await?;
+    if let Some(before) = before
+        && before.is_admin != after.is_admin
+    {
+        let event = if after.is_admin {
+            "admin_granted"
+        } else {
+            "admin_revoked"
+        };
+        tracing::info!(target: "tower_oidc::audit", event, provider, user = %after.id, "admin rules changed the admin flag at a token refresh");
+    }
+    Ok(after)
 }
 
 /// Finds or creates the user of a verified sign-in.

@@ -3,17 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cookie::Key;
-
 use super::OidcLayer;
+use super::key::cookie_key;
 use crate::admin::AdminApi;
-use crate::config::{ProviderSettings, Providers, check_url, is_loopback};
+use crate::config::{ProviderSettings, Providers, check_url};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
 use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
-use crate::session::{DEFAULT_PREFIX, FreshUsers, Responses, SessionCookie, Sessions};
+use crate::session::{
+    DEFAULT_PREFIX, FreshUsers, Responses, Sealer, SessionCookie, SessionTiming, Sessions,
+    TokenKeeper,
+};
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
+use crate::util::Clock;
 
 /// Why a layer could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -73,6 +76,9 @@ pub struct OidcLayerBuilder {
     /// Settings given with [`OidcLayerBuilder::provider`], in call order.
     seeds: Vec<(String, ProviderSettings)>,
     ephemeral_keys: bool,
+    session_timing: Option<SessionTiming>,
+    clock: Clock,
+    refresh_tokens: bool,
 }
 
 impl Default for OidcLayerBuilder {
@@ -95,6 +101,9 @@ impl Default for OidcLayerBuilder {
             user_revalidation: Duration::from_secs(60),
             seeds: Vec::new(),
             ephemeral_keys: false,
+            session_timing: None,
+            clock: Clock::system(),
+            refresh_tokens: true,
         }
     }
 }
@@ -266,6 +275,29 @@ impl OidcLayerBuilder {
         self
     }
 
+    /// Session lifetimes (idle and absolute, how often activity renews them) and when access
+    /// tokens are refreshed. Default [`SessionTiming::default`], with `idle` taken from
+    /// [`FlowTiming::session_ttl`] when only that was set.
+    pub fn session_timing(mut self, timing: SessionTiming) -> Self {
+        self.session_timing = Some(timing);
+        self
+    }
+
+    /// Whether sign-ins ask for refresh tokens (default `true`): each provider's
+    /// `refresh_scope` in `providers.toml` (`offline_access` for Authentik) is requested besides
+    /// its scopes. Off, sessions keep the access token of the sign-in until it expires.
+    pub fn refresh_tokens(mut self, on: bool) -> Self {
+        self.refresh_tokens = on;
+        self
+    }
+
+    /// The clock sessions and tokens expire by (default the system clock). Tests pass a
+    /// [`Clock::manual`] to let tokens and sessions expire without waiting.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Whether the admin API refuses to disable or delete the last enabled provider (default
     /// `false`). Turn it on when the providers are the app's only way to sign in, so that an
     /// admin cannot lock everybody out; leave it off when the app has another one (passwords).
@@ -295,35 +327,7 @@ impl OidcLayerBuilder {
         {
             return Err(BuildError::BadPrefix(prefix));
         }
-        let key = match self.key {
-            Some(k) => {
-                if k.len() < 64 {
-                    return Err(BuildError::BadKey(format!(
-                        "{} bytes; at least 64 are needed",
-                        k.len()
-                    )));
-                }
-                if k[..32] == k[32..64] {
-                    return Err(BuildError::BadKey(
-                        "the signing and encryption halves are equal".into(),
-                    ));
-                }
-                Key::try_from(k.as_slice()).map_err(|e| BuildError::BadKey(e.to_string()))?
-            }
-            None if self.ephemeral_keys => {
-                tracing::info!(
-                    "ephemeral cookie key: sessions and pending sign-ins end with this process"
-                );
-                Key::generate()
-            }
-            None if is_loopback(&parsed) => {
-                tracing::warn!(
-                    "no cookie key configured: using a random one for loopback development; sessions will not survive a restart"
-                );
-                Key::generate()
-            }
-            None => return Err(BuildError::MissingKey),
-        };
+        let key = cookie_key(self.key, self.ephemeral_keys, &parsed)?;
         let t = self.timing;
         if t.transaction_ttl.is_zero() || t.transaction_ttl > Duration::from_secs(3600) {
             return Err(BuildError::BadTiming(
@@ -365,7 +369,7 @@ impl OidcLayerBuilder {
             }
         });
         let registry = Arc::new(Registry::new(providers, settings, http, self.cache));
-        let flow = Flow {
+        let flow = Arc::new(Flow {
             registry: registry.clone(),
             transactions: sessions.clone(),
             key: key.clone(),
@@ -373,16 +377,39 @@ impl OidcLayerBuilder {
             tx_cookie: crate::flow::tx_cookie(secure, &prefix, t.transaction_ttl),
             prefix: prefix.clone(),
             timing: t,
-        };
+            refresh_tokens: self.refresh_tokens,
+        });
+        let st = self.session_timing.unwrap_or(SessionTiming {
+            idle: t.session_ttl,
+            ..SessionTiming::default()
+        });
+        if st.idle.is_zero() || st.absolute.is_zero() {
+            return Err(BuildError::BadTiming(
+                "session lifetimes must be positive".into(),
+            ));
+        }
+        let fresh = Arc::new(FreshUsers::new(users.clone(), self.user_revalidation));
+        let keeper = Arc::new(TokenKeeper {
+            store: sessions.clone(),
+            flow: flow.clone(),
+            users: users.clone(),
+            fresh: fresh.clone(),
+            sealer: Sealer::new(&key),
+            clock: self.clock.clone(),
+            timing: st,
+        });
         Ok(OidcLayer {
             engine: Arc::new(OidcEngine {
                 registry: registry.clone(),
                 flow,
                 sessions: Sessions {
                     store: sessions,
-                    cookie: SessionCookie::new(secure, t.session_ttl),
+                    cookie: SessionCookie::new(secure),
                     key,
-                    users: FreshUsers::new(users.clone(), self.user_revalidation),
+                    users: fresh,
+                    keeper,
+                    timing: st,
+                    clock: self.clock,
                 },
                 users: users.clone(),
                 responses: Arc::new(Responses::new(&prefix, error_page)),

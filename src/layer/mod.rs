@@ -6,6 +6,7 @@
 //! lookup, no boxing, no allocation, and nothing inserted (no `Auth` means signed out).
 
 mod builder;
+mod key;
 mod service;
 
 use std::sync::Arc;

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use super::Responses;
-use crate::store::{SessionRecord, SignInFacts, User};
+use super::{AccessToken, Responses, TokenKeeper};
+use crate::error::{Error, ErrorCode};
+use crate::store::{SessionId, SessionRecord, SignInFacts, User};
 
 /// Who is signed in, in the request's extensions.
 ///
@@ -32,6 +33,20 @@ pub struct Auth {
     responses: Option<Arc<Responses>>,
     // The request carried a session cookie, but the session store could not be asked.
     unavailable: bool,
+    // The session's id and the layer's token keeper, for `access_token`.
+    live: Option<Arc<LiveSession>>,
+}
+
+/// What `Auth::access_token` needs besides the record: the session's id and the token keeper.
+pub(crate) struct LiveSession {
+    pub id: SessionId,
+    pub keeper: Arc<TokenKeeper>,
+}
+
+impl std::fmt::Debug for LiveSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveSession")
+    }
 }
 
 impl Auth {
@@ -42,6 +57,7 @@ impl Auth {
             user: None,
             responses: None,
             unavailable: false,
+            live: None,
         }
     }
 
@@ -58,12 +74,17 @@ impl Auth {
         extensions.get::<Auth>().cloned().unwrap_or_default()
     }
 
-    pub(crate) fn signed_in(record: Arc<SessionRecord>, user: Arc<User>) -> Self {
+    pub(crate) fn signed_in(
+        record: Arc<SessionRecord>,
+        user: Arc<User>,
+        live: Arc<LiveSession>,
+    ) -> Self {
         Auth {
             session: Some(record),
             user: Some(user),
             responses: None,
             unavailable: false,
+            live: Some(live),
         }
     }
 
@@ -76,6 +97,7 @@ impl Auth {
             user: None,
             responses: None,
             unavailable: true,
+            live: None,
         }
     }
 
@@ -145,5 +167,48 @@ impl Auth {
     /// The provider the user signed in with.
     pub fn provider(&self) -> Option<&str> {
         self.session.as_ref().map(|s| s.provider.as_str())
+    }
+
+    /// A valid access token of the signed-in user, for calling the provider's APIs (or any API
+    /// that accepts its tokens) on their behalf. When the token expires within the refresh skew
+    /// it is refreshed first — once per session across every instance sharing the session
+    /// store, however many requests ask at the same moment.
+    ///
+    /// Errors: `session_expired` when signed out, when the session began before tokens were
+    /// kept, or when the provider refused the refresh (the session then ends);
+    /// `provider_unreachable` when the token has expired and the provider cannot be reached
+    /// (the session is kept and the refresh retried later).
+    ///
+    /// ```no_run
+    /// # async fn handler(auth: tower_oidc::Auth) -> Result<String, tower_oidc::Error> {
+    /// let token = auth.access_token().await?;
+    /// let response = reqwest::Client::new()
+    ///     .get("https://auth.example.com/application/o/userinfo/")
+    ///     .bearer_auth(token.secret())
+    ///     .send()
+    ///     .await;
+    /// # Ok(String::new()) }
+    /// ```
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
+        match (&self.live, &self.session) {
+            (Some(live), Some(record)) => live.keeper.access_token(&live.id, record.clone()).await,
+            _ => Err(Error::new(ErrorCode::SessionExpired, "not signed in")),
+        }
+    }
+
+    /// The provider's userinfo for the signed-in user, fetched with [`Auth::access_token`]
+    /// (refreshed first when it is about to expire): the provider's view of the user now.
+    ///
+    /// ```no_run
+    /// # async fn handler(auth: tower_oidc::Auth) -> Result<(), tower_oidc::Error> {
+    /// let info = auth.userinfo().await?;
+    /// let groups = info.get("groups");
+    /// # Ok(()) }
+    /// ```
+    pub async fn userinfo(&self) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        match (&self.live, &self.session) {
+            (Some(live), Some(record)) => live.keeper.userinfo(&live.id, record.clone()).await,
+            _ => Err(Error::new(ErrorCode::SessionExpired, "not signed in")),
+        }
     }
 }

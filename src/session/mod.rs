@@ -13,11 +13,16 @@
 mod auth;
 mod fresh_users;
 mod responses;
+mod sealed;
 mod session_cookie;
 mod sessions;
+mod tokens;
 
 pub use auth::Auth;
 pub(crate) use fresh_users::FreshUsers;
 pub(crate) use responses::{DEFAULT_PREFIX, Responses};
+pub(crate) use sealed::Sealer;
 pub(crate) use session_cookie::SessionCookie;
 pub(crate) use sessions::Sessions;
+pub(crate) use tokens::TokenKeeper;
+pub use tokens::{AccessToken, SessionTiming};

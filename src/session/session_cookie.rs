@@ -1,7 +1,5 @@
 //! The session cookie: a random session id, HMAC-signed with the app's key.
 
-use std::time::Duration;
-
 use cookie::{Cookie, CookieJar, Key, SameSite};
 
 use crate::store::SessionId;
@@ -15,11 +13,10 @@ const MAX_SESSION_COOKIE: usize = 256;
 pub(crate) struct SessionCookie {
     pub name: &'static str,
     pub secure: bool,
-    pub ttl: Duration,
 }
 
 impl SessionCookie {
-    pub fn new(secure: bool, ttl: Duration) -> Self {
+    pub fn new(secure: bool) -> Self {
         SessionCookie {
             name: if secure {
                 "__Host-tower_oidc_session"
@@ -27,7 +24,6 @@ impl SessionCookie {
                 "tower_oidc_session"
             },
             secure,
-            ttl,
         }
     }
 
@@ -86,11 +82,14 @@ impl SessionCookie {
         c
     }
 
-    /// `Set-Cookie` for a new session id.
-    pub fn write(&self, key: &Key, id: &SessionId) -> String {
+    /// The signed session cookie for `id`, living `max_age_secs` (the session's remaining
+    /// lifetime).
+    pub fn write_for(&self, key: &Key, id: &SessionId, max_age_secs: u64) -> String {
         let mut jar = CookieJar::new();
         let mut c = self.base(id.expose().to_owned());
-        c.set_max_age(cookie::time::Duration::seconds(self.ttl.as_secs() as i64));
+        c.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX / 1000),
+        ));
         jar.signed_mut(key).add(c);
         jar.get(self.name)
             .map(|c| c.to_string())
@@ -113,9 +112,9 @@ mod tests {
     #[test]
     fn signed_cookie_round_trip_and_forgery() {
         let key = Key::generate();
-        let sc = SessionCookie::new(true, Duration::from_secs(60));
+        let sc = SessionCookie::new(true);
         let id = SessionId::random();
-        let set = sc.write(&key, &id);
+        let set = sc.write_for(&key, &id, 60);
         assert!(set.starts_with("__Host-tower_oidc_session="));
         for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
             assert!(set.contains(attr), "{set}");
@@ -126,7 +125,7 @@ mod tests {
         assert_eq!(sc.read(&Key::generate(), value), None);
         let forged = format!("__Host-tower_oidc_session={}", id.expose());
         assert_eq!(sc.read(&key, &forged), None);
-        let plain = SessionCookie::new(false, Duration::from_secs(60)).write(&key, &id);
+        let plain = SessionCookie::new(false).write_for(&key, &id, 60);
         assert!(plain.starts_with("tower_oidc_session=") && !plain.contains("Secure"));
     }
 }

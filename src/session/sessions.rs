@@ -2,33 +2,35 @@
 //! starting a session (always under a new id), and ending one.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use cookie::Key;
 use http::HeaderMap;
 
-use super::{Auth, FreshUsers, SessionCookie};
+use super::auth::LiveSession;
+use super::{Auth, FreshUsers, SessionCookie, SessionTiming, TokenKeeper};
 use crate::error::Error;
 use crate::store::{SessionId, SessionRecord, SessionStore};
+use crate::util::Clock;
 
 /// Who a request's session cookie names, and whether the cookie is stale.
 pub(crate) struct Checked {
     pub auth: Auth,
-    pub clear_cookie: bool,
+    /// A `Set-Cookie` for the response: the session cookie cleared (a stale or foreign one),
+    /// or renewed (the session's expiry slid).
+    pub set_cookie: Option<String>,
 }
 
-/// The session store, the cookie that names a session in it, and the key that signs the cookie.
 pub(crate) struct Sessions {
     pub store: Arc<dyn SessionStore>,
     pub cookie: SessionCookie,
     pub key: Key,
-    /// The sessions' users as the user store has them now.
-    pub users: FreshUsers,
+    pub users: Arc<FreshUsers>,
+    pub keeper: Arc<TokenKeeper>,
+    pub timing: SessionTiming,
+    pub clock: Clock,
 }
 
 impl Sessions {
-    /// Whether the request carries a session cookie at all (a cheap check for the hot path: no
-    /// signature check, no allocation).
     pub fn has_cookie(&self, headers: &HeaderMap) -> bool {
         headers
             .get_all(http::header::COOKIE)
@@ -36,7 +38,6 @@ impl Sessions {
             .any(|v| v.to_str().is_ok_and(|s| self.cookie.present(s)))
     }
 
-    /// The verified session id of the request's cookie, if any.
     pub fn id(&self, headers: &HeaderMap) -> Option<SessionId> {
         let fields = headers
             .get_all(http::header::COOKIE)
@@ -45,33 +46,35 @@ impl Sessions {
         self.cookie.read_all(&self.key, fields)
     }
 
-    /// Who is signed in, from the request's `Cookie` header. No cookie: anonymous, without
-    /// allocation or I/O. A cookie that is tampered, forged or expired: anonymous. A store that
-    /// cannot be reached: `store_unavailable`.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, Error> {
         Ok(self.check(headers).await?.auth)
     }
 
-    /// [`Sessions::authenticate`], and whether the request's session cookie should be cleared:
-    /// it names no live session (forged, tampered, duplicated, expired or ended), so the browser
-    /// should stop sending it.
     pub async fn check(&self, headers: &HeaderMap) -> Result<Checked, Error> {
         let anonymous = |headers: &HeaderMap| Checked {
             auth: Auth::anonymous(),
-            clear_cookie: self.has_cookie(headers),
+            set_cookie: self.has_cookie(headers).then(|| self.cookie.clear()),
         };
         let Some(id) = self.id(headers) else {
             return Ok(anonymous(headers));
         };
-        let record = match self.store.load(&id).await? {
-            Some(record) if !record.is_expired(SystemTime::now()) => record,
+        let now = self.clock.now();
+        let record = match self.store.load_shared(&id).await? {
+            Some(record) if !record.is_expired(now) => record,
             _ => return Ok(anonymous(headers)),
         };
         match self.users.get(&record.user.id).await? {
-            Some(user) => Ok(Checked {
-                auth: Auth::signed_in(Arc::new(record), user),
-                clear_cookie: false,
-            }),
+            Some(user) => {
+                let (record, set_cookie) = self.slide(&id, record).await;
+                let live = Arc::new(LiveSession {
+                    id,
+                    keeper: self.keeper.clone(),
+                });
+                Ok(Checked {
+                    auth: Auth::signed_in(record, user, live),
+                    set_cookie,
+                })
+            }
             None => {
                 // The user was deleted: their sessions end.
                 tracing::info!(target: "tower_oidc::audit", event = "session_ended", user = %record.user.id, reason = "user_deleted", "session of a deleted user ended");
@@ -81,8 +84,49 @@ impl Sessions {
         }
     }
 
-    /// Starts a session for `record` under a new id (never the pre-login one: session fixation),
-    /// ending `old` if there was one; returns the `Set-Cookie` of the new session.
+    /// When the session expires if it began at `created_at` and was last used `now`.
+    pub fn expiry(&self, created_at: u64, now: u64) -> u64 {
+        now.saturating_add(self.timing.idle.as_secs())
+            .min(created_at.saturating_add(self.timing.absolute.as_secs()))
+    }
+
+    /// Sliding expiry: moves the session's expiry to `now + idle` (never past the absolute
+    /// lifetime) when that moves it by more than the renew step, with a compare-and-set (a
+    /// concurrent change wins; this request goes on with what it loaded) and a renewed cookie.
+    async fn slide(
+        &self,
+        id: &SessionId,
+        record: Arc<SessionRecord>,
+    ) -> (Arc<SessionRecord>, Option<String>) {
+        if record.created_at == 0 {
+            // Began before sessions slid: it keeps its fixed expiry.
+            return (record, None);
+        }
+        let now = self.clock.unix_now();
+        let target = self.expiry(record.created_at, now);
+        // A step as long as the idle timeout would never renew in time: at most half of it.
+        let step = self.timing.renew_step.min(self.timing.idle / 2).as_secs();
+        if target <= record.expires_at.saturating_add(step) {
+            return (record, None);
+        }
+        let mut next = SessionRecord::clone(&record);
+        next.version = record.version.wrapping_add(1);
+        next.expires_at = target;
+        match self.store.compare_and_swap(id, record.version, &next).await {
+            Ok(true) => {
+                let cookie = self
+                    .cookie
+                    .write_for(&self.key, id, target.saturating_sub(now));
+                (Arc::new(next), Some(cookie))
+            }
+            Ok(false) => (record, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not renew the session's expiry");
+                (record, None)
+            }
+        }
+    }
+
     pub async fn rotate(
         &self,
         old: Option<SessionId>,
@@ -96,7 +140,8 @@ impl Sessions {
         let id = SessionId::random();
         self.store.store(&id, record).await?;
         self.users.forget(&record.user.id);
-        Ok(self.cookie.write(&self.key, &id))
+        let lifetime = record.expires_at.saturating_sub(self.clock.unix_now());
+        Ok(self.cookie.write_for(&self.key, &id, lifetime))
     }
 
     /// Ends the session `id` and returns its record as it was, if there was one.

@@ -17,7 +17,7 @@ struct Inner {
     users: HashMap<UserId, User>,
     identities: HashMap<Identity, UserId>,
     settings: BTreeMap<String, ProviderSettings>,
-    sessions: HashMap<SessionId, SessionRecord>,
+    sessions: HashMap<SessionId, Arc<SessionRecord>>,
     consumed: HashMap<String, SystemTime>,
 }
 
@@ -186,8 +186,42 @@ impl SessionStore for MemoryStore {
                 g.sessions.remove(id);
                 Ok(None)
             }
-            Some(r) => Ok(Some(r.clone())),
+            Some(r) => Ok(Some(SessionRecord::clone(r))),
             None => Ok(None),
+        }
+    }
+
+    async fn load_shared(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        match g.sessions.get(id) {
+            Some(r) if r.is_expired(now) => {
+                g.sessions.remove(id);
+                Ok(None)
+            }
+            Some(r) => Ok(Some(Arc::clone(r))),
+            None => Ok(None),
+        }
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        match g.sessions.get(id) {
+            Some(r) if !r.is_expired(now) && r.version == expected => {
+                if record.is_expired(now) {
+                    g.sessions.remove(id);
+                } else {
+                    g.sessions.insert(id.clone(), Arc::new(record.clone()));
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -198,7 +232,7 @@ impl SessionStore for MemoryStore {
         if g.sessions.len() % 256 == 255 {
             g.sessions.retain(|_, r| !r.is_expired(now));
         }
-        g.sessions.insert(id.clone(), record.clone());
+        g.sessions.insert(id.clone(), Arc::new(record.clone()));
         Ok(())
     }
 

@@ -51,7 +51,8 @@ pub use error::{StoreError, StoreErrorKind};
 pub use memory::MemoryStore;
 pub(crate) use model::with_profile_fields;
 pub use model::{
-    Identity, NewUser, SessionId, SessionRecord, SignInFacts, User, UserId, UserUpdate,
+    Identity, IdpSession, NewUser, SealedTokens, SessionId, SessionRecord, SignInFacts, TokenState,
+    User, UserId, UserUpdate,
 };
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[cfg(feature = "postgres")]
@@ -125,6 +126,27 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError>;
     /// Ends a session. Deleting an unknown id is not an error.
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;
+    /// Replaces the session only while the stored record's [`SessionRecord::version`] is still
+    /// `expected`, atomically for every instance sharing the store: `Ok(true)` when it was
+    /// replaced, `Ok(false)` when another writer changed it first or the session is gone or
+    /// expired. The caller sets `record.version` (normally `expected + 1`).
+    ///
+    /// Refreshing a token once across instances and sliding a session's expiry build on it, so
+    /// a backend must not emulate it with a load and a store.
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError>;
+    /// [`SessionStore::load`], shared. The default wraps `load`'s record in an `Arc`; a
+    /// backend that keeps records in memory hands out its own (no copy per request).
+    async fn load_shared(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<std::sync::Arc<SessionRecord>>, StoreError> {
+        Ok(self.load(id).await?.map(std::sync::Arc::new))
+    }
     /// Marks a login transaction as consumed until `expires_at`. Returns `true` the first time
     /// for a given id and `false` on every later call: the atomic single-use check that makes a
     /// replayed or double-fired callback fail.

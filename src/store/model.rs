@@ -203,6 +203,71 @@ pub struct SessionRecord {
     /// How the user authenticated at the provider (for step-up checks).
     #[serde(default)]
     pub sign_in: SignInFacts,
+    /// The compare-and-set generation: [`SessionStore::compare_and_swap`] replaces the record
+    /// only while the stored one still has the version the caller read, and the caller bumps it.
+    /// `0` for a record that was only ever [`SessionStore::store`]d.
+    ///
+    /// [`SessionStore::compare_and_swap`]: crate::store::SessionStore::compare_and_swap
+    /// [`SessionStore::store`]: crate::store::SessionStore::store
+    #[serde(default)]
+    pub version: u64,
+    /// When the session began (Unix seconds): with the absolute lifetime it bounds how far
+    /// activity may slide `expires_at`. `0` for records written before sessions slid.
+    #[serde(default)]
+    pub created_at: u64,
+    /// The provider's side of the session: issuer, subject and `sid` from the verified ID token
+    /// (for refresh checks and logout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<IdpSession>,
+    /// The session's tokens, sealed (AES-256-GCM under the layer's cookie key) before any store
+    /// sees them, with the plain facts needed to decide when to refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenState>,
+}
+
+/// The provider's side of a session, from the verified ID token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpSession {
+    /// The ID token's `iss`.
+    pub issuer: String,
+    /// The ID token's `sub`: a refreshed ID token must carry the same.
+    pub subject: String,
+    /// The provider's session id (`sid`), when it sends one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A session's tokens as a store keeps them: the secrets sealed, and in the clear only what
+/// deciding on a refresh needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenState {
+    /// When the access token expires (Unix seconds), when the provider said (`expires_in`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_expires_at: Option<u64>,
+    /// Whether the sealed tokens hold a refresh token.
+    #[serde(default)]
+    pub refreshable: bool,
+    /// An instance holds the right to refresh until this time (Unix seconds; `0`: nobody). Taken
+    /// and released by compare-and-set, so one refresh grant is sent per expiry.
+    #[serde(default)]
+    pub lease_until: u64,
+    /// After a failed refresh (provider unreachable), not before this time (Unix seconds).
+    #[serde(default)]
+    pub retry_after: u64,
+    /// The access token, refresh token and nonce, sealed.
+    pub sealed: SealedTokens,
+}
+
+/// Tokens sealed with AES-256-GCM: base64url of nonce ‖ ciphertext. Opaque to the stores;
+/// its `Debug` shows nothing of it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SealedTokens(pub String);
+
+impl fmt::Debug for SealedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedTokens(<sealed>)")
+    }
 }
 
 /// How the user authenticated at the provider for a session: when, and how strongly (from the ID
@@ -233,6 +298,22 @@ impl fmt::Debug for SessionRecord {
 }
 
 impl SessionRecord {
+    /// A record for `user`, signed in with `provider`, expiring at `expires_at` (Unix seconds),
+    /// with everything else empty.
+    pub fn new(user: User, provider: impl Into<String>, expires_at: u64) -> Self {
+        SessionRecord {
+            user,
+            provider: provider.into(),
+            expires_at,
+            id_token_hint: None,
+            sign_in: SignInFacts::default(),
+            version: 0,
+            created_at: 0,
+            idp: None,
+            tokens: None,
+        }
+    }
+
     /// `expires_at` as a `SystemTime`.
     pub fn expiry(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.expires_at)

@@ -162,6 +162,28 @@ impl RedisSessionStore {
     }
 }
 
+/// Compare-and-set on a session key, atomic in Redis: the stored record's `version` (absent:
+/// 0) must equal `ARGV[1]`; then the key is set to `ARGV[2]` expiring at `ARGV[3]` ms (`0`:
+/// deleted).
+static CAS_SCRIPT: std::sync::LazyLock<::redis::Script> = std::sync::LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local ok, rec = pcall(cjson.decode, v)
+if not ok or type(rec) ~= 'table' then return redis.error_reply('corrupt session record') end
+local cur = rec['version'] or 0
+if tostring(cur) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+end
+return 1
+",
+    )
+});
+
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
@@ -220,6 +242,34 @@ impl SessionStore for RedisSessionStore {
             .await
             .map_err(|e| map_err("delete session", e))?;
         Ok(())
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let op = "compare and swap session";
+        let mut conn = self.conn.clone();
+        let json = serde_json::to_string(record).map_err(|e| {
+            StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}"))
+        })?;
+        // `0`: the new record is already over, so the key goes.
+        let at = if record.expires_at <= now_secs() {
+            0
+        } else {
+            record.expires_at.saturating_mul(1000).min(MAX_PXAT)
+        };
+        let swapped: i64 = CAS_SCRIPT
+            .key(self.session_key(id))
+            .arg(expected)
+            .arg(json)
+            .arg(at)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        Ok(swapped == 1)
     }
 
     async fn consume_transaction(

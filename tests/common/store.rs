@@ -50,10 +50,64 @@ impl Backend {
 #[derive(Clone)]
 pub struct TestStore {
     pub backend: Backend,
+    /// Where the backend keeps sessions at rest, for scans of what it holds.
+    pub at_rest: AtRest,
     users: Arc<dyn UserStore>,
     settings: Arc<dyn SettingsStore>,
     sessions: Arc<dyn SessionStore>,
     _cleanup: Arc<dyn Send + Sync>,
+}
+
+/// Where a backend keeps sessions at rest.
+#[derive(Clone, Debug)]
+pub enum AtRest {
+    /// Only in this process's memory.
+    Process,
+    /// Files in this directory (SQLite: the database, WAL and shared-memory files).
+    Files(std::path::PathBuf),
+    /// Redis keys under this prefix.
+    Redis { url: String, prefix: String },
+}
+
+impl TestStore {
+    /// Everything the backend holds at rest, as bytes (`None` for the memory backend, which
+    /// holds nothing outside the process).
+    pub async fn raw_at_rest(&self) -> Option<Vec<u8>> {
+        match &self.at_rest {
+            AtRest::Process => None,
+            AtRest::Files(dir) => {
+                let mut all = Vec::new();
+                for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                    if let Ok(bytes) = std::fs::read(entry.path()) {
+                        all.extend(bytes);
+                    }
+                }
+                Some(all)
+            }
+            #[cfg(not(feature = "redis"))]
+            AtRest::Redis { .. } => None,
+            #[cfg(feature = "redis")]
+            AtRest::Redis { url, prefix } => {
+                let client = ::redis::Client::open(url.as_str()).unwrap();
+                let mut c = client.get_multiplexed_async_connection().await.unwrap();
+                let keys: Vec<String> = ::redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
+                let mut all = Vec::new();
+                for k in keys {
+                    let v: Option<Vec<u8>> = ::redis::cmd("GET")
+                        .arg(&k)
+                        .query_async(&mut c)
+                        .await
+                        .unwrap();
+                    all.extend(v.unwrap_or_default());
+                }
+                Some(all)
+            }
+        }
+    }
 }
 
 /// A name unique to this process and call.
@@ -82,19 +136,25 @@ impl TestStore {
         match backend {
             Backend::Memory => {
                 let m = MemoryStore::new();
-                Self::shared(backend, m, ())
+                Self::shared(backend, AtRest::Process, m, ())
             }
             Backend::Sqlite => sqlite().await,
             Backend::PostgresRedis => postgres_redis().await,
         }
     }
 
-    fn shared<S>(backend: Backend, s: S, cleanup: impl Send + Sync + 'static) -> Self
+    fn shared<S>(
+        backend: Backend,
+        at_rest: AtRest,
+        s: S,
+        cleanup: impl Send + Sync + 'static,
+    ) -> Self
     where
         S: UserStore + SettingsStore + SessionStore + Clone,
     {
         TestStore {
             backend,
+            at_rest,
             users: Arc::new(s.clone()),
             settings: Arc::new(s.clone()),
             sessions: Arc::new(s),
@@ -112,7 +172,8 @@ async fn sqlite() -> TestStore {
             .await
             .unwrap()
             .with_secret_key(SecretKey::generate());
-        TestStore::shared(Backend::Sqlite, s, dir)
+        let at_rest = AtRest::Files(dir.path().to_owned());
+        TestStore::shared(Backend::Sqlite, at_rest, s, dir)
     }
     #[cfg(not(feature = "sqlite"))]
     panic!("TOWER_OIDC_CONFORMANCE_BACKEND=sqlite needs the feature `sqlite`")
@@ -227,9 +288,13 @@ mod pg {
                      TOWER_OIDC_TEST_REDIS_URL at one: the suite never skips."
                 )
             })
-            .with_prefix(redis_prefix);
+            .with_prefix(redis_prefix.clone());
         TestStore {
             backend: Backend::PostgresRedis,
+            at_rest: super::AtRest::Redis {
+                url: redis_url,
+                prefix: redis_prefix,
+            },
             users: Arc::new(pg.clone()),
             settings: Arc::new(pg),
             sessions: Arc::new(redis),
@@ -293,6 +358,20 @@ impl SessionStore for TestStore {
     }
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         self.sessions.delete(id).await
+    }
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        self.sessions.compare_and_swap(id, expected, record).await
+    }
+    async fn load_shared(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<std::sync::Arc<SessionRecord>>, StoreError> {
+        self.sessions.load_shared(id).await
     }
     async fn consume_transaction(
         &self,

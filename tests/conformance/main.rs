@@ -20,3 +20,4 @@ mod redirects;
 mod round2;
 mod sessions;
 mod spec;
+mod tokens;

@@ -403,6 +403,15 @@ impl SessionStore for FailingSessions {
         self.check()?;
         self.inner.delete(id).await
     }
+    async fn compare_and_swap(
+        &self,
+        id: &tower_oidc::store::SessionId,
+        expected: u64,
+        record: &tower_oidc::store::SessionRecord,
+    ) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.compare_and_swap(id, expected, record).await
+    }
     async fn consume_transaction(
         &self,
         id: &str,

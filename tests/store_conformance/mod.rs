@@ -473,6 +473,11 @@ pub fn record(expires_at: u64) -> SessionRecord {
             acr: Some("goauthentik.io/providers/oauth2/default".into()),
             amr: vec!["pwd".into(), "mfa".into()],
         },
+        ..SessionRecord::new(
+            User::from_new(UserId("unused".into()), NewUser::default()),
+            "authentik",
+            expires_at,
+        )
     }
 }
 
@@ -573,8 +578,87 @@ pub async fn consumed_transactions_expire<S: SessionStore + ?Sized>(s: Arc<S>) {
     assert!(!s.consume_transaction(&id, later).await.unwrap());
 }
 
+/// Compare-and-set replaces a session only while it has the version the caller read; a stale
+/// version, an unknown id and an expired session are refused; the record and its new version
+/// load back.
+pub async fn session_compare_and_swap<S: SessionStore + ?Sized>(s: Arc<S>) {
+    let id = SessionId::random();
+    let r = record(now_secs() + 3600);
+    assert!(!s.compare_and_swap(&id, 0, &r).await.unwrap(), "unknown id");
+    s.store(&id, &r).await.unwrap();
+    let v1 = SessionRecord {
+        version: 1,
+        id_token_hint: Some("changed".into()),
+        ..r.clone()
+    };
+    assert!(
+        !s.compare_and_swap(&id, 7, &v1).await.unwrap(),
+        "stale version"
+    );
+    assert_eq!(s.load(&id).await.unwrap(), Some(r.clone()));
+    assert!(s.compare_and_swap(&id, 0, &v1).await.unwrap());
+    assert_eq!(s.load(&id).await.unwrap(), Some(v1.clone()));
+    assert_eq!(
+        s.load_shared(&id).await.unwrap().as_deref(),
+        Some(&v1),
+        "load_shared agrees with load"
+    );
+    let v2 = SessionRecord {
+        version: 2,
+        ..v1.clone()
+    };
+    assert!(
+        !s.compare_and_swap(&id, 0, &v2).await.unwrap(),
+        "version 0 is gone"
+    );
+    assert!(s.compare_and_swap(&id, 1, &v2).await.unwrap());
+    assert_eq!(s.load(&id).await.unwrap().map(|r| r.version), Some(2));
+    // A store() after swaps keeps the version it is given.
+    s.store(&id, &v1).await.unwrap();
+    assert!(s.compare_and_swap(&id, 1, &v2).await.unwrap());
+    s.delete(&id).await.unwrap();
+    assert!(!s.compare_and_swap(&id, 2, &v2).await.unwrap(), "deleted");
+    let expired = SessionId::random();
+    s.store(&expired, &record(now_secs().saturating_sub(1)))
+        .await
+        .unwrap();
+    assert!(
+        !s.compare_and_swap(&expired, 0, &v1).await.unwrap(),
+        "expired"
+    );
+}
+
+/// Sixteen writers that read the same version race to replace it: exactly one wins, and the
+/// stored record is the winner's.
+pub async fn session_compare_and_swap_one_winner<S: SessionStore + ?Sized>(s: Arc<S>) {
+    let id = SessionId::random();
+    let r = record(now_secs() + 3600);
+    s.store(&id, &r).await.unwrap();
+    let tasks = (0..16).map(|i| {
+        let s = s.clone();
+        let id = id.clone();
+        let next = SessionRecord {
+            version: 1,
+            id_token_hint: Some(format!("writer-{i}")),
+            ..r.clone()
+        };
+        async move { (i, s.compare_and_swap(&id, 0, &next).await.unwrap()) }
+    });
+    let results = futures_util::future::join_all(tasks).await;
+    let winners: Vec<_> = results.iter().filter(|(_, won)| *won).collect();
+    assert_eq!(winners.len(), 1, "exactly one writer wins: {results:?}");
+    let stored = s.load(&id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.id_token_hint,
+        Some(format!("writer-{}", winners[0].0))
+    );
+    s.delete(&id).await.unwrap();
+}
+
 /// Every `SessionStore` case.
 pub async fn sessions<S: SessionStore + ?Sized>(s: Arc<S>) {
+    session_compare_and_swap(s.clone()).await;
+    session_compare_and_swap_one_winner(s.clone()).await;
     session_round_trip(s.clone()).await;
     session_expiry(s.clone()).await;
     consumed_transactions_single_use(s.clone()).await;

@@ -44,13 +44,15 @@ impl SessionStore for This {
         let expires_at = i64::try_from(record.expires_at).unwrap_or(i64::MAX);
         self.run(op, async {
             sqlx::query(
-                "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at) \
-                 VALUES ($1, $2, $3) ON CONFLICT (id_hash) DO UPDATE SET \
-                 record_json = excluded.record_json, expires_at = excluded.expires_at",
+                "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at, version) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (id_hash) DO UPDATE SET \
+                 record_json = excluded.record_json, expires_at = excluded.expires_at, \
+                 version = excluded.version",
             )
             .bind(&hash)
             .bind(&json)
             .bind(expires_at)
+            .bind(version_of(record))
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;
@@ -71,6 +73,38 @@ impl SessionStore for This {
                 .await
                 .map_err(|e| map_err(op, e))?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let op = "compare and swap session";
+        let hash = id_hash(id.expose());
+        let json = to_json(op, record)?;
+        let expires_at = i64::try_from(record.expires_at).unwrap_or(i64::MAX);
+        let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+        self.run(op, async {
+            // One statement: the row changes only while it still has the version the caller
+            // read and has not expired.
+            let done = sqlx::query(
+                "UPDATE tower_oidc_sessions SET record_json = $2, expires_at = $3, version = $4 \
+                 WHERE id_hash = $1 AND version = $5 AND expires_at > $6",
+            )
+            .bind(&hash)
+            .bind(&json)
+            .bind(expires_at)
+            .bind(version_of(record))
+            .bind(expected)
+            .bind(now_secs())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| map_err(op, e))?;
+            Ok(done.rows_affected() == 1)
         })
         .await
     }
@@ -101,4 +135,9 @@ impl SessionStore for This {
         })
         .await
     }
+}
+
+/// A record's version as the SQL column holds it.
+fn version_of(record: &SessionRecord) -> i64 {
+    i64::try_from(record.version).unwrap_or(i64::MAX)
 }

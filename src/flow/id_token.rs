@@ -1,0 +1,123 @@
+//! An ID token from a token response, verified for a provider: the issuer (learned from the
+//! token for an Authentik configured by instance URL only), the allowed algorithms, the keys
+//! (refetched once for a `kid`-less token no cached key verifies), and the nonce rule. Shared by
+//! the callback and the refresh.
+
+use std::sync::Arc;
+
+use super::Flow;
+use super::params::loggable;
+use super::verify::{Expect, NonceRule, VerifiedIdToken, peek, verify_peeked};
+use crate::error::{Error, ErrorCode};
+use crate::provider::{ProviderState, ResolvedProvider, is_hmac};
+
+/// What the caller expects of the token besides the provider's own rules.
+pub(crate) struct Expected<'a> {
+    pub nonce: NonceRule<'a>,
+    /// The access token of the same response, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The authorization response's `iss` (RFC 9207), which must be the token's issuer.
+    pub iss_param: Option<&'a str>,
+}
+
+/// A verified ID token and the issuer it was verified against.
+pub(crate) struct Checked {
+    pub token: VerifiedIdToken,
+    pub issuer: String,
+}
+
+impl Flow {
+    pub(super) async fn verify_provider_id_token(
+        &self,
+        provider: &str,
+        st: &ProviderState,
+        resolved: &ResolvedProvider,
+        token: &str,
+        expected: &Expected<'_>,
+    ) -> Result<Checked, Error> {
+        // Parsed once: the peeked header and payload go on to the verifier.
+        let peeked = peek(token)?;
+        let (resolved, learned) = match &resolved.endpoints.issuer {
+            Some(_) => (resolved.clone(), None),
+            None => {
+                let vars = peeked
+                    .0
+                    .iss
+                    .as_deref()
+                    .and_then(|iss| resolved.match_learnable_issuer(iss))
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorCode::IdTokenInvalid,
+                            format!(
+                                "provider `{provider}`: ID token issuer `{}` is not an issuer of the configured instance URL",
+                                loggable(peeked.0.iss.as_deref().unwrap_or(""))
+                            ),
+                        )
+                    })?;
+                (resolved.with_learned(&vars), Some(vars))
+            }
+        };
+        // The issuer to expect; when it cannot be rendered from the learned variables the
+        // configuration is at fault, not the token.
+        let Some(issuer) = resolved.endpoints.issuer.clone() else {
+            return Err(Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{provider}`: the issuer template could not be rendered"),
+            ));
+        };
+        if let Some(iss) = expected.iss_param
+            && iss != issuer
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "provider `{provider}`: authorization response `iss` differs from the ID token's"
+                ),
+            ));
+        }
+        let algs = self.registry.algs_for(st, &resolved).await?;
+        let hmac = !algs.is_empty() && algs.iter().all(is_hmac);
+        let jwks_url = if hmac {
+            None
+        } else {
+            Some(self.registry.jwks_url_for(st, &resolved).await?)
+        };
+        let keys = match &jwks_url {
+            // HMAC is keyed by the client secret: no JWKS is needed (Authentik serves `{}` in
+            // that mode).
+            None => Arc::new(crate::provider::KeySet::new(Vec::new())),
+            Some(url) => self.registry.keys(st, url, peeked.0.kid.as_deref()).await?,
+        };
+        let kid_less = peeked.0.kid.is_none();
+        let expect = Expect {
+            issuer: &issuer,
+            client_id: &resolved.client_id,
+            client_secret: resolved.client_secret.as_ref(),
+            algs: &algs,
+            nonce: expected.nonce,
+            access_token: expected.access_token,
+            now: self.now(),
+            skew: self.timing.clock_skew,
+            max_age: self.timing.max_token_age,
+        };
+        let mut result = verify_peeked(token, peeked, &keys, &expect);
+        // A token without `kid` that no cached key verifies may be signed with a key the
+        // provider rotated in since: fetch the set again (rate-limited) and retry once.
+        if result.is_err()
+            && kid_less
+            && let Some(url) = &jwks_url
+            && let Some(fresh) = self.registry.refetched_keys(st, url).await
+        {
+            result = peek(token).and_then(|p| verify_peeked(token, p, &fresh, &expect));
+        }
+        let verified = result
+            .map_err(|e| Error::new(e.code(), format!("provider `{provider}`: {}", e.detail())))?;
+        if let Some(vars) = learned {
+            st.learn(vars);
+        }
+        Ok(Checked {
+            token: verified,
+            issuer,
+        })
+    }
+}

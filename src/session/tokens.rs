@@ -1,0 +1,364 @@
+//! Access tokens for API calls on the user's behalf, refreshed once per expiry per session
+//! across every instance.
+//!
+//! The session record carries its tokens sealed ([`super::sealed`]) with, in the clear, the
+//! access token's expiry and a refresh lease. A request that needs a token and finds it expiring
+//! within the skew takes the lease with the store's compare-and-set; only the holder sends the
+//! refresh grant, with the refresh token of the record it swapped (the newest: a stale, rotated
+//! token is never sent), and writes the new tokens back releasing the lease. Everyone else —
+//! on this instance or another — waits for the lease to be released and reads the new token.
+//! Authentik rotates refresh tokens and answers a reused one with `invalid_grant`, so this is
+//! what keeps two instances from signing a user out.
+//!
+//! `invalid_grant` ends the session (`session_expired`, logged once). A network failure or a
+//! 5xx keeps the session and its current token until that expires, and is retried after a pause,
+//! so an IdP outage never signs everyone out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::FreshUsers;
+use super::sealed::{Sealer, TokenSet};
+use crate::error::{Error, ErrorCode};
+use crate::flow::{Flow, Original, Refreshed};
+use crate::store::{SessionId, SessionRecord, SessionStore, TokenState, UserStore};
+use crate::util::Clock;
+
+/// How long sessions live and when tokens are refreshed.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_oidc::session::SessionTiming;
+/// let t = SessionTiming {
+///     idle: Duration::from_secs(24 * 3600),
+///     ..SessionTiming::default()
+/// };
+/// assert_eq!(t.absolute, Duration::from_secs(30 * 24 * 3600));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTiming {
+    /// A session ends after this long without a request (default 7 days).
+    pub idle: Duration,
+    /// A session ends this long after sign-in, however active (default 30 days).
+    pub absolute: Duration,
+    /// A request renews the session's expiry (a store write and a new cookie) only when that
+    /// moves it by more than this (default 1 hour; at most half of `idle`), not on every
+    /// request.
+    pub renew_step: Duration,
+    /// An access token is refreshed when it expires within this (default 60 s).
+    pub refresh_skew: Duration,
+    /// How long an instance may hold the refresh lease before another may take over (default
+    /// 15 s: a refresh that took longer is presumed dead).
+    pub refresh_lease: Duration,
+    /// After a refresh failed because the provider was unreachable, wait this long before the
+    /// next try (default 30 s).
+    pub refresh_retry: Duration,
+}
+
+impl Default for SessionTiming {
+    fn default() -> Self {
+        SessionTiming {
+            idle: Duration::from_secs(7 * 24 * 3600),
+            absolute: Duration::from_secs(30 * 24 * 3600),
+            renew_step: Duration::from_secs(3600),
+            refresh_skew: Duration::from_secs(60),
+            refresh_lease: Duration::from_secs(15),
+            refresh_retry: Duration::from_secs(30),
+        }
+    }
+}
+
+/// An access token of the signed-in user, for calling APIs on their behalf. Its `Debug` shows
+/// only the expiry.
+#[derive(Clone)]
+pub struct AccessToken {
+    secret: String,
+    expires_at: Option<u64>,
+}
+
+impl AccessToken {
+    /// The token, for an `Authorization: Bearer` header. Never log it.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// `Bearer <token>`, the `Authorization` header value.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.secret)
+    }
+
+    /// When the token expires, when the provider said.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at.map(|s| UNIX_EPOCH + Duration::from_secs(s))
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("secret", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Keeps sessions' tokens fresh (one per layer, shared by every request's `Auth`).
+pub(crate) struct TokenKeeper {
+    pub store: Arc<dyn SessionStore>,
+    pub flow: Arc<Flow>,
+    pub users: Arc<dyn UserStore>,
+    pub fresh: Arc<FreshUsers>,
+    pub sealer: Sealer,
+    pub clock: Clock,
+    pub timing: SessionTiming,
+}
+
+/// How long a request waits for another's refresh before giving up.
+const MAX_WAIT: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(20);
+
+fn expired_err(detail: &str) -> Error {
+    Error::new(ErrorCode::SessionExpired, detail.to_owned())
+}
+
+impl TokenKeeper {
+    /// The token state a sign-in's tokens start with.
+    pub fn initial(
+        &self,
+        access_token: &str,
+        refresh_token: Option<&str>,
+        expires_in: Option<u64>,
+        nonce: Option<&str>,
+    ) -> Result<TokenState, Error> {
+        Ok(TokenState {
+            access_expires_at: expires_in.map(|e| self.clock.unix_now().saturating_add(e)),
+            refreshable: refresh_token.is_some(),
+            lease_until: 0,
+            retry_after: 0,
+            sealed: self.sealer.seal(&TokenSet {
+                access_token: access_token.to_owned(),
+                refresh_token: refresh_token.map(str::to_owned),
+                nonce: nonce.map(str::to_owned),
+            })?,
+        })
+    }
+
+    /// The provider's userinfo for session `id`, fetched with a valid access token.
+    pub async fn userinfo(
+        &self,
+        id: &SessionId,
+        snapshot: Arc<SessionRecord>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+        let provider = snapshot.provider.clone();
+        let token = self.access_token(id, snapshot).await?;
+        self.flow.userinfo(&provider, token.secret()).await
+    }
+
+    fn token_of(&self, state: &TokenState) -> Result<AccessToken, Error> {
+        let set = self.sealer.open(&state.sealed)?;
+        Ok(AccessToken {
+            secret: set.access_token,
+            expires_at: state.access_expires_at,
+        })
+    }
+
+    /// A valid access token for session `id`, whose record this request loaded as `snapshot`.
+    pub async fn access_token(
+        &self,
+        id: &SessionId,
+        snapshot: Arc<SessionRecord>,
+    ) -> Result<AccessToken, Error> {
+        let deadline = Instant::now() + MAX_WAIT;
+        let mut record = snapshot;
+        loop {
+            let now = self.clock.unix_now();
+            let Some(state) = &record.tokens else {
+                return Err(expired_err(
+                    "this session holds no access token (it began before tokens were kept); sign in again",
+                ));
+            };
+            let skew = self.timing.refresh_skew.as_secs();
+            let usable = |s: &TokenState| s.access_expires_at.is_none_or(|e| e > now);
+            // Fresh enough (or of unknown lifetime): no I/O beyond opening the seal.
+            if state
+                .access_expires_at
+                .is_none_or(|e| e > now.saturating_add(skew))
+            {
+                return self.token_of(state);
+            }
+            if !state.refreshable || state.retry_after > now {
+                // Nothing to refresh with, or the provider failed a moment ago: the current
+                // token while it lasts.
+                return if usable(state) {
+                    self.token_of(state)
+                } else if state.refreshable {
+                    Err(Error::new(
+                        ErrorCode::ProviderUnreachable,
+                        "the access token expired and the provider could not refresh it; retrying later",
+                    ))
+                } else {
+                    Err(expired_err(
+                        "the access token expired and the provider gave no refresh token",
+                    ))
+                };
+            }
+            if state.lease_until > now {
+                // Another request (here or on another instance) is refreshing: wait for it.
+                if Instant::now() > deadline {
+                    return Err(Error::new(
+                        ErrorCode::ProviderUnreachable,
+                        "another instance's token refresh did not finish in time",
+                    ));
+                }
+                tokio::time::sleep(POLL).await;
+                record = self.reload(id).await?;
+                continue;
+            }
+            // Take the lease.
+            let mut leased = SessionRecord::clone(&record);
+            leased.version = record.version.wrapping_add(1);
+            if let Some(t) = &mut leased.tokens {
+                t.lease_until = now.saturating_add(self.timing.refresh_lease.as_secs().max(1));
+            }
+            if !self
+                .store
+                .compare_and_swap(id, record.version, &leased)
+                .await?
+            {
+                record = self.reload(id).await?;
+                continue;
+            }
+            return self.refresh_holding_lease(id, leased).await;
+        }
+    }
+
+    async fn reload(&self, id: &SessionId) -> Result<Arc<SessionRecord>, Error> {
+        self.store
+            .load_shared(id)
+            .await?
+            .ok_or_else(|| expired_err("the session ended"))
+    }
+
+    /// Sends the refresh grant with the leased record's refresh token and writes the outcome
+    /// back, releasing the lease.
+    async fn refresh_holding_lease(
+        &self,
+        id: &SessionId,
+        leased: SessionRecord,
+    ) -> Result<AccessToken, Error> {
+        let Some(state) = leased.tokens.clone() else {
+            return Err(expired_err("the session holds no tokens"));
+        };
+        let set = self.sealer.open(&state.sealed)?;
+        let Some(refresh_token) = set.refresh_token.as_deref() else {
+            return Err(expired_err("the session holds no refresh token"));
+        };
+        let original = Original {
+            idp: leased.idp.as_ref(),
+            nonce: set.nonce.as_deref(),
+        };
+        let outcome = self
+            .flow
+            .refresh(&leased.provider, refresh_token, &original)
+            .await;
+        let now = self.clock.unix_now();
+        match outcome {
+            Ok(refreshed) => self.store_refreshed(id, leased, &set, refreshed, now).await,
+            Err(e) if e.code() == ErrorCode::SessionExpired => {
+                tracing::info!(target: "tower_oidc::audit", event = "session_ended", provider = %leased.provider, user = %leased.user.id, reason = "refresh_refused", detail = %e.detail(), "the provider refused to refresh the session's tokens: session ended");
+                self.store.delete(id).await?;
+                self.fresh.forget(&leased.user.id);
+                Err(e)
+            }
+            Err(e) => {
+                tracing::warn!(provider = %leased.provider, code = %e.code(), detail = %e.detail(), "token refresh failed; keeping the session and its current token, retrying later");
+                let mut released = leased.clone();
+                released.version = leased.version.wrapping_add(1);
+                if let Some(t) = &mut released.tokens {
+                    t.lease_until = 0;
+                    t.retry_after = now.saturating_add(self.timing.refresh_retry.as_secs());
+                }
+                if let Err(se) = self
+                    .store
+                    .compare_and_swap(id, leased.version, &released)
+                    .await
+                {
+                    tracing::warn!(error = %se, "could not release the refresh lease (it lapses by itself)");
+                }
+                match state.access_expires_at {
+                    Some(exp) if exp <= now => Err(e),
+                    _ => self.token_of(&state),
+                }
+            }
+        }
+    }
+
+    async fn store_refreshed(
+        &self,
+        id: &SessionId,
+        leased: SessionRecord,
+        old: &TokenSet,
+        r: Refreshed,
+        now: u64,
+    ) -> Result<AccessToken, Error> {
+        // Without rotation the provider sends no refresh token, and the old one stays valid.
+        let refresh_token = r
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|s| s.expose().to_owned())
+            .or_else(|| old.refresh_token.clone());
+        let state = TokenState {
+            access_expires_at: r.tokens.expires_in.map(|e| now.saturating_add(e)),
+            refreshable: refresh_token.is_some(),
+            lease_until: 0,
+            retry_after: 0,
+            sealed: self.sealer.seal(&TokenSet {
+                access_token: r.tokens.access_token.expose().to_owned(),
+                refresh_token,
+                nonce: old.nonce.clone(),
+            })?,
+        };
+        let token = AccessToken {
+            secret: r.tokens.access_token.expose().to_owned(),
+            expires_at: state.access_expires_at,
+        };
+        let mut next = leased.clone();
+        next.version = leased.version.wrapping_add(1);
+        next.tokens = Some(state);
+        if r.id_token_hint.is_some() {
+            next.id_token_hint = r.id_token_hint;
+        }
+        if let (Some(idp), Some(sid)) = (&mut next.idp, r.sid) {
+            idp.sid = Some(sid);
+        }
+        if let Some(profile) = &r.profile {
+            match crate::identity::refresh_user(
+                self.users.as_ref(),
+                &leased.user.id,
+                &leased.provider,
+                profile,
+                &r.admin_rules,
+            )
+            .await
+            {
+                Ok(user) => next.user = user,
+                Err(e) => {
+                    tracing::warn!(code = %e.code(), detail = %e.detail(), "could not write the refreshed profile; the session keeps the tokens");
+                }
+            }
+            self.fresh.forget(&leased.user.id);
+        }
+        if !self
+            .store
+            .compare_and_swap(id, leased.version, &next)
+            .await?
+        {
+            // Signed out (or ended) while the refresh was in flight: the new tokens are not
+            // kept, and the request is not served with them.
+            return Err(expired_err("the session ended during the token refresh"));
+        }
+        tracing::debug!(provider = %leased.provider, "access token refreshed");
+        Ok(token)
+    }
+}
