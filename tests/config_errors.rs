@@ -1132,3 +1132,44 @@ fn oidc_subject_mapped_to_another_claim_is_refused() {
     let oauth2 = "[providers.y]\nname = \"Y\"\nprotocol = \"oauth2\"\nauthorization_endpoint = \"https://y.example.com/a\"\ntoken_endpoint = \"https://y.example.com/t\"\nuserinfo_endpoint = \"https://y.example.com/u\"\n\n[providers.y.claims]\nsubject = \"id\"\n";
     assert!(load(oauth2).is_ok(), "{:?}", load(oauth2).err());
 }
+
+/// `[claims.extra]`: a name the app cannot read by, an empty or malformed rule, and a
+/// `refresh_scope` that is not one scope are each pinned; a valid table loads into the spec.
+#[test]
+fn extra_claims_and_refresh_scope_are_checked() {
+    one_error(
+        "[providers.authentik.claims.extra]\n\"bad name\" = \"x\"\n",
+        2,
+        14,
+        "providers.authentik.claims.extra.bad name",
+        "letters, digits and `_`",
+    );
+    one_error(
+        "[providers.authentik.claims.extra]\ntenant = []\n",
+        2,
+        10,
+        "providers.authentik.claims.extra.tenant",
+        "non-empty list",
+    );
+    one_error(
+        "[providers.authentik.claims.extra]\ntenant = \"a[\"\n",
+        2,
+        10,
+        "providers.authentik.claims.extra.tenant",
+        "expected a claim name",
+    );
+    one_error(
+        "[providers.authentik]\nrefresh_scope = \"offline_access openid\"\n",
+        2,
+        17,
+        "providers.authentik.refresh_scope",
+        "one non-empty scope",
+    );
+    let p =
+        load("[providers.authentik.claims.extra]\ntenant = [\"tenant_id\", \"tid\"]\n").unwrap();
+    let spec = p.get("authentik").unwrap();
+    assert_eq!(spec.claims.extra["tenant"].0.len(), 2);
+    assert_eq!(spec.refresh_scope.as_deref(), Some("offline_access"));
+    // The other built-in claims stay.
+    assert_eq!(spec.claims.subject.0.len(), 1);
+}

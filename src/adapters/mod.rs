@@ -94,6 +94,12 @@ impl CurrentUser {
         self.user.is_admin
     }
 
+    /// The claims the provider's `[claims.extra]` rules keep with the session (see
+    /// [`Auth::claims`]).
+    pub fn claims(&self) -> &std::collections::BTreeMap<String, serde_json::Value> {
+        &self.session.claims
+    }
+
     /// A valid access token of this user, refreshed first when it is about to expire (see
     /// [`Auth::access_token`]).
     pub async fn access_token(&self) -> Result<crate::session::AccessToken, crate::error::Error> {

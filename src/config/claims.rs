@@ -358,6 +358,9 @@ pub struct ClaimMap {
     pub username: ClaimSource,
     /// Group names.
     pub groups: ClaimSource,
+    /// Extra claims by the name the app reads them under (`Auth::claim`), from
+    /// `[providers.<id>.claims.extra]`.
+    pub extra: std::collections::BTreeMap<String, ClaimSource>,
 }
 
 #[cfg(test)]

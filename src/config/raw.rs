@@ -73,6 +73,9 @@ pub(crate) struct RawClaims {
     pub picture: Option<Spanned<OneOrMany>>,
     pub username: Option<Spanned<OneOrMany>>,
     pub groups: Option<Spanned<OneOrMany>>,
+    /// `[providers.<id>.claims.extra]`: claims kept with the session beyond the fixed fields.
+    #[serde(default)]
+    pub extra: BTreeMap<String, Spanned<OneOrMany>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -181,5 +184,6 @@ impl RawClaims {
             username,
             groups
         );
+        self.extra.extend(over.extra);
     }
 }

@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(fields_of::<RawAdmin>(), ["groups", "email_domains"]);
         assert!(fields_of::<RawSpec>().contains(&"issuer"));
         assert!(fields_of::<RawSettings>().contains(&"client_secret"));
-        assert_eq!(fields_of::<RawClaims>().len(), 9);
+        assert_eq!(fields_of::<RawClaims>().len(), 10);
     }
 
     #[test]

@@ -136,6 +136,11 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
             picture: source(&claims.picture, &["picture"]),
             username: source(&claims.username, &["preferred_username"]),
             groups: source(&claims.groups, &["groups"]),
+            extra: claims
+                .extra
+                .iter()
+                .map(|(name, rule)| (name.clone(), source(&Some(rule.clone()), &[])))
+                .collect(),
         },
         params: raw
             .params

@@ -215,6 +215,28 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
             ("username", &claims.username),
             ("groups", &claims.groups),
         ];
+        for (i, (name, v)) in claims.extra.iter().enumerate() {
+            let OneOrMany(list) = v.get_ref();
+            if i == MAX_EXTRA_CLAIMS {
+                errs.at(
+                    v.span(),
+                    &format!("{path}.claims.extra.{name}"),
+                    format!("at most {MAX_EXTRA_CLAIMS} extra claims"),
+                );
+            } else if !is_fetch_name(name) || name.len() > 64 {
+                errs.at(
+                    v.span(),
+                    &format!("{path}.claims.extra.{name}"),
+                    "an extra claim's name is letters, digits and `_` (at most 64)",
+                );
+            } else if list.is_empty() || ClaimSource::parse(list).is_none() {
+                errs.at(
+                    v.span(),
+                    &format!("{path}.claims.extra.{name}"),
+                    "expected a claim name, a dotted path such as `address.country` or `emails[verified=true].email`, a template, or a non-empty list of them",
+                );
+            }
+        }
         for (key, v) in fields {
             if let Some(v) = v {
                 let OneOrMany(list) = v.get_ref();
@@ -230,6 +252,10 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
         }
     }
 }
+
+/// How many extra claims a provider may keep with each session (they live in every session
+/// record).
+pub const MAX_EXTRA_CLAIMS: usize = 32;
 
 /// A fetch's name becomes a top-level claim name.
 fn is_fetch_name(s: &str) -> bool {

@@ -90,6 +90,7 @@ impl OidcEngine {
             created_at: now,
             idp: v.idp.clone(),
             tokens: Some(tokens),
+            claims: v.profile.extra.clone(),
             ..SessionRecord::new(user, v.provider.clone(), self.sessions.expiry(now, now))
         };
         let set_cookie = self

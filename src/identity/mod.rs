@@ -23,8 +23,14 @@ crate::store::with_profile_fields! {
         /// The stable subject.
         pub subject: String,
     }
-    with email then {}
+    with email then {
+        /// The provider's `[claims.extra]`, by name (each at most 4 KiB as JSON).
+        pub extra: std::collections::BTreeMap<String, Value>,
+    }
 }
+
+/// The largest extra claim kept, as JSON.
+const MAX_EXTRA_CLAIM_BYTES: usize = 4096;
 
 fn text(v: Option<Cow<'_, Value>>) -> Option<String> {
     match v.as_deref()? {
@@ -91,6 +97,16 @@ impl Profile {
             picture: text(map.picture.find(claims)),
             username: text(map.username.find(claims)),
             groups,
+            extra: map
+                .extra
+                .iter()
+                .filter_map(|(name, source)| {
+                    let v = source.find(claims)?.into_owned();
+                    // A claim that would bloat every session record is left out.
+                    (serde_json::to_string(&v).map_or(0, |s| s.len()) <= MAX_EXTRA_CLAIM_BYTES)
+                        .then(|| (name.clone(), v))
+                })
+                .collect(),
         })
     }
 }

@@ -33,20 +33,9 @@ pub struct Auth {
     responses: Option<Arc<Responses>>,
     // The request carried a session cookie, but the session store could not be asked.
     unavailable: bool,
-    // The session's id and the layer's token keeper, for `access_token`.
-    live: Option<Arc<LiveSession>>,
-}
-
-/// What `Auth::access_token` needs besides the record: the session's id and the token keeper.
-pub(crate) struct LiveSession {
-    pub id: SessionId,
-    pub keeper: Arc<TokenKeeper>,
-}
-
-impl std::fmt::Debug for LiveSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LiveSession")
-    }
+    // The session's id and the layer's token keeper, for `access_token` (reference counts:
+    // no allocation per request).
+    live: Option<(SessionId, Arc<TokenKeeper>)>,
 }
 
 impl Auth {
@@ -77,7 +66,7 @@ impl Auth {
     pub(crate) fn signed_in(
         record: Arc<SessionRecord>,
         user: Arc<User>,
-        live: Arc<LiveSession>,
+        live: (SessionId, Arc<TokenKeeper>),
     ) -> Self {
         Auth {
             session: Some(record),
@@ -191,7 +180,7 @@ impl Auth {
     /// ```
     pub async fn access_token(&self) -> Result<AccessToken, Error> {
         match (&self.live, &self.session) {
-            (Some(live), Some(record)) => live.keeper.access_token(&live.id, record.clone()).await,
+            (Some((id, keeper)), Some(record)) => keeper.access_token(id, record.clone()).await,
             _ => Err(Error::new(ErrorCode::SessionExpired, "not signed in")),
         }
     }
@@ -207,8 +196,28 @@ impl Auth {
     /// ```
     pub async fn userinfo(&self) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         match (&self.live, &self.session) {
-            (Some(live), Some(record)) => live.keeper.userinfo(&live.id, record.clone()).await,
+            (Some((id, keeper)), Some(record)) => keeper.userinfo(id, record.clone()).await,
             _ => Err(Error::new(ErrorCode::SessionExpired, "not signed in")),
         }
+    }
+
+    /// The claims the provider's `[providers.<id>.claims.extra]` rules keep with the session
+    /// beyond the fixed profile fields (e.g. Authentik's `ak_proxy`, a tenant id), as of the
+    /// sign-in or the last token refresh; empty when signed out.
+    ///
+    /// ```
+    /// let auth = tower_oidc::Auth::anonymous();
+    /// assert!(auth.claims().is_empty());
+    /// assert_eq!(auth.claim("tenant"), None);
+    /// ```
+    pub fn claims(&self) -> &std::collections::BTreeMap<String, serde_json::Value> {
+        static EMPTY: std::collections::BTreeMap<String, serde_json::Value> =
+            std::collections::BTreeMap::new();
+        self.session.as_ref().map_or(&EMPTY, |s| &s.claims)
+    }
+
+    /// One claim of [`Auth::claims`], by name.
+    pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
+        self.claims().get(name)
     }
 }

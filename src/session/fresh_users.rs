@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
 use crate::store::{User, UserId, UserStore};
@@ -15,7 +15,7 @@ use crate::store::{User, UserId, UserStore};
 const MAX_ENTRIES: usize = 100_000;
 
 /// Each user id with when it was read and what the store said (`None`: no such user).
-type Cache = HashMap<UserId, (Instant, Option<Arc<User>>)>;
+type Cache = HashMap<UserId, (SystemTime, Option<Arc<User>>)>;
 
 /// The per-instance cache of users, each kept for at most `max_age`.
 pub(crate) struct FreshUsers {
@@ -35,18 +35,19 @@ impl FreshUsers {
 
     /// The user `id` as the store has it, at most `max_age` old; `None` when the store no
     /// longer has them.
-    pub async fn get(&self, id: &UserId) -> Result<Option<Arc<User>>, Error> {
-        let now = Instant::now();
+    pub async fn get(&self, id: &UserId, now: SystemTime) -> Result<Option<Arc<User>>, Error> {
+        // The caller's clock reading (the request's): one read per request. A clock that went
+        // back makes the entry stale.
+        let fresh = |at: &SystemTime| now.duration_since(*at).is_ok_and(|d| d < self.max_age);
         if let Some((at, user)) = self.lock().get(id)
-            && now.duration_since(*at) < self.max_age
+            && fresh(at)
         {
             return Ok(user.clone());
         }
         let user = self.users.get(id).await?.map(Arc::new);
         let mut cache = self.lock();
         if cache.len() >= MAX_ENTRIES {
-            let max_age = self.max_age;
-            cache.retain(|_, (at, _)| now.duration_since(*at) < max_age);
+            cache.retain(|_, (at, _)| fresh(at));
             if cache.len() >= MAX_ENTRIES {
                 cache.clear();
             }

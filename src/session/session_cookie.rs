@@ -70,7 +70,7 @@ impl SessionCookie {
         let c = jar
             .signed(key)
             .verify(Cookie::new(self.name, raw.to_owned()))?;
-        Some(SessionId::from_string(c.value().to_owned()))
+        Some(SessionId::from_str_ref(c.value()))
     }
 
     fn base(&self, value: String) -> Cookie<'static> {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use cookie::Key;
 use http::HeaderMap;
 
-use super::auth::LiveSession;
 use super::{Auth, FreshUsers, SessionCookie, SessionTiming, TokenKeeper};
 use crate::error::Error;
 use crate::store::{SessionId, SessionRecord, SessionStore};
@@ -63,15 +62,11 @@ impl Sessions {
             Some(record) if !record.is_expired(now) => record,
             _ => return Ok(anonymous(headers)),
         };
-        match self.users.get(&record.user.id).await? {
+        match self.users.get(&record.user.id, now).await? {
             Some(user) => {
-                let (record, set_cookie) = self.slide(&id, record).await;
-                let live = Arc::new(LiveSession {
-                    id,
-                    keeper: self.keeper.clone(),
-                });
+                let (record, set_cookie) = self.slide(&id, record, now).await;
                 Ok(Checked {
-                    auth: Auth::signed_in(record, user, live),
+                    auth: Auth::signed_in(record, user, (id, self.keeper.clone())),
                     set_cookie,
                 })
             }
@@ -97,12 +92,15 @@ impl Sessions {
         &self,
         id: &SessionId,
         record: Arc<SessionRecord>,
+        now: std::time::SystemTime,
     ) -> (Arc<SessionRecord>, Option<String>) {
         if record.created_at == 0 {
             // Began before sessions slid: it keeps its fixed expiry.
             return (record, None);
         }
-        let now = self.clock.unix_now();
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let target = self.expiry(record.created_at, now);
         // A step as long as the idle timeout would never renew in time: at most half of it.
         let step = self.timing.renew_step.min(self.timing.idle / 2).as_secs();

@@ -113,6 +113,14 @@ pub(crate) struct TokenKeeper {
     pub timing: SessionTiming,
 }
 
+impl std::fmt::Debug for TokenKeeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeeper")
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How long a request waits for another's refresh before giving up.
 const MAX_WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
@@ -333,6 +341,7 @@ impl TokenKeeper {
             idp.sid = Some(sid);
         }
         if let Some(profile) = &r.profile {
+            next.claims = profile.extra.clone();
             match crate::identity::refresh_user(
                 self.users.as_ref(),
                 &leased.user.id,

@@ -163,18 +163,23 @@ impl User {
     }
 }
 
-/// A session id: 256 random bits, base64url. Its `Debug` does not show the value.
+/// A session id: 256 random bits, base64url. Its `Debug` does not show the value. Cloning it
+/// is a reference count, not a copy.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SessionId(String);
+pub struct SessionId(std::sync::Arc<str>);
 
 impl SessionId {
     /// A new random session id.
     pub fn random() -> Self {
-        SessionId(crate::util::random_b64(32))
+        SessionId(crate::util::random_b64(32).into())
     }
     /// Wraps an id read back from a (verified) cookie.
     pub fn from_string(s: String) -> Self {
-        SessionId(s)
+        SessionId(s.into())
+    }
+    /// Wraps an id read back from a (verified) cookie, copied once.
+    pub fn from_str_ref(s: &str) -> Self {
+        SessionId(s.into())
     }
     /// The id, for backends. Treat it as a secret.
     pub fn expose(&self) -> &str {
@@ -223,6 +228,9 @@ pub struct SessionRecord {
     /// sees them, with the plain facts needed to decide when to refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenState>,
+    /// Claims the provider's `[claims.extra]` rules keep beyond the fixed profile fields.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claims: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The provider's side of a session, from the verified ID token.
@@ -311,6 +319,7 @@ impl SessionRecord {
             created_at: 0,
             idp: None,
             tokens: None,
+            claims: std::collections::BTreeMap::new(),
         }
     }
 

@@ -97,7 +97,7 @@ impl SessionStore for SlowLoads {
 
 /// An app instance on `store` with the shared key and clock.
 async fn instance(store: &TestStore, clock: &Clock, timing: Option<SessionTiming>) -> App {
-    instance_with(store, clock, timing, None).await
+    instance_with(store, clock, timing, None, None).await
 }
 
 async fn instance_with(
@@ -105,6 +105,7 @@ async fn instance_with(
     clock: &Clock,
     timing: Option<SessionTiming>,
     slow: Option<Arc<AtomicBool>>,
+    providers: Option<tower_oidc::Providers>,
 ) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -118,9 +119,18 @@ async fn instance_with(
     if let Some(t) = timing {
         b = b.session_timing(t);
     }
+    if let Some(p) = providers {
+        b = b.providers(p);
+    }
     let layer = b.build().unwrap();
     let router = Router::new()
         .route("/token", get(token))
+        .route(
+            "/claims",
+            get(|req: Request| async move {
+                axum::Json(Auth::from_extensions(req.extensions()).claims().clone())
+            }),
+        )
         .route(
             "/user-token",
             get(|u: tower_oidc::CurrentUser| async move {
@@ -225,8 +235,8 @@ async fn sixteen_requests_on_two_instances_refresh_once() {
     let fake = fake().await;
     let (signing, clock) = setup(&fake, None).await;
     let slow = Arc::new(AtomicBool::new(false));
-    let a = instance_with(&signing.store, &clock, None, Some(slow.clone())).await;
-    let b = instance_with(&signing.store, &clock, None, Some(slow.clone())).await;
+    let a = instance_with(&signing.store, &clock, None, Some(slow.clone()), None).await;
+    let b = instance_with(&signing.store, &clock, None, Some(slow.clone()), None).await;
     assert!(sign_in(&a, "alice").await.set_session());
     let (_, first) = get_token(&a.client, &a.url).await;
     clock.advance(Duration::from_secs(3600));
@@ -494,4 +504,63 @@ async fn tokens_are_not_readable_at_rest() {
             "refreshed access token in clear at rest"
         );
     }
+}
+
+/// Issue 16, extra claims: `[providers.<id>.claims.extra]` keeps claims beyond the fixed fields
+/// with the session (Authentik's `ak_proxy`, a tenant id), readable through `Auth::claims`, and
+/// a token refresh brings their new values.
+#[tokio::test]
+async fn extra_claims_are_kept_and_follow_a_refresh() {
+    let fake = fake().await;
+    fake.set_id_token_claims(|c| {
+        c.insert(
+            "ak_proxy".into(),
+            serde_json::json!({"user_attributes": {"team": "blue"}}),
+        );
+        c.insert("tid".into(), serde_json::json!("tenant-1"));
+    });
+    let (signing, clock) = setup(&fake, None).await;
+    let providers = tower_oidc::Providers::builtin()
+        .with_toml_str(
+            "extra",
+            "[providers.authentik.claims.extra]\nproxy = \"ak_proxy\"\ntenant = [\"tenant_id\", \"tid\"]\nmissing = \"nope\"\n",
+        )
+        .unwrap();
+    let app = instance_with(&signing.store, &clock, None, None, Some(providers)).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let claims: serde_json::Value = app
+        .client
+        .get(app.at("/claims"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims,
+        serde_json::json!({
+            "proxy": {"user_attributes": {"team": "blue"}},
+            "tenant": "tenant-1",
+        })
+    );
+    fake.set_id_token_claims(|c| {
+        c.insert("tid".into(), serde_json::json!("tenant-2"));
+    });
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(get_token(&app.client, &app.url).await.0, 200);
+    let claims: serde_json::Value = app
+        .client
+        .get(app.at("/claims"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        claims,
+        serde_json::json!({"tenant": "tenant-2"}),
+        "after the refresh"
+    );
 }
