@@ -4,7 +4,9 @@
 //! - `authenticated`: a request with a valid session cookie, sessions in memory (budget:
 //!   ≤ 1.5 µs added), in SQLite (`sqlite::memory:`), and in Redis (feature `redis` and
 //!   `REDIS_URL` set);
-//! - `authorize`: the authorize redirect (discovery cached, from an in-process FakeAuthentik).
+//! - `authorize`: the authorize redirect (discovery cached, from an in-process FakeAuthentik);
+//! - `refresh`: a token refresh through `Auth::access_token` against the refresh grant alone
+//!   (both against an in-process FakeAuthentik over loopback HTTP).
 //!
 //! `cargo bench --bench hot_path` (Redis: `REDIS_URL=redis://127.0.0.1/ cargo bench
 //! --features redis --bench hot_path`). The summary at the end prints the time added over
@@ -23,7 +25,8 @@ use http_body_util::Empty;
 use tower::{Layer, Service};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{
-    MemoryStore, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, UserStore,
+    IdpSession, MemoryStore, NewUser, SealedTokens, SessionId, SessionRecord, SessionStore,
+    SettingsStore, TokenState, UserStore,
 };
 use tower_oidc::testing::FakeAuthentik;
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
@@ -122,24 +125,30 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
         )
         .await
         .unwrap();
-    let expires_at = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs()
-        + 3600;
-    store
-        .store(
-            &id,
-            &SessionRecord {
-                user,
-                provider: "authentik".into(),
-                expires_at,
-                id_token_hint: None,
-                sign_in: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
+        .as_secs();
+    // A session as a sign-in leaves it: the provider's session, a live access token and a
+    // refresh token sealed (the size of an Authentik RS256 access token, refresh token and
+    // nonce), sliding expiry on (just renewed, so no renewal is due).
+    let record = SessionRecord {
+        created_at: now,
+        idp: Some(IdpSession {
+            issuer: "https://auth.example.com/application/o/app/".into(),
+            subject: "f14ea2846c4f1c4b78fb983b5aa9362f3dbb0804de7d2fdaac0e5171079b01b9".into(),
+            sid: Some("835f67347452576e2b52dcfda428db03e0a69e72dbe684c20e5d4eee4555226f".into()),
+        }),
+        tokens: Some(TokenState {
+            access_expires_at: Some(now + 3600),
+            refreshable: true,
+            lease_until: 0,
+            retry_after: 0,
+            sealed: SealedTokens("A".repeat(1900)),
+        }),
+        ..SessionRecord::new(user, "authentik", now + 7 * 24 * 3600)
+    };
+    store.store(&id, &record).await.unwrap();
     let key = cookie::Key::try_from(&COOKIE_KEY[..]).unwrap();
     let mut jar = cookie::CookieJar::new();
     jar.signed_mut(&key).add(cookie::Cookie::new(
@@ -150,6 +159,152 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
         "theme=dark; tower_oidc_session={}",
         jar.get("tower_oidc_session").unwrap().value()
     )
+}
+
+/// A layer signed in to an in-process FakeAuthentik that grants refresh tokens: its engine,
+/// the signed-in request's headers, the layer's manual clock, and the fake.
+async fn signed_in_with_refresh() -> (
+    Arc<tower_oidc::OidcEngine>,
+    http::HeaderMap,
+    tower_oidc::Clock,
+    FakeAuthentik,
+) {
+    let fake = FakeAuthentik::builder()
+        .scopes(["openid", "email", "profile", "offline_access"])
+        .redirect_uri(format!("{BASE_URL}/api/auth/providers/authentik/callback"))
+        .start()
+        .await;
+    let store = MemoryStore::new();
+    store
+        .put(
+            "authentik",
+            &ProviderSettings {
+                enabled: true,
+                url: Some(fake.issuer()),
+                client_id: Some(fake.client_id().to_owned()),
+                client_secret: Some(Secret::new(fake.client_secret())),
+                ..ProviderSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let clock = tower_oidc::Clock::manual();
+    let forever = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+    let layer = OidcLayer::builder()
+        .providers(Providers::builtin())
+        .store(store)
+        .base_url(BASE_URL)
+        .cookie_key(&COOKIE_KEY)
+        .clock(clock.clone())
+        .session_timing(tower_oidc::session::SessionTiming {
+            idle: forever,
+            absolute: forever,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let mut svc = layer.layer(App);
+    let get = |uri: &str, cookie: Option<&str>| {
+        let mut b = Request::builder().uri(uri).header("accept", "text/html");
+        if let Some(c) = cookie {
+            b = b.header("cookie", c);
+        }
+        b.body(Empty::new()).unwrap()
+    };
+    let pair = |r: &Response<_>| -> String {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let r = svc
+        .call(get(
+            "/api/auth/providers/authentik/authorize?login_hint=alice",
+            None,
+        ))
+        .await
+        .unwrap();
+    let tx = pair(&r);
+    let to_fake = r.headers()["location"].to_str().unwrap().to_owned();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = browser.get(&to_fake).send().await.unwrap();
+    let callback = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let path = format!("{}?{}", callback.path(), callback.query().unwrap_or(""));
+    let r = svc.call(get(&path, Some(&tx))).await.unwrap();
+    assert_eq!(r.status(), 303, "signed in");
+    let session = pair(&r);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("cookie", session.parse().unwrap());
+    (layer.engine().clone(), headers, clock, fake)
+}
+
+/// A refresh token from a code flow a bare HTTP client runs against `fake`.
+async fn bare_refresh_token(fake: &FakeAuthentik, http: &reqwest::Client) -> String {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect_uri = format!("{BASE_URL}/api/auth/providers/authentik/callback");
+    let r = browser
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("response_type", "code"),
+            ("scope", "openid email profile offline_access"),
+            ("state", "bench"),
+            ("login_hint", "alice"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let callback = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: serde_json::Value = http
+        .post(fake.token_url())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("client_id", fake.client_id()),
+            ("client_secret", fake.client_secret()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["refresh_token"].as_str().unwrap().to_owned()
+}
+
+/// One refresh grant by a bare HTTP client; the rotated refresh token.
+async fn bare_refresh(fake: &FakeAuthentik, http: &reqwest::Client, token: &str) -> String {
+    let tokens: serde_json::Value = http
+        .post(fake.token_url())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", fake.client_id()),
+            ("client_secret", fake.client_secret()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["refresh_token"].as_str().unwrap().to_owned()
 }
 
 fn main() {
@@ -316,6 +471,41 @@ fn main() {
             "authorize redirect",
             "authorize/bare",
             "authorize/redirect",
+            None,
+            report::Budget::Added,
+        ));
+        drop(fake);
+    }
+
+    // 4. A token refresh: `Auth::access_token` when the token has expired — the refresh grant's
+    //    round trip to the in-process fake, the new ID token's verification, the userinfo
+    //    call, the user update and two compare-and-set writes — next to the refresh grant
+    //    alone, sent by a bare HTTP client (the fake's own RS256 signing is in both).
+    {
+        let (engine, headers, clock, fake) = rt.block_on(signed_in_with_refresh());
+        let http = reqwest::Client::new();
+        let mut refresh_token = rt.block_on(bare_refresh_token(&fake, &http));
+        let mut g = c.benchmark_group("refresh");
+        g.sample_size(30);
+        g.bench_function("grant_only", |b| {
+            b.iter(|| {
+                refresh_token = rt.block_on(bare_refresh(&fake, &http, &refresh_token));
+            })
+        });
+        g.bench_function("access_token", |b| {
+            b.iter(|| {
+                clock.advance(std::time::Duration::from_secs(3600));
+                rt.block_on(async {
+                    let auth = engine.authenticate(&headers).await.unwrap();
+                    auth.access_token().await.unwrap()
+                })
+            })
+        });
+        g.finish();
+        rows.push(report::Row::ratio(
+            "token refresh (Auth::access_token) vs the grant alone",
+            "refresh/grant_only",
+            "refresh/access_token",
             None,
             report::Budget::Added,
         ));
