@@ -209,6 +209,63 @@ async fn every_builtin_provider_signs_in_through_its_fake_with_the_mapped_profil
     }
 }
 
+/// Issue 16: every built-in provider whose fake issues refresh tokens the way the provider does
+/// (its `refresh_scope` in providers.toml asked for, its rotation, Keycloak's nonce in the
+/// refreshed ID token) refreshes an expired access token through its fake, twice; the others
+/// send no refresh grant.
+#[tokio::test]
+async fn every_provider_with_refresh_tokens_refreshes_through_its_fake() {
+    let refreshing = [
+        "auth0", "kinde", "zitadel", "keycloak", "entra", "gitlab", "okta", "authelia",
+    ];
+    let token = |app: &App| {
+        let c = app.client.clone();
+        let url = app.at("/token");
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    for preset in Preset::all() {
+        let provider = preset.provider();
+        let fake = FakeIssuer::builder(preset.clone())
+            .user(alice(&preset))
+            .start()
+            .await;
+        let clock = tower_oidc::Clock::manual();
+        let settings = ProviderSettings {
+            auto_register: true,
+            ..fake.settings()
+        };
+        let app = app_for(provider, settings, |b| b.clock(clock.clone())).await;
+        assert!(sign_in(&app, "alice").await.set_session(), "{provider}");
+        let (status, first) = token(&app).await;
+        assert_eq!(status, 200, "{provider}: {first}");
+        for round in 1..=2 {
+            clock.advance(std::time::Duration::from_secs(3600));
+            let (status, next) = token(&app).await;
+            if refreshing.contains(&provider) {
+                assert_eq!(status, 200, "{provider}, refresh {round}: {next}");
+                assert_ne!(next, first, "{provider}: a new access token");
+                assert_eq!(fake.count(Endpoint::Token), 1 + round, "{provider}");
+            } else {
+                assert_eq!(
+                    fake.count(Endpoint::Token),
+                    1,
+                    "{provider}: no refresh grant"
+                );
+            }
+        }
+        let (status, s) = session(&app).await;
+        assert_eq!(status, 200, "{provider}: still signed in");
+        assert_eq!(
+            s["name"],
+            json!(want(provider).name),
+            "{provider}: profile kept"
+        );
+    }
+}
+
 #[tokio::test]
 async fn unverified_emails_do_not_count_as_verified_for_any_provider() {
     for preset in Preset::all() {

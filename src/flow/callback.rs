@@ -169,13 +169,7 @@ impl Flow {
         };
 
         // 4. Token exchange.
-        let client = Client {
-            provider,
-            token_url: &active.token,
-            auth: resolved.spec.token_auth,
-            client_id: &resolved.client_id,
-            client_secret: resolved.client_secret.as_ref(),
-        };
+        let client = Client::of(provider, &active);
         let tokens = exchange(
             &self.registry.http,
             &client,

@@ -44,13 +44,7 @@ impl Flow {
         let st = self.registry.enabled(provider).await?;
         let active = self.registry.active(&st).await?;
         let resolved = active.resolved.clone();
-        let client = Client {
-            provider,
-            token_url: &active.token,
-            auth: resolved.spec.token_auth,
-            client_id: &resolved.client_id,
-            client_secret: resolved.client_secret.as_ref(),
-        };
+        let client = Client::of(provider, &active);
         let tokens = refresh(&self.registry.http, &client, refresh_token).await?;
         let oidc = resolved.spec.protocol == Protocol::Oidc;
         let mut claims = serde_json::Map::new();

@@ -67,6 +67,19 @@ pub(crate) struct Client<'a> {
     pub client_secret: Option<&'a Secret>,
 }
 
+impl<'a> Client<'a> {
+    /// The client of `provider` as configured now.
+    pub fn of(provider: &'a str, active: &'a crate::provider::Active) -> Client<'a> {
+        Client {
+            provider,
+            token_url: &active.token,
+            auth: active.resolved.spec.token_auth,
+            client_id: &active.resolved.client_id,
+            client_secret: active.resolved.client_secret.as_ref(),
+        }
+    }
+}
+
 /// The authorization code grant.
 pub(crate) async fn exchange(
     http: &IdpClient,

@@ -179,16 +179,10 @@ impl SettingsStore for MemoryStore {
 #[async_trait]
 impl SessionStore for MemoryStore {
     async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let now = SystemTime::now();
-        let mut g = self.lock();
-        match g.sessions.get(id) {
-            Some(r) if r.is_expired(now) => {
-                g.sessions.remove(id);
-                Ok(None)
-            }
-            Some(r) => Ok(Some(SessionRecord::clone(r))),
-            None => Ok(None),
-        }
+        Ok(self
+            .load_shared(id)
+            .await?
+            .map(|r| SessionRecord::clone(&r)))
     }
 
     async fn load_shared(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {

@@ -22,7 +22,7 @@ pub enum UrlForm {
 }
 
 /// A running app: `/` and `/after` answer who is signed in (`{"signed_in", "name"}`), `/headers`
-/// echoes the request headers the app received, `/me` needs a signed-in user (`CurrentUser`) and
+/// echoes the request headers the app received, `/token` answers the session's access token, `/me` needs a signed-in user (`CurrentUser`) and
 /// `/admin-only` an administrator (`AdminUser`); everything under `/api/auth` is the layer's.
 pub struct App {
     pub url: String,
@@ -120,6 +120,14 @@ async fn headers(req: Request) -> Json<serde_json::Value> {
     Json(serde_json::json!({"headers": h, "signed_in": signed_in}))
 }
 
+/// `GET /token`: the session's access token (200), or the error code with its status.
+async fn access_token(req: Request) -> (axum::http::StatusCode, String) {
+    match Auth::from_extensions(req.extensions()).access_token().await {
+        Ok(t) => (axum::http::StatusCode::OK, t.secret().to_owned()),
+        Err(e) => (e.code().status(), e.code().as_str().to_owned()),
+    }
+}
+
 /// Starts an app whose Authentik provider points at `fake`.
 pub async fn app(fake: &FakeAuthentik, form: UrlForm) -> App {
     app_with(fake, authentik_settings(fake, form), |b| b).await
@@ -169,6 +177,7 @@ async fn serve(
         .route("/", get(whoami))
         .route("/after", get(whoami))
         .route("/headers", get(headers))
+        .route("/token", get(access_token))
         .route(
             "/me",
             get(|u: tower_oidc::CurrentUser| async move { u.id.to_string() }),

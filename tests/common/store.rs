@@ -52,6 +52,9 @@ pub struct TestStore {
     pub backend: Backend,
     /// Where the backend keeps sessions at rest, for scans of what it holds.
     pub at_rest: AtRest,
+    /// postgres-redis: the Postgres store as a session store too, with where it keeps them (so
+    /// a test can run sessions on the SQL table instead of Redis).
+    pub sql_sessions: Option<(Arc<dyn SessionStore>, AtRest)>,
     users: Arc<dyn UserStore>,
     settings: Arc<dyn SettingsStore>,
     sessions: Arc<dyn SessionStore>,
@@ -67,13 +70,36 @@ pub enum AtRest {
     Files(std::path::PathBuf),
     /// Redis keys under this prefix.
     Redis { url: String, prefix: String },
+    /// The session table in this Postgres schema.
+    Postgres { url: String, schema: String },
 }
 
 impl TestStore {
     /// Everything the backend holds at rest, as bytes (`None` for the memory backend, which
     /// holds nothing outside the process).
     pub async fn raw_at_rest(&self) -> Option<Vec<u8>> {
-        match &self.at_rest {
+        self.at_rest.read().await
+    }
+}
+
+impl AtRest {
+    /// What is kept here, as bytes (`None`: only in this process).
+    pub async fn read(&self) -> Option<Vec<u8>> {
+        match self {
+            #[cfg(not(feature = "postgres"))]
+            AtRest::Postgres { .. } => None,
+            #[cfg(feature = "postgres")]
+            AtRest::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let rows: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT t::text FROM \"{schema}\".tower_oidc_sessions t"
+                ))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                pool.close().await;
+                Some(rows.concat().into_bytes())
+            }
             AtRest::Process => None,
             AtRest::Files(dir) => {
                 let mut all = Vec::new();
@@ -155,6 +181,7 @@ impl TestStore {
         TestStore {
             backend,
             at_rest,
+            sql_sessions: None,
             users: Arc::new(s.clone()),
             settings: Arc::new(s.clone()),
             sessions: Arc::new(s),
@@ -295,6 +322,13 @@ mod pg {
                 url: redis_url,
                 prefix: redis_prefix,
             },
+            sql_sessions: Some((
+                Arc::new(pg.clone()),
+                super::AtRest::Postgres {
+                    url: postgres_url(),
+                    schema: schema.clone(),
+                },
+            )),
             users: Arc::new(pg.clone()),
             settings: Arc::new(pg),
             sessions: Arc::new(redis),

@@ -15,7 +15,7 @@ use tower_oidc::store::{SessionId, SessionRecord, SessionStore, SettingsStore, S
 use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, Fault};
 use tower_oidc::{Auth, Clock};
 
-use crate::common::store::TestStore;
+use crate::common::store::{AtRest, TestStore};
 use crate::common::{App, UrlForm, authentik_settings, builder, client, session, sign_in};
 
 const KEY: [u8; 64] = *b"0123456789abcdef0123456789abcdef-tokens-test-key-fedcba987654321";
@@ -97,7 +97,7 @@ impl SessionStore for SlowLoads {
 
 /// An app instance on `store` with the shared key and clock.
 async fn instance(store: &TestStore, clock: &Clock, timing: Option<SessionTiming>) -> App {
-    instance_with(store, clock, timing, None, None).await
+    instance_with(store, clock, timing, None, None, None).await
 }
 
 async fn instance_with(
@@ -106,6 +106,7 @@ async fn instance_with(
     timing: Option<SessionTiming>,
     slow: Option<Arc<AtomicBool>>,
     providers: Option<tower_oidc::Providers>,
+    sessions: Option<Arc<dyn SessionStore>>,
 ) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -121,6 +122,9 @@ async fn instance_with(
     }
     if let Some(p) = providers {
         b = b.providers(p);
+    }
+    if let Some(s) = sessions {
+        b = b.sessions_arc(s);
     }
     let layer = b.build().unwrap();
     let router = Router::new()
@@ -235,8 +239,8 @@ async fn sixteen_requests_on_two_instances_refresh_once() {
     let fake = fake().await;
     let (signing, clock) = setup(&fake, None).await;
     let slow = Arc::new(AtomicBool::new(false));
-    let a = instance_with(&signing.store, &clock, None, Some(slow.clone()), None).await;
-    let b = instance_with(&signing.store, &clock, None, Some(slow.clone()), None).await;
+    let a = instance_with(&signing.store, &clock, None, Some(slow.clone()), None, None).await;
+    let b = instance_with(&signing.store, &clock, None, Some(slow.clone()), None, None).await;
     assert!(sign_in(&a, "alice").await.set_session());
     let (_, first) = get_token(&a.client, &a.url).await;
     clock.advance(Duration::from_secs(3600));
@@ -468,42 +472,55 @@ async fn an_idle_session_ends_after_the_idle_timeout() {
 }
 
 /// Issue 16, secrets at rest: the session's access and refresh tokens are sealed before the
-/// store sees them — not readable in the SQLite files or in Redis (on the memory backend there
-/// is nothing at rest; the sealing itself is pinned by the unit test in `session/sealed.rs`).
+/// store sees them — not readable in the SQLite files, in Redis, or in the Postgres session
+/// table (the postgres-redis backend runs it on both); on the memory backend there is nothing
+/// at rest (the sealing itself is pinned by the unit test in `session/sealed.rs`).
 #[tokio::test]
 async fn tokens_are_not_readable_at_rest() {
     let fake = fake().await;
     let (app, clock) = setup(&fake, None).await;
-    assert!(sign_in(&app, "alice").await.set_session());
+    let at_rest = app.store.at_rest.clone();
+    tokens_sealed_in(&fake, &app, &clock, &at_rest).await;
+    if let Some((sessions, at_rest)) = app.store.sql_sessions.clone() {
+        let app = instance_with(&app.store, &clock, None, None, None, Some(sessions)).await;
+        tokens_sealed_in(&fake, &app, &clock, &at_rest).await;
+    }
+}
+
+async fn tokens_sealed_in(fake: &FakeAuthentik, app: &App, clock: &Clock, at_rest: &AtRest) {
+    assert!(sign_in(app, "alice").await.set_session());
     let (_, access) = get_token(&app.client, &app.url).await;
-    let before = app.store.raw_at_rest().await;
+    let before = at_rest.read().await;
     // The refresh grant shows the refresh token the session held.
     clock.advance(Duration::from_secs(3600));
     let (status, renewed) = get_token(&app.client, &app.url).await;
     assert_eq!(status, 200);
-    let refresh = refresh_grants(&fake).pop().unwrap();
+    let refresh = refresh_grants(fake).pop().unwrap();
     assert!(refresh.len() >= 32 && access.len() >= 32);
-    let after = app.store.raw_at_rest().await;
-    if let (Some(before), Some(after)) = (before, after) {
-        let holds =
-            |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
-        assert!(
-            !before.is_empty() && !after.is_empty(),
-            "the scan reads the backend"
-        );
-        // What the scan sees would show a token stored in clear: the session's user id is there.
-        let (_, me) = session(&app).await;
-        assert!(
-            holds(&after, me["id"].as_str().unwrap()),
-            "the scan sees the session"
-        );
-        assert!(!holds(&before, &access), "access token in clear at rest");
-        assert!(!holds(&before, &refresh), "refresh token in clear at rest");
-        assert!(
-            !holds(&after, &renewed),
-            "refreshed access token in clear at rest"
-        );
-    }
+    let after = at_rest.read().await;
+    let (Some(before), Some(after)) = (before, after) else {
+        return;
+    };
+    let holds =
+        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    // What the scan sees would show a token stored in clear: the session's user id is there.
+    let (_, me) = session(app).await;
+    assert!(
+        holds(&after, me["id"].as_str().unwrap()),
+        "the scan sees the session"
+    );
+    assert!(!holds(&before, &access), "access token in clear at rest");
+    assert!(!holds(&before, &refresh), "refresh token in clear at rest");
+    assert!(
+        !holds(&after, &renewed),
+        "refreshed access token in clear at rest"
+    );
+}
+
+/// The signed-in session's extra claims, as the app reads them.
+async fn claims_of(app: &App) -> serde_json::Value {
+    let r = app.client.get(app.at("/claims")).send().await.unwrap();
+    r.json().await.unwrap()
 }
 
 /// Issue 16, extra claims: `[providers.<id>.claims.extra]` keeps claims beyond the fixed fields
@@ -526,17 +543,9 @@ async fn extra_claims_are_kept_and_follow_a_refresh() {
             "[providers.authentik.claims.extra]\nproxy = \"ak_proxy\"\ntenant = [\"tenant_id\", \"tid\"]\nmissing = \"nope\"\n",
         )
         .unwrap();
-    let app = instance_with(&signing.store, &clock, None, None, Some(providers)).await;
+    let app = instance_with(&signing.store, &clock, None, None, Some(providers), None).await;
     assert!(sign_in(&app, "alice").await.set_session());
-    let claims: serde_json::Value = app
-        .client
-        .get(app.at("/claims"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let claims = claims_of(&app).await;
     assert_eq!(
         claims,
         serde_json::json!({
@@ -549,15 +558,7 @@ async fn extra_claims_are_kept_and_follow_a_refresh() {
     });
     clock.advance(Duration::from_secs(3600));
     assert_eq!(get_token(&app.client, &app.url).await.0, 200);
-    let claims: serde_json::Value = app
-        .client
-        .get(app.at("/claims"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let claims = claims_of(&app).await;
     assert_eq!(
         claims,
         serde_json::json!({"tenant": "tenant-2"}),

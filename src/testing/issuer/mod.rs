@@ -1,6 +1,7 @@
 //! [`FakeIssuer`]: a fake of any built-in provider, laid out by a [`Preset`].
 
 mod preset;
+mod refresh;
 mod serve;
 
 use std::collections::HashMap;
@@ -74,6 +75,8 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<String, Grant>,
     /// access token → (user pk, scopes)
     pub(crate) access: HashMap<String, (u64, Vec<String>)>,
+    /// Refresh tokens issued, rotated-away ones kept as revoked.
+    pub(crate) refresh: HashMap<String, refresh::RefreshGrant>,
     pub(crate) log: Vec<RecordedRequest>,
 }
 
@@ -169,6 +172,7 @@ impl FakeIssuerBuilder {
                 users,
                 codes: HashMap::new(),
                 access: HashMap::new(),
+                refresh: HashMap::new(),
                 log: Vec::new(),
             }),
         });

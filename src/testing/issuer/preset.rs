@@ -80,7 +80,28 @@ pub struct Preset {
     pub(crate) url_path: &'static str,
     /// Parameters an admin enters: (name, value relative to the base if it starts with `/`).
     pub(crate) params: &'static [(&'static str, &'static str)],
+    /// How the provider issues refresh tokens (`None`: it does not, for the code flow).
+    pub(crate) refresh: Option<Refresh>,
 }
+
+/// A provider's refresh tokens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refresh {
+    /// The scope that must be granted for one (`None`: issued with every code grant).
+    pub(crate) scope: Option<&'static str>,
+    /// Whether each refresh answers with a new refresh token and revokes the old one.
+    pub(crate) rotate: bool,
+    /// Whether a refreshed ID token repeats the sign-in's `nonce` (Keycloak does).
+    pub(crate) nonce: bool,
+}
+
+/// `offline_access`, rotated, no nonce on refresh: Okta, Entra ID, Auth0 (rotation on),
+/// ZITADEL, Authelia.
+const OFFLINE_ROTATING: Option<Refresh> = Some(Refresh {
+    scope: Some("offline_access"),
+    rotate: true,
+    nonce: false,
+});
 
 impl std::fmt::Debug for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +173,7 @@ impl Preset {
             extra: &[],
             url_path: "",
             params: &[],
+            refresh: None,
         }
     }
 
@@ -186,6 +208,8 @@ impl Preset {
             extra: &[("/api/user/emails", github_emails)],
             url_path: "",
             params: &[("api", "/api")],
+            // A GitHub OAuth app's tokens do not expire and come without a refresh token.
+            refresh: None,
         }
     }
 
@@ -208,6 +232,8 @@ impl Preset {
             extra: &[],
             url_path: "",
             params: &[],
+            // Discord issues refresh tokens too (not modelled: its entry is OAuth 2.0 only).
+            refresh: None,
         }
     }
 
@@ -219,6 +245,7 @@ impl Preset {
             userinfo: "/userinfo",
             jwks: "/.well-known/jwks.json",
             end_session: Some("/oidc/logout"),
+            refresh: OFFLINE_ROTATING,
             ..Self::oidc("auth0", "/", auth0)
         }
     }
@@ -233,6 +260,12 @@ impl Preset {
             end_session: Some("/logout"),
             auth_methods: POST,
             profile: kinde_profile,
+            // Kinde's refresh scope is `offline`.
+            refresh: Some(Refresh {
+                scope: Some("offline"),
+                rotate: true,
+                nonce: false,
+            }),
             ..Self::oidc("kinde", "", kinde_id)
         }
     }
@@ -245,6 +278,7 @@ impl Preset {
             userinfo: "/oidc/v1/userinfo",
             jwks: "/oauth/v2/keys",
             end_session: Some("/oidc/v1/end_session"),
+            refresh: OFFLINE_ROTATING,
             ..Self::oidc("zitadel", "", zitadel)
         }
     }
@@ -299,6 +333,14 @@ impl Preset {
             jwks: "/realms/tower-oidc/protocol/openid-connect/certs",
             end_session: Some("/realms/tower-oidc/protocol/openid-connect/logout"),
             url_path: "/realms/tower-oidc",
+            // Keycloak issues a refresh token with every code grant (offline_access makes it an
+            // offline token), keeps it valid by default ("Revoke Refresh Token" off), and
+            // repeats the nonce in refreshed ID tokens.
+            refresh: Some(Refresh {
+                scope: None,
+                rotate: false,
+                nonce: true,
+            }),
             ..Self::oidc("keycloak", "/realms/tower-oidc", keycloak)
         }
     }
@@ -314,6 +356,7 @@ impl Preset {
             end_session: Some("/9188040d-6c67-4c5b-b112-36a304b66dad/oauth2/v2.0/logout"),
             profile: entra_userinfo,
             params: &[("tenant", ENTRA_TENANT)],
+            refresh: OFFLINE_ROTATING,
             ..Self::oidc(
                 "entra",
                 "/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
@@ -330,6 +373,12 @@ impl Preset {
             userinfo: "/oauth/userinfo",
             jwks: "/oauth/discovery/keys",
             profile: gitlab_userinfo,
+            // GitLab issues a rotating refresh token with every code grant.
+            refresh: Some(Refresh {
+                scope: None,
+                rotate: true,
+                nonce: false,
+            }),
             ..Self::oidc("gitlab", "", gitlab_id)
         }
     }
@@ -343,6 +392,7 @@ impl Preset {
             jwks: "/oauth2/default/v1/keys",
             end_session: Some("/oauth2/default/v1/logout"),
             url_path: "/oauth2/default",
+            refresh: OFFLINE_ROTATING,
             ..Self::oidc("okta", "/oauth2/default", okta)
         }
     }
@@ -363,6 +413,7 @@ impl Preset {
             userinfo: "/api/oidc/userinfo",
             jwks: "/jwks.json",
             profile: authelia_userinfo,
+            refresh: OFFLINE_ROTATING,
             ..Self::oidc("authelia", "", authelia_id)
         }
     }

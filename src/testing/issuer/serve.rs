@@ -126,7 +126,11 @@ fn discovery(inner: &Inner) -> Reply {
         "token_endpoint_auth_methods_supported": p.auth_methods,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "groups"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": if p.refresh.is_some() {
+            json!(["authorization_code", "refresh_token"])
+        } else {
+            json!(["authorization_code"])
+        },
     });
     if let (Some(e), Value::Object(m)) = (p.end_session, &mut d) {
         m.insert("end_session_endpoint".into(), json!(format!("{b}{e}")));
@@ -286,35 +290,52 @@ fn token(inner: &Inner, req: &Req) -> Reply {
             "client authentication method not allowed",
         );
     }
-    if req.f("grant_type") != Some("authorization_code") && !github {
+    let refreshing =
+        !github && req.f("grant_type") == Some("refresh_token") && inner.preset.refresh.is_some();
+    if !refreshing && req.f("grant_type") != Some("authorization_code") && !github {
         return error(400, "unsupported_grant_type", "only authorization_code");
     }
-    let bad_code = if github {
-        "bad_verification_code"
-    } else {
-        "invalid_grant"
-    };
-    let grant = {
-        let mut st = inner.lock();
-        req.f("code").and_then(|c| st.codes.remove(c))
-    };
-    let Some(grant) = grant else {
-        return error(400, bad_code, "The code passed is incorrect or expired.");
-    };
-    if req.f("redirect_uri") != Some(grant.redirect_uri.as_str()) {
-        return error(400, "invalid_grant", "redirect_uri mismatch");
-    }
-    match (&grant.challenge, req.f("code_verifier")) {
-        (Some(ch), Some(v)) => {
-            let digest = ring::digest::digest(&ring::digest::SHA256, v.as_bytes());
-            if crate::util::b64(digest.as_ref()) != *ch {
-                return error(400, "invalid_grant", "PKCE verification failed");
+    let (grant, refresh_token) = if refreshing {
+        match super::refresh::redeem(inner, req.f("refresh_token").unwrap_or("")) {
+            Some(r) => r,
+            None => {
+                return error(
+                    400,
+                    "invalid_grant",
+                    "The refresh token is invalid, expired or revoked.",
+                );
             }
         }
-        (Some(_), None) => return error(400, "invalid_grant", "code_verifier is required"),
-        (None, Some(_)) => return error(400, "invalid_grant", "no code_challenge was sent"),
-        (None, None) => {}
-    }
+    } else {
+        let bad_code = if github {
+            "bad_verification_code"
+        } else {
+            "invalid_grant"
+        };
+        let grant = {
+            let mut st = inner.lock();
+            req.f("code").and_then(|c| st.codes.remove(c))
+        };
+        let Some(grant) = grant else {
+            return error(400, bad_code, "The code passed is incorrect or expired.");
+        };
+        if req.f("redirect_uri") != Some(grant.redirect_uri.as_str()) {
+            return error(400, "invalid_grant", "redirect_uri mismatch");
+        }
+        match (&grant.challenge, req.f("code_verifier")) {
+            (Some(ch), Some(v)) => {
+                let digest = ring::digest::digest(&ring::digest::SHA256, v.as_bytes());
+                if crate::util::b64(digest.as_ref()) != *ch {
+                    return error(400, "invalid_grant", "PKCE verification failed");
+                }
+            }
+            (Some(_), None) => return error(400, "invalid_grant", "code_verifier is required"),
+            (None, Some(_)) => return error(400, "invalid_grant", "no code_challenge was sent"),
+            (None, None) => {}
+        }
+        let refresh_token = super::refresh::issue_for_code(inner, &grant);
+        (grant, refresh_token)
+    };
     let user = {
         let st = inner.lock();
         st.users.iter().find(|u| u.pk == grant.user_pk).cloned()
@@ -349,6 +370,9 @@ fn token(inner: &Inner, req: &Req) -> Reply {
     body.insert("token_type".into(), json!("Bearer"));
     body.insert("expires_in".into(), json!(3600));
     body.insert("scope".into(), json!(scope));
+    if let Some(rt) = refresh_token {
+        body.insert("refresh_token".into(), json!(rt));
+    }
     if let Some(issuer) = inner.issuer() {
         let ctx = Ctx {
             base: &inner.base,
