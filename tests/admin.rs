@@ -236,6 +236,49 @@ async fn the_client_secret_is_write_only() {
     assert_eq!(v["client_secret_set"], false);
 }
 
+/// Issue 16: an admin turns refresh tokens off per provider: the view says so (with the
+/// spec's refresh scope), and the next sign-in no longer asks for `offline_access`.
+#[tokio::test]
+async fn an_admin_turns_refresh_tokens_off() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (_, v, _) = app.admin().get("/providers/authentik").await;
+    assert_eq!(v["refresh_tokens"], true, "{v}");
+    assert_eq!(v["refresh_scope"], "offline_access");
+    let scope_of_next_sign_in = || async {
+        let r = client()
+            .get(app.authorize_url("?login_hint=bob"))
+            .send()
+            .await
+            .unwrap();
+        let to = location(&r).unwrap();
+        param(&to, "scope").unwrap()
+    };
+    assert!(scope_of_next_sign_in().await.contains("offline_access"));
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"refresh_tokens": false}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["refresh_tokens"], false);
+    assert_eq!(v["sources"]["refresh_tokens"], "store");
+    assert!(
+        !app.store
+            .get("authentik")
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_tokens
+    );
+    let scope = scope_of_next_sign_in().await;
+    assert!(!scope.contains("offline_access"), "{scope}");
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/authentik", json!({"refresh_tokens": "no"}))
+        .await;
+    assert_eq!(status, 400, "{v}");
+}
+
 #[tokio::test]
 async fn invalid_input_is_refused_with_the_field_named() {
     let fake = FakeAuthentik::start().await;

@@ -1172,4 +1172,9 @@ fn extra_claims_and_refresh_scope_are_checked() {
     assert_eq!(spec.refresh_scope.as_deref(), Some("offline_access"));
     // The other built-in claims stay.
     assert_eq!(spec.claims.subject.0.len(), 1);
+    // An admin's file turns refresh tokens off for a provider; by default they are on.
+    let p = load("[settings.authentik]\nrefresh_tokens = false\n").unwrap();
+    assert!(!p.seeded_settings()["authentik"].refresh_tokens);
+    let p = load("[settings.authentik]\nauto_register = false\n").unwrap();
+    assert!(p.seeded_settings()["authentik"].refresh_tokens);
 }

@@ -12,7 +12,7 @@ use crate::config::{
 };
 
 /// Names of the settings fields the API accepts.
-const EDITABLE: [&str; 13] = [
+const EDITABLE: [&str; 14] = [
     "enabled",
     "url",
     "slug",
@@ -20,6 +20,7 @@ const EDITABLE: [&str; 13] = [
     "client_secret",
     "scopes",
     "auto_register",
+    "refresh_tokens",
     "sort_order",
     "icon",
     "email_trust",
@@ -154,6 +155,11 @@ pub(super) fn apply_patch(
                     .as_bool()
                     .ok_or_else(|| invalid(field, "must be true or false"))?;
             }
+            "refresh_tokens" => {
+                s.refresh_tokens = v
+                    .as_bool()
+                    .ok_or_else(|| invalid(field, "must be true or false"))?;
+            }
             "url" => {
                 let u = opt_string(field, v, 2048)?;
                 if let Some(u) = &u {
@@ -276,6 +282,7 @@ fn field_changed(a: &ProviderSettings, b: &ProviderSettings, field: &str) -> boo
         "client_secret" => a.client_secret != b.client_secret,
         "scopes" => a.scopes != b.scopes,
         "auto_register" => a.auto_register != b.auto_register,
+        "refresh_tokens" => a.refresh_tokens != b.refresh_tokens,
         "sort_order" => a.sort_order != b.sort_order,
         "icon" => a.icon != b.icon,
         "email_trust" => a.email_trust != b.email_trust,

@@ -48,6 +48,8 @@ impl AdminApi {
             "client_secret_set": s.client_secret.as_ref().is_some_and(|x| !x.is_empty()),
             "scopes": s.scopes.clone().unwrap_or_else(|| spec.scopes.clone()),
             "auto_register": s.auto_register,
+            "refresh_tokens": s.refresh_tokens,
+            "refresh_scope": spec.refresh_scope,
             "sort_order": s.sort_order.unwrap_or(spec.sort_order),
             "icon": s.icon.clone().or_else(|| spec.icon.clone()),
             "email_trust": trust_name(s.email_trust.unwrap_or(spec.email_trust)),
@@ -57,6 +59,7 @@ impl AdminApi {
             "sources": {
                 "enabled": src("enabled"),
                 "auto_register": src("auto_register"),
+                "refresh_tokens": src("refresh_tokens"),
                 "url": set_or("url", s.url.is_some(), spec.default_url.as_ref().map(|_| spec_origin)),
                 "slug": set_or("slug", s.slug.is_some(), None),
                 "client_id": set_or("client_id", s.client_id.is_some(), None),

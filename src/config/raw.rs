@@ -87,6 +87,7 @@ pub(crate) struct RawSettings {
     pub client_secret: Option<S>,
     pub scopes: Option<Spanned<Vec<String>>>,
     pub auto_register: Option<bool>,
+    pub refresh_tokens: Option<bool>,
     pub sort_order: Option<i32>,
     pub icon: Option<S>,
     pub email_trust: Option<EmailTrust>,

@@ -255,6 +255,7 @@ pub(super) fn resolve_settings(
         client_secret: client_secret.map(Secret::new),
         scopes: raw.scopes.map(|s| s.into_inner()),
         auto_register: raw.auto_register.unwrap_or(true),
+        refresh_tokens: raw.refresh_tokens.unwrap_or(true),
         sort_order: raw.sort_order,
         icon,
         email_trust: raw.email_trust,

@@ -96,6 +96,9 @@ pub struct ProviderSettings {
     pub scopes: Option<Vec<String>>,
     /// Whether an unknown identity gets a new account.
     pub auto_register: bool,
+    /// Whether sign-ins ask for a refresh token (the spec's `refresh_scope`, e.g.
+    /// `offline_access`), so sessions can refresh their access token (default `true`).
+    pub refresh_tokens: bool,
     /// Position on the login page; `None` uses the spec's.
     pub sort_order: Option<i32>,
     /// Icon name; `None` uses the spec's.
@@ -119,6 +122,7 @@ impl Default for ProviderSettings {
             client_secret: None,
             scopes: None,
             auto_register: true,
+            refresh_tokens: true,
             sort_order: None,
             icon: None,
             email_trust: None,

@@ -158,7 +158,10 @@ impl Flow {
             q.append_pair("response_type", "code")
                 .append_pair("client_id", &active.resolved.client_id)
                 .append_pair("redirect_uri", &self.redirect_uri(provider))
-                .append_pair("scope", &self.scope_of(&active.resolved))
+                .append_pair(
+                    "scope",
+                    &self.scope_of(&active.resolved, st.settings.refresh_tokens),
+                )
                 .append_pair("state", &tx.state);
             if oidc {
                 q.append_pair("nonce", &tx.nonce);
@@ -191,10 +194,12 @@ impl Flow {
     }
 
     /// The scopes a sign-in asks for: the provider's, and its refresh scope when refresh
-    /// tokens are wanted and the scopes do not already name it.
-    fn scope_of(&self, resolved: &crate::provider::ResolvedProvider) -> String {
+    /// tokens are wanted (by the app and the provider's settings) and the scopes do not
+    /// already name it.
+    fn scope_of(&self, resolved: &crate::provider::ResolvedProvider, wanted: bool) -> String {
         let mut scope = resolved.scopes.join(" ");
         if self.refresh_tokens
+            && wanted
             && let Some(extra) = &resolved.spec.refresh_scope
             && !resolved.scopes.iter().any(|s| s == extra)
         {

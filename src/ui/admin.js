@@ -49,6 +49,7 @@
       slug: f.slug.value.trim() || null,
       client_id: f.client_id.value.trim() || null,
       auto_register: f.auto_register.checked,
+      refresh_tokens: f.refresh_tokens.checked,
       icon: f.icon.value.trim() || null,
       email_trust: f.email_trust.value,
       admin_rules: { groups: csv(f.admin_groups.value), email_domains: csv(f.admin_domains.value) }

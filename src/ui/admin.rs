@@ -103,6 +103,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
 <label>Client secret <input name=\"client_secret\" type=\"password\" value=\"\" placeholder=\"{secret_note}\" autocomplete=\"new-password\"></label>\
 <label>Scopes <input name=\"scopes\" value=\"{scopes}\"></label>\
 <label><input type=\"checkbox\" name=\"auto_register\"{auto}> Create accounts for new users</label>\
+<label><input type=\"checkbox\" name=\"refresh_tokens\"{refresh}> Ask for refresh tokens (keeps sessions' access tokens fresh)</label>\
 <label>Sort order <input name=\"sort_order\" type=\"number\" value=\"{sort}\"></label>\
 <label>Icon <input name=\"icon\" value=\"{icon}\"></label>\
 <label>Link by email <select name=\"email_trust\">{o1}{o2}{o3}</select></label>\
@@ -119,6 +120,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
             client_id = text(p, "client_id"),
             scopes = list(p, "scopes", " "),
             auto = checked(p, "auto_register"),
+            refresh = checked(p, "refresh_tokens"),
             sort = text(p, "sort_order"),
             icon = text(p, "icon"),
             o1 = option("verified_claim", "when the provider says the email is verified"),

@@ -394,6 +394,7 @@ pub fn full_settings(secret: &str) -> ProviderSettings {
         client_secret: Some(Secret::new(secret)),
         scopes: Some(vec!["openid".into(), "email".into(), "groups".into()]),
         auto_register: false,
+        refresh_tokens: false,
         sort_order: Some(-3),
         icon: Some("authentik".into()),
         email_trust: Some(EmailTrust::Always),

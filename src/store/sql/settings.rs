@@ -62,8 +62,9 @@ impl SettingsStore for This {
             sqlx::query(
                 "INSERT INTO tower_oidc_provider_settings (provider, enabled, url, client_id, \
                  client_secret, scopes_json, auto_register, sort_order, icon, email_trust, \
-                 admin_groups_json, admin_domains_json, slug, params_json, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 admin_groups_json, admin_domains_json, slug, params_json, updated_at, \
+                 refresh_tokens) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
                  ON CONFLICT (provider) DO UPDATE SET enabled = excluded.enabled, \
                  url = excluded.url, client_id = excluded.client_id, \
                  client_secret = excluded.client_secret, scopes_json = excluded.scopes_json, \
@@ -71,7 +72,8 @@ impl SettingsStore for This {
                  icon = excluded.icon, email_trust = excluded.email_trust, \
                  admin_groups_json = excluded.admin_groups_json, \
                  admin_domains_json = excluded.admin_domains_json, slug = excluded.slug, \
-                 params_json = excluded.params_json, updated_at = excluded.updated_at",
+                 params_json = excluded.params_json, updated_at = excluded.updated_at, \
+                 refresh_tokens = excluded.refresh_tokens",
             )
             .bind(provider)
             .bind(settings.enabled)
@@ -88,6 +90,7 @@ impl SettingsStore for This {
             .bind(&settings.slug)
             .bind(&params)
             .bind(now_secs())
+            .bind(settings.refresh_tokens)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;

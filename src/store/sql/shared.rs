@@ -123,7 +123,8 @@ macro_rules! user_cols {
 macro_rules! settings_cols {
     () => {
         "provider, enabled, url, client_id, client_secret, scopes_json, auto_register, \
-         sort_order, icon, email_trust, admin_groups_json, admin_domains_json, slug, params_json"
+         sort_order, icon, email_trust, admin_groups_json, admin_domains_json, slug, params_json, \
+         refresh_tokens"
     };
 }
 
@@ -262,6 +263,7 @@ impl This {
             client_secret,
             scopes,
             auto_register: row.try_get("auto_register").map_err(get_err)?,
+            refresh_tokens: row.try_get("refresh_tokens").map_err(get_err)?,
             sort_order: row.try_get("sort_order").map_err(get_err)?,
             icon: row.try_get("icon").map_err(get_err)?,
             email_trust,
