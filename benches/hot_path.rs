@@ -141,6 +141,7 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
         }),
         tokens: Some(TokenState {
             access_expires_at: Some(now + 3600),
+            refresh_at: Some(now + 3540),
             refreshable: true,
             lease_until: 0,
             retry_after: 0,

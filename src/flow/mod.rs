@@ -10,7 +10,7 @@ mod params;
 pub(crate) use callback::VerifiedSignIn;
 pub use options::LoginOptions;
 pub use params::{CallbackParams, MAX_QUERY_BYTES};
-pub(crate) use refresh::{Original, Refreshed};
+pub(crate) use refresh::{Original, Refreshed, Verified};
 mod id_token;
 mod refresh;
 mod token;

@@ -20,21 +20,31 @@ pub(crate) struct Original<'a> {
     pub nonce: Option<&'a str>,
 }
 
-/// A verified refresh.
+/// A refresh grant the provider answered: its tokens (the old refresh token is spent, so they
+/// must be kept whatever follows), and what verifying the answer found.
 pub(crate) struct Refreshed {
     pub tokens: Tokens,
+    /// The new ID token and userinfo, verified; or why they could not be — `id_token_invalid`
+    /// (a bad signature, another `sub` or `iss`) or a failure to reach the JWKS or userinfo.
+    pub verified: Result<Verified, Error>,
+    /// The provider's admin rules now.
+    pub admin_rules: AdminRules,
+}
+
+/// What a refresh's verified answer says about the user.
+pub(crate) struct Verified {
     /// The profile from the new ID token and userinfo, when the provider sent claims.
     pub profile: Option<Profile>,
     /// The new raw ID token, for RP-initiated logout.
     pub id_token_hint: Option<String>,
     /// The new ID token's `sid`, when it has one.
     pub sid: Option<String>,
-    /// The provider's admin rules now.
-    pub admin_rules: AdminRules,
 }
 
 impl Flow {
-    /// Sends one refresh token grant for `provider` and verifies what comes back.
+    /// Sends one refresh token grant for `provider` and verifies what comes back. An error is
+    /// a grant that did not succeed (`session_expired` for `invalid_grant`); after a successful
+    /// grant the answer's verification is reported in [`Refreshed::verified`].
     pub(crate) async fn refresh(
         &self,
         provider: &str,
@@ -43,9 +53,27 @@ impl Flow {
     ) -> Result<Refreshed, Error> {
         let st = self.registry.enabled(provider).await?;
         let active = self.registry.active(&st).await?;
-        let resolved = active.resolved.clone();
         let client = Client::of(provider, &active);
         let tokens = refresh(&self.registry.http, &client, refresh_token).await?;
+        let verified = self
+            .verify_refreshed(provider, &st, &active, &tokens, original)
+            .await;
+        Ok(Refreshed {
+            tokens,
+            verified,
+            admin_rules: st.settings.admin_rules.clone(),
+        })
+    }
+
+    async fn verify_refreshed(
+        &self,
+        provider: &str,
+        st: &crate::provider::ProviderState,
+        active: &crate::provider::Active,
+        tokens: &Tokens,
+        original: &Original<'_>,
+    ) -> Result<Verified, Error> {
+        let resolved = &active.resolved;
         let oidc = resolved.spec.protocol == Protocol::Oidc;
         let mut claims = serde_json::Map::new();
         let mut id_token_hint = None;
@@ -55,8 +83,8 @@ impl Flow {
             let checked = self
                 .verify_provider_id_token(
                     provider,
-                    &st,
-                    &resolved,
+                    st,
+                    resolved,
                     token,
                     &Expected {
                         nonce: NonceRule::AbsentOrEquals(original.nonce),
@@ -116,12 +144,10 @@ impl Flow {
             }
             Some(p)
         };
-        Ok(Refreshed {
-            tokens,
+        Ok(Verified {
             profile,
             id_token_hint,
             sid,
-            admin_rules: st.settings.admin_rules.clone(),
         })
     }
 }

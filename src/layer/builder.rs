@@ -388,6 +388,13 @@ impl OidcLayerBuilder {
                 "session lifetimes must be positive".into(),
             ));
         }
+        if st.renew_step < Duration::from_secs(1) || st.refresh_lease < Duration::from_secs(1) {
+            // A zero step would write the store on every request; a lease under a second
+            // lapses while its holder is still refreshing.
+            return Err(BuildError::BadTiming(
+                "the renew step and the refresh lease must be at least 1 s".into(),
+            ));
+        }
         let fresh = Arc::new(FreshUsers::new(users.clone(), self.user_revalidation));
         let keeper = Arc::new(TokenKeeper {
             store: sessions.clone(),

@@ -12,6 +12,7 @@
 
 mod auth;
 mod fresh_users;
+mod refresh;
 mod responses;
 mod sealed;
 mod session_cookie;

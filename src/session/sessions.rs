@@ -101,6 +101,11 @@ impl Sessions {
         let now = now
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        if record.tokens.as_ref().is_some_and(|t| t.lease_until > now) {
+            // A refresh is in flight: its write-back renews nothing, so leave the record to it
+            // (it would otherwise have to merge) and renew on a later request.
+            return (record, None);
+        }
         let target = self.expiry(record.created_at, now);
         // A step as long as the idle timeout would never renew in time: at most half of it.
         let step = self.timing.renew_step.min(self.timing.idle / 2).as_secs();

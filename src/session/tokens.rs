@@ -10,9 +10,12 @@
 //! Authentik rotates refresh tokens and answers a reused one with `invalid_grant`, so this is
 //! what keeps two instances from signing a user out.
 //!
-//! `invalid_grant` ends the session (`session_expired`, logged once). A network failure or a
-//! 5xx keeps the session and its current token until that expires, and is retried after a pause,
-//! so an IdP outage never signs everyone out.
+//! The holder's work — the grant, the verification and the write-back — runs in a task of its
+//! own (`super::refresh`), so a request that is cancelled mid-refresh does not lose a refresh
+//! token the provider has already rotated. `invalid_grant` ends the session (`session_expired`,
+//! logged once), as does a refreshed ID token that fails verification; a network failure or a
+//! 5xx keeps the session and its current token until that expires, and is retried after a
+//! pause, so an IdP outage never signs everyone out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::FreshUsers;
 use super::sealed::{Sealer, TokenSet};
 use crate::error::{Error, ErrorCode};
-use crate::flow::{Flow, Original, Refreshed};
+use crate::flow::Flow;
 use crate::store::{SessionId, SessionRecord, SessionStore, TokenState, UserStore};
 use crate::util::Clock;
 
@@ -48,7 +51,9 @@ pub struct SessionTiming {
     /// An access token is refreshed when it expires within this (default 60 s).
     pub refresh_skew: Duration,
     /// How long an instance may hold the refresh lease before another may take over (default
-    /// 15 s: a refresh that took longer is presumed dead).
+    /// 60 s: longer than a refresh can take — its HTTP calls time out after 10 s each by
+    /// default — so a lease lapses only when its holder died). Instances' clocks must agree
+    /// to well within it.
     pub refresh_lease: Duration,
     /// After a refresh failed because the provider was unreachable, wait this long before the
     /// next try (default 30 s).
@@ -62,7 +67,7 @@ impl Default for SessionTiming {
             absolute: Duration::from_secs(30 * 24 * 3600),
             renew_step: Duration::from_secs(3600),
             refresh_skew: Duration::from_secs(60),
-            refresh_lease: Duration::from_secs(15),
+            refresh_lease: Duration::from_secs(60),
             refresh_retry: Duration::from_secs(30),
         }
     }
@@ -72,8 +77,8 @@ impl Default for SessionTiming {
 /// only the expiry.
 #[derive(Clone)]
 pub struct AccessToken {
-    secret: String,
-    expires_at: Option<u64>,
+    pub(super) secret: String,
+    pub(super) expires_at: Option<u64>,
 }
 
 impl AccessToken {
@@ -121,15 +126,33 @@ impl std::fmt::Debug for TokenKeeper {
     }
 }
 
-/// How long a request waits for another's refresh before giving up.
-const MAX_WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(20);
 
-fn expired_err(detail: &str) -> Error {
+pub(super) fn expired_err(detail: &str) -> Error {
     Error::new(ErrorCode::SessionExpired, detail.to_owned())
 }
 
 impl TokenKeeper {
+    /// The token state of freshly issued tokens: sealed, with when the access token expires
+    /// and when to refresh it (the skew, but at most half the token's lifetime, so a short-lived
+    /// token is not refreshed on every call).
+    pub fn sealed_state(
+        &self,
+        set: &TokenSet,
+        expires_in: Option<u64>,
+        now: u64,
+    ) -> Result<TokenState, Error> {
+        let skew = self.timing.refresh_skew.as_secs();
+        Ok(TokenState {
+            access_expires_at: expires_in.map(|e| now.saturating_add(e)),
+            refresh_at: expires_in.map(|e| now.saturating_add(e - skew.min(e / 2))),
+            refreshable: set.refresh_token.is_some(),
+            lease_until: 0,
+            retry_after: 0,
+            sealed: self.sealer.seal(set)?,
+        })
+    }
+
     /// The token state a sign-in's tokens start with.
     pub fn initial(
         &self,
@@ -138,22 +161,17 @@ impl TokenKeeper {
         expires_in: Option<u64>,
         nonce: Option<&str>,
     ) -> Result<TokenState, Error> {
-        Ok(TokenState {
-            access_expires_at: expires_in.map(|e| self.clock.unix_now().saturating_add(e)),
-            refreshable: refresh_token.is_some(),
-            lease_until: 0,
-            retry_after: 0,
-            sealed: self.sealer.seal(&TokenSet {
-                access_token: access_token.to_owned(),
-                refresh_token: refresh_token.map(str::to_owned),
-                nonce: nonce.map(str::to_owned),
-            })?,
-        })
+        let set = TokenSet {
+            access_token: access_token.to_owned(),
+            refresh_token: refresh_token.map(str::to_owned),
+            nonce: nonce.map(str::to_owned),
+        };
+        self.sealed_state(&set, expires_in, self.clock.unix_now())
     }
 
     /// The provider's userinfo for session `id`, fetched with a valid access token.
     pub async fn userinfo(
-        &self,
+        self: &Arc<Self>,
         id: &SessionId,
         snapshot: Arc<SessionRecord>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
@@ -162,7 +180,7 @@ impl TokenKeeper {
         self.flow.userinfo(&provider, token.secret()).await
     }
 
-    fn token_of(&self, state: &TokenState) -> Result<AccessToken, Error> {
+    pub(super) fn token_of(&self, state: &TokenState) -> Result<AccessToken, Error> {
         let set = self.sealer.open(&state.sealed)?;
         Ok(AccessToken {
             secret: set.access_token,
@@ -172,11 +190,12 @@ impl TokenKeeper {
 
     /// A valid access token for session `id`, whose record this request loaded as `snapshot`.
     pub async fn access_token(
-        &self,
+        self: &Arc<Self>,
         id: &SessionId,
         snapshot: Arc<SessionRecord>,
     ) -> Result<AccessToken, Error> {
-        let deadline = Instant::now() + MAX_WAIT;
+        // Long enough to see a live holder finish, or its lease lapse and take it over.
+        let deadline = Instant::now() + self.timing.refresh_lease + Duration::from_secs(5);
         let mut record = snapshot;
         loop {
             let now = self.clock.unix_now();
@@ -185,13 +204,14 @@ impl TokenKeeper {
                     "this session holds no access token (it began before tokens were kept); sign in again",
                 ));
             };
-            let skew = self.timing.refresh_skew.as_secs();
             let usable = |s: &TokenState| s.access_expires_at.is_none_or(|e| e > now);
+            let refresh_at = state.refresh_at.or_else(|| {
+                state
+                    .access_expires_at
+                    .map(|e| e.saturating_sub(self.timing.refresh_skew.as_secs()))
+            });
             // Fresh enough (or of unknown lifetime): no I/O beyond opening the seal.
-            if state
-                .access_expires_at
-                .is_none_or(|e| e > now.saturating_add(skew))
-            {
+            if refresh_at.is_none_or(|r| now < r) {
                 return self.token_of(state);
             }
             if !state.refreshable || state.retry_after > now {
@@ -236,138 +256,24 @@ impl TokenKeeper {
                 record = self.reload(id).await?;
                 continue;
             }
-            return self.refresh_holding_lease(id, leased).await;
+            // The holder's work runs to completion even if this request is dropped: once the
+            // grant is sent, the refresh token it spent must be replaced in the store.
+            let keeper = Arc::clone(self);
+            let id = id.clone();
+            let work = tokio::spawn(async move { keeper.refresh_holding_lease(&id, leased).await });
+            return work.await.unwrap_or_else(|e| {
+                Err(Error::new(
+                    ErrorCode::Internal,
+                    format!("the token refresh task failed: {e}"),
+                ))
+            });
         }
     }
 
-    async fn reload(&self, id: &SessionId) -> Result<Arc<SessionRecord>, Error> {
+    pub(super) async fn reload(&self, id: &SessionId) -> Result<Arc<SessionRecord>, Error> {
         self.store
             .load_shared(id)
             .await?
             .ok_or_else(|| expired_err("the session ended"))
-    }
-
-    /// Sends the refresh grant with the leased record's refresh token and writes the outcome
-    /// back, releasing the lease.
-    async fn refresh_holding_lease(
-        &self,
-        id: &SessionId,
-        leased: SessionRecord,
-    ) -> Result<AccessToken, Error> {
-        let Some(state) = leased.tokens.clone() else {
-            return Err(expired_err("the session holds no tokens"));
-        };
-        let set = self.sealer.open(&state.sealed)?;
-        let Some(refresh_token) = set.refresh_token.as_deref() else {
-            return Err(expired_err("the session holds no refresh token"));
-        };
-        let original = Original {
-            idp: leased.idp.as_ref(),
-            nonce: set.nonce.as_deref(),
-        };
-        let outcome = self
-            .flow
-            .refresh(&leased.provider, refresh_token, &original)
-            .await;
-        let now = self.clock.unix_now();
-        match outcome {
-            Ok(refreshed) => self.store_refreshed(id, leased, &set, refreshed, now).await,
-            Err(e) if e.code() == ErrorCode::SessionExpired => {
-                tracing::info!(target: "tower_oidc::audit", event = "session_ended", provider = %leased.provider, user = %leased.user.id, reason = "refresh_refused", detail = %e.detail(), "the provider refused to refresh the session's tokens: session ended");
-                self.store.delete(id).await?;
-                self.fresh.forget(&leased.user.id);
-                Err(e)
-            }
-            Err(e) => {
-                tracing::warn!(provider = %leased.provider, code = %e.code(), detail = %e.detail(), "token refresh failed; keeping the session and its current token, retrying later");
-                let mut released = leased.clone();
-                released.version = leased.version.wrapping_add(1);
-                if let Some(t) = &mut released.tokens {
-                    t.lease_until = 0;
-                    t.retry_after = now.saturating_add(self.timing.refresh_retry.as_secs());
-                }
-                if let Err(se) = self
-                    .store
-                    .compare_and_swap(id, leased.version, &released)
-                    .await
-                {
-                    tracing::warn!(error = %se, "could not release the refresh lease (it lapses by itself)");
-                }
-                match state.access_expires_at {
-                    Some(exp) if exp <= now => Err(e),
-                    _ => self.token_of(&state),
-                }
-            }
-        }
-    }
-
-    async fn store_refreshed(
-        &self,
-        id: &SessionId,
-        leased: SessionRecord,
-        old: &TokenSet,
-        r: Refreshed,
-        now: u64,
-    ) -> Result<AccessToken, Error> {
-        // Without rotation the provider sends no refresh token, and the old one stays valid.
-        let refresh_token = r
-            .tokens
-            .refresh_token
-            .as_ref()
-            .map(|s| s.expose().to_owned())
-            .or_else(|| old.refresh_token.clone());
-        let state = TokenState {
-            access_expires_at: r.tokens.expires_in.map(|e| now.saturating_add(e)),
-            refreshable: refresh_token.is_some(),
-            lease_until: 0,
-            retry_after: 0,
-            sealed: self.sealer.seal(&TokenSet {
-                access_token: r.tokens.access_token.expose().to_owned(),
-                refresh_token,
-                nonce: old.nonce.clone(),
-            })?,
-        };
-        let token = AccessToken {
-            secret: r.tokens.access_token.expose().to_owned(),
-            expires_at: state.access_expires_at,
-        };
-        let mut next = leased.clone();
-        next.version = leased.version.wrapping_add(1);
-        next.tokens = Some(state);
-        if r.id_token_hint.is_some() {
-            next.id_token_hint = r.id_token_hint;
-        }
-        if let (Some(idp), Some(sid)) = (&mut next.idp, r.sid) {
-            idp.sid = Some(sid);
-        }
-        if let Some(profile) = &r.profile {
-            next.claims = profile.extra.clone();
-            match crate::identity::refresh_user(
-                self.users.as_ref(),
-                &leased.user.id,
-                &leased.provider,
-                profile,
-                &r.admin_rules,
-            )
-            .await
-            {
-                Ok(user) => next.user = user,
-                Err(e) => {
-                    tracing::warn!(code = %e.code(), detail = %e.detail(), "could not write the refreshed profile; the session keeps the tokens");
-                }
-            }
-            self.fresh.forget(&leased.user.id);
-        }
-        if !self
-            .store
-            .compare_and_swap(id, leased.version, &next)
-            .await?
-        {
-            // Signed out (or ended) while the refresh was in flight: the new tokens are not
-            // kept, and the request is not served with them.
-            return Err(expired_err("the session ended during the token refresh"));
-        }
-        tracing::debug!(provider = %leased.provider, "access token refreshed");
-        Ok(token)
     }
 }

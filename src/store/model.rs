@@ -252,6 +252,10 @@ pub struct TokenState {
     /// When the access token expires (Unix seconds), when the provider said (`expires_in`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_expires_at: Option<u64>,
+    /// When to refresh the access token (Unix seconds): the refresh skew before its expiry, at
+    /// most half its lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_at: Option<u64>,
     /// Whether the sealed tokens hold a refresh token.
     #[serde(default)]
     pub refreshable: bool,

@@ -565,3 +565,111 @@ async fn extra_claims_are_kept_and_follow_a_refresh() {
         "after the refresh"
     );
 }
+
+/// Review of issue 16: a sliding renewal that lands while a refresh is in flight does not make
+/// the refresh drop the tokens it was given (the spent refresh token would be sent again, and
+/// refused, at the next refresh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sliding_renewal_during_a_refresh_loses_no_token() {
+    let fake = fake().await;
+    let timing = SessionTiming {
+        idle: Duration::from_secs(2 * 3600),
+        renew_step: Duration::from_secs(60),
+        refresh_lease: Duration::from_secs(600),
+        ..SessionTiming::default()
+    };
+    let (app, clock) = setup(&fake, Some(timing)).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, first) = get_token(&app.client, &app.url).await;
+    // The token has expired (the request that refreshes renews the session first).
+    clock.advance(Duration::from_secs(3600));
+    fake.fault(Endpoint::Token, Fault::Delay(Duration::from_millis(400)));
+    let refreshing = tokio::spawn({
+        let (c, url) = (app.client.clone(), app.url.clone());
+        async move { get_token(&c, &url).await }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // While the grant is in flight, time passes past the renew step: another request would
+    // renew the session under the refresh.
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(session(&app).await.0, 200, "a request during the refresh");
+    let (status, second) = refreshing.await.unwrap();
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second, first);
+    fake.clear_fault(Endpoint::Token);
+    clock.advance(Duration::from_secs(3600));
+    let (status, third) = get_token(&app.client, &app.url).await;
+    assert_eq!(
+        status, 200,
+        "the next refresh uses the rotated token: {third}"
+    );
+    assert_eq!(refresh_grants(&fake).len(), 2);
+}
+
+/// Review of issue 16: a request cancelled while its refresh is in flight (the client went
+/// away) does not lose the refresh token the provider rotated: the refresh finishes on its own
+/// and the next request gets the new token without another grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_request_does_not_lose_the_rotated_token() {
+    let fake = fake().await;
+    let (app, clock) = setup(&fake, None).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, first) = get_token(&app.client, &app.url).await;
+    clock.advance(Duration::from_secs(3600));
+    fake.fault(Endpoint::Token, Fault::Delay(Duration::from_millis(400)));
+    let gave_up = app
+        .client
+        .get(app.at("/token"))
+        .timeout(Duration::from_millis(100))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client gave up");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    fake.clear_fault(Endpoint::Token);
+    let (status, second) = get_token(&app.client, &app.url).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second, first);
+    assert_eq!(refresh_grants(&fake).len(), 1, "no second grant");
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(get_token(&app.client, &app.url).await.0, 200);
+    assert_eq!(refresh_grants(&fake).len(), 2);
+}
+
+/// Review of issue 16: a refreshed ID token that names another subject ends the session — it
+/// is not the user the session was opened for — rather than being retried.
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_subject_ends_the_session() {
+    let fake = fake().await;
+    let (app, clock) = setup(&fake, None).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    fake.set_id_token_claims(|c| {
+        c.insert("sub".into(), serde_json::json!("someone-else"));
+    });
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        get_token(&app.client, &app.url).await,
+        (401, "session_expired".into())
+    );
+    assert_eq!(session(&app).await.0, 401, "signed out");
+}
+
+/// Review of issue 16: when userinfo fails after a successful grant, the new tokens are still
+/// kept (the old refresh token is spent); the profile waits for the next refresh.
+#[tokio::test]
+async fn userinfo_down_during_a_refresh_keeps_the_new_tokens() {
+    let fake = fake().await;
+    let (app, clock) = setup(&fake, None).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    let (_, first) = get_token(&app.client, &app.url).await;
+    fake.fault(Endpoint::Userinfo, Fault::Status(503));
+    clock.advance(Duration::from_secs(3600));
+    let (status, second) = get_token(&app.client, &app.url).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second, first);
+    fake.clear_fault(Endpoint::Userinfo);
+    clock.advance(Duration::from_secs(3600));
+    let (status, third) = get_token(&app.client, &app.url).await;
+    assert_eq!(status, 200, "the rotated refresh token was kept: {third}");
+    assert_eq!(refresh_grants(&fake).len(), 2);
+    assert_eq!(session(&app).await.0, 200);
+}
