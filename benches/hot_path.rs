@@ -271,34 +271,41 @@ async fn bare_refresh_token(fake: &FakeAuthentik, http: &reqwest::Client) -> Str
         .unwrap()
         .1
         .into_owned();
-    let tokens: serde_json::Value = http
-        .post(fake.token_url())
-        .form(&[
+    token_grant(
+        fake,
+        http,
+        &[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", redirect_uri.as_str()),
-            ("client_id", fake.client_id()),
-            ("client_secret", fake.client_secret()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    tokens["refresh_token"].as_str().unwrap().to_owned()
+        ],
+    )
+    .await
 }
 
 /// One refresh grant by a bare HTTP client; the rotated refresh token.
 async fn bare_refresh(fake: &FakeAuthentik, http: &reqwest::Client, token: &str) -> String {
+    token_grant(
+        fake,
+        http,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+/// A grant at the fake's token endpoint (client credentials in the form); the refresh token of
+/// the answer.
+async fn token_grant(
+    fake: &FakeAuthentik,
+    http: &reqwest::Client,
+    form: &[(&str, &str)],
+) -> String {
+    let mut form = form.to_vec();
+    form.push(("client_id", fake.client_id()));
+    form.push(("client_secret", fake.client_secret()));
     let tokens: serde_json::Value = http
         .post(fake.token_url())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("client_id", fake.client_id()),
-            ("client_secret", fake.client_secret()),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap()

@@ -264,12 +264,7 @@ impl Flow {
                 idp = Some(IdpSession {
                     issuer: issuer.clone(),
                     subject: verified.subject.clone(),
-                    sid: verified
-                        .claims
-                        .get("sid")
-                        .and_then(|v| v.as_str())
-                        .filter(|s| !s.is_empty() && s.len() <= 255)
-                        .map(str::to_owned),
+                    sid: verified.sid(),
                 });
                 (serde_json::Value::Object(claims), issuer)
             }

@@ -105,13 +105,7 @@ impl Flow {
                 ));
             }
             subject = Some(checked.token.subject.clone());
-            sid = checked
-                .token
-                .claims
-                .get("sid")
-                .and_then(|v| v.as_str())
-                .filter(|s| !s.is_empty() && s.len() <= 255)
-                .map(str::to_owned);
+            sid = checked.token.sid();
             id_token_hint = Some(checked.token.expose_raw().to_owned());
             if let serde_json::Value::Object(c) = &checked.token.claims {
                 claims = c.clone();

@@ -81,6 +81,15 @@ impl VerifiedIdToken {
     pub fn expose_raw(&self) -> &str {
         &self.raw
     }
+
+    /// The provider's session id (`sid`), when the token carries a usable one.
+    pub fn sid(&self) -> Option<String> {
+        self.claims
+            .get("sid")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty() && s.len() <= 255)
+            .map(str::to_owned)
+    }
 }
 
 impl std::fmt::Debug for VerifiedIdToken {

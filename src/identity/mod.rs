@@ -130,15 +130,16 @@ pub fn admin_decision(rules: &AdminRules, profile: &Profile) -> Option<bool> {
     Some(by_group || by_domain)
 }
 
-/// The audit event when a sign-in's admin rules grant or revoke the admin flag.
-fn audit_admin_change(identity: &Identity, user: &User, was_admin: bool) {
+/// The audit event when admin rules grant or revoke the admin flag (`at`: "sign-in" or
+/// "token refresh").
+fn audit_admin_change(provider: &str, user: &User, was_admin: bool, at: &'static str) {
     if user.is_admin != was_admin {
         let event = if user.is_admin {
             "admin_granted"
         } else {
             "admin_revoked"
         };
-        tracing::info!(target: "tower_oidc::audit", event, provider = %identity.provider, user = %user.id, "admin rules changed the admin flag at sign-in");
+        tracing::info!(target: "tower_oidc::audit", event, provider, user = %user.id, at, "admin rules changed the admin flag");
     }
 }
 
@@ -207,15 +208,8 @@ pub async fn refresh_user(
     let admin = admin_decision(admin_rules, profile);
     let before = users.get(user).await?;
     let after = users.update(user, update_of(profile, admin)).await?;
-    if let Some(before) = before
-        && before.is_admin != after.is_admin
-    {
-        let event = if after.is_admin {
-            "admin_granted"
-        } else {
-            "admin_revoked"
-        };
-        tracing::info!(target: "tower_oidc::audit", event, provider, user = %after.id, "admin rules changed the admin flag at a token refresh");
+    if let Some(before) = before {
+        audit_admin_change(provider, &after, before.is_admin, "token refresh");
     }
     Ok(after)
 }
@@ -233,7 +227,7 @@ pub async fn resolve_user(
     for _ in 0..2 {
         if let Some(old) = users.find_by_identity(identity).await? {
             let u = users.update(&old.id, update_of(profile, admin)).await?;
-            audit_admin_change(identity, &u, old.is_admin);
+            audit_admin_change(&identity.provider, &u, old.is_admin, "sign-in");
             return Ok((u, Resolution::Existing));
         }
         if let Some(email) = &profile.email
@@ -246,7 +240,7 @@ pub async fn resolve_user(
                 let u = users
                     .update(&existing.id, update_of(profile, admin))
                     .await?;
-                audit_admin_change(identity, &u, existing.is_admin);
+                audit_admin_change(&identity.provider, &u, existing.is_admin, "sign-in");
                 return Ok((u, Resolution::Existing));
             }
             let trusted = match policy.email_trust {
@@ -290,7 +284,7 @@ pub async fn resolve_user(
             let u = users
                 .update(&existing.id, update_of(profile, admin))
                 .await?;
-            audit_admin_change(identity, &u, existing.is_admin);
+            audit_admin_change(&identity.provider, &u, existing.is_admin, "sign-in");
             return Ok((u, Resolution::Linked));
         }
         if !policy.auto_register {
@@ -305,7 +299,7 @@ pub async fn resolve_user(
         let new = new_user_of(profile, admin.unwrap_or(false));
         match users.create_with_identity(new, identity).await {
             Ok(u) => {
-                audit_admin_change(identity, &u, false);
+                audit_admin_change(&identity.provider, &u, false, "sign-in");
                 return Ok((u, Resolution::Created));
             }
             Err(e) if e.kind() == StoreErrorKind::Conflict => continue,

@@ -74,14 +74,6 @@ pub enum AtRest {
     Postgres { url: String, schema: String },
 }
 
-impl TestStore {
-    /// Everything the backend holds at rest, as bytes (`None` for the memory backend, which
-    /// holds nothing outside the process).
-    pub async fn raw_at_rest(&self) -> Option<Vec<u8>> {
-        self.at_rest.read().await
-    }
-}
-
 impl AtRest {
     /// What is kept here, as bytes (`None`: only in this process).
     pub async fn read(&self) -> Option<Vec<u8>> {

@@ -177,6 +177,15 @@ async fn get_token(c: &reqwest::Client, url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// The session has ended: no token (`session_expired`), and signed out.
+async fn assert_session_ended(app: &App) {
+    assert_eq!(
+        get_token(&app.client, &app.url).await,
+        (401, "session_expired".into())
+    );
+    assert_eq!(session(app).await.0, 401, "signed out");
+}
+
 /// The refresh grants the fake received, with the refresh token each sent.
 fn refresh_grants(fake: &FakeAuthentik) -> Vec<String> {
     fake.requests()
@@ -315,11 +324,7 @@ async fn invalid_grant_on_refresh_signs_the_user_out() {
         },
     );
     clock.advance(Duration::from_secs(3600));
-    assert_eq!(
-        get_token(&app.client, &app.url).await,
-        (401, "session_expired".into())
-    );
-    assert_eq!(session(&app).await.0, 401, "signed out");
+    assert_session_ended(&app).await;
 }
 
 /// Issue 16: an IdP outage (503 from the token endpoint) keeps the session and its current
@@ -646,11 +651,7 @@ async fn a_refreshed_id_token_for_another_subject_ends_the_session() {
         c.insert("sub".into(), serde_json::json!("someone-else"));
     });
     clock.advance(Duration::from_secs(3600));
-    assert_eq!(
-        get_token(&app.client, &app.url).await,
-        (401, "session_expired".into())
-    );
-    assert_eq!(session(&app).await.0, 401, "signed out");
+    assert_session_ended(&app).await;
 }
 
 /// Review of issue 16: when userinfo fails after a successful grant, the new tokens are still
