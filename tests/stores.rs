@@ -68,6 +68,11 @@ macro_rules! session_cases {
             session_expiry,
             consumed_transactions_single_use,
             consumed_transactions_expire,
+            sessions_found_and_ended_by_user,
+            sessions_found_and_ended_by_idp_sid,
+            sessions_found_and_ended_by_idp_subject,
+            session_lookup_follows_writes,
+            many_sessions_of_one_user_end_together,
         );
     };
 }
@@ -653,7 +658,8 @@ mod redis {
 
     session_cases!(fixture);
 
-    /// Keys carry the prefix and a hash, never the session id; Redis holds the expiry.
+    /// Keys carry the prefix and a hash, never the session id; Redis holds the expiry (of the
+    /// index sets too).
     #[tokio::test]
     async fn keys_are_prefixed_hashed_and_expiring() {
         let (store, cleanup) = fixture().await;
@@ -671,15 +677,21 @@ mod redis {
             .query_async(&mut c)
             .await
             .unwrap();
-        assert_eq!(keys.len(), 1);
-        assert!(keys[0].starts_with(&format!("{}session:", store.prefix())));
-        assert!(!keys[0].contains(id.expose()));
-        let ttl: i64 = ::redis::cmd("TTL")
-            .arg(&keys[0])
-            .query_async(&mut c)
-            .await
-            .unwrap();
-        assert!((95..=100).contains(&ttl), "{ttl}");
+        // The session, and its user's index set (the record has no provider session).
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        let session = format!("{}session:", store.prefix());
+        let index = format!("{}index:", store.prefix());
+        assert_eq!(keys.iter().filter(|k| k.starts_with(&session)).count(), 1);
+        assert_eq!(keys.iter().filter(|k| k.starts_with(&index)).count(), 1);
+        for key in &keys {
+            assert!(!key.contains(id.expose()));
+            let ttl: i64 = ::redis::cmd("TTL")
+                .arg(key)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+            assert!((95..=100).contains(&ttl), "{key}: {ttl}");
+        }
         cleanup.await;
     }
 

@@ -1,14 +1,14 @@
 //! In-memory stores: for tests, demos, and single-process apps that may lose state on restart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 
 use super::{
-    Identity, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError, User,
-    UserId, UserStore, UserUpdate,
+    Identity, NewUser, SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore,
+    StoreError, User, UserId, UserStore, UserUpdate,
 };
 use crate::config::ProviderSettings;
 
@@ -18,7 +18,51 @@ struct Inner {
     identities: HashMap<Identity, UserId>,
     settings: BTreeMap<String, ProviderSettings>,
     sessions: HashMap<SessionId, Arc<SessionRecord>>,
+    /// The sessions each [`SessionFilter`] selects: kept in step with `sessions` by
+    /// `put_session` and `remove_session`, the only writers of either.
+    session_index: HashMap<SessionFilter, HashSet<SessionId>>,
     consumed: HashMap<String, SystemTime>,
+}
+
+impl Inner {
+    fn put_session(&mut self, id: &SessionId, record: Arc<SessionRecord>) {
+        let new = SessionFilter::all_for(&record);
+        if let Some(old) = self.sessions.insert(id.clone(), record) {
+            for f in SessionFilter::all_for(&old) {
+                if !new.contains(&f) {
+                    self.unindex(&f, id);
+                }
+            }
+        }
+        for f in new {
+            self.session_index.entry(f).or_default().insert(id.clone());
+        }
+    }
+
+    fn remove_session(&mut self, id: &SessionId) -> Option<Arc<SessionRecord>> {
+        let old = self.sessions.remove(id)?;
+        for f in SessionFilter::all_for(&old) {
+            self.unindex(&f, id);
+        }
+        Some(old)
+    }
+
+    fn unindex(&mut self, filter: &SessionFilter, id: &SessionId) {
+        if let Some(set) = self.session_index.get_mut(filter) {
+            set.remove(id);
+            if set.is_empty() {
+                self.session_index.remove(filter);
+            }
+        }
+    }
+
+    /// The ids `filter` selects (live or not).
+    fn selected(&self, filter: &SessionFilter) -> Vec<SessionId> {
+        self.session_index
+            .get(filter)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 /// All three stores in memory. Cloning shares the data.
@@ -190,7 +234,7 @@ impl SessionStore for MemoryStore {
         let mut g = self.lock();
         match g.sessions.get(id) {
             Some(r) if r.is_expired(now) => {
-                g.sessions.remove(id);
+                g.remove_session(id);
                 Ok(None)
             }
             Some(r) => Ok(Some(Arc::clone(r))),
@@ -209,9 +253,9 @@ impl SessionStore for MemoryStore {
         match g.sessions.get(id) {
             Some(r) if !r.is_expired(now) && r.version == expected => {
                 if record.is_expired(now) {
-                    g.sessions.remove(id);
+                    g.remove_session(id);
                 } else {
-                    g.sessions.insert(id.clone(), Arc::new(record.clone()));
+                    g.put_session(id, Arc::new(record.clone()));
                 }
                 Ok(true)
             }
@@ -224,15 +268,51 @@ impl SessionStore for MemoryStore {
         let mut g = self.lock();
         // Sweep expired sessions now and then, so an app that never restarts does not grow.
         if g.sessions.len() % 256 == 255 {
-            g.sessions.retain(|_, r| !r.is_expired(now));
+            let expired: Vec<SessionId> = g
+                .sessions
+                .iter()
+                .filter(|(_, r)| r.is_expired(now))
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in &expired {
+                g.remove_session(id);
+            }
         }
-        g.sessions.insert(id.clone(), Arc::new(record.clone()));
+        g.put_session(id, Arc::new(record.clone()));
         Ok(())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.lock().sessions.remove(id);
+        self.lock().remove_session(id);
         Ok(())
+    }
+
+    async fn find_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let now = SystemTime::now();
+        let g = self.lock();
+        Ok(g.selected(filter)
+            .iter()
+            .filter_map(|id| g.sessions.get(id))
+            .filter(|r| !r.is_expired(now) && filter.matches(r))
+            .map(|r| SessionRecord::clone(r))
+            .collect())
+    }
+
+    async fn end_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
+        let now = SystemTime::now();
+        let mut g = self.lock();
+        let mut ended = Vec::new();
+        for id in g.selected(filter) {
+            if let Some(r) = g.remove_session(&id)
+                && !r.is_expired(now)
+            {
+                ended.push(SessionRecord::clone(&r));
+            }
+        }
+        Ok(ended)
     }
 
     async fn consume_transaction(

@@ -29,6 +29,7 @@
 //! ```
 
 mod error;
+mod filter;
 mod memory;
 mod model;
 #[cfg(feature = "postgres")]
@@ -48,6 +49,7 @@ use async_trait::async_trait;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisSessionStore;
 pub use error::{StoreError, StoreErrorKind};
+pub use filter::SessionFilter;
 pub use memory::MemoryStore;
 pub(crate) use model::with_profile_fields;
 pub use model::{
@@ -139,6 +141,14 @@ pub trait SessionStore: Send + Sync + 'static {
         expected: u64,
         record: &SessionRecord,
     ) -> Result<bool, StoreError>;
+    /// The live (unexpired) sessions `filter` selects, in no particular order. Backends keep an
+    /// index per [`SessionFilter`] kind, so this costs the sessions found, not a scan.
+    async fn find_sessions(&self, filter: &SessionFilter)
+    -> Result<Vec<SessionRecord>, StoreError>;
+    /// Ends every session `filter` selects, atomically per session, on every instance sharing
+    /// the store, and returns the records it ended (live ones only), so that the caller can
+    /// revoke their tokens at the provider. Ending nothing is not an error.
+    async fn end_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError>;
     /// [`SessionStore::load`], shared. The default wraps `load`'s record in an `Arc`; a
     /// backend that keeps records in memory hands out its own (no copy per request).
     async fn load_shared(

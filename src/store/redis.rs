@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use async_trait::async_trait;
 
-use super::{SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind};
+use super::{SessionFilter, SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -19,7 +19,12 @@ const DEFAULT_PREFIX: &str = "tower-oidc:";
 /// [`SessionRecord`], expiring at `record.expires_at` through `SET … PXAT`) and
 /// `<prefix>tx:<sha256 of the transaction id>` (set with `SET … NX PXAT`, the atomic single-use
 /// check). Redis never holds a usable session id. The prefix is `tower-oidc:` unless set with
-/// [`with_prefix`](Self::with_prefix).
+/// [`with_prefix`](Self::with_prefix). Each session is also a member of the index sets
+/// `<prefix>index:<sha256 of a SessionFilter>` (its user, its provider account and its provider
+/// session), which expire with the last of their sessions; sessions are written, swapped and
+/// ended by Lua scripts, so a session and its index entries change together. The scripts
+/// address session keys they derive from an index, so the store needs one Redis server (with
+/// replicas if you like), not Redis Cluster.
 ///
 /// A server that is down gives [`StoreErrorKind::Unavailable`] within a few seconds; the
 /// connection manager reconnects when it is back. Cloning is cheap and shares the connection.
@@ -154,7 +159,22 @@ impl RedisSessionStore {
     }
 
     fn session_key(&self, id: &SessionId) -> String {
-        format!("{}session:{}", self.prefix, hash(id.expose()))
+        format!("{}{}", self.session_prefix(), hash(id.expose()))
+    }
+
+    fn session_prefix(&self) -> String {
+        format!("{}session:", self.prefix)
+    }
+
+    fn index_key(&self, filter: &SessionFilter) -> String {
+        format!("{}index:{}", self.prefix, hash(&filter.index_key()))
+    }
+
+    fn index_keys(&self, record: &SessionRecord) -> Vec<String> {
+        SessionFilter::all_for(record)
+            .iter()
+            .map(|f| self.index_key(f))
+            .collect()
     }
 
     fn tx_key(&self, id: &str) -> String {
@@ -162,12 +182,44 @@ impl RedisSessionStore {
     }
 }
 
+/// Lua shared by the scripts: `index(member, at)` adds the session `member` (its id hash) to
+/// the index sets `KEYS[2..]` and makes each live at least until `at` (ms), pruning members
+/// whose session is gone once a set grows past 16.
+const INDEX_LUA: &str = r"
+local function index(member, at)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for i = 2, #KEYS do
+    redis.call('SADD', KEYS[i], member)
+    if redis.call('SCARD', KEYS[i]) > 16 then
+      for _, m in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+        if redis.call('EXISTS', ARGV[#ARGV] .. m) == 0 then redis.call('SREM', KEYS[i], m) end
+      end
+    end
+    local ttl = redis.call('PTTL', KEYS[i])
+    if ttl < 0 or now + ttl < tonumber(at) then redis.call('PEXPIREAT', KEYS[i], at) end
+  end
+end
+";
+
+/// Stores a session: `KEYS[1]` the session key, `KEYS[2..]` its index sets; `ARGV`: the
+/// record, the expiry (ms), the id hash, the session key prefix.
+static STORE_SCRIPT: std::sync::LazyLock<::redis::Script> = std::sync::LazyLock::new(|| {
+    ::redis::Script::new(&format!(
+        "{INDEX_LUA}
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+index(ARGV[3], ARGV[2])
+return 1
+"
+    ))
+});
+
 /// Compare-and-set on a session key, atomic in Redis: the stored record's `version` (absent:
 /// 0) must equal `ARGV[1]`; then the key is set to `ARGV[2]` expiring at `ARGV[3]` ms (`0`:
-/// deleted).
+/// deleted) and indexed in `KEYS[2..]` (`ARGV[4]`: the id hash, `ARGV[5]`: the key prefix).
 static CAS_SCRIPT: std::sync::LazyLock<::redis::Script> = std::sync::LazyLock::new(|| {
-    ::redis::Script::new(
-        r"
+    ::redis::Script::new(&format!(
+        "{INDEX_LUA}
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
 local ok, rec = pcall(cjson.decode, v)
@@ -178,11 +230,69 @@ if ARGV[3] == '0' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+  index(ARGV[4], ARGV[3])
 end
 return 1
+"
+    ))
+});
+
+/// Ends the sessions of the index set `KEYS[1]`: each member's session (`ARGV[1]` .. member)
+/// that matches the filter (`ARGV[2]`: `user`, `sid` or `sub`; `ARGV[3..5]` its values) is
+/// deleted and returned; members whose session is gone or belongs elsewhere leave the set.
+static END_SCRIPT: std::sync::LazyLock<::redis::Script> = std::sync::LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+local function matches(rec)
+  if type(rec) ~= 'table' then return false end
+  if ARGV[2] == 'user' then
+    return type(rec['user']) == 'table' and rec['user']['id'] == ARGV[3]
+  end
+  local idp = rec['idp']
+  if rec['provider'] ~= ARGV[3] or type(idp) ~= 'table' or idp['issuer'] ~= ARGV[4] then
+    return false
+  end
+  if ARGV[2] == 'sid' then return idp['sid'] == ARGV[5] end
+  return idp['subject'] == ARGV[5]
+end
+local out = {}
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local k = ARGV[1] .. m
+  local v = redis.call('GET', k)
+  if not v then
+    redis.call('SREM', KEYS[1], m)
+  else
+    local ok, rec = pcall(cjson.decode, v)
+    if ok and matches(rec) then
+      redis.call('DEL', k)
+      redis.call('SREM', KEYS[1], m)
+      table.insert(out, v)
+    elseif ok then
+      redis.call('SREM', KEYS[1], m)
+    end
+  end
+end
+return out
 ",
     )
 });
+
+/// The arguments of `END_SCRIPT` that say what a filter selects.
+fn filter_args(filter: &SessionFilter) -> [&str; 4] {
+    match filter {
+        SessionFilter::User(id) => ["user", &id.0, "", ""],
+        SessionFilter::IdpSession {
+            provider,
+            issuer,
+            sid,
+        } => ["sid", provider, issuer, sid],
+        SessionFilter::IdpSubject {
+            provider,
+            issuer,
+            subject,
+        } => ["sub", provider, issuer, subject],
+    }
+}
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
@@ -223,12 +333,16 @@ impl SessionStore for RedisSessionStore {
         let json = serde_json::to_string(record).map_err(|e| {
             StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}"))
         })?;
-        let () = ::redis::cmd("SET")
-            .arg(&key)
+        let mut script = STORE_SCRIPT.key(&key);
+        for k in self.index_keys(record) {
+            script.key(k);
+        }
+        let _: i64 = script
             .arg(json)
-            .arg("PXAT")
             .arg(record.expires_at.saturating_mul(1000).min(MAX_PXAT))
-            .query_async(&mut conn)
+            .arg(hash(id.expose()))
+            .arg(self.session_prefix())
+            .invoke_async(&mut conn)
             .await
             .map_err(|e| map_err(op, e))?;
         Ok(())
@@ -261,15 +375,81 @@ impl SessionStore for RedisSessionStore {
         } else {
             record.expires_at.saturating_mul(1000).min(MAX_PXAT)
         };
-        let swapped: i64 = CAS_SCRIPT
-            .key(self.session_key(id))
+        let mut script = CAS_SCRIPT.key(self.session_key(id));
+        for k in self.index_keys(record) {
+            script.key(k);
+        }
+        let swapped: i64 = script
             .arg(expected)
             .arg(json)
             .arg(at)
+            .arg(hash(id.expose()))
+            .arg(self.session_prefix())
             .invoke_async(&mut conn)
             .await
             .map_err(|e| map_err(op, e))?;
         Ok(swapped == 1)
+    }
+
+    async fn find_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let op = "find sessions";
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = ::redis::cmd("SMEMBERS")
+            .arg(self.index_key(filter))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefix = self.session_prefix();
+        let keys: Vec<String> = members.iter().map(|m| format!("{prefix}{m}")).collect();
+        let values: Vec<Option<String>> = ::redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        let now = now_secs();
+        let mut found = Vec::new();
+        for json in values.into_iter().flatten() {
+            let record: SessionRecord = serde_json::from_str(&json).map_err(|e| {
+                StoreError::new(StoreErrorKind::Corrupt, op, format!("session record: {e}"))
+            })?;
+            if record.expires_at > now && filter.matches(&record) {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn end_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
+        let op = "end sessions";
+        let mut conn = self.conn.clone();
+        let [kind, a, b, c] = filter_args(filter);
+        let ended: Vec<String> = END_SCRIPT
+            .key(self.index_key(filter))
+            .arg(self.session_prefix())
+            .arg(kind)
+            .arg(a)
+            .arg(b)
+            .arg(c)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))?;
+        let now = now_secs();
+        let mut out = Vec::with_capacity(ended.len());
+        for json in ended {
+            match serde_json::from_str::<SessionRecord>(&json) {
+                Ok(r) if r.expires_at > now => out.push(r),
+                Ok(_) => {}
+                // Already deleted; a record that cannot be read has no tokens to revoke.
+                Err(e) => tracing::warn!(error = %e, "an ended session record was unreadable"),
+            }
+        }
+        Ok(out)
     }
 
     async fn consume_transaction(

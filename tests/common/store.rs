@@ -393,6 +393,18 @@ impl SessionStore for TestStore {
     ) -> Result<bool, StoreError> {
         self.sessions.compare_and_swap(id, expected, record).await
     }
+    async fn find_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions.find_sessions(filter).await
+    }
+    async fn end_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions.end_sessions(filter).await
+    }
     async fn load_shared(
         &self,
         id: &SessionId,

@@ -412,6 +412,20 @@ impl SessionStore for FailingSessions {
         self.check()?;
         self.inner.compare_and_swap(id, expected, record).await
     }
+    async fn find_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<tower_oidc::store::SessionRecord>, StoreError> {
+        self.check()?;
+        self.inner.find_sessions(filter).await
+    }
+    async fn end_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<tower_oidc::store::SessionRecord>, StoreError> {
+        self.check()?;
+        self.inner.end_sessions(filter).await
+    }
     async fn consume_transaction(
         &self,
         id: &str,

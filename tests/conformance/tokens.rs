@@ -86,6 +86,18 @@ impl SessionStore for SlowLoads {
     ) -> Result<bool, StoreError> {
         self.inner.compare_and_swap(id, expected, record).await
     }
+    async fn find_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.find_sessions(filter).await
+    }
+    async fn end_sessions(
+        &self,
+        filter: &tower_oidc::store::SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.end_sessions(filter).await
+    }
     async fn consume_transaction(
         &self,
         id: &str,

@@ -7,6 +7,9 @@
 
 #![allow(dead_code)] // Each test binary uses the cases of the backends it has.
 
+mod lookup;
+pub use lookup::*;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -54,7 +57,7 @@ pub fn new_user(email: Option<&str>) -> NewUser {
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -660,6 +663,11 @@ pub async fn session_compare_and_swap_one_winner<S: SessionStore + ?Sized>(s: Ar
 pub async fn sessions<S: SessionStore + ?Sized>(s: Arc<S>) {
     session_compare_and_swap(s.clone()).await;
     session_compare_and_swap_one_winner(s.clone()).await;
+    sessions_found_and_ended_by_user(s.clone()).await;
+    sessions_found_and_ended_by_idp_sid(s.clone()).await;
+    sessions_found_and_ended_by_idp_subject(s.clone()).await;
+    session_lookup_follows_writes(s.clone()).await;
+    many_sessions_of_one_user_end_together(s.clone()).await;
     session_round_trip(s.clone()).await;
     session_expiry(s.clone()).await;
     consumed_transactions_single_use(s.clone()).await;

@@ -43,16 +43,25 @@ impl SessionStore for This {
         let json = to_json(op, record)?;
         let expires_at = i64::try_from(record.expires_at).unwrap_or(i64::MAX);
         self.run(op, async {
+            let c = Columns::of(record);
             sqlx::query(
-                "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at, version) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (id_hash) DO UPDATE SET \
+                "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at, version, \
+                 user_id, provider, idp_issuer, idp_subject, idp_sid) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id_hash) DO UPDATE SET \
                  record_json = excluded.record_json, expires_at = excluded.expires_at, \
-                 version = excluded.version",
+                 version = excluded.version, user_id = excluded.user_id, \
+                 provider = excluded.provider, idp_issuer = excluded.idp_issuer, \
+                 idp_subject = excluded.idp_subject, idp_sid = excluded.idp_sid",
             )
             .bind(&hash)
             .bind(&json)
             .bind(expires_at)
             .bind(version_of(record))
+            .bind(c.user_id)
+            .bind(c.provider)
+            .bind(c.issuer)
+            .bind(c.subject)
+            .bind(c.sid)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;
@@ -91,8 +100,10 @@ impl SessionStore for This {
         self.run(op, async {
             // One statement: the row changes only while it still has the version the caller
             // read and has not expired.
+            let c = Columns::of(record);
             let done = sqlx::query(
-                "UPDATE tower_oidc_sessions SET record_json = $2, expires_at = $3, version = $4 \
+                "UPDATE tower_oidc_sessions SET record_json = $2, expires_at = $3, version = $4, \
+                 user_id = $7, provider = $8, idp_issuer = $9, idp_subject = $10, idp_sid = $11 \
                  WHERE id_hash = $1 AND version = $5 AND expires_at > $6",
             )
             .bind(&hash)
@@ -101,10 +112,78 @@ impl SessionStore for This {
             .bind(version_of(record))
             .bind(expected)
             .bind(now_secs())
+            .bind(c.user_id)
+            .bind(c.provider)
+            .bind(c.issuer)
+            .bind(c.subject)
+            .bind(c.sid)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;
             Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn find_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let op = "find sessions";
+        let (cond, binds) = filter_condition(filter);
+        let sql = format!(
+            "SELECT record_json, expires_at FROM tower_oidc_sessions \
+             WHERE {cond} AND expires_at > ${}",
+            binds.len() + 1
+        );
+        self.run(op, async {
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let q = q.bind(now_secs());
+            let rows = q.fetch_all(&self.pool).await.map_err(|e| map_err(op, e))?;
+            rows.into_iter()
+                .map(|(json, _)| {
+                    serde_json::from_str::<SessionRecord>(&json)
+                        .map_err(|e| corrupt(op, "session record", e))
+                })
+                .filter(|r| r.as_ref().map_or(true, |r| filter.matches(r)))
+                .collect()
+        })
+        .await
+    }
+
+    async fn end_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let op = "end sessions";
+        let (cond, binds) = filter_condition(filter);
+        // One statement: every selected row goes, and what went comes back (the caller revokes
+        // its tokens).
+        let sql = format!(
+            "DELETE FROM tower_oidc_sessions WHERE {cond} RETURNING record_json, expires_at"
+        );
+        self.run(op, async {
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+            for b in &binds {
+                q = q.bind(*b);
+            }
+            let rows = q.fetch_all(&self.pool).await.map_err(|e| map_err(op, e))?;
+            let now = now_secs();
+            let mut ended = Vec::with_capacity(rows.len());
+            for (json, expires_at) in rows {
+                if expires_at <= now {
+                    continue;
+                }
+                match serde_json::from_str::<SessionRecord>(&json) {
+                    Ok(r) => ended.push(r),
+                    // Already deleted; a record that cannot be read has no tokens to revoke.
+                    Err(e) => tracing::warn!(error = %e, "an ended session record was unreadable"),
+                }
+            }
+            Ok(ended)
         })
         .await
     }
@@ -140,4 +219,50 @@ impl SessionStore for This {
 /// A record's version as the SQL column holds it.
 fn version_of(record: &SessionRecord) -> i64 {
     i64::try_from(record.version).unwrap_or(i64::MAX)
+}
+
+/// The columns a session row indexes, copied out of its record.
+struct Columns<'a> {
+    user_id: &'a str,
+    provider: &'a str,
+    issuer: Option<&'a str>,
+    subject: Option<&'a str>,
+    sid: Option<&'a str>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(record: &'a SessionRecord) -> Self {
+        let idp = record.idp.as_ref();
+        Columns {
+            user_id: &record.user.id.0,
+            provider: &record.provider,
+            issuer: idp.map(|i| i.issuer.as_str()),
+            subject: idp.map(|i| i.subject.as_str()),
+            sid: idp.and_then(|i| i.sid.as_deref()),
+        }
+    }
+}
+
+/// The `WHERE` condition selecting `filter`'s sessions (an indexed column set; placeholders
+/// `$1` to `$n`) and the `n` values to bind, in order.
+fn filter_condition(filter: &SessionFilter) -> (&'static str, Vec<&str>) {
+    match filter {
+        SessionFilter::User(id) => ("user_id = $1", vec![id.0.as_str()]),
+        SessionFilter::IdpSession {
+            provider,
+            issuer,
+            sid,
+        } => (
+            "provider = $1 AND idp_issuer = $2 AND idp_sid = $3",
+            vec![provider, issuer, sid],
+        ),
+        SessionFilter::IdpSubject {
+            provider,
+            issuer,
+            subject,
+        } => (
+            "provider = $1 AND idp_issuer = $2 AND idp_subject = $3",
+            vec![provider, issuer, subject],
+        ),
+    }
 }

@@ -29,8 +29,8 @@ use sqlx::{Executor as _, Row as _};
 
 use super::secret_box::{self, SecretKey};
 use super::{
-    Identity, NewUser, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError,
-    StoreErrorKind, User, UserId, UserStore, UserUpdate, canonical_email,
+    Identity, NewUser, SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore,
+    StoreError, StoreErrorKind, User, UserId, UserStore, UserUpdate, canonical_email,
 };
 use crate::config::{AdminRules, EmailTrust, ProviderSettings, Secret};
 
