@@ -224,6 +224,12 @@ impl FakeAuthentikBuilder {
             codes: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
+            sessions: Vec::new(),
+            next_serial: 0,
+            logout: None,
+            logout_retry_delays: super::logout::DEFAULT_RETRY_DELAYS.to_vec(),
+            deliveries: Vec::new(),
+            revocations: Vec::new(),
             key_index: 0,
             switches: Switches::default(),
             faults: HashMap::new(),
@@ -242,6 +248,7 @@ impl FakeAuthentikBuilder {
             cfg,
             keys,
             state: Mutex::new(state),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         });
         Mock::given(wiremock::matchers::any())
             .respond_with(Responder(inner.clone()))

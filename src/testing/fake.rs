@@ -35,6 +35,39 @@ use super::user::FakeUser;
 /// `authentik_session` cookie: a browser that sends it back has an Authentik session (which
 /// end-session tells apart on 2026.5).
 ///
+/// # Logout notifications
+///
+/// Each `/authorize` starts an Authentik session whose `sid` the ID tokens carry; the fake
+/// remembers it ([`sessions`](Self::sessions)) with the access tokens issued from it (code and
+/// refresh grants). With a logout URI set ([`set_logout_uri`](Self::set_logout_uri), Authentik's
+/// *Logout URI* and *Logout Method*), ending sessions ([`end_sessions`](Self::end_sessions),
+/// [`end_session`](Self::end_session): the user logs out of Authentik, or an admin deletes the
+/// sessions) notifies the app:
+///
+/// - **back-channel** (OpenID Connect Back-Channel Logout 1.0): one POST per access token of
+///   the session that was still unexpired (none when there is none, so a refreshed session gets
+///   several), `logout_token=<JWT>` form-urlencoded, `User-Agent: authentik@<release>`, no
+///   client authentication, redirects followed, 30 s timeout. The token is signed like the ID
+///   tokens (same key and `kid`, or HS256 with the client secret), header `typ` `JWT` on
+///   2025.10 and `logout+jwt` on 2026.5; claims `iss`, `aud` (the client ID), `iat`, `exp`
+///   (`iat` + the access token validity, [clock offset](Self::set_clock_offset) applied), `jti`
+///   (a UUID), `events` `{"http://schemas.openid.net/event/backchannel-logout":{}}`, `sub` and
+///   `sid` as in the session's ID tokens, no `nonce`. A 4xx/5xx answer or a connection error
+///   is retried with a new token per attempt ([`set_logout_retry_delays`](Self::set_logout_retry_delays));
+///   every attempt shows in [`logout_deliveries`](Self::logout_deliveries);
+/// - **front-channel** (Front-Channel Logout 1.0): nothing is sent; the report lists
+///   `<logout URI>?iss=<issuer>&sid=<sid>` for each ended session that held an unexpired access
+///   token: what Authentik's logout page loads in hidden iframes.
+///
+/// The ended sessions' access tokens are deleted; refresh tokens survive. On 2026.5 the
+/// end-session endpoint, for a browser with an Authentik session, also logs the app out of
+/// it: the back-channel token for the session's oldest unexpired access token (which is
+/// deleted), or the front-channel iframes on the logged-out page; the Authentik session stays
+/// (the default provider invalidation flow has no *User Logout* stage). Revoking a token never
+/// notifies ([`revocations`](Self::revocations) lists what the revoke endpoint forgot).
+/// [`logout_token_for`](Self::logout_token_for) and [`sign_jwt`](Self::sign_jwt) give tests
+/// tokens to post themselves, genuine or wrong in chosen ways.
+///
 /// # Test keys
 ///
 /// **The signing keys are published test keys** embedded in this crate (`src/testing/keys/`).

@@ -169,3 +169,36 @@ fn reorder_with_kid(header: &Map<String, Value>, kid: &str) -> Map<String, Value
     }
     h
 }
+
+/// Signs `claims` under `header` as given, adding `alg` (the signer's) and `kid` (a key's) in
+/// front when missing; the signature uses the header's `alg` where the signer can (see
+/// [`SigningKey::sign`]; HMAC: HS256/384/512).
+pub(crate) fn encode_with_header(
+    signer: Signer<'_>,
+    header: &Map<String, Value>,
+    claims: &Map<String, Value>,
+) -> Result<String, String> {
+    let mut full = Map::new();
+    let defaults = header_for(signer);
+    for name in ["alg", "kid"] {
+        match (header.get(name), defaults.get(name)) {
+            (Some(v), _) | (None, Some(v)) => {
+                full.insert(name.to_owned(), v.clone());
+            }
+            (None, None) => {}
+        }
+    }
+    for (k, v) in header {
+        if k != "alg" && k != "kid" {
+            full.insert(k.clone(), v.clone());
+        }
+    }
+    let alg = full
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or("RS256")
+        .to_owned();
+    let input = format!("{}.{}", json_b64(&full)?, json_b64(claims)?);
+    let sig = sign_with(signer, &alg, input.as_bytes())?;
+    Ok(format!("{input}.{}", b64(&sig)))
+}

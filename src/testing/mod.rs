@@ -63,7 +63,8 @@
 //! Served: discovery (and the RFC 8414 copy), JWKS, authorize (code flow), token
 //! (`authorization_code`, `refresh_token`), userinfo, revoke and end-session, plus the
 //! `/application/o/<slug>/` redirect, and a stand-in for the login flow
-//! (`/flows/-/default/authentication/`). Where the supported releases differ (Basic credential
+//! (`/flows/-/default/authentication/`). Ending Authentik sessions sends the app back-channel or
+//! front-channel logout notifications ([`FakeAuthentik::end_sessions`]). Where the supported releases differ (Basic credential
 //! decoding, end-session), the fake behaves like the [`AuthentikVersion`] it is built with; run
 //! a test that must hold everywhere against each of [`AuthentikVersion::ALL`]. Not modelled (answered as Authentik would answer an
 //! unsupported request, or 404): implicit/hybrid response types (`unsupported_response_type`),
@@ -81,6 +82,7 @@ mod fake;
 mod issuer;
 mod jwt;
 mod keys;
+mod logout;
 mod record;
 pub(crate) mod state;
 mod sub_mode;
@@ -92,7 +94,8 @@ pub use builder::FakeAuthentikBuilder;
 pub use fake::FakeAuthentik;
 pub use issuer::{FakeIssuer, FakeIssuerBuilder, Preset};
 pub use keys::{KidStyle, SigningMode};
-pub use record::{Endpoint, RecordedRequest};
+pub use logout::{LogoutDelivery, LogoutMethod, LogoutReport};
+pub use record::{Endpoint, RecordedRequest, Revocation, TokenKind};
 pub use state::DEFAULT_REDIRECT_URI_REGEX;
 pub use sub_mode::SubMode;
 pub use switches::{Fault, Tamper};

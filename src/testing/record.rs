@@ -101,3 +101,27 @@ pub(crate) fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a 
 pub(crate) fn count(log: &[RecordedRequest], endpoint: Endpoint) -> usize {
     log.iter().filter(|r| r.endpoint == Some(endpoint)).count()
 }
+
+/// A token the revoke endpoint (RFC 7009) forgot, in
+/// [`FakeAuthentik::revocations`](super::FakeAuthentik::revocations). A revocation request for
+/// an unknown token (answered 200 all the same) leaves no record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// The token as the client sent it.
+    pub token: String,
+    /// Whether it was an access or a refresh token.
+    pub kind: TokenKind,
+    /// The username of the user it was issued to (empty if the user was removed since).
+    pub username: String,
+}
+
+/// The kind of a revoked token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// An access token.
+    Access,
+    /// A refresh token.
+    Refresh,
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use super::jwt::Signer;
 use super::keys::{KeySet, SigningKey, SigningMode};
 use super::record::{Endpoint, RecordedRequest};
 use super::switches::{Fault, Switches};
@@ -109,12 +110,25 @@ pub(crate) struct Session {
     pub(crate) sid: String,
 }
 
+/// A live Authentik session (`AuthenticatedSession`): deleting it logs the apps out.
+pub(crate) struct LiveSession {
+    /// The `sid` of the ID tokens issued from it.
+    pub(crate) sid: String,
+    pub(crate) user_pk: u64,
+    /// The `authentik_session` cookie value of the browser that holds it.
+    pub(crate) browser: String,
+}
+
 /// An access token the userinfo endpoint accepts.
 pub(crate) struct AccessGrant {
     pub(crate) user_pk: u64,
     pub(crate) scopes: Vec<String>,
     pub(crate) nonce: Option<String>,
     pub(crate) expires: Instant,
+    /// The session it was issued from (code or refresh grant); it may have ended since.
+    pub(crate) sid: String,
+    /// Issue order, to list a session's tokens oldest first.
+    pub(crate) serial: u64,
 }
 
 /// A refresh token.
@@ -136,6 +150,18 @@ pub(crate) struct State {
     pub(crate) codes: HashMap<String, CodeGrant>,
     pub(crate) access: HashMap<String, AccessGrant>,
     pub(crate) refresh: HashMap<String, RefreshGrant>,
+    /// Live Authentik sessions, oldest first.
+    pub(crate) sessions: Vec<LiveSession>,
+    /// Issue counter for [`AccessGrant::serial`].
+    pub(crate) next_serial: u64,
+    /// The provider's logout URI and method, when set.
+    pub(crate) logout: Option<(String, super::LogoutMethod)>,
+    /// Waits before each back-channel retry; its length is the number of retries.
+    pub(crate) logout_retry_delays: Vec<Duration>,
+    /// Every back-channel delivery attempt, in order.
+    pub(crate) deliveries: Vec<super::LogoutDelivery>,
+    /// Every token the revoke endpoint forgot, in order.
+    pub(crate) revocations: Vec<super::Revocation>,
     pub(crate) key_index: usize,
     pub(crate) switches: Switches,
     pub(crate) faults: HashMap<Endpoint, Fault>,
@@ -155,6 +181,20 @@ impl State {
     pub(crate) fn user(&self, pk: u64) -> Option<&FakeUser> {
         self.users.iter().find(|u| u.pk == pk)
     }
+
+    /// The primary key of the user with this username.
+    pub(crate) fn user_pk(&self, username: &str) -> Option<u64> {
+        self.users
+            .iter()
+            .find(|u| u.username == username)
+            .map(|u| u.pk)
+    }
+
+    /// The next [`AccessGrant::serial`].
+    pub(crate) fn serial(&mut self) -> u64 {
+        self.next_serial += 1;
+        self.next_serial
+    }
 }
 
 /// Shared by the `FakeAuthentik` handle and the wiremock responder.
@@ -164,6 +204,8 @@ pub(crate) struct Inner {
     pub(crate) cfg: Config,
     pub(crate) keys: KeySet,
     pub(crate) state: Mutex<State>,
+    /// The runtime the fake was started on: back-channel deliveries run there.
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Inner {
@@ -190,6 +232,15 @@ impl Inner {
     /// `sub` for `user`, per the configured [`SubMode`](super::SubMode).
     pub(crate) fn sub(&self, user: &FakeUser) -> String {
         self.cfg.sub_mode.sub(user, &self.cfg.install_id)
+    }
+
+    /// What signs tokens while key `index` is current: that key, or HMAC with the client
+    /// secret in HS256 mode.
+    pub(crate) fn signer(&self, index: usize) -> Signer<'_> {
+        match self.key(index) {
+            Some(k) => Signer::Key(k),
+            None => Signer::Hmac(self.cfg.client_secret.as_bytes()),
+        }
     }
 }
 

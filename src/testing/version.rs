@@ -13,6 +13,14 @@
 /// | `client_secret_post` | form-decoded | form-decoded |
 /// | end-session for a browser without an Authentik session | the "You've logged out of …" page | a redirect to the login flow |
 /// | `post_logout_redirect_uri` | ignored: always the logged-out page | honoured when registered as a logout redirect URI |
+/// | end-session for a signed-in browser | the logged-out page only | also logs the app out of that Authentik session: one back-channel logout token, or the front-channel iframe |
+/// | discovery `frontchannel_logout_supported`, `frontchannel_logout_session_supported` | absent | `true` |
+/// | logout token header `typ` (2025.10.0–2025.10.3; 2025.10.4, 2025.12.2 and 2026.2.0 changed it) | `JWT` | `logout+jwt` |
+/// | back-channel `User-Agent` | `authentik@2025.10.0` | `authentik@2026.5.0` |
+///
+/// On both, deleting an Authentik session (the user logs out of Authentik, an admin deletes
+/// the session) sends a back-channel logout token for each unexpired access token the session
+/// holds, retried on failure; see [`FakeAuthentik::end_sessions`](super::FakeAuthentik::end_sessions).
 ///
 /// ```
 /// use tower_oidc::testing::{AuthentikVersion, FakeAuthentik};
@@ -30,7 +38,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[non_exhaustive]
 pub enum AuthentikVersion {
-    /// Authentik 2025.10, the oldest supported release.
+    /// Authentik 2025.10, the oldest supported release (its first patch releases, 2025.10.0 to
+    /// 2025.10.3, where later ones differ: the logout token's `typ`).
     V2025_10,
     /// Authentik 2026.5, the newest supported release (the default).
     #[default]
@@ -66,6 +75,32 @@ impl AuthentikVersion {
 
     /// Whether end-session honours a registered `post_logout_redirect_uri` (2026.5+).
     pub(crate) fn honours_post_logout_redirect(self) -> bool {
+        self >= Self::V2026_5
+    }
+
+    /// The full release number, as in the back-channel `User-Agent` (`authentik@2025.10.0`).
+    pub(crate) fn release(self) -> &'static str {
+        match self {
+            Self::V2025_10 => "2025.10.0",
+            Self::V2026_5 => "2026.5.0",
+        }
+    }
+
+    /// The logout token's header `typ`: `logout+jwt` since 2025.10.4, 2025.12.2 and 2026.2.0.
+    pub(crate) fn logout_token_typ(self) -> &'static str {
+        match self {
+            Self::V2025_10 => "JWT",
+            Self::V2026_5 => "logout+jwt",
+        }
+    }
+
+    /// Whether discovery advertises front-channel logout (2026.5+).
+    pub(crate) fn advertises_frontchannel_logout(self) -> bool {
+        self >= Self::V2026_5
+    }
+
+    /// Whether end-session logs the app out of the browser's Authentik session (2026.5+).
+    pub(crate) fn end_session_notifies(self) -> bool {
         self >= Self::V2026_5
     }
 }

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::{Reply, Req, escape};
-use crate::testing::state::{CodeGrant, Inner, Session, hex};
+use crate::testing::state::{CodeGrant, Inner, LiveSession, Session, hex};
 
 const FORBIDDEN_SCHEMES: [&str; 3] = ["javascript", "data", "vbscript"];
 
@@ -159,7 +159,7 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         issued: Instant::now(),
         session: Session {
             auth_time: crate::util::unix_now() as i64,
-            sid,
+            sid: sid.clone(),
         },
     };
     // The browser now has an Authentik session: the same one it sent, or a new one.
@@ -170,6 +170,12 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         let mut st = inner.lock();
         st.codes.insert(code.clone(), grant);
         st.browser_sessions.insert(browser.clone());
+        // Each login is a session of its own (sid per /authorize), remembered until it ends.
+        st.sessions.push(LiveSession {
+            sid,
+            user_pk,
+            browser: browser.clone(),
+        });
         st.switches.callback_params.clone()
     };
     success_redirect(redirect_uri, &code, state.unwrap_or(""), hook).header(

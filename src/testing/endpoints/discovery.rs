@@ -61,8 +61,10 @@ pub(super) fn discovery(inner: &Inner, req: &Req) -> Reply {
     );
     put("backchannel_logout_supported", json!(true));
     put("backchannel_logout_session_supported", json!(true));
-    put("frontchannel_logout_supported", json!(true));
-    put("frontchannel_logout_session_supported", json!(true));
+    if inner.cfg.version.advertises_frontchannel_logout() {
+        put("frontchannel_logout_supported", json!(true));
+        put("frontchannel_logout_session_supported", json!(true));
+    }
     put(
         "response_types_supported",
         json!([

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::{Reply, Req};
-use crate::testing::jwt::{self, Attacker, Signer};
+use crate::testing::jwt::{self, Attacker};
 use crate::testing::state::{
     AccessGrant, Inner, RefreshGrant, Session, hex, random_alnum, scope_claims,
 };
@@ -272,10 +272,7 @@ fn mint(
     if let Some(hook) = &sw.id_token_claims {
         hook(&mut claims);
     }
-    let signer = match inner.key(key_index) {
-        Some(k) => Signer::Key(k),
-        None => Signer::Hmac(cfg.client_secret.as_bytes()),
-    };
+    let signer = inner.signer(key_index);
     let attacker = Attacker {
         key: &inner.keys.attacker,
         jku: format!("{}/attacker/jwks/", inner.base),
@@ -294,6 +291,7 @@ fn mint(
         .then(|| random_alnum(128));
     {
         let mut st = inner.lock();
+        let serial = st.serial();
         st.access.insert(
             access_token.clone(),
             AccessGrant {
@@ -301,6 +299,8 @@ fn mint(
                 scopes: scopes.clone(),
                 nonce: nonce.clone(),
                 expires: Instant::now() + cfg.token_validity,
+                sid: session.sid.clone(),
+                serial,
             },
         );
         if let Some(rt) = &refresh_token {
