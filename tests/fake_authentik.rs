@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use tower_oidc::testing::{
     AuthentikVersion, DEFAULT_REDIRECT_URI_REGEX, Endpoint, FakeAuthentik, FakeUser, Fault,
-    SigningMode, Tamper,
+    LogoutMethod, SigningMode, Tamper, TokenKind,
 };
 
 const CB: &str = "http://127.0.0.1:3000/api/auth/providers/authentik/callback";
@@ -1618,4 +1618,592 @@ async fn expired_code_and_expired_access_token() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
+}
+
+// ---- Logout notifications -------------------------------------------------------------------
+
+const BCL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// One POST the logout receiver got.
+#[derive(Debug, Clone)]
+struct Hit {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Hit {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    fn logout_token(&self) -> String {
+        get(&self.form(), "logout_token").unwrap().to_owned()
+    }
+}
+
+/// A tiny app on loopback recording the logout POSTs it gets, answering them with the scripted
+/// statuses in turn, then 200.
+#[derive(Clone, Default)]
+struct Receiver {
+    hits: std::sync::Arc<std::sync::Mutex<Vec<Hit>>>,
+    script: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+}
+
+impl Receiver {
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
+async fn receive(
+    axum::extract::State(rx): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::http::StatusCode {
+    let headers = headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    rx.hits.lock().unwrap().push(Hit { headers, body });
+    let status = rx.script.lock().unwrap().pop_front().unwrap_or(200);
+    axum::http::StatusCode::from_u16(status).unwrap()
+}
+
+/// Starts a receiver; returns its logout URL (`http://127.0.0.1:PORT/logout`).
+async fn receiver(script: &[u16]) -> (String, Receiver) {
+    let rx = Receiver::default();
+    rx.script.lock().unwrap().extend(script.iter().copied());
+    let app = axum::Router::new()
+        .route("/logout", axum::routing::post(receive))
+        .with_state(rx.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/logout", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+async fn refresh(fake: &FakeAuthentik, rt: &str) -> reqwest::Response {
+    http()
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn userinfo_status(fake: &FakeAuthentik, at: &str) -> u16 {
+    http()
+        .get(fake.userinfo_url())
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn is_uuid4(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
+        && s.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
+        && groups[2].starts_with('4')
+        && "89ab".contains(&groups[3][..1])
+}
+
+/// What every logout token of the fake must be, for the session of `id_token`.
+async fn assert_logout_token(fake: &FakeAuthentik, token: &str, id_token: &str) {
+    let header = part(token, 0);
+    let claims = part(token, 1);
+    let id = part(id_token, 1);
+    let typ = match fake.version() {
+        AuthentikVersion::V2025_10 => "JWT",
+        _ => "logout+jwt",
+    };
+    assert_eq!(header["typ"], typ, "{header:?}");
+    assert_eq!(header["alg"], fake.signing_mode().alg());
+    assert_eq!(
+        header.get("kid").and_then(Value::as_str),
+        fake.kid().as_deref()
+    );
+    assert!(ring_verify(fake, token).await, "signature of {token}");
+    assert_eq!(claims["iss"], fake.issuer());
+    assert_eq!(claims["aud"], json!(fake.client_id()));
+    assert_eq!(claims["sub"], id["sub"]);
+    assert_eq!(claims["sid"], id["sid"]);
+    assert_eq!(claims["events"], json!({ BCL_EVENT: {} }));
+    assert!(claims.get("nonce").is_none(), "{claims:?}");
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!((iat - tower_oidc_now()).abs() < 5, "{claims:?}");
+    assert_eq!(claims["exp"].as_i64().unwrap() - iat, 3600);
+    assert!(is_uuid4(claims["jti"].as_str().unwrap()), "{claims:?}");
+    let names: Vec<&str> = claims.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["iss", "aud", "iat", "exp", "jti", "events", "sub", "sid"]
+    );
+}
+
+#[tokio::test]
+async fn backchannel_logout_posts_authentiks_logout_token() {
+    for version in AuthentikVersion::ALL {
+        for mode in [SigningMode::Rs256, SigningMode::Es256, SigningMode::Hs256] {
+            let fake = FakeAuthentik::builder()
+                .version(version)
+                .signing(mode)
+                .redirect_uri(CB)
+                .start()
+                .await;
+            let (uri, rx) = receiver(&[]).await;
+            fake.set_logout_uri(&uri, LogoutMethod::Backchannel);
+            let t = tokens(&fake, &[("nonce", "n-1")]).await;
+            let id_token = t["id_token"].as_str().unwrap();
+            let sid = part(id_token, 1)["sid"].as_str().unwrap().to_owned();
+            assert_eq!(sid.len(), 64);
+            assert_eq!(fake.sessions("alice"), [sid.as_str()]);
+
+            let report = fake.end_sessions("alice").await;
+            assert_eq!(report.ended_sessions, [sid.as_str()]);
+            assert!(report.frontchannel_urls.is_empty());
+            assert_eq!(report.deliveries.len(), 1, "{version} {mode:?}");
+            let d = &report.deliveries[0];
+            assert_eq!(
+                (d.sid.as_str(), d.status, d.attempt),
+                (sid.as_str(), Some(200), 1)
+            );
+            assert_eq!(d.uri, uri);
+            assert!(fake.sessions("alice").is_empty());
+
+            let hits = rx.hits();
+            assert_eq!(hits.len(), 1);
+            let hit = &hits[0];
+            assert_eq!(
+                hit.header("content-type"),
+                Some("application/x-www-form-urlencoded")
+            );
+            assert_eq!(
+                hit.header("user-agent").unwrap(),
+                format!(
+                    "authentik@{}",
+                    match version {
+                        AuthentikVersion::V2025_10 => "2025.10.0",
+                        _ => "2026.5.0",
+                    }
+                )
+            );
+            assert!(hit.header("authorization").is_none());
+            assert_eq!(hit.form().len(), 1);
+            assert_eq!(hit.logout_token(), d.logout_token);
+            assert_logout_token(&fake, &hit.logout_token(), id_token).await;
+            // The session's access tokens went with it.
+            assert_eq!(
+                userinfo_status(&fake, t["access_token"].as_str().unwrap()).await,
+                401
+            );
+            assert_eq!(fake.logout_deliveries(), report.deliveries);
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_backchannel_logout_without_an_unexpired_access_token() {
+    // Expired access token.
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .access_token_validity(std::time::Duration::from_secs(1))
+        .start()
+        .await;
+    let (uri, rx) = receiver(&[]).await;
+    fake.set_logout_uri(&uri, LogoutMethod::Backchannel);
+    tokens(&fake, &[]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.ended_sessions.len(), 1);
+    assert!(report.deliveries.is_empty());
+
+    // Revoked access token: the revocation itself notifies nobody either.
+    let fake = fake_with_logout(&uri).await;
+    let t = tokens(&fake, &[]).await;
+    let at = t["access_token"].as_str().unwrap();
+    revoke(&fake, at).await;
+    assert_eq!(fake.revocations().len(), 1);
+    assert_eq!(fake.revocations()[0].kind, TokenKind::Access);
+    assert_eq!(fake.revocations()[0].token, at);
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.ended_sessions.len(), 1);
+    assert!(report.deliveries.is_empty());
+
+    // A session whose code was never exchanged.
+    authorize(&fake, &[]).await;
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.ended_sessions.len(), 1);
+    assert!(report.deliveries.is_empty());
+
+    // Only the user's own sessions end.
+    tokens(&fake, &[("login_hint", "bob")]).await;
+    let report = fake.end_sessions("alice").await;
+    assert!(report.ended_sessions.is_empty() && report.deliveries.is_empty());
+    assert_eq!(fake.sessions("bob").len(), 1);
+
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.hits().is_empty());
+    assert!(fake.logout_deliveries().is_empty());
+}
+
+async fn fake_with_logout(uri: &str) -> FakeAuthentik {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .scopes(["openid", "email", "profile", "offline_access"])
+        .start()
+        .await;
+    fake.set_logout_uri(uri, LogoutMethod::Backchannel);
+    fake
+}
+
+async fn revoke(fake: &FakeAuthentik, token: &str) {
+    let resp = http()
+        .post(fake.revoke_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn one_logout_token_per_access_token_and_refresh_tokens_survive() {
+    let (uri, rx) = receiver(&[]).await;
+    let fake = fake_with_logout(&uri).await;
+    let t = tokens(&fake, &[("scope", "openid offline_access")]).await;
+    let resp = refresh(&fake, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), 200);
+    let t2: Value = resp.json().await.unwrap();
+    assert_eq!(fake.live_access_tokens("alice"), 2);
+    assert_eq!(fake.live_refresh_tokens("alice"), 1);
+
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.deliveries.len(), 2);
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 2);
+    let jtis: Vec<Value> = hits
+        .iter()
+        .map(|h| part(&h.logout_token(), 1)["jti"].clone())
+        .collect();
+    assert_ne!(jtis[0], jtis[1]);
+    for hit in &hits {
+        assert_logout_token(&fake, &hit.logout_token(), t["id_token"].as_str().unwrap()).await;
+    }
+    assert_eq!(fake.live_access_tokens("alice"), 0);
+
+    // The refresh token outlives the session; what it mints belongs to no live session.
+    assert_eq!(fake.live_refresh_tokens("alice"), 1);
+    let resp = refresh(&fake, t2["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(fake.live_refresh_tokens("alice"), 1);
+    assert!(fake.end_sessions("alice").await.deliveries.is_empty());
+    assert_eq!(rx.hits().len(), 2);
+}
+
+#[tokio::test]
+async fn failed_backchannel_delivery_is_retried_until_it_succeeds() {
+    let (uri, rx) = receiver(&[500, 503]).await;
+    let fake = fake_with_logout(&uri).await;
+    let ms = std::time::Duration::from_millis;
+    fake.set_logout_retry_delays(vec![ms(50), ms(50), ms(50), ms(50)]);
+    let t = tokens(&fake, &[]).await;
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.deliveries.len(), 1);
+    assert_eq!(report.deliveries[0].status, Some(500));
+    assert!(!report.deliveries[0].delivered());
+
+    let seen = fake
+        .wait_for_logout_deliveries(3, std::time::Duration::from_secs(5))
+        .await;
+    tokio::time::sleep(ms(300)).await;
+    let all = fake.logout_deliveries();
+    assert_eq!(all, seen, "no attempt after the first success");
+    let summary: Vec<(u32, Option<u16>)> = all.iter().map(|d| (d.attempt, d.status)).collect();
+    assert_eq!(summary, [(1, Some(500)), (2, Some(503)), (3, Some(200))]);
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 3);
+    let mut jtis: Vec<String> = hits
+        .iter()
+        .map(|h| {
+            part(&h.logout_token(), 1)["jti"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    jtis.sort();
+    jtis.dedup();
+    assert_eq!(jtis.len(), 3, "each attempt mints its own token");
+    for (hit, d) in hits.iter().zip(&all) {
+        assert_eq!(hit.logout_token(), d.logout_token);
+        assert_logout_token(&fake, &d.logout_token, t["id_token"].as_str().unwrap()).await;
+    }
+
+    // Nobody listening: every attempt fails to connect, then the schedule runs out.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/logout", l.local_addr().unwrap())
+    };
+    let fake = fake_with_logout(&closed).await;
+    fake.set_logout_retry_delays(vec![ms(20), ms(20)]);
+    tokens(&fake, &[]).await;
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.deliveries[0].status, None);
+    assert!(report.deliveries[0].error.is_some());
+    let seen = fake
+        .wait_for_logout_deliveries(3, std::time::Duration::from_secs(5))
+        .await;
+    tokio::time::sleep(ms(200)).await;
+    assert_eq!(seen.len(), 3);
+    assert_eq!(fake.logout_deliveries().len(), 3);
+    assert!(seen.iter().all(|d| d.status.is_none()));
+}
+
+#[tokio::test]
+async fn frontchannel_logout_lists_the_iframe_url_and_posts_nothing() {
+    let (uri, rx) = receiver(&[]).await;
+    let fake = fake_with_logout(&uri).await;
+    let logout_uri = format!("{uri}?app=a+b&sid=old#frag");
+    fake.set_logout_uri(&logout_uri, LogoutMethod::Frontchannel);
+    let t = tokens(&fake, &[]).await;
+    let sid = part(t["id_token"].as_str().unwrap(), 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A session without tokens gets no iframe.
+    authorize(&fake, &[]).await;
+    let report = fake.end_sessions("alice").await;
+    assert_eq!(report.ended_sessions.len(), 2);
+    assert!(report.deliveries.is_empty());
+    let issuer_q =
+        url::form_urlencoded::byte_serialize(fake.issuer().as_bytes()).collect::<String>();
+    assert_eq!(
+        report.frontchannel_urls,
+        [format!("{uri}?iss={issuer_q}&sid={sid}&app=a+b#frag")]
+    );
+    let url = url::Url::parse(&report.frontchannel_urls[0]).unwrap();
+    let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(get(&q, "iss"), Some(fake.issuer().as_str()));
+    assert_eq!(get(&q, "sid"), Some(sid.as_str()));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.hits().is_empty());
+    assert!(fake.logout_deliveries().is_empty());
+    assert_eq!(fake.live_access_tokens("alice"), 0);
+}
+
+#[tokio::test]
+async fn discovery_advertises_frontchannel_logout_only_from_2026_5() {
+    for version in AuthentikVersion::ALL {
+        let fake = FakeAuthentik::builder().version(version).start().await;
+        let doc: Value = http()
+            .get(fake.discovery_url())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["backchannel_logout_supported"], true);
+        assert_eq!(doc["backchannel_logout_session_supported"], true);
+        let front = version >= AuthentikVersion::V2026_5;
+        for member in [
+            "frontchannel_logout_supported",
+            "frontchannel_logout_session_supported",
+        ] {
+            assert_eq!(
+                doc.get(member) == Some(&json!(true)),
+                front,
+                "{version} {member}"
+            );
+            assert_eq!(doc.get(member).is_some(), front, "{version} {member}");
+        }
+    }
+}
+
+/// A browser that logged in and whose code the app exchanged: the browser and the tokens.
+async fn browser_with_tokens(fake: &FakeAuthentik) -> (reqwest::Client, Map<String, Value>) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let resp = browser
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let q = query_of(&location(&resp));
+    let resp = exchange(fake, get(&q, "code").unwrap(), &[]).await;
+    assert_eq!(resp.status(), 200);
+    (browser, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn end_session_logs_the_app_out_from_2026_5() {
+    for version in AuthentikVersion::ALL {
+        let (uri, rx) = receiver(&[]).await;
+        let fake = FakeAuthentik::builder()
+            .version(version)
+            .redirect_uri(CB)
+            .start()
+            .await;
+        fake.set_logout_uri(&uri, LogoutMethod::Backchannel);
+        let (browser, t) = browser_with_tokens(&fake).await;
+        // Another browser, another session: untouched.
+        let (_, other) = browser_with_tokens(&fake).await;
+        let sid = part(t["id_token"].as_str().unwrap(), 1)["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let resp = browser.get(fake.end_session_url()).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let seen = fake
+            .wait_for_logout_deliveries(1, std::time::Duration::from_secs(2))
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let at = t["access_token"].as_str().unwrap();
+        if version >= AuthentikVersion::V2026_5 {
+            assert_eq!(seen.len(), 1, "{version}");
+            assert_eq!(seen[0].sid, sid);
+            assert_eq!(seen[0].status, Some(200));
+            assert_eq!(rx.hits().len(), 1);
+            assert_logout_token(
+                &fake,
+                &rx.hits()[0].logout_token(),
+                t["id_token"].as_str().unwrap(),
+            )
+            .await;
+            assert_eq!(userinfo_status(&fake, at).await, 401);
+        } else {
+            assert!(seen.is_empty(), "{version}");
+            assert!(rx.hits().is_empty());
+            assert_eq!(userinfo_status(&fake, at).await, 200);
+        }
+        // The Authentik session stays; the other browser's token is untouched.
+        assert_eq!(fake.sessions("alice").len(), 2);
+        assert!(fake.sessions("alice").contains(&sid));
+        assert_eq!(
+            userinfo_status(&fake, other["access_token"].as_str().unwrap()).await,
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn end_session_page_loads_the_frontchannel_iframe_on_2026_5() {
+    let fake = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .post_logout_redirect_uri("http://127.0.0.1:3000/bye")
+        .start()
+        .await;
+    fake.set_logout_uri("http://127.0.0.1:3000/fc", LogoutMethod::Frontchannel);
+    let (browser, t) = browser_with_tokens(&fake).await;
+    let sid = part(t["id_token"].as_str().unwrap(), 1)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = browser
+        .get(fake.end_session_url())
+        .query(&[("post_logout_redirect_uri", "http://127.0.0.1:3000/bye")])
+        .send()
+        .await
+        .unwrap();
+    // The iframes load before the redirect: a page instead of the 302.
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    let issuer_q =
+        url::form_urlencoded::byte_serialize(fake.issuer().as_bytes()).collect::<String>();
+    let src = format!("http://127.0.0.1:3000/fc?iss={issuer_q}&amp;sid={sid}");
+    assert!(html.contains(&format!("hidden src=\"{src}\"")), "{html}");
+    assert!(html.contains("http://127.0.0.1:3000/bye"), "{html}");
+    assert!(fake.logout_deliveries().is_empty());
+}
+
+#[tokio::test]
+async fn revoke_records_what_it_forgot_and_never_notifies() {
+    let (uri, rx) = receiver(&[]).await;
+    let fake = fake_with_logout(&uri).await;
+    let t = tokens(&fake, &[("scope", "openid offline_access")]).await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    assert_eq!(fake.live_refresh_tokens("alice"), 1);
+    revoke(&fake, rt).await;
+    revoke(&fake, "no-such-token").await;
+    assert_eq!(fake.live_refresh_tokens("alice"), 0);
+    let revoked = fake.revocations();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].kind, TokenKind::Refresh);
+    assert_eq!(revoked[0].token, rt);
+    assert_eq!(revoked[0].username, "alice");
+    assert_eq!(fake.count(Endpoint::Revoke), 2);
+    assert_token_error(refresh(&fake, rt).await, "invalid_grant").await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.hits().is_empty());
+    assert_eq!(fake.sessions("alice").len(), 1);
+}
+
+#[tokio::test]
+async fn logout_token_for_and_sign_jwt_sign_like_the_fake() {
+    for mode in [SigningMode::Rs256, SigningMode::Hs256] {
+        let fake = fake(mode).await;
+        let t = tokens(&fake, &[]).await;
+        let id_token = t["id_token"].as_str().unwrap();
+        let sid = part(id_token, 1)["sid"].as_str().unwrap().to_owned();
+        let token = fake.logout_token_for(&sid).unwrap();
+        assert_logout_token(&fake, &token, id_token).await;
+        assert_ne!(
+            part(&fake.logout_token_for(&sid).unwrap(), 1)["jti"],
+            part(&token, 1)["jti"]
+        );
+        assert!(fake.logout_token_for("unknown").is_none());
+
+        // The issuer's clock offset applies, as to ID tokens.
+        fake.set_clock_offset(1000);
+        let shifted = part(&fake.logout_token_for(&sid).unwrap(), 1);
+        assert!((shifted["iat"].as_i64().unwrap() - tower_oidc_now() - 1000).abs() < 5);
+        fake.set_clock_offset(0);
+
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("logout+jwt"));
+        header.insert("x-test".into(), json!(1));
+        let mut claims = part(&token, 1);
+        claims.insert("nonce".into(), json!("n"));
+        let forged = fake.sign_jwt(header, claims.clone());
+        let h = part(&forged, 0);
+        let names: Vec<&str> = h.keys().map(String::as_str).collect();
+        match mode {
+            SigningMode::Hs256 => assert_eq!(names, ["alg", "typ", "x-test"]),
+            _ => assert_eq!(names, ["alg", "kid", "typ", "x-test"]),
+        }
+        assert_eq!(h.get("kid").and_then(Value::as_str), fake.kid().as_deref());
+        assert_eq!(part(&forged, 1), claims);
+        assert!(ring_verify(&fake, &forged).await);
+
+        // A caller's `alg` and `kid` are kept.
+        let mut header = Map::new();
+        header.insert("kid".into(), json!("other"));
+        let forged = fake.sign_jwt(header, Map::new());
+        assert_eq!(part(&forged, 0)["kid"], "other");
+        assert_eq!(fake.end_session(&sid).await.ended_sessions, [sid.as_str()]);
+        assert!(fake.logout_token_for(&sid).is_none());
+    }
 }
