@@ -49,6 +49,9 @@ pub enum ErrorCode {
     RegistrationDisabled,
     /// The identity conflicts with an existing link.
     AccountConflict,
+    /// A request from the identity provider (a back- or front-channel logout) is malformed, or
+    /// its logout token failed verification; it ended nothing.
+    InvalidRequest,
     /// A store (database, Redis) is unavailable.
     StoreUnavailable,
     /// Anything else. Details are in the server log.
@@ -57,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::AccessDenied,
         ErrorCode::InvalidClient,
         ErrorCode::ProviderUnknown,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::EmailNotVerified,
         ErrorCode::RegistrationDisabled,
         ErrorCode::AccountConflict,
+        ErrorCode::InvalidRequest,
         ErrorCode::StoreUnavailable,
         ErrorCode::Internal,
     ];
@@ -91,6 +95,7 @@ impl ErrorCode {
             ErrorCode::EmailNotVerified => "email_not_verified",
             ErrorCode::RegistrationDisabled => "registration_disabled",
             ErrorCode::AccountConflict => "account_conflict",
+            ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -114,6 +119,7 @@ impl ErrorCode {
             ErrorCode::InvalidState
             | ErrorCode::LoginExpired
             | ErrorCode::IdTokenInvalid
+            | ErrorCode::InvalidRequest
             | ErrorCode::InvalidClient => StatusCode::BAD_REQUEST,
             ErrorCode::ProviderUnreachable | ErrorCode::ProviderMisconfigured => {
                 StatusCode::BAD_GATEWAY
@@ -149,6 +155,7 @@ impl ErrorCode {
                 "There is no account for you here, and new accounts cannot be created with this sign-in method."
             }
             ErrorCode::AccountConflict => "This identity conflicts with an existing account.",
+            ErrorCode::InvalidRequest => "The identity provider's request could not be verified.",
             ErrorCode::StoreUnavailable => {
                 "The service is temporarily unavailable. Please try again shortly."
             }
@@ -193,6 +200,9 @@ impl ErrorCode {
             }
             ErrorCode::AccountConflict => {
                 "Ask an administrator to check the accounts linked to this identity."
+            }
+            ErrorCode::InvalidRequest => {
+                "Check the provider's logout URI, signing key and the server's clock; the log says which check failed."
             }
             ErrorCode::StoreUnavailable => "Check the database and session store connections.",
             ErrorCode::Internal => "See the server log for details.",

@@ -165,6 +165,7 @@ mod check {
             ("userinfo:", &spec.userinfo_endpoint),
             ("jwks_uri:", &spec.jwks_uri),
             ("end_session:", &spec.end_session_endpoint),
+            ("revocation:", &spec.revocation_endpoint),
         ];
         for (key, t) in endpoints {
             match t {

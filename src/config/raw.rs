@@ -46,6 +46,7 @@ pub(crate) struct RawSpec {
     pub userinfo_endpoint: Option<S>,
     pub jwks_uri: Option<S>,
     pub end_session_endpoint: Option<S>,
+    pub revocation_endpoint: Option<S>,
     pub signing_algs: Option<Spanned<Vec<String>>>,
     pub email_trust: Option<EmailTrust>,
     pub claims: Option<RawClaims>,
@@ -156,6 +157,7 @@ impl RawSpec {
             userinfo_endpoint,
             jwks_uri,
             end_session_endpoint,
+            revocation_endpoint,
             signing_algs,
             email_trust
         );

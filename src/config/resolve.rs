@@ -123,6 +123,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         userinfo_endpoint: tpl(&raw.userinfo_endpoint),
         jwks_uri: tpl(&raw.jwks_uri),
         end_session_endpoint: tpl(&raw.end_session_endpoint),
+        revocation_endpoint: tpl(&raw.revocation_endpoint),
         signing_algs: raw.signing_algs.as_ref().map(|a| a.get_ref().clone()),
         default_url: raw.url.as_ref().map(|s| s.get_ref().clone()),
         email_trust: raw.email_trust.unwrap_or(EmailTrust::VerifiedClaim),

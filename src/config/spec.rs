@@ -87,6 +87,9 @@ pub struct ProviderSpec {
     pub jwks_uri: Option<Template>,
     /// End-session endpoint template; by default from discovery.
     pub end_session_endpoint: Option<Template>,
+    /// Token revocation endpoint template (RFC 7009); by default from discovery. Signing out
+    /// revokes the session's tokens there.
+    pub revocation_endpoint: Option<Template>,
     /// ID token signing algorithms accepted; by default the discovery document's.
     pub signing_algs: Option<Vec<String>>,
     /// A default for the `url` setting (providers with one global URL, e.g. Google).

@@ -101,6 +101,7 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
         ("userinfo_endpoint", &raw.userinfo_endpoint),
         ("jwks_uri", &raw.jwks_uri),
         ("end_session_endpoint", &raw.end_session_endpoint),
+        ("revocation_endpoint", &raw.revocation_endpoint),
     ] {
         if let Some(v) = v {
             let p = format!("{path}.{key}");

@@ -7,6 +7,7 @@
 //! finds and ends sessions, [`admin`](crate::admin) answers the admin API, and the `ui` pages
 //! render what the engine hands them.
 
+mod logout;
 mod routes;
 mod sign_in;
 

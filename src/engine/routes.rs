@@ -32,6 +32,12 @@ impl OidcEngine {
             (Method::GET, ["providers", id, "callback"]) => {
                 self.callback(id, &query, &headers).await
             }
+            (Method::POST, ["providers", id, "backchannel-logout"]) => {
+                self.backchannel_logout(id, req.body()).await
+            }
+            (Method::GET, ["providers", id, "frontchannel-logout"]) => {
+                self.frontchannel_logout(id, &query, &headers).await
+            }
             (Method::GET, ["session"]) => self.session(&headers).await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,
             (Method::GET, ["error"]) => self.error_page(&query),
@@ -41,6 +47,9 @@ impl OidcEngine {
             (Method::GET, ["admin"]) => self.admin_page(&headers, &path).await,
             #[cfg(feature = "ui")]
             (Method::GET, ["admin.js"]) => crate::ui::admin::script(),
+            (Method::DELETE, ["admin", "users", user, "sessions"]) => {
+                self.admin_end_sessions(user, &headers).await
+            }
             (_, ["admin", rest @ ..]) => {
                 let auth = self.authenticate(&headers).await;
                 self.admin
@@ -51,6 +60,7 @@ impl OidcEngine {
                 _,
                 ["providers"]
                 | ["providers", _, "authorize" | "callback"]
+                | ["providers", _, "backchannel-logout" | "frontchannel-logout"]
                 | ["session"]
                 | ["error"],
             )

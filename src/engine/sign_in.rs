@@ -1,7 +1,6 @@
-//! The engine's orchestration of a sign-in and a sign-out: the flow's verified sign-in →
-//! the user (resolved, linked or created) → a new session → the redirect; and logout, with
-//! RP-initiated logout at the provider when asked. Also the admin page, which needs both the
-//! session (who asks) and the admin API (whether they may).
+//! The engine's orchestration of a sign-in: the flow's verified sign-in → the user (resolved,
+//! linked or created) → a new session → the redirect. Also the admin page, which needs both the
+//! session (who asks) and the admin API (whether they may). Sign-out is in `logout`.
 
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
@@ -12,7 +11,7 @@ use crate::error::{Error, ErrorCode};
 use crate::flow::VerifiedSignIn;
 use crate::identity::{Policy, Resolution, resolve_user};
 use crate::store::SessionRecord;
-use crate::web::{add_cookies, cookie_header, json_response, query_param, redirect, wants_json};
+use crate::web::{cookie_header, redirect, wants_json};
 
 impl OidcEngine {
     /// `GET {prefix}/providers/{id}/callback`.
@@ -98,76 +97,6 @@ impl OidcEngine {
             .rotate(self.sessions.id(headers), &record)
             .await?;
         Ok((user_id, resolution, set_cookie))
-    }
-
-    /// `POST {prefix}/logout`.
-    pub(super) async fn logout(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
-        // Logout is a POST; refuse one that another site's page sent (logout CSRF).
-        if !self.admin.same_origin(headers) {
-            return crate::web::error_json(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Cross-site sign-out refused.",
-            );
-        }
-        let mut end_session_url = None;
-        if let Some(id) = self.sessions.id(headers) {
-            let record = match self.sessions.end(&id).await {
-                Ok(r) => r,
-                Err(e) => return self.responses.error(headers, &e, &[]),
-            };
-            if let Some(rec) = record {
-                tracing::info!(target: "tower_oidc::audit", event = "sign_out", provider = %rec.provider, user = %rec.user.id, "signed out");
-                let wants_idp = matches!(
-                    query_param(query, "end_session").as_deref(),
-                    Some("1" | "true")
-                );
-                if wants_idp {
-                    end_session_url = self.end_session_url(&rec).await;
-                }
-            }
-        }
-        let cookies = vec![self.sessions.clear_cookie()];
-        let after = format!("{}{}", self.flow.base_url, self.after_logout);
-        if wants_json(headers) {
-            let mut r = json_response(
-                StatusCode::OK,
-                &serde_json::json!({"signed_out": true, "redirect": end_session_url.as_deref().unwrap_or(&after)}),
-            );
-            add_cookies(&mut r, &cookies);
-            r
-        } else {
-            redirect(
-                StatusCode::SEE_OTHER,
-                end_session_url.as_deref().unwrap_or(&self.after_logout),
-                &cookies,
-            )
-        }
-    }
-
-    /// The provider's end-session URL for RP-initiated logout, when it has one.
-    async fn end_session_url(&self, rec: &SessionRecord) -> Option<String> {
-        let st = self.registry.enabled(&rec.provider).await.ok()?;
-        let active = self.registry.active(&st).await.ok()?;
-        let resolved = st.current();
-        let endpoint = resolved
-            .endpoints
-            .end_session
-            .clone()
-            .or(active.end_session)?;
-        let mut u = url::Url::parse(&endpoint).ok()?;
-        {
-            let mut q = u.query_pairs_mut();
-            if let Some(hint) = &rec.id_token_hint {
-                q.append_pair("id_token_hint", hint);
-            }
-            q.append_pair("client_id", &resolved.client_id);
-            q.append_pair(
-                "post_logout_redirect_uri",
-                &format!("{}{}", self.flow.base_url, self.after_logout),
-            );
-        }
-        Some(u.to_string())
     }
 
     /// `GET {prefix}/admin`: the page for admins; signed out → the login page, others → 403.

@@ -3,6 +3,7 @@
 //! (refetched once for a `kid`-less token no cached key verifies), and the nonce rule. Shared by
 //! the callback and the refresh.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Flow;
@@ -10,6 +11,9 @@ use super::params::loggable;
 use super::verify::{Expect, NonceRule, VerifiedIdToken, peek, verify_peeked};
 use crate::error::{Error, ErrorCode};
 use crate::provider::{ProviderState, ResolvedProvider, is_hmac};
+
+/// Variables learned from a token's issuer (an Authentik configured by instance URL only).
+pub(super) type Vars = BTreeMap<String, String>;
 
 /// What the caller expects of the token besides the provider's own rules.
 pub(crate) struct Expected<'a> {
@@ -37,34 +41,12 @@ impl Flow {
     ) -> Result<Checked, Error> {
         // Parsed once: the peeked header and payload go on to the verifier.
         let peeked = peek(token)?;
-        let (resolved, learned) = match &resolved.endpoints.issuer {
-            Some(_) => (resolved.clone(), None),
-            None => {
-                let vars = peeked
-                    .0
-                    .iss
-                    .as_deref()
-                    .and_then(|iss| resolved.match_learnable_issuer(iss))
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorCode::IdTokenInvalid,
-                            format!(
-                                "provider `{provider}`: ID token issuer `{}` is not an issuer of the configured instance URL",
-                                loggable(peeked.0.iss.as_deref().unwrap_or(""))
-                            ),
-                        )
-                    })?;
-                (resolved.with_learned(&vars), Some(vars))
-            }
-        };
-        // The issuer to expect; when it cannot be rendered from the learned variables the
-        // configuration is at fault, not the token.
-        let Some(issuer) = resolved.endpoints.issuer.clone() else {
-            return Err(Error::new(
-                ErrorCode::ProviderMisconfigured,
-                format!("provider `{provider}`: the issuer template could not be rendered"),
-            ));
-        };
+        let (resolved, learned, issuer) = issuer_for(
+            provider,
+            resolved,
+            peeked.0.iss.as_deref(),
+            ErrorCode::IdTokenInvalid,
+        )?;
         if let Some(iss) = expected.iss_param
             && iss != issuer
         {
@@ -120,4 +102,42 @@ impl Flow {
             issuer,
         })
     }
+}
+
+/// The provider as it expects a token whose (unverified) issuer is `token_iss`: for an Authentik
+/// configured by instance URL only, the issuer learned from the token when it is one of that
+/// instance's (`mismatch` is the error code when it is not), with the variables learned; else
+/// the configured issuer.
+pub(super) fn issuer_for(
+    provider: &str,
+    resolved: &ResolvedProvider,
+    token_iss: Option<&str>,
+    mismatch: ErrorCode,
+) -> Result<(ResolvedProvider, Option<Vars>, String), Error> {
+    let (resolved, learned) = match &resolved.endpoints.issuer {
+        Some(_) => (resolved.clone(), None),
+        None => {
+            let vars = token_iss
+                .and_then(|iss| resolved.match_learnable_issuer(iss))
+                .ok_or_else(|| {
+                    Error::new(
+                        mismatch,
+                        format!(
+                            "provider `{provider}`: token issuer `{}` is not an issuer of the configured instance URL",
+                            loggable(token_iss.unwrap_or(""))
+                        ),
+                    )
+                })?;
+            (resolved.with_learned(&vars), Some(vars))
+        }
+    };
+    // The issuer to expect; when it cannot be rendered from the learned variables the
+    // configuration is at fault, not the token.
+    let Some(issuer) = resolved.endpoints.issuer.clone() else {
+        return Err(Error::new(
+            ErrorCode::ProviderMisconfigured,
+            format!("provider `{provider}`: the issuer template could not be rendered"),
+        ));
+    };
+    Ok((resolved, learned, issuer))
 }

@@ -80,6 +80,28 @@ impl<'a> Client<'a> {
     }
 }
 
+impl<'a> Client<'a> {
+    /// Adds the client's authentication to a token or revocation request: the form members, or
+    /// the Basic credentials to send (returned).
+    pub fn authenticate(
+        &self,
+        form: &mut Vec<(&'a str, &'a str)>,
+    ) -> Option<(&'a str, &'a Secret)> {
+        match (self.auth, self.client_secret) {
+            (TokenAuth::ClientSecretBasic, Some(s)) => Some((self.client_id, s)),
+            (TokenAuth::ClientSecretPost, Some(s)) => {
+                form.push(("client_id", self.client_id));
+                form.push(("client_secret", s.expose()));
+                None
+            }
+            (_, None) => {
+                form.push(("client_id", self.client_id));
+                None
+            }
+        }
+    }
+}
+
 /// The authorization code grant.
 pub(crate) async fn exchange(
     http: &IdpClient,
@@ -120,24 +142,13 @@ pub(crate) async fn refresh(
     })
 }
 
-async fn token_request(
+async fn token_request<'a>(
     http: &IdpClient,
-    client: &Client<'_>,
-    mut form: Vec<(&str, &str)>,
+    client: &Client<'a>,
+    mut form: Vec<(&'a str, &'a str)>,
 ) -> Result<Tokens, Error> {
     let provider = client.provider;
-    let basic = match (client.auth, client.client_secret) {
-        (TokenAuth::ClientSecretBasic, Some(s)) => Some((client.client_id, s)),
-        (TokenAuth::ClientSecretPost, Some(s)) => {
-            form.push(("client_id", client.client_id));
-            form.push(("client_secret", s.expose()));
-            None
-        }
-        (_, None) => {
-            form.push(("client_id", client.client_id));
-            None
-        }
-    };
+    let basic = client.authenticate(&mut form);
     let resp = http
         .post_form("token", client.token_url, &form, basic)
         .await?;

@@ -104,7 +104,7 @@ fn invalid(detail: impl Into<String>) -> Error {
     Error::new(ErrorCode::IdTokenInvalid, detail)
 }
 
-fn decode_segment(
+pub(crate) fn decode_segment(
     seg: &str,
     what: &str,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {

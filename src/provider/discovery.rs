@@ -21,6 +21,9 @@ pub struct Discovery {
     pub jwks_uri: Option<String>,
     /// End-session endpoint (RP-initiated logout).
     pub end_session_endpoint: Option<String>,
+    /// Token revocation endpoint (RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
     /// ID token signing algorithms.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -75,6 +78,7 @@ impl Discovery {
             ("userinfo_endpoint", d.userinfo_endpoint.as_ref()),
             ("jwks_uri", d.jwks_uri.as_ref()),
             ("end_session_endpoint", d.end_session_endpoint.as_ref()),
+            ("revocation_endpoint", d.revocation_endpoint.as_ref()),
         ] {
             if let Some(v) = v {
                 check_url(v).map_err(|m| bad(format!("{name}: {m}")))?;

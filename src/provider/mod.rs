@@ -41,6 +41,8 @@ pub(crate) struct Active {
     pub token: String,
     pub userinfo: Option<String>,
     pub end_session: Option<String>,
+    /// The token revocation endpoint (RFC 7009), when the provider has one.
+    pub revocation: Option<String>,
     /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
     pub iss_param_supported: bool,
 }
@@ -233,6 +235,9 @@ impl Registry {
         let end_session = d
             .and_then(|d| d.end_session_endpoint.clone())
             .or_else(|| e.end_session.clone());
+        let revocation = d
+            .and_then(|d| d.revocation_endpoint.clone())
+            .or_else(|| e.revocation.clone());
         // N3: endpoints from the spec's templates get the address policy too (the discovery
         // document's were checked when it was fetched; the authorization and end-session
         // endpoints are only ever visited by the browser, but no provider lives on a refused
@@ -242,6 +247,7 @@ impl Registry {
             ("token_endpoint", Some(&token)),
             ("userinfo_endpoint", userinfo.as_ref()),
             ("end_session_endpoint", end_session.as_ref()),
+            ("revocation_endpoint", revocation.as_ref()),
         ] {
             if let Some(v) = v {
                 self.http
@@ -265,6 +271,7 @@ impl Registry {
             token,
             userinfo,
             end_session,
+            revocation,
         })
     }
 

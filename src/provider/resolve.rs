@@ -29,6 +29,8 @@ pub struct Endpoints {
     pub jwks: Option<String>,
     /// End-session endpoint.
     pub end_session: Option<String>,
+    /// Token revocation endpoint (RFC 7009).
+    pub revocation: Option<String>,
     /// The spec's extra user-API requests: (claim name, URL), those whose URL could be rendered.
     pub fetch: Vec<(String, String)>,
 }
@@ -172,6 +174,7 @@ impl ResolvedProvider {
             &spec.userinfo_endpoint,
             &spec.jwks_uri,
             &spec.end_session_endpoint,
+            &spec.revocation_endpoint,
         ];
         let fetch_templates = spec.fetch.iter().map(|f| &f.url);
         for t in templates.into_iter().flatten().chain(fetch_templates) {
@@ -205,6 +208,7 @@ impl ResolvedProvider {
                 userinfo: None,
                 jwks: None,
                 end_session: None,
+                revocation: None,
                 fetch: Vec::new(),
             },
             vars,
@@ -236,6 +240,7 @@ impl ResolvedProvider {
             userinfo: r(&self.spec.userinfo_endpoint),
             jwks: r(&self.spec.jwks_uri),
             end_session: r(&self.spec.end_session_endpoint),
+            revocation: r(&self.spec.revocation_endpoint),
             fetch: self
                 .spec
                 .fetch

@@ -12,6 +12,7 @@
 
 mod auth;
 mod fresh_users;
+mod logout;
 mod refresh;
 mod responses;
 mod sealed;
@@ -21,6 +22,7 @@ mod tokens;
 
 pub use auth::Auth;
 pub(crate) use fresh_users::FreshUsers;
+pub(crate) use logout::EndReason;
 pub(crate) use responses::{DEFAULT_PREFIX, Responses};
 pub(crate) use sealed::Sealer;
 pub(crate) use session_cookie::SessionCookie;

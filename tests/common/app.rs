@@ -166,12 +166,23 @@ async fn serve(
     settings: Vec<(&str, ProviderSettings)>,
     tweak: impl FnOnce(OidcLayerBuilder) -> OidcLayerBuilder,
 ) -> App {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let store = TestStore::from_env().await;
     for (id, s) in &settings {
         SettingsStore::put(&store, id, s).await.unwrap();
     }
+    serve_on(provider, store, tweak).await
+}
+
+/// Starts another instance of an app on `store` (its settings, users and sessions); sign-ins
+/// go through `provider`. Instances that must read each other's sessions' tokens share a
+/// cookie key (`tweak` sets it).
+pub async fn serve_on(
+    provider: &str,
+    store: TestStore,
+    tweak: impl FnOnce(OidcLayerBuilder) -> OidcLayerBuilder,
+) -> App {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
     let layer = tweak(builder(&store, &url)).build().unwrap();
     let router = Router::new()
         .route("/", get(whoami))

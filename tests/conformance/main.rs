@@ -16,6 +16,7 @@ mod config_profile;
 mod extras;
 mod failures;
 mod identity;
+mod logout;
 mod redirects;
 mod round2;
 mod sessions;
