@@ -30,7 +30,7 @@ use axum::{Router, routing::get};
 use common::{admin_rules, app_url_and_addr, authentik_from_env, env, fake_settings};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{SecretKey, SettingsStore, SqliteStore};
-use tower_oidc::testing::{FakeAuthentik, FakeUser};
+use tower_oidc::testing::{FakeAuthentik, FakeUser, LogoutMethod};
 use tower_oidc::{Auth, OidcLayer, Providers};
 
 /// Escapes text for HTML.
@@ -246,6 +246,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         None => None,
     };
+    // The fake notifies the app when alice's Authentik session ends (Back-Channel Logout), as
+    // Authentik does once its provider's "Logout URI" is set to this route.
+    let backchannel_uri = format!("{app_url}/api/auth/providers/authentik/backchannel-logout");
+    if let Some(f) = &fake {
+        f.set_logout_uri(&backchannel_uri, LogoutMethod::Backchannel);
+    }
     let providers = match &staff {
         Some(_) => Providers::builtin().with_toml_str("quickstart providers", STAFF_TOML)?,
         None => Providers::builtin(),
@@ -303,6 +309,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ),
     }
     println!("  Redirect URI to register in Authentik: {redirect_uri}");
+    println!("  Logout URI to set in Authentik (method: Back-channel): {backchannel_uri}");
     println!("  Signed-in user as JSON: {app_url}/api/auth/session");
     println!(
         "  The provider's userinfo, with the session's access token: {app_url}/api/me/userinfo"

@@ -124,6 +124,20 @@ async fn admin_lists_every_provider_with_sources_and_no_secret() {
         a["redirect_uri"],
         format!("{}/api/auth/providers/authentik/callback", app.url)
     );
+    assert_eq!(
+        a["backchannel_logout_uri"],
+        format!(
+            "{}/api/auth/providers/authentik/backchannel-logout",
+            app.url
+        )
+    );
+    assert_eq!(
+        a["frontchannel_logout_uri"],
+        format!(
+            "{}/api/auth/providers/authentik/frontchannel-logout",
+            app.url
+        )
+    );
     assert_eq!(a["sources"]["url"], "store");
     assert_eq!(a["sources"]["sort_order"], "builtin");
     assert_eq!(a["sources"]["scopes"], "builtin");

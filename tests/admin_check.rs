@@ -70,7 +70,8 @@ async fn a_correct_provider_passes_every_check() {
             "signing",
             "jwks",
             "client",
-            "redirect_uri"
+            "redirect_uri",
+            "logout_uri"
         ]
     );
     assert!(check(&report, "signing").1.contains("RS256"));
@@ -78,6 +79,15 @@ async fn a_correct_provider_passes_every_check() {
     let redirect = format!("{}/api/auth/providers/authentik/callback", app.url);
     assert_eq!(report["redirect_uri"], redirect);
     assert!(check(&report, "redirect_uri").1.contains(&redirect));
+    let logout = format!(
+        "{}/api/auth/providers/authentik/backchannel-logout",
+        app.url
+    );
+    let says = check(&report, "logout_uri").1;
+    assert!(
+        says.contains(&logout) && says.contains("Back-channel"),
+        "{says}"
+    );
     assert!(!report.to_string().contains(fake.client_secret()));
 }
 

@@ -1,6 +1,7 @@
 //! Two app instances behind one public URL, sharing Postgres (and, in the second run, Redis for
 //! sessions): a sign-in starts on A and its callback lands on B; the session then works on both;
-//! sign-out on B ends it on A; a replayed callback on A after B consumed it is refused.
+//! sign-out on B ends it on A; a replayed callback on A after B consumed it is refused; a
+//! back-channel logout delivered to B ends the session on A.
 //!
 //! Runs with `cargo test --all-features --test multi_instance` against
 //! `TOWER_OIDC_TEST_POSTGRES_URL` and `TOWER_OIDC_TEST_REDIS_URL` (as `.ci/run` does). It never
@@ -205,6 +206,49 @@ async fn two_instances(sessions: Sessions) {
     assert_eq!(r.status(), 303);
     let r = get_with_cookie(&a_url("/api/auth/session"), &session_cookie).await;
     assert_eq!(r.status(), 401);
+
+    // Alice signs in again on A; Authentik ends her session and tells instance B (Back-Channel
+    // Logout): her session on A ends at once.
+    let again = common::client();
+    let r = again
+        .get(a_url(
+            "/api/auth/providers/authentik/authorize?login_hint=alice",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let r = again.get(location(&r).unwrap()).send().await.unwrap();
+    let r = again
+        .get(on_port(&location(&r).unwrap(), a.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        get_json(&again, &a_url("/api/auth/session")).await["name"],
+        "Alice Anders"
+    );
+    fake.set_logout_uri(
+        b_url("/api/auth/providers/authentik/backchannel-logout"),
+        tower_oidc::testing::LogoutMethod::Backchannel,
+    );
+    let report = fake.end_sessions("alice").await;
+    assert!(
+        report.deliveries.iter().any(|d| d.status == Some(200)),
+        "{:?}",
+        report.deliveries
+    );
+    let r = again
+        .get(a_url("/api/auth/session"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "signed out on A after B got the logout token"
+    );
 
     drop((a, b));
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))

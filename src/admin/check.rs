@@ -16,6 +16,7 @@
 //! | `endpoints` | (instance URL only) the global authorize and token endpoints answer |
 //! | `client` | the token endpoint accepts the client ID, secret and redirect URI |
 //! | `redirect_uri` | the redirect URI to register at the provider |
+//! | `logout_uri` | the back-channel (and front-channel) logout URI to set at the provider |
 //!
 //! The `client` check sends one token request with a made-up authorization code: a provider
 //! that accepts the client answers `invalid_grant`, one that does not `invalid_client`.
@@ -143,6 +144,21 @@ pub(crate) async fn run(
             "Register this redirect URI at the provider (Authentik: the provider's Redirect URIs/Origins, mode Strict), exactly as written: {redirect_uri}"
         ),
     );
+    let logout = redirect_uri.strip_suffix("/callback").map(|base| {
+        (
+            format!("{base}/backchannel-logout"),
+            format!("{base}/frontchannel-logout"),
+        )
+    });
+    if let Some((back, front)) = logout {
+        r.push(
+            "logout_uri",
+            true,
+            format!(
+                "So that a sign-out at the provider ends the session here, set the provider's Logout URI to {back} with Logout Method \"Back-channel\" (Authentik 2025.10+; on 2025.8 the \"Back-channel logout URI\" field). Front-channel instead (it needs the user's browser): {front}"
+            ),
+        );
+    }
     r.ok = r.checks.iter().all(|c| c.ok);
     r
 }

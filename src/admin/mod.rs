@@ -88,6 +88,12 @@ impl AdminApi {
         crate::flow::redirect_uri(&self.base_url, &self.prefix, id)
     }
 
+    /// A logout receiver of provider `id` (`route`: `backchannel-logout` or
+    /// `frontchannel-logout`), the URI to enter as the provider's logout URI.
+    pub(crate) fn logout_uri(&self, id: &str, route: &str) -> String {
+        format!("{}{}/providers/{id}/{route}", self.base_url, self.prefix)
+    }
+
     /// Whether a state-changing request comes from the app's own origin.
     pub(crate) fn same_origin(&self, headers: &http::HeaderMap) -> bool {
         crate::web::same_origin(headers, &crate::web::origin_of(&self.base_url))

@@ -30,7 +30,7 @@ const EDITABLE: [&str; 14] = [
 ];
 
 /// Fields that responses carry but a request may not set.
-const READ_ONLY: [&str; 7] = [
+const READ_ONLY: [&str; 9] = [
     "name",
     "protocol",
     "origin",
@@ -38,6 +38,8 @@ const READ_ONLY: [&str; 7] = [
     "client_secret_set",
     "sources",
     "redirect_uri",
+    "backchannel_logout_uri",
+    "frontchannel_logout_uri",
 ];
 
 use crate::provider::is_valid_slug;

@@ -56,6 +56,8 @@ impl AdminApi {
             "admin_rules": {"groups": s.admin_rules.groups, "email_domains": s.admin_rules.email_domains},
             "params": s.params,
             "redirect_uri": self.redirect_uri(&spec.id),
+            "backchannel_logout_uri": self.logout_uri(&spec.id, "backchannel-logout"),
+            "frontchannel_logout_uri": self.logout_uri(&spec.id, "frontchannel-logout"),
             "sources": {
                 "enabled": src("enabled"),
                 "auto_register": src("auto_register"),

@@ -110,6 +110,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
 <label>Admin groups (comma-separated) <input name=\"admin_groups\" value=\"{groups}\"></label>\
 <label>Admin email domains (comma-separated) <input name=\"admin_domains\" value=\"{domains}\"></label>\
 <p class=\"muted\">Redirect URI to register: <code>{redirect}</code></p>\
+<p class=\"muted\">Logout URI (method: Back-channel) so that a sign-out at the provider ends the session here: <code>{logout}</code></p>\
 <button type=\"submit\">Save</button><button type=\"button\" class=\"test\">Test</button>\
 </form><div class=\"result\" role=\"status\" aria-live=\"polite\"></div></section>",
             name = text(p, "name"),
@@ -129,6 +130,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
             groups = list(&admin, "groups", ", "),
             domains = list(&admin, "email_domains", ", "),
             redirect = text(p, "redirect_uri"),
+            logout = text(p, "backchannel_logout_uri"),
         ));
     }
     body.push_str(&format!(

@@ -282,6 +282,38 @@ TESTS.push(["alice reorders the login page on the admin page", async () => {
   });
 }]);
 
+TESTS.push(["alice's Authentik session ends at the provider, and the app signs her out", async () => {
+  await step("sign in as alice afresh", async () => {
+    await page.context().clearCookies();
+    await page.goto(`${APP_URL}/`);
+    await expectLoginPage("opening / with no cookies");
+    await openAuthentik();
+    await pickAlice("/");
+    const s = await sessionStatus();
+    expect(s.status === 200, `GET /api/auth/session after signing in: ${s.status} ${s.body}, expected 200`);
+  });
+
+  await step("alice logs out at the fake Authentik (its end-session page)", async () => {
+    const authentik = FAKE_URL || new URL(page.url()).origin;
+    await page.goto(`${authentik}/application/o/quickstart/end-session/`);
+    const text = await pageText();
+    expect(/logged out/i.test(text), `the fake's end-session page says: ${text}`);
+  });
+
+  await step("Authentik's back-channel logout reached the app: a reload shows the login page", async () => {
+    // The fake delivers the logout token in the background; give it a moment.
+    let s;
+    for (let i = 0; i < 50; i++) {
+      s = await sessionStatus();
+      if (s.status === 401) break;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    expect(s.status === 401, `GET /api/auth/session after the Authentik logout: ${s.status} ${s.body}, expected 401`);
+    await page.goto(`${APP_URL}/`);
+    await expectLoginPage("reloading / after the Authentik logout");
+  });
+}]);
+
 /// Clicks "Sign in with Authentik" on the login page and waits for the fake's user picker.
 async function openAuthentik() {
   await page.locator("a#signin-authentik").click();

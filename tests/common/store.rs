@@ -115,12 +115,27 @@ impl AtRest {
                     .unwrap();
                 let mut all = Vec::new();
                 for k in keys {
-                    let v: Option<Vec<u8>> = ::redis::cmd("GET")
+                    // Sessions are strings; their index sets hold session id hashes.
+                    let kind: String = ::redis::cmd("TYPE")
                         .arg(&k)
                         .query_async(&mut c)
                         .await
                         .unwrap();
-                    all.extend(v.unwrap_or_default());
+                    let values: Vec<Vec<u8>> = if kind == "set" {
+                        ::redis::cmd("SMEMBERS")
+                            .arg(&k)
+                            .query_async(&mut c)
+                            .await
+                            .unwrap()
+                    } else {
+                        let v: Option<Vec<u8>> = ::redis::cmd("GET")
+                            .arg(&k)
+                            .query_async(&mut c)
+                            .await
+                            .unwrap();
+                        v.into_iter().collect()
+                    };
+                    all.extend(values.concat());
                 }
                 Some(all)
             }

@@ -1,0 +1,97 @@
+//! [`Active`]: a provider's endpoints as one sign-in (or refresh, revocation) uses them — from
+//! discovery when the provider has it, else from the spec's templates — each checked against
+//! the endpoint address policy.
+
+use super::{ProviderState, Registry, ResolvedProvider, pinned_algs};
+use crate::config::Protocol;
+use crate::error::{Error, ErrorCode};
+
+/// The endpoints and keys to use for one sign-in.
+#[derive(Clone)]
+pub(crate) struct Active {
+    pub resolved: ResolvedProvider,
+    pub authorization: String,
+    pub token: String,
+    pub userinfo: Option<String>,
+    pub end_session: Option<String>,
+    /// The token revocation endpoint (RFC 7009), when the provider has one.
+    pub revocation: Option<String>,
+    /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
+    pub iss_param_supported: bool,
+}
+
+impl Registry {
+    /// The endpoints to use for a sign-in with `st`. With a known issuer the discovery document
+    /// (cached) supplies them, and its issuer must match exactly; without (instance URL only),
+    /// the spec's templates do.
+    pub async fn active(&self, st: &ProviderState) -> Result<Active, Error> {
+        let resolved = st.current();
+        let id = resolved.spec.id.clone();
+        let misconf = |d: &str| {
+            Error::new(
+                ErrorCode::ProviderMisconfigured,
+                format!("provider `{id}`: {d}"),
+            )
+        };
+        let discovered = match (&resolved.endpoints.issuer, &resolved.endpoints.discovery) {
+            (Some(issuer), Some(url)) if resolved.spec.protocol == Protocol::Oidc => {
+                Some(self.discovery(st, url, issuer).await?)
+            }
+            _ => None,
+        };
+        let e = &resolved.endpoints;
+        let d = discovered.as_deref();
+        let authorization = d
+            .map(|d| d.authorization_endpoint.clone())
+            .or_else(|| e.authorization.clone())
+            .ok_or_else(|| misconf("no authorization endpoint"))?;
+        let token = d
+            .and_then(|d| d.token_endpoint.clone())
+            .or_else(|| e.token.clone())
+            .ok_or_else(|| misconf("no token endpoint"))?;
+        let userinfo = d
+            .and_then(|d| d.userinfo_endpoint.clone())
+            .or_else(|| e.userinfo.clone());
+        let end_session = d
+            .and_then(|d| d.end_session_endpoint.clone())
+            .or_else(|| e.end_session.clone());
+        let revocation = d
+            .and_then(|d| d.revocation_endpoint.clone())
+            .or_else(|| e.revocation.clone());
+        // N3: endpoints from the spec's templates get the address policy too (the discovery
+        // document's were checked when it was fetched; the authorization and end-session
+        // endpoints are only ever visited by the browser, but no provider lives on a refused
+        // address either, so a refused one is a misconfiguration just the same).
+        for (name, v) in [
+            ("authorization_endpoint", Some(&authorization)),
+            ("token_endpoint", Some(&token)),
+            ("userinfo_endpoint", userinfo.as_ref()),
+            ("end_session_endpoint", end_session.as_ref()),
+            ("revocation_endpoint", revocation.as_ref()),
+        ] {
+            if let Some(v) = v {
+                self.http
+                    .policy()
+                    .check_url(v)
+                    .map_err(|m| misconf(&format!("{name}: {m}")))?;
+            }
+        }
+        let algs = pinned_algs(
+            resolved.spec.signing_algs.as_deref(),
+            d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),
+        );
+        if resolved.spec.protocol == Protocol::Oidc && algs.is_empty() {
+            return Err(misconf("no usable ID token signing algorithm"));
+        }
+        Ok(Active {
+            iss_param_supported: d
+                .is_some_and(|d| d.authorization_response_iss_parameter_supported),
+            resolved,
+            authorization,
+            token,
+            userinfo,
+            end_session,
+            revocation,
+        })
+    }
+}
