@@ -7,11 +7,11 @@ ALTER TABLE tower_oidc_sessions ADD COLUMN idp_issuer TEXT;
 ALTER TABLE tower_oidc_sessions ADD COLUMN idp_subject TEXT;
 ALTER TABLE tower_oidc_sessions ADD COLUMN idp_sid TEXT;
 UPDATE tower_oidc_sessions SET
-    user_id = (record_json::jsonb) -> 'user' ->> 'id',
-    provider = (record_json::jsonb) ->> 'provider',
-    idp_issuer = (record_json::jsonb) -> 'idp' ->> 'issuer',
-    idp_subject = (record_json::jsonb) -> 'idp' ->> 'subject',
-    idp_sid = (record_json::jsonb) -> 'idp' ->> 'sid';
+    user_id = (record_json::json) -> 'user' ->> 'id',
+    provider = (record_json::json) ->> 'provider',
+    idp_issuer = (record_json::json) -> 'idp' ->> 'issuer',
+    idp_subject = (record_json::json) -> 'idp' ->> 'subject',
+    idp_sid = (record_json::json) -> 'idp' ->> 'sid';
 CREATE INDEX IF NOT EXISTS tower_oidc_sessions_user ON tower_oidc_sessions (user_id);
 CREATE INDEX IF NOT EXISTS tower_oidc_sessions_idp_sid
     ON tower_oidc_sessions (provider, idp_issuer, idp_sid);

@@ -57,9 +57,15 @@ fn logout_refused(e: &Error) -> Response<Bytes> {
         ErrorCode::ProviderUnreachable => (StatusCode::BAD_GATEWAY, "temporarily_unavailable"),
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     };
+    // The provider learns which check failed; for anything else (a store or network error on
+    // this side) the detail stays in the log.
+    let description = match e.code() {
+        ErrorCode::InvalidRequest => e.detail(),
+        code => code.message(),
+    };
     json_response(
         status,
-        &serde_json::json!({"error": error, "error_description": e.detail()}),
+        &serde_json::json!({"error": error, "error_description": description}),
     )
 }
 
@@ -146,6 +152,7 @@ impl OidcEngine {
                 .sessions
                 .end_where(&filter, EndReason::BackchannelLogout)
                 .await?;
+            self.flow.spend_logout_token(id, &verified).await?;
             Ok::<_, Error>((verified, ended))
         }
         .await;
@@ -166,35 +173,31 @@ impl OidcEngine {
     }
 
     /// `GET {prefix}/providers/{id}/frontchannel-logout?iss=…&sid=…` (Front-Channel Logout 1.0):
-    /// loaded by the provider in a hidden iframe. `iss` must be the provider's issuer; the
-    /// sessions of `sid` end (found in the store: a third-party iframe carries no
-    /// `SameSite=Lax` cookie), or without a `sid` the session of the cookie, if any. The page
-    /// is tiny, never cached, and framable by the provider's origin only.
-    pub(super) async fn frontchannel_logout(
-        &self,
-        id: &str,
-        query: &str,
-        headers: &HeaderMap,
-    ) -> Response<Bytes> {
+    /// loaded by the provider in a hidden iframe. `iss` must be the provider's issuer and `sid`
+    /// is required: the sessions of that provider session end, found in the store (a
+    /// third-party iframe carries no `SameSite=Lax` cookie, and the cookie is never used: a
+    /// link from any site would carry it). The page is tiny, never cached, and framable by the
+    /// provider's origin only.
+    pub(super) async fn frontchannel_logout(&self, id: &str, query: &str) -> Response<Bytes> {
         let outcome = async {
             let iss = single(query, "iss", 2048).ok_or_else(|| {
                 Error::new(ErrorCode::InvalidRequest, "expected one query member `iss`")
             })?;
+            // Required: the session is found by it, never by this browser's cookie (which any
+            // site's top-level link would send along, making a cross-site sign-out).
+            let sid = single(query, "sid", 255).ok_or_else(|| {
+                Error::new(ErrorCode::InvalidRequest, "expected one query member `sid`")
+            })?;
             let issuer = self.flow.issuer_of(id, &iss).await?;
-            let sid = single(query, "sid", 255);
-            let ended = match &sid {
-                Some(sid) => {
-                    let filter = SessionFilter::IdpSession {
-                        provider: id.to_owned(),
-                        issuer: issuer.clone(),
-                        sid: sid.clone(),
-                    };
-                    self.sessions
-                        .end_where(&filter, EndReason::FrontchannelLogout)
-                        .await?
-                }
-                None => self.end_cookie_session_of(id, &issuer, headers).await?,
+            let filter = SessionFilter::IdpSession {
+                provider: id.to_owned(),
+                issuer: issuer.clone(),
+                sid,
             };
+            let ended = self
+                .sessions
+                .end_where(&filter, EndReason::FrontchannelLogout)
+                .await?;
             Ok::<_, Error>((issuer, ended))
         }
         .await;
@@ -229,32 +232,6 @@ impl OidcEngine {
         }
     }
 
-    /// A front-channel logout without `sid`: the session of this browser's cookie (sent when
-    /// the page is loaded first-party), when it belongs to that provider and issuer.
-    async fn end_cookie_session_of(
-        &self,
-        provider: &str,
-        issuer: &str,
-        headers: &HeaderMap,
-    ) -> Result<Vec<SessionRecord>, Error> {
-        let Some(id) = self.sessions.id(headers) else {
-            return Ok(Vec::new());
-        };
-        let Some(record) = self.sessions.store.load(&id).await? else {
-            return Ok(Vec::new());
-        };
-        let theirs =
-            record.provider == provider && record.idp.as_ref().is_some_and(|i| i.issuer == issuer);
-        if !theirs {
-            return Ok(Vec::new());
-        }
-        let ended: Vec<SessionRecord> = self.sessions.end(&id).await?.into_iter().collect();
-        self.sessions
-            .revoke(ended.clone(), EndReason::FrontchannelLogout)
-            .await;
-        Ok(ended)
-    }
-
     /// `POST {prefix}/logout`: ends this browser's session (`?everywhere=1`: every session of
     /// its user, on every instance), revokes the ended sessions' tokens at the provider, and with
     /// `?end_session=1` redirects to the provider's end-session endpoint.
@@ -280,7 +257,12 @@ impl OidcEngine {
                     let all = SessionFilter::User(rec.user.id.clone());
                     match self.sessions.take_where(&all).await {
                         Ok(others) => ended.extend(others),
-                        Err(e) => return self.responses.error(headers, &e, &[]),
+                        Err(e) => {
+                            // This browser's session is over all the same.
+                            self.sessions.revoke(ended, EndReason::SignOut).await;
+                            let clear = [self.sessions.clear_cookie()];
+                            return self.responses.error(headers, &e, &clear);
+                        }
                     }
                 }
                 tracing::info!(target: "tower_oidc::audit", event = "sign_out", provider = %rec.provider, user = %rec.user.id, everywhere, sessions = ended.len(), "signed out");

@@ -36,7 +36,7 @@ impl OidcEngine {
                 self.backchannel_logout(id, req.body()).await
             }
             (Method::GET, ["providers", id, "frontchannel-logout"]) => {
-                self.frontchannel_logout(id, &query, &headers).await
+                self.frontchannel_logout(id, &query).await
             }
             (Method::GET, ["session"]) => self.session(&headers).await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,

@@ -158,11 +158,16 @@ where
         .and_then(|v| v.as_str())
         .ok_or_else(|| invalid("no `alg`"))?;
     let alg: CoreJwsSigningAlgorithm =
-        serde_json::from_value(serde_json::Value::String(alg_name.to_owned()))
-            .map_err(|_| invalid(format!("unknown algorithm `{alg_name}`")))?;
+        serde_json::from_value(serde_json::Value::String(alg_name.to_owned())).map_err(|_| {
+            invalid(format!(
+                "unknown algorithm `{}`",
+                super::params::loggable(alg_name)
+            ))
+        })?;
     if alg == CoreJwsSigningAlgorithm::None || !ex.algs.contains(&alg) {
         return Err(invalid(format!(
-            "algorithm `{alg_name}` is not one this provider signs with"
+            "algorithm `{}` is not one this provider signs with",
+            super::params::loggable(alg_name)
         )));
     }
     let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -263,8 +268,8 @@ where
 }
 
 impl super::Flow {
-    /// Verifies a logout token posted for `provider` (see the module documentation) and spends
-    /// its `jti`: a token is accepted once across every instance sharing the session store.
+    /// Verifies a logout token posted for `provider` (see the module documentation); its `jti`
+    /// is spent with [`Flow::spend_logout_token`].
     pub(crate) async fn verify_logout(
         &self,
         provider: &str,
@@ -308,9 +313,20 @@ impl super::Flow {
         {
             result = verify_logout_token(token, &fresh, &expect);
         }
-        let verified = result
-            .map_err(|e| Error::new(e.code(), format!("provider `{provider}`: {}", e.detail())))?;
-        let spent = format!("logout-jti:{provider}:{}:{}", issuer, verified.jti);
+        result.map_err(|e| Error::new(e.code(), format!("provider `{provider}`: {}", e.detail())))
+    }
+
+    /// Spends a verified logout token's `jti`: `Ok` the first time on any instance sharing the
+    /// session store, [`ErrorCode::InvalidRequest`] for a replay. Called once the token's
+    /// sessions are ended, so that a provider retrying after a failure on this side (the store
+    /// unreachable) is not refused as a replay; a replay then ends nothing new (its provider
+    /// session is over) and is refused.
+    pub(crate) async fn spend_logout_token(
+        &self,
+        provider: &str,
+        verified: &LogoutToken,
+    ) -> Result<(), Error> {
+        let spent = format!("logout-jti:{provider}:{}:{}", verified.issuer, verified.jti);
         let until = UNIX_EPOCH + Duration::from_secs(verified.replayable_until);
         let first = self
             .transactions
@@ -322,7 +338,7 @@ impl super::Flow {
                 "provider `{provider}`: `jti` was already used (a replayed logout token)"
             )));
         }
-        Ok(verified)
+        Ok(())
     }
 }
 

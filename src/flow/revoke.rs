@@ -29,7 +29,13 @@ impl Flow {
         // A provider the admin turned off is not contacted.
         let st = match self.registry.enabled(provider).await {
             Ok(st) => st,
-            Err(e) if e.code() == ErrorCode::ProviderDisabled => return Ok(0),
+            Err(e) if e.code() == ErrorCode::ProviderDisabled => {
+                tracing::info!(
+                    provider,
+                    "provider turned off: the ended session's tokens are not revoked there"
+                );
+                return Ok(0);
+            }
             Err(e) => return Err(e),
         };
         let active = self.registry.active(&st).await?;
@@ -47,7 +53,7 @@ impl Flow {
                 .post_form("revocation", url, &form, basic)
                 .await?;
             // RFC 7009 §2.2: 200 whether or not the token was valid; 503 asks to retry later.
-            if resp.status != 200 {
+            if !(200..300).contains(&resp.status) {
                 return Err(Error::new(
                     if resp.status >= 500 {
                         ErrorCode::ProviderUnreachable

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::sealed::TokenSet;
 use super::{Sessions, TokenKeeper};
 use crate::error::Error;
 use crate::flow::ToRevoke;
@@ -28,6 +29,8 @@ pub(crate) enum EndReason {
     BackchannelLogout,
     /// The provider said so, through the browser.
     FrontchannelLogout,
+    /// The session ended while a refresh was in flight: the grant's new tokens.
+    EndedDuringRefresh,
 }
 
 impl EndReason {
@@ -38,6 +41,7 @@ impl EndReason {
             EndReason::Admin => "admin",
             EndReason::BackchannelLogout => "backchannel_logout",
             EndReason::FrontchannelLogout => "frontchannel_logout",
+            EndReason::EndedDuringRefresh => "ended_during_refresh",
         }
     }
 }
@@ -94,28 +98,43 @@ async fn revoke_all(keeper: &TokenKeeper, ended: &[SessionRecord], reason: EndRe
                 continue;
             }
         };
-        let refresh = set.refresh_token.map(crate::config::Secret::new);
-        let access = crate::config::Secret::new(set.access_token);
-        let mut list = Vec::with_capacity(2);
-        // The refresh token first: it is the one that outlives the provider's session.
-        if let Some(t) = &refresh {
-            list.push(ToRevoke {
-                token: t,
-                hint: "refresh_token",
-            });
-        }
+        revoke_set(keeper, &r.provider, &set, reason).await;
+    }
+}
+
+/// Revokes one session's tokens at `provider` (the refresh token first), logging the outcome.
+pub(super) async fn revoke_set(
+    keeper: &TokenKeeper,
+    provider: &str,
+    set: &TokenSet,
+    reason: EndReason,
+) {
+    let refresh = set.refresh_token.clone().map(crate::config::Secret::new);
+    let access = crate::config::Secret::new(set.access_token.clone());
+    let mut list = Vec::with_capacity(2);
+    // The refresh token first: it is the one that outlives the provider's session.
+    if let Some(t) = &refresh {
         list.push(ToRevoke {
-            token: &access,
-            hint: "access_token",
+            token: t,
+            hint: "refresh_token",
         });
-        match keeper.flow.revoke(&r.provider, &list).await {
-            Ok(0) => {}
-            Ok(n) => {
-                tracing::debug!(provider = %r.provider, tokens = n, reason = reason.as_str(), "revoked an ended session's tokens")
-            }
-            Err(e) => {
-                tracing::warn!(provider = %r.provider, reason = reason.as_str(), error = %e, "revoking an ended session's tokens failed")
-            }
+    }
+    list.push(ToRevoke {
+        token: &access,
+        hint: "access_token",
+    });
+    match keeper.flow.revoke(provider, &list).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::debug!(
+                provider,
+                tokens = n,
+                reason = reason.as_str(),
+                "revoked an ended session's tokens"
+            )
+        }
+        Err(e) => {
+            tracing::warn!(provider, reason = reason.as_str(), error = %e, "revoking an ended session's tokens failed")
         }
     }
 }

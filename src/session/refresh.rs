@@ -4,6 +4,7 @@
 //! verification), or the lease released with a pause before the next try (an outage). Runs in a
 //! task of its own (see `TokenKeeper::access_token`).
 
+use super::EndReason;
 use super::sealed::TokenSet;
 use super::tokens::{AccessToken, TokenKeeper, expired_err};
 use crate::error::{Error, ErrorCode};
@@ -121,7 +122,7 @@ impl TokenKeeper {
         };
         let state = self.sealed_state(&set, r.tokens.expires_in, now)?;
         let token = AccessToken {
-            secret: set.access_token,
+            secret: set.access_token.clone(),
             expires_at: state.access_expires_at,
         };
         let verified = match r.verified {
@@ -159,7 +160,16 @@ impl TokenKeeper {
             }
             // Changed while the grant was in flight.
             let Some(current) = self.store.load_shared(id).await? else {
-                // Signed out meanwhile: the new tokens are not kept.
+                // Ended meanwhile (signed out, logged out by the provider): the new tokens are
+                // not kept, and are revoked — the sign-out revoked only the spent ones, and a
+                // rotated refresh token would otherwise stay valid at the provider.
+                super::logout::revoke_set(
+                    self,
+                    &base.provider,
+                    &set,
+                    EndReason::EndedDuringRefresh,
+                )
+                .await;
                 return Err(expired_err("the session ended during the token refresh"));
             };
             let same_tokens = current.tokens.as_ref().map(|t| &t.sealed)

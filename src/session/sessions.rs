@@ -148,7 +148,29 @@ impl Sessions {
     }
 
     /// Ends the session `id` and returns its record as it was, if there was one.
+    ///
+    /// The record returned is the one that ended — replaced by an expired one with a
+    /// compare-and-set, then deleted — so a refresh written back meanwhile is either in it (and
+    /// its tokens are revoked with it) or finds the session gone (and revokes its own).
     pub async fn end(&self, id: &SessionId) -> Result<Option<SessionRecord>, Error> {
+        for _ in 0..4 {
+            let Some(record) = self.store.load(id).await? else {
+                return Ok(None);
+            };
+            let mut ended = record.clone();
+            ended.version = record.version.wrapping_add(1);
+            ended.expires_at = 0;
+            ended.tokens = None;
+            if self
+                .store
+                .compare_and_swap(id, record.version, &ended)
+                .await?
+            {
+                self.store.delete(id).await?;
+                return Ok(Some(record));
+            }
+        }
+        // Still changing after four tries: end it as it is now.
         let record = self.store.load(id).await?;
         self.store.delete(id).await?;
         Ok(record)

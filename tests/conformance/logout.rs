@@ -315,6 +315,48 @@ async fn backchannel_logout_id_token_posted_is_refused() {
     refused(&a, &b, &id_token, "an ID token").await;
 }
 
+/// The algorithm and key come from the provider, never from the token: `alg: none`, HS256
+/// keyed with the client secret against an RS256 provider (key confusion), and a `kid` the
+/// provider does not publish are refused; a refused token spends nothing, so the genuine one
+/// is accepted afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backchannel_logout_algorithm_and_key_come_from_the_provider() {
+    let fake = fake().await;
+    let (a, b) = two_instances(&fake).await;
+    signed_in(&a, "alice").await;
+    let genuine = edited(&fake, |_, _| {});
+    let (h, c) = (part(&genuine, 0), part(&genuine, 1));
+    let seg = |m: &Map<String, Value>| URL_SAFE_NO_PAD.encode(serde_json::to_vec(m).unwrap());
+    let mut none = h.clone();
+    none.insert("alg".into(), json!("none"));
+    none.remove("kid");
+    refused(&a, &b, &format!("{}.{}.", seg(&none), seg(&c)), "alg none").await;
+    let mut hs = h.clone();
+    hs.insert("alg".into(), json!("HS256"));
+    hs.remove("kid");
+    let input = format!("{}.{}", seg(&hs), seg(&c));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, fake.client_secret().as_bytes());
+    let tag = ring::hmac::sign(&key, input.as_bytes());
+    let confused = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
+    refused(
+        &a,
+        &b,
+        &confused,
+        "HS256 with the client secret at an RS256 provider",
+    )
+    .await;
+    let unknown_kid = edited(&fake, |h, _| {
+        h.insert("kid".into(), json!("not-a-published-kid"));
+    });
+    refused(&a, &b, &unknown_kid, "unknown kid").await;
+    let (status, body, _) = post_logout_token(&b, &genuine).await;
+    assert_eq!(
+        status, 200,
+        "the genuine token after the refused ones: {body}"
+    );
+    assert_eq!(session(&a).await.0, 401);
+}
+
 /// `typ`: `logout+jwt` (2026.2+) and `JWT` (before) are accepted, another type is refused;
 /// HS256 with the client secret (Authentik without a signing key) is accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -419,6 +461,28 @@ async fn frontchannel_logout_ends_only_that_sid() {
         200,
         "another sid's session stays"
     );
+}
+
+/// Front-channel without a usable `sid` (absent, empty, repeated) is refused and ends nothing —
+/// not even the session of the browser's own cookie, which a link from any site would carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn frontchannel_logout_without_sid_ends_nothing() {
+    let fake = fake().await;
+    let (a, _b) = two_instances(&fake).await;
+    signed_in(&a, "alice").await;
+    let sid = fake.sessions("alice").pop().unwrap();
+    let iss = url::form_urlencoded::byte_serialize(fake.issuer().as_bytes()).collect::<String>();
+    for query in [
+        format!("?iss={iss}"),
+        format!("?iss={iss}&sid="),
+        format!("?iss={iss}&sid={sid}&sid={sid}"),
+        format!("?sid={sid}"),
+    ] {
+        // The signed-in browser itself follows the link, cookie and all.
+        let r = a.client.get(frontchannel(&a, &query)).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        assert_eq!(session(&a).await.0, 200, "{query}: nothing ended");
+    }
 }
 
 /// The fake's own front-channel URL (what Authentik's logout page loads) ends the session.

@@ -686,3 +686,43 @@ async fn userinfo_down_during_a_refresh_keeps_the_new_tokens() {
     assert_eq!(refresh_grants(&fake).len(), 2);
     assert_eq!(session(&app).await.0, 200);
 }
+
+/// Issue 17: a session that ends (here: signed out) while its refresh grant is in flight keeps
+/// none of the grant's tokens, and the refresh token the provider rotated in is revoked there —
+/// the sign-out could revoke only the spent one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_ended_during_a_refresh_revokes_the_rotated_token() {
+    let fake = fake().await;
+    let (app, clock) = setup(&fake, None).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    assert_eq!(fake.live_refresh_tokens("alice"), 1);
+    clock.advance(Duration::from_secs(3600));
+    // The fake rotates at once and answers after 400 ms.
+    fake.fault(Endpoint::Token, Fault::Delay(Duration::from_millis(400)));
+    let (c, url) = (app.client.clone(), app.url.clone());
+    let refreshing = tokio::spawn(async move { get_token(&c, &url).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = app
+        .client
+        .post(app.at("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        refreshing.await.unwrap().0,
+        401,
+        "no token for an ended session"
+    );
+    fake.clear_fault(Endpoint::Token);
+    assert_eq!(refresh_grants(&fake).len(), 1);
+    let mut live = fake.live_refresh_tokens("alice");
+    for _ in 0..40 {
+        if live == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        live = fake.live_refresh_tokens("alice");
+    }
+    assert_eq!(live, 0, "the rotated refresh token was revoked");
+}
