@@ -12,6 +12,7 @@ use super::keys::{KeySet, KidStyle, SigningMode};
 use super::state::{Config, Inner, State, random_alnum};
 use super::sub_mode::SubMode;
 use super::switches::Switches;
+use super::tls::{TlsProxy, TlsSettings};
 use super::user::{FakeUser, default_users};
 use super::version::AuthentikVersion;
 
@@ -31,6 +32,8 @@ pub struct FakeAuthentikBuilder {
     scopes: Vec<String>,
     login_page: bool,
     listener: Option<std::net::TcpListener>,
+    tls: Option<TlsSettings>,
+    tls_host: String,
     token_validity: Duration,
     code_validity: Duration,
     install_id: Option<String>,
@@ -53,6 +56,8 @@ impl Default for FakeAuthentikBuilder {
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             login_page: false,
             listener: None,
+            tls: None,
+            tls_host: "localhost".into(),
             token_validity: Duration::from_secs(3600),
             code_validity: Duration::from_secs(60),
             install_id: None,
@@ -144,9 +149,73 @@ impl FakeAuthentikBuilder {
         self
     }
 
-    /// Serve on this listener (a fixed port) instead of a random loopback port.
+    /// Serve on this listener (a fixed port) instead of a random loopback port. With
+    /// [`tls`](Self::tls) it is the HTTPS port.
     pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
         self.listener = Some(listener);
+        self
+    }
+
+    /// Serves **HTTPS** with this certificate chain and private key, as a self-hosted Authentik
+    /// behind a private CA does, so a test can check that the app trusts that CA, and refuses
+    /// the server without it ([`FakeAuthentik::tls_handshake_failures`]).
+    ///
+    /// `cert_chain_pem` holds the server's certificate first, then any intermediates (`CERTIFICATE`
+    /// blocks); `key_pem` its private key (PKCS#8, PKCS#1 or SEC1). The certificate must name the
+    /// [`tls_host`](Self::tls_host), `localhost` by default. [`FakeAuthentik::url`] is then
+    /// `https://localhost:PORT`, and so are the issuer and every URL the fake hands out
+    /// (discovery, JWKS, token, userinfo, end-session, …).
+    ///
+    /// A TLS proxy on its own loopback port (the [`listener`](Self::listener)'s, if given)
+    /// terminates TLS and forwards the plaintext to the wiremock server, which stays plain http
+    /// on another port ([`FakeAuthentik::mock_server`]). TLS 1.2 and 1.3, the `ring` provider,
+    /// HTTP/1.1 (no ALPN). A handshake that fails closes that connection and nothing else.
+    ///
+    /// ```
+    /// use tower_oidc::testing::FakeAuthentik;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A private CA and a certificate it signed for localhost (here with rcgen).
+    /// let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    /// ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    /// let ca_key = rcgen::KeyPair::generate()?;
+    /// let ca_pem = ca_params.self_signed(&ca_key)?.pem();
+    /// let ca = rcgen::Issuer::new(ca_params, ca_key);
+    /// let leaf_key = rcgen::KeyPair::generate()?;
+    /// let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])?
+    ///     .signed_by(&leaf_key, &ca)?;
+    ///
+    /// let fake = FakeAuthentik::builder()
+    ///     .tls(leaf.pem(), leaf_key.serialize_pem())
+    ///     .start()
+    ///     .await;
+    /// assert!(fake.issuer().starts_with("https://localhost:"));
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes())?)
+    ///     .build()?;
+    /// let doc: serde_json::Value = client.get(fake.discovery_url()).send().await?.json().await?;
+    /// assert_eq!(doc["issuer"], fake.issuer());
+    /// # Ok(()) }
+    /// ```
+    pub fn tls(mut self, cert_chain_pem: impl Into<String>, key_pem: impl Into<String>) -> Self {
+        self.tls = Some(TlsSettings {
+            cert_chain_pem: cert_chain_pem.into(),
+            key_pem: key_pem.into(),
+        });
+        self
+    }
+
+    /// The host name in the fake's URLs when it serves [`tls`](Self::tls) (default
+    /// `localhost`; `127.0.0.1` for a certificate with only the IP address). The certificate must
+    /// name it, and the client must resolve it to the fake's loopback address: for a made-up
+    /// name such as `auth.localtest`, with
+    /// `reqwest::ClientBuilder::resolve(host, fake.local_addr())`
+    /// ([`FakeAuthentik::local_addr`]). An IPv6 address goes in brackets. No effect without TLS,
+    /// where the URL is always `http://127.0.0.1:PORT`.
+    pub fn tls_host(mut self, host: impl Into<String>) -> Self {
+        self.tls_host = host.into();
         self
     }
 
@@ -186,18 +255,42 @@ impl FakeAuthentikBuilder {
     ///
     /// # Panics
     ///
-    /// If the embedded test keys cannot be loaded (a packaging bug) or the listener cannot be
-    /// used; both are test-setup failures.
+    /// If the embedded test keys cannot be loaded (a packaging bug), the listener cannot be
+    /// used, or the [`tls`](Self::tls) certificate or key cannot be read; all are test-setup
+    /// failures.
     pub async fn start(self) -> FakeAuthentik {
         let keys = match KeySet::load(self.mode, self.kid_style) {
             Ok(k) => k,
             Err(e) => panic!("FakeAuthentik: embedded test keys are broken: {e}"),
         };
+        let tls_config = self.tls.as_ref().map(|t| match t.server_config() {
+            Ok(config) => config,
+            Err(e) => panic!("FakeAuthentik: TLS setup: {e}"),
+        });
+        // The given listener is the port clients use: wiremock's, or the TLS proxy's.
+        let (mock_listener, front) = match tls_config {
+            None => (self.listener, None),
+            Some(_) => (None, self.listener),
+        };
         let mut builder = MockServer::builder();
-        if let Some(l) = self.listener {
+        if let Some(l) = mock_listener {
             builder = builder.listener(l);
         }
         let server = builder.start().await;
+        let (base, tls) = match tls_config {
+            None => (server.uri(), None),
+            Some(config) => {
+                let proxy = front
+                    .map_or_else(|| std::net::TcpListener::bind("127.0.0.1:0"), Ok)
+                    .and_then(|l| TlsProxy::start(l, *server.address(), config));
+                let proxy = match proxy {
+                    Ok(p) => p,
+                    Err(e) => panic!("FakeAuthentik: cannot start the TLS proxy: {e}"),
+                };
+                let base = format!("https://{}:{}", self.tls_host, proxy.port());
+                (base, Some(proxy))
+            }
+        };
         let cfg = Config {
             slug: self.slug,
             client_id: self.client_id.unwrap_or_else(|| random_alnum(40)),
@@ -244,7 +337,7 @@ impl FakeAuthentikBuilder {
             state.add_user(u);
         }
         let inner = Arc::new(Inner {
-            base: server.uri(),
+            base,
             cfg,
             keys,
             state: Mutex::new(state),
@@ -255,6 +348,6 @@ impl FakeAuthentikBuilder {
             .named("FakeAuthentik")
             .mount(&server)
             .await;
-        FakeAuthentik { server, inner }
+        FakeAuthentik { server, inner, tls }
     }
 }

@@ -13,7 +13,8 @@ use super::switches::{Fault, Switches, Tamper};
 use super::user::FakeUser;
 
 /// A fake Authentik instance with one OAuth2/OpenID provider and application, served by
-/// [`wiremock`] on a loopback port.
+/// [`wiremock`] on a loopback port, over plain http or, with a certificate the test provides,
+/// HTTPS ([`tls`](FakeAuthentikBuilder::tls)).
 ///
 /// It follows Authentik 2025.10–2026.5 byte for byte where relying parties can tell, and where
 /// those releases differ it behaves like the one chosen with
@@ -96,6 +97,8 @@ use super::user::FakeUser;
 pub struct FakeAuthentik {
     pub(super) server: MockServer,
     pub(super) inner: Arc<Inner>,
+    /// The HTTPS front, with [`tls`](FakeAuthentikBuilder::tls).
+    pub(super) tls: Option<super::tls::TlsProxy>,
 }
 
 impl std::fmt::Debug for FakeAuthentik {
@@ -121,7 +124,8 @@ impl FakeAuthentik {
         FakeAuthentikBuilder::default()
     }
 
-    /// The instance URL, e.g. `http://127.0.0.1:PORT` (no trailing slash).
+    /// The instance URL, e.g. `http://127.0.0.1:PORT`, or `https://localhost:PORT` with
+    /// [`tls`](FakeAuthentikBuilder::tls) (no trailing slash).
     pub fn url(&self) -> String {
         self.inner.base.clone()
     }
@@ -372,7 +376,8 @@ impl FakeAuthentik {
     }
 
     /// The underlying wiremock server, to mount extra mocks (checked before the fake's catch-all
-    /// only if mounted with a higher priority).
+    /// only if mounted with a higher priority). With [`tls`](FakeAuthentikBuilder::tls) its own
+    /// URI is the plain-http backend behind the TLS proxy, not [`url`](Self::url).
     pub fn mock_server(&self) -> &MockServer {
         &self.server
     }

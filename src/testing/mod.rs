@@ -60,6 +60,10 @@
 //! # }
 //! ```
 //!
+//! Plain http on `127.0.0.1` by default; HTTPS with a certificate the test provides
+//! ([`FakeAuthentikBuilder::tls`]), to check that an app trusts a self-hosted Authentik signed by
+//! a private CA.
+//!
 //! Served: discovery (and the RFC 8414 copy), JWKS, authorize (code flow), token
 //! (`authorization_code`, `refresh_token`), userinfo, revoke and end-session, plus the
 //! `/application/o/<slug>/` redirect, and a stand-in for the login flow
@@ -87,6 +91,7 @@ mod record;
 pub(crate) mod state;
 mod sub_mode;
 mod switches;
+mod tls;
 mod user;
 mod version;
 

@@ -199,7 +199,8 @@ impl State {
 
 /// Shared by the `FakeAuthentik` handle and the wiremock responder.
 pub(crate) struct Inner {
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT` behind the TLS proxy), no trailing
+    /// slash: every absolute URL the fake hands out starts with it.
     pub(crate) base: String,
     pub(crate) cfg: Config,
     pub(crate) keys: KeySet,
