@@ -13,6 +13,9 @@ use tower_oidc::testing::{
     LogoutMethod, SigningMode, Tamper, TokenKind,
 };
 
+#[path = "common/tls.rs"]
+mod tls;
+
 const CB: &str = "http://127.0.0.1:3000/api/auth/providers/authentik/callback";
 
 fn http() -> reqwest::Client {
@@ -2206,4 +2209,287 @@ async fn logout_token_for_and_sign_jwt_sign_like_the_fake() {
         assert_eq!(fake.end_session(&sid).await.ended_sessions, [sid.as_str()]);
         assert!(fake.logout_token_for(&sid).is_none());
     }
+}
+
+// HTTPS: the fake behind a private CA (`FakeAuthentikBuilder::tls`).
+
+async fn https_fake(ca: &tls::TestCa) -> FakeAuthentik {
+    FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .tls(ca.leaf_chain_pem.clone(), ca.leaf_key_pem.clone())
+        .start()
+        .await
+}
+
+/// A client that trusts `ca` besides the public roots, and follows no redirects.
+fn https_client(ca: &tls::TestCa) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` for up to 5 s: the fake sees a failed handshake a moment after the client.
+async fn eventually(check: impl Fn() -> bool) -> bool {
+    for _ in 0..100 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    check()
+}
+
+#[tokio::test]
+async fn https_fake_is_refused_by_a_client_without_its_ca_and_keeps_serving() {
+    let ca = tls::test_ca();
+    let fake = https_fake(&ca).await;
+    assert_eq!(fake.tls_handshake_failures(), 0);
+
+    // Only the public (webpki) roots: the private CA is unknown.
+    let public_roots = reqwest::Client::builder().build().unwrap();
+    let err = public_roots
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .expect_err("a client without the CA must refuse the certificate");
+    assert!(err.is_connect(), "{err:?}");
+    assert!(
+        eventually(|| fake.tls_handshake_failures() == 1).await,
+        "handshake failures: {}",
+        fake.tls_handshake_failures()
+    );
+    assert!(
+        fake.requests().is_empty(),
+        "no HTTP request may get through a refused handshake"
+    );
+
+    // Plain http on the HTTPS port fails too, and is counted.
+    let plain = format!("http://127.0.0.1:{}/", fake.local_addr().port());
+    assert!(http().get(plain).send().await.is_err());
+    assert!(eventually(|| fake.tls_handshake_failures() == 2).await);
+
+    // Neither took the fake down: a client that trusts the CA is served.
+    let resp = https_client(&ca)
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(fake.count(Endpoint::Discovery), 1);
+    assert_eq!(fake.tls_handshake_failures(), 2);
+
+    // A plain-http fake never counts any.
+    assert_eq!(fake_plain_failures().await, 0);
+}
+
+async fn fake_plain_failures() -> usize {
+    let fake = FakeAuthentik::start().await;
+    assert!(fake.url().starts_with("http://127.0.0.1:"));
+    assert_eq!(fake.local_addr(), *fake.mock_server().address());
+    http().get(fake.discovery_url()).send().await.unwrap();
+    fake.tls_handshake_failures()
+}
+
+#[tokio::test]
+async fn https_discovery_advertises_only_https_urls() {
+    let ca = tls::test_ca();
+    let fake = https_fake(&ca).await;
+    let base = format!("https://localhost:{}", fake.local_addr().port());
+    assert_eq!(fake.url(), base);
+    assert_ne!(fake.local_addr(), *fake.mock_server().address());
+    for url in [
+        fake.issuer(),
+        fake.discovery_url(),
+        fake.jwks_url(),
+        fake.authorize_url(),
+        fake.token_url(),
+        fake.userinfo_url(),
+        fake.revoke_url(),
+        fake.end_session_url(),
+    ] {
+        assert!(url.starts_with(&format!("{base}/")), "{url}");
+    }
+
+    let client = https_client(&ca);
+    let resp = client.get(fake.discovery_url()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let doc: Map<String, Value> = resp.json().await.unwrap();
+    assert_eq!(doc["issuer"], fake.issuer());
+    let urls: Vec<(&String, &str)> = doc
+        .iter()
+        .filter_map(|(k, v)| Some((k, v.as_str()?)))
+        .filter(|(_, v)| v.contains("://"))
+        .collect();
+    for key in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "revocation_endpoint",
+        "jwks_uri",
+    ] {
+        assert!(
+            urls.iter().any(|(k, _)| *k == key),
+            "{key} missing: {doc:?}"
+        );
+    }
+    for (key, url) in &urls {
+        assert!(url.starts_with("https://localhost:"), "{key}: {url}");
+        assert!(url.starts_with(&format!("{base}/")), "{key}: {url}");
+    }
+
+    // The advertised JWKS is served over the same HTTPS.
+    let jwks: Value = client
+        .get(doc["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], fake.kid().unwrap());
+}
+
+#[tokio::test]
+async fn https_code_flow_authorize_token_userinfo() {
+    let ca = tls::test_ca();
+    let fake = https_fake(&ca).await;
+    let client = https_client(&ca);
+
+    let resp = client
+        .get(fake.authorize_url())
+        .query(&[
+            ("client_id", fake.client_id()),
+            ("redirect_uri", CB),
+            ("response_type", "code"),
+            ("scope", "openid email profile"),
+            ("state", "st"),
+            ("nonce", "n-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FOUND);
+    let loc = location(&resp);
+    assert!(loc.starts_with(&format!("{CB}?")), "{loc}");
+    let q = query_of(&loc);
+    assert_eq!(get(&q, "state"), Some("st"));
+    let code = get(&q, "code").unwrap().to_owned();
+
+    let resp = client
+        .post(fake.token_url())
+        .basic_auth(fake.client_id(), Some(fake.client_secret()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CB),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let tokens: Map<String, Value> = resp.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let claims = part(id_token, 1);
+    assert_eq!(claims["iss"], fake.issuer());
+    assert!(fake.issuer().starts_with("https://localhost:"));
+    assert_eq!(claims["nonce"], "n-1");
+    assert_eq!(claims["sub"], fake.sub("alice").unwrap());
+
+    let resp = client
+        .get(fake.userinfo_url())
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let info: Value = resp.json().await.unwrap();
+    assert_eq!(info["sub"], claims["sub"]);
+    assert_eq!(info["preferred_username"], "alice");
+
+    assert_eq!(fake.count(Endpoint::Authorize), 1);
+    assert_eq!(fake.count(Endpoint::Token), 1);
+    assert_eq!(fake.count(Endpoint::Userinfo), 1);
+    assert_eq!(fake.tls_handshake_failures(), 0);
+}
+
+#[tokio::test]
+async fn https_fake_on_a_given_listener_and_a_made_up_host_name() {
+    let ca = tls::test_ca_for(&["auth.localtest"]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = FakeAuthentik::builder()
+        .tls(ca.leaf_chain_pem.clone(), ca.leaf_key_pem.clone())
+        .tls_host("auth.localtest")
+        .listener(listener)
+        .start()
+        .await;
+    assert_eq!(fake.url(), format!("https://auth.localtest:{port}"));
+    assert_eq!(fake.local_addr().port(), port);
+
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
+        .resolve("auth.localtest", fake.local_addr())
+        .build()
+        .unwrap();
+    let doc: Value = client
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["issuer"],
+        format!("https://auth.localtest:{port}/application/o/tower-oidc/")
+    );
+
+    // The certificate names auth.localtest only: `localhost` on the same port is refused.
+    let by_localhost = format!("https://localhost:{port}/application/o/tower-oidc/");
+    assert!(client.get(by_localhost).send().await.is_err());
+    assert!(eventually(|| fake.tls_handshake_failures() == 1).await);
+}
+
+#[tokio::test]
+async fn dropping_the_https_fake_closes_its_port() {
+    let ca = tls::test_ca();
+    let fake = https_fake(&ca).await;
+    let addr = fake.local_addr();
+    let resp = https_client(&ca)
+        .get(fake.discovery_url())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    drop(fake);
+    let mut closed = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        closed,
+        "the TLS port {addr} still accepts after the fake was dropped"
+    );
+}
+
+#[test]
+#[should_panic(expected = "FakeAuthentik: TLS setup")]
+fn https_fake_with_an_unreadable_certificate_panics_at_start() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(
+        FakeAuthentik::builder()
+            .tls("not a certificate", "not a key")
+            .start(),
+    );
 }
