@@ -9,7 +9,9 @@
 //! in TOML below, is a second sign-in method, so the admin page (`/api/auth/admin`, linked from
 //! the home page for alice) has a login-page order to change. With `AUTHENTIK_URL` (instance URL
 //! or the application's issuer URL), `AUTHENTIK_CLIENT_ID` and `AUTHENTIK_CLIENT_SECRET` it uses
-//! that Authentik instead (and only it).
+//! that Authentik instead (and only it); `AUTHENTIK_CA_FILE` (a PEM file) adds the CA
+//! certificates to trust for it, for an Authentik behind a private CA, and
+//! `AUTHENTIK_INTERNAL_URL` is where the server reaches it when that is not `AUTHENTIK_URL`.
 //! `APP_URL` (default `http://127.0.0.1:3000`) is where the app listens and what it tells the
 //! provider. Users, settings and sessions live in SQLite (`QUICKSTART_DB`, default
 //! `quickstart.db`), so they survive a restart; the cookie key and the key that encrypts client
@@ -27,7 +29,9 @@ use axum::Json;
 use axum::extract::Request;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Router, routing::get};
-use common::{admin_rules, app_url_and_addr, authentik_from_env, env, fake_settings};
+use common::{
+    admin_rules, app_url_and_addr, authentik_from_env, env, fake_settings, tls_trust_from_env,
+};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{SecretKey, SettingsStore, SqliteStore};
 use tower_oidc::testing::{FakeAuthentik, FakeUser, LogoutMethod};
@@ -278,6 +282,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .sessions(store.clone())
         .base_url(&app_url)
         .cookie_key(&cookie_key)
+        .tls_trust(tls_trust_from_env()?)
         .build()?;
 
     let app = Router::new()

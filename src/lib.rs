@@ -43,5 +43,6 @@ pub use config::{ProviderSettings, Providers, Secret};
 pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};
 pub use layer::{OidcLayer, OidcLayerBuilder, OidcService};
+pub use provider::TlsTrust;
 pub use session::Auth;
 pub use store::{MemoryStore, User};

@@ -683,3 +683,36 @@ async fn unknown_admin_routes_and_methods() {
         .await;
     assert_eq!(status, 405);
 }
+
+/// Issue 19: an admin sets the internal URL (split horizon); it must be an origin.
+#[tokio::test]
+async fn an_admin_sets_the_internal_url() {
+    let fake = FakeAuthentik::start().await;
+    let (app, _) = setup(&fake).await;
+    let (_, v, _) = app.admin().get("/providers/authentik").await;
+    assert_eq!(v["internal_url"], serde_json::Value::Null, "{v}");
+    let (status, v, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"internal_url": "http://authentik-server:9000/application/o/"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["field"], "internal_url", "{v}");
+    let (status, v, _) = app
+        .admin()
+        .put(
+            "/providers/authentik",
+            json!({"internal_url": "http://authentik-server:9000"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["internal_url"], "http://authentik-server:9000");
+    assert_eq!(v["sources"]["internal_url"], "store");
+    let stored = app.store.get("authentik").await.unwrap().unwrap();
+    assert_eq!(
+        stored.internal_url.as_deref(),
+        Some("http://authentik-server:9000")
+    );
+}

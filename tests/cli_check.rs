@@ -143,3 +143,25 @@ fn doctor_without_a_provider_is_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+/// Issue 19: `doctor --ca-file` with a file that is not there, or holds no certificate, is a
+/// usage error naming the file (before any request is made).
+#[test]
+fn doctor_ca_file_must_hold_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    for path in [dir.path().join("missing.pem"), empty] {
+        let p = path.to_str().unwrap();
+        let out = tower_oidc(&[
+            "doctor",
+            "authentik",
+            "--url",
+            "https://auth.example.com",
+            "--ca-file",
+            p,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{p}");
+        assert!(text(&out.stderr).contains(p), "{}", text(&out.stderr));
+    }
+}

@@ -110,6 +110,8 @@ fn spawn_quickstart(env: &[(&str, String)]) -> Quickstart {
         .env_remove("AUTHENTIK_CLIENT_SECRET")
         .env_remove("FAKE_AUTHENTIK_PORT")
         .env_remove("DATABASE_URL")
+        .env_remove("AUTHENTIK_CA_FILE")
+        .env_remove("AUTHENTIK_INTERNAL_URL")
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -297,5 +299,87 @@ async fn quickstart_signs_in_against_authentik_from_env_vars() {
         r.status(),
         StatusCode::UNAUTHORIZED,
         "userinfo after logout"
+    );
+}
+
+/// Issue 19's interop contract: the quickstart trusts the CA of `AUTHENTIK_CA_FILE` for an
+/// Authentik behind a private CA, and reaches it at `AUTHENTIK_INTERNAL_URL` while the browser
+/// goes to `AUTHENTIK_URL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quickstart_trusts_authentik_ca_file_and_uses_the_internal_url() {
+    let ca = common::tls::test_ca();
+    let app_url = format!("http://127.0.0.1:{}", free_port());
+    let redirect_uri = format!("{app_url}{CALLBACK_PATH}");
+    let fake = FakeAuthentik::builder()
+        .tls(ca.leaf_chain_pem.clone(), ca.leaf_key_pem.clone())
+        .redirect_uri(&redirect_uri)
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    // The same server under another name: the certificate covers 127.0.0.1 too.
+    let internal = fake
+        .url()
+        .replace("https://localhost:", "https://127.0.0.1:");
+    let mut app = spawn_quickstart(&[
+        ("APP_URL", app_url.clone()),
+        ("AUTHENTIK_URL", fake.url()),
+        ("AUTHENTIK_CLIENT_ID", fake.client_id().to_owned()),
+        ("AUTHENTIK_CLIENT_SECRET", fake.client_secret().to_owned()),
+        ("AUTHENTIK_CA_FILE", ca_file.to_str().unwrap().to_owned()),
+        ("AUTHENTIK_INTERNAL_URL", internal),
+    ]);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
+        .build()
+        .expect("client");
+    let redirect_line = format!("Redirect URI to register in Authentik: {redirect_uri}");
+    wait_ready(&mut app, &client, &app_url, &redirect_line).await;
+    let r = client
+        .get(format!(
+            "{app_url}/api/auth/providers/authentik/authorize?login_hint=bob"
+        ))
+        .send()
+        .await
+        .expect("authorize");
+    let to_idp = redirect_target(&r);
+    assert!(
+        to_idp.starts_with(&fake.authorize_url()),
+        "the browser goes to the public URL {}, not {to_idp}; the quickstart printed:\n{}",
+        fake.authorize_url(),
+        app.output()
+    );
+    let r = client.get(&to_idp).send().await.expect("fake authorize");
+    let callback = redirect_target(&r);
+    let r = client.get(&callback).send().await.expect("callback");
+    let after = redirect_target(&r);
+    assert!(
+        !after.contains("error="),
+        "callback to {after}; the quickstart printed:\n{}",
+        app.output()
+    );
+    let (status, _) = session_in(&client, &app_url).await;
+    assert_eq!(status, StatusCode::OK);
+    let public_host = fake.url().trim_start_matches("https://").to_owned();
+    let token = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Some(Endpoint::Token))
+        .expect("a token request");
+    assert_eq!(
+        token.header("x-forwarded-host"),
+        Some(public_host.as_str()),
+        "the code was redeemed at the internal URL, naming the public host"
+    );
+    assert!(
+        token
+            .header("host")
+            .is_some_and(|h| h.starts_with("127.0.0.1:")),
+        "{:?}",
+        token.header("host")
     );
 }

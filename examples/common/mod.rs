@@ -8,6 +8,11 @@
 //! - `AUTHENTIK_URL`, `AUTHENTIK_CLIENT_ID`, `AUTHENTIK_CLIENT_SECRET`: a real Authentik. When
 //!   any is missing, a fake Authentik starts in-process with two demo users: alice (in the group
 //!   "authentik Admins", so an administrator here) and bob.
+//! - `AUTHENTIK_INTERNAL_URL`: where this server reaches Authentik when that is not
+//!   `AUTHENTIK_URL` (e.g. `http://authentik-server:9000` in docker-compose); browsers still go
+//!   to `AUTHENTIK_URL`.
+//! - `AUTHENTIK_CA_FILE`: a PEM file of extra CA certificates to trust for Authentik (one signed
+//!   by a private CA), besides the web PKI roots.
 #![allow(dead_code)]
 
 use std::error::Error;
@@ -15,7 +20,7 @@ use std::error::Error;
 use tower_oidc::config::{AdminRules, ProviderSettings};
 use tower_oidc::store::MemoryStore;
 use tower_oidc::testing::{FakeAuthentik, FakeUser};
-use tower_oidc::{OidcLayer, Providers, Secret, User};
+use tower_oidc::{OidcLayer, Providers, Secret, TlsTrust, User};
 
 /// Everything an example app needs.
 pub struct Setup {
@@ -63,12 +68,23 @@ pub fn authentik_from_env() -> Option<ProviderSettings> {
         (Some(url), Some(id), Some(secret)) => Some(ProviderSettings {
             enabled: true,
             url: Some(url),
+            internal_url: env("AUTHENTIK_INTERNAL_URL"),
             client_id: Some(id),
             client_secret: Some(Secret::new(secret)),
             ..ProviderSettings::default()
         }),
         _ => None,
     }
+}
+
+/// The CA certificates to trust for Authentik: the web PKI roots, plus those of
+/// `AUTHENTIK_CA_FILE` when it is set (an unreadable or empty file is an error that names it).
+pub fn tls_trust_from_env() -> Result<TlsTrust, Box<dyn Error>> {
+    let trust = TlsTrust::web_pki();
+    Ok(match env("AUTHENTIK_CA_FILE") {
+        Some(path) => trust.with_pem_file(path)?,
+        None => trust,
+    })
 }
 
 /// The settings that point a provider at `fake`.
@@ -128,6 +144,7 @@ pub async fn setup() -> Result<Setup, Box<dyn Error>> {
         .provider("authentik", settings)
         .store(MemoryStore::new())
         .base_url(&app_url)
+        .tls_trust(tls_trust_from_env()?)
         // Memory stores: sessions end with the process whatever the key, so a random one is
         // honest here (the quickstart keeps its key next to its SQLite file).
         .ephemeral_keys()

@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use crate::config::{Protocol, ProviderSettings, ProviderSpec};
 use crate::provider::http::IdpClient;
-use crate::provider::{HttpLimits, ResolvedProvider, is_hmac, pinned_algs};
+use crate::provider::{HttpLimits, ResolvedProvider, TlsTrust, is_hmac, pinned_algs};
 
 use credentials::client;
 use documents::{discovery, jwks};
@@ -110,8 +110,30 @@ pub async fn check_provider(
     redirect_uri: &str,
     limits: HttpLimits,
 ) -> CheckReport {
-    match IdpClient::new(limits) {
-        Ok(http) => run(&http, spec, settings, redirect_uri).await,
+    check_provider_with(spec, settings, redirect_uri, limits, &TlsTrust::default()).await
+}
+
+/// [`check_provider`] trusting the certificate authorities of `trust` (as the app's
+/// `.tls_trust(…)` does): a self-hosted provider behind a private CA.
+pub async fn check_provider_with(
+    spec: &ProviderSpec,
+    settings: &ProviderSettings,
+    redirect_uri: &str,
+    limits: HttpLimits,
+    trust: &TlsTrust,
+) -> CheckReport {
+    match IdpClient::new(limits, trust) {
+        Ok(http) => {
+            // Split horizon: the check goes where the app's requests go.
+            if let (Some(internal), Some(url)) = (
+                settings.internal_url.as_deref(),
+                settings.url.as_deref().or(spec.default_url.as_deref()),
+            ) {
+                http.horizons
+                    .set(&spec.id, crate::provider::Horizon::of(url, internal));
+            }
+            run(&http, spec, settings, redirect_uri).await
+        }
         Err(e) => {
             let mut r = CheckReport {
                 ok: false,

@@ -6,19 +6,23 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::config::{ProviderSettings, Providers, Secret};
-use crate::provider::HttpLimits;
+use crate::provider::{HttpLimits, TlsTrust};
 
 /// Usage of the `doctor` command.
 pub const USAGE: &str = "\
 Usage:
   tower-oidc doctor PROVIDER [--url URL] [--client-id ID] [--file providers.toml]
                              [--base-url URL] [--prefix /api/auth]
+                             [--ca-file ca.pem] [--native-roots]
 
 Checks a provider as a sign-in would use it: the instance is reachable (DNS, TLS, refused,
 timeout), the discovery document exists, the issuer matches exactly, the signing algorithm and
 keys, and (with a client secret) that the token endpoint accepts the client. Settings come from
 the file's [settings.PROVIDER] table, then the options; the client secret from the file or the
 TOWER_OIDC_CLIENT_SECRET environment variable. --base-url prints the redirect URI to register.
+--ca-file trusts the CA certificates of a PEM file, --native-roots the OS store, besides the
+web PKI roots (as the app's `.tls_trust(...)` does): a refused certificate is named with its
+cause (unknown CA, expired, wrong host name) and the setting that fixes it.
 
 Exit status: 0 all checks passed, 1 a check failed, 2 wrong usage.
 ";
@@ -32,6 +36,8 @@ struct Args {
     file: Option<OsString>,
     base_url: Option<String>,
     prefix: Option<String>,
+    ca_file: Option<OsString>,
+    native_roots: bool,
 }
 
 fn parse(args: &[OsString]) -> Result<Option<Args>, String> {
@@ -54,6 +60,8 @@ fn parse(args: &[OsString]) -> Result<Option<Args>, String> {
             "--file" => out.file = Some(OsString::from(value(a)?)),
             "--base-url" => out.base_url = Some(value(a)?),
             "--prefix" => out.prefix = Some(value(a)?),
+            "--ca-file" => out.ca_file = Some(OsString::from(value(a)?)),
+            "--native-roots" => out.native_roots = true,
             s if s.starts_with('-') => return Err(format!("unknown option `{s}` for `doctor`")),
             s if out.provider.is_empty() => out.provider = s.to_owned(),
             _ => return Err("`doctor` takes one PROVIDER".into()),
@@ -143,11 +151,22 @@ pub fn run(args: &[OsString]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let report = rt.block_on(super::check::check_provider(
+    let mut trust = TlsTrust::web_pki().with_native_roots(args.native_roots);
+    if let Some(f) = &args.ca_file {
+        trust = match trust.with_pem_file(f) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "tower-oidc: {}", e.detail());
+                return ExitCode::from(2);
+            }
+        };
+    }
+    let report = rt.block_on(super::check::check_provider_with(
         &spec,
         &settings,
         &redirect_uri,
         HttpLimits::default(),
+        &trust,
     ));
     let mut out = std::io::stdout().lock();
     let _ = writeln!(

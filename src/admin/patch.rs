@@ -12,9 +12,10 @@ use crate::config::{
 };
 
 /// Names of the settings fields the API accepts.
-const EDITABLE: [&str; 14] = [
+const EDITABLE: [&str; 15] = [
     "enabled",
     "url",
+    "internal_url",
     "slug",
     "client_id",
     "client_secret",
@@ -175,6 +176,13 @@ pub(super) fn apply_patch(
                 }
                 s.url = u;
             }
+            "internal_url" => {
+                let u = opt_string(field, v, 2048)?;
+                if let Some(u) = &u {
+                    crate::config::check_internal_url(u).map_err(|m| invalid(field, m))?;
+                }
+                s.internal_url = u;
+            }
             "slug" => {
                 let v = opt_string(field, v, 128)?;
                 if let Some(slug) = &v
@@ -279,6 +287,7 @@ fn field_changed(a: &ProviderSettings, b: &ProviderSettings, field: &str) -> boo
     match field {
         "enabled" => a.enabled != b.enabled,
         "url" => a.url != b.url,
+        "internal_url" => a.internal_url != b.internal_url,
         "slug" => a.slug != b.slug,
         "client_id" => a.client_id != b.client_id,
         "client_secret" => a.client_secret != b.client_secret,
@@ -388,55 +397,4 @@ fn params_of(v: &Value) -> Result<BTreeMap<String, String>, FieldError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Providers;
-    use serde_json::json;
-
-    fn authentik() -> ProviderSpec {
-        Providers::builtin().get("authentik").cloned().unwrap()
-    }
-
-    fn patch(v: Value) -> Result<(ProviderSettings, Vec<&'static str>), FieldError> {
-        let mut s = ProviderSettings::default();
-        let m = v.as_object().cloned().unwrap();
-        apply_patch(&authentik(), &mut s, &m, false).map(|c| (s, c))
-    }
-
-    #[test]
-    fn every_field_is_validated_and_named() {
-        for (body, field) in [
-            (json!({"url": "ftp://x"}), "url"),
-            (json!({"url": "http://auth.example.com"}), "url"),
-            (json!({"scopes": ["profile"]}), "scopes"),
-            (json!({"sort_order": 100000}), "sort_order"),
-            (json!({"icon": "<b>"}), "icon"),
-            (json!({"email_trust": "sometimes"}), "email_trust"),
-            (
-                json!({"admin_rules": {"groups": [""]}}),
-                "admin_rules.groups[0]",
-            ),
-            (json!({"admin_rules": {"roles": []}}), "admin_rules.roles"),
-            (
-                json!({"admin_rules": {"email_domains": ["not a domain"]}}),
-                "admin_rules.email_domains[0]",
-            ),
-            (json!({"slug": "token"}), "slug"),
-            (json!({"enabled": "yes"}), "enabled"),
-            (json!({"client_secret": ""}), "client_secret"),
-            (json!({"name": "x"}), "name"),
-            (json!({"issuerUrl": "https://x"}), "issuerUrl"),
-            (json!({"params": {"url": "x"}}), "params.url"),
-        ] {
-            let e = patch(body.clone()).unwrap_err();
-            assert_eq!(e.field, field, "{body}: {}", e.message);
-        }
-        let (s, changed) = patch(json!({
-            "url": "https://auth.example.com", "sort_order": 3, "icon": "FaKey",
-            "admin_rules": {"email_domains": ["@Example.COM"]}, "client_secret": "x"
-        }))
-        .unwrap();
-        assert_eq!(s.admin_rules.email_domains, vec!["example.com"]);
-        assert_eq!(changed.len(), 5);
-    }
-}
+mod tests;

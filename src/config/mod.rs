@@ -41,6 +41,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use registry::{ENV_SEEDABLE_FIELDS, Origin, Providers, SeedSource};
+pub(crate) use settings::check_internal_url;
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
     ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust, Fetch, PathSegment,

@@ -84,6 +84,7 @@ pub(crate) struct RawClaims {
 pub(crate) struct RawSettings {
     pub enabled: Option<bool>,
     pub url: Option<S>,
+    pub internal_url: Option<S>,
     pub client_id: Option<S>,
     pub client_secret: Option<S>,
     pub scopes: Option<Spanned<Vec<String>>>,

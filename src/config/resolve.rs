@@ -175,6 +175,7 @@ pub(super) fn resolve_settings(
             .and_then(|s| interpolate(s, &format!("{path}.{key}"), env, errs))
     };
     let url = interp(&raw.url, "url");
+    let internal_url = interp(&raw.internal_url, "internal_url");
     let client_id = interp(&raw.client_id, "client_id");
     let client_secret = interp(&raw.client_secret, "client_secret");
     let icon = interp(&raw.icon, "icon");
@@ -189,6 +190,11 @@ pub(super) fn resolve_settings(
         && let Err(m) = check_url(u)
     {
         errs.at(span, &format!("{path}.url"), m);
+    }
+    if let (Some(u), Some(span)) = (&internal_url, raw.internal_url.as_ref().map(|s| s.span()))
+        && let Err(m) = crate::config::check_internal_url(u)
+    {
+        errs.at(span, &format!("{path}.internal_url"), m);
     }
     if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span()))
         && s.is_empty()
@@ -252,6 +258,7 @@ pub(super) fn resolve_settings(
     Some(ProviderSettings {
         enabled: raw.enabled.unwrap_or(false),
         url,
+        internal_url,
         client_id,
         client_secret: client_secret.map(Secret::new),
         scopes: raw.scopes.map(|s| s.into_inner()),

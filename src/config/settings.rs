@@ -88,6 +88,13 @@ pub struct ProviderSettings {
     /// The provider URL the admin entered (Authentik: the instance URL or the application's
     /// issuer URL).
     pub url: Option<String>,
+    /// Where the server reaches the provider, when that is not `url` (split horizon: e.g.
+    /// `http://authentik-server:9000` inside docker-compose while browsers use
+    /// `https://auth.example.com`). Discovery, JWKS, token, userinfo and revocation requests go
+    /// to this origin, with `X-Forwarded-Host`/`X-Forwarded-Proto` naming the public one (so
+    /// Authentik, which builds its issuer from the request's host, answers with the public
+    /// issuer); the browser is still sent to `url`.
+    pub internal_url: Option<String>,
     /// The client id registered at the provider.
     pub client_id: Option<String>,
     /// The client secret registered at the provider.
@@ -118,6 +125,7 @@ impl Default for ProviderSettings {
         ProviderSettings {
             enabled: false,
             url: None,
+            internal_url: None,
             client_id: None,
             client_secret: None,
             scopes: None,
@@ -131,4 +139,25 @@ impl Default for ProviderSettings {
             params: BTreeMap::new(),
         }
     }
+}
+
+/// Checks an `internal_url`: an absolute `http` or `https` URL naming an origin (a path of `/`
+/// at most; no query, fragment or credentials), since only the origin of the provider's
+/// server-side endpoints is replaced.
+pub(crate) fn check_internal_url(u: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(u).map_err(|e| format!("`{u}` is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("`{u}` must be an http or https URL with a host"));
+    }
+    if parsed.path() != "/"
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return Err(format!(
+            "`{u}` must be an origin only (scheme, host, port), e.g. `http://authentik-server:9000`"
+        ));
+    }
+    Ok(())
 }

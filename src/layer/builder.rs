@@ -10,7 +10,7 @@ use crate::config::{ProviderSettings, Providers, check_url};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
-use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
+use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry, TlsTrust};
 use crate::session::{
     DEFAULT_PREFIX, FreshUsers, Responses, Sealer, SessionCookie, SessionTiming, Sessions,
     TokenKeeper,
@@ -68,6 +68,7 @@ pub struct OidcLayerBuilder {
     timing: FlowTiming,
     limits: HttpLimits,
     endpoint_policy: EndpointPolicy,
+    tls_trust: TlsTrust,
     cache: CachePolicy,
     error_page: Option<String>,
     after_logout: String,
@@ -94,6 +95,7 @@ impl Default for OidcLayerBuilder {
             timing: FlowTiming::default(),
             limits: HttpLimits::default(),
             endpoint_policy: EndpointPolicy::default(),
+            tls_trust: TlsTrust::default(),
             cache: CachePolicy::default(),
             error_page: None,
             after_logout: "/".into(),
@@ -249,6 +251,15 @@ impl OidcLayerBuilder {
         self.endpoint_policy = p;
         self
     }
+    /// The certificate authorities trusted for calls to identity providers (default: the web
+    /// PKI roots). A self-hosted Authentik signed by a private CA needs that CA:
+    /// `TlsTrust::web_pki().with_pem_file("ca.pem")?`, or the OS store with
+    /// `.with_native_roots(true)`. A refused certificate fails the sign-in with
+    /// `provider_unreachable`, and the log names the cause and this setting.
+    pub fn tls_trust(mut self, trust: TlsTrust) -> Self {
+        self.tls_trust = trust;
+        self
+    }
     /// Discovery and JWKS cache policy.
     pub fn cache_policy(mut self, c: CachePolicy) -> Self {
         self.cache = c;
@@ -359,7 +370,7 @@ impl OidcLayerBuilder {
         let sessions = self
             .sessions
             .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
-        let http = IdpClient::with_policy(self.limits, self.endpoint_policy)
+        let http = IdpClient::with_policy(self.limits, self.endpoint_policy, &self.tls_trust)
             .map_err(|e| BuildError::Http(e.detail().to_owned()))?;
         let error_page = self.error_page.unwrap_or_else(|| {
             if cfg!(feature = "ui") {

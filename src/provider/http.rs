@@ -7,6 +7,8 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 
 use super::address::{EndpointPolicy, PolicyResolver, refused_name_in};
+use super::horizon::{Horizons, Routed};
+use super::trust::{TlsTrust, certificate_advice};
 use crate::config::Secret;
 use crate::error::{Error, ErrorCode};
 
@@ -51,18 +53,26 @@ pub(crate) struct IdpClient {
     client: reqwest::Client,
     limits: HttpLimits,
     policy: EndpointPolicy,
+    /// Providers reached at another address than browsers use (split horizon).
+    pub(crate) horizons: Horizons,
 }
 
 impl IdpClient {
-    /// A client with the default [`EndpointPolicy`].
-    pub fn new(limits: HttpLimits) -> Result<IdpClient, Error> {
-        IdpClient::with_policy(limits, EndpointPolicy::default())
+    /// A client with the default [`EndpointPolicy`] and `trust`.
+    pub fn new(limits: HttpLimits, trust: &TlsTrust) -> Result<IdpClient, Error> {
+        IdpClient::with_policy(limits, EndpointPolicy::default(), trust)
     }
 
     /// A client that refuses the addresses `policy` refuses: IP literals in request URLs, and
-    /// (through its resolver) the addresses host names resolve to.
-    pub fn with_policy(limits: HttpLimits, policy: EndpointPolicy) -> Result<IdpClient, Error> {
-        let mut builder = reqwest::Client::builder()
+    /// (through its resolver) the addresses host names resolve to; it trusts the certificate
+    /// authorities of `trust`.
+    pub fn with_policy(
+        limits: HttpLimits,
+        policy: EndpointPolicy,
+        trust: &TlsTrust,
+    ) -> Result<IdpClient, Error> {
+        let mut builder = trust
+            .apply(reqwest::Client::builder())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.connect_timeout)
@@ -77,6 +87,7 @@ impl IdpClient {
             client,
             limits,
             policy,
+            horizons: Horizons::default(),
         })
     }
 
@@ -92,9 +103,9 @@ impl IdpClient {
         url: &str,
         bearer: Option<&str>,
     ) -> Result<IdpResponse, Error> {
-        let mut req = self
-            .client
-            .get(url)
+        let routed = self.horizons.route(url);
+        let url = routed.url.as_str();
+        let mut req = forwarded(self.client.get(url), &routed)
             .header(http::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
@@ -114,9 +125,9 @@ impl IdpClient {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let mut req = self
-            .client
-            .post(url)
+        let routed = self.horizons.route(url);
+        let url = routed.url.as_str();
+        let mut req = forwarded(self.client.post(url), &routed)
             .header(http::header::ACCEPT, "application/json")
             .header(
                 http::header::CONTENT_TYPE,
@@ -159,7 +170,11 @@ impl IdpClient {
                 ErrorCode::ProviderMisconfigured,
                 format!("{what} at {}: {m}", redact_url(url)),
             ),
-            None => unreachable(describe(&e)),
+            None => match certificate_advice(&e) {
+                // A refused certificate: the cause and the setting that fixes it.
+                Some(advice) => unreachable(advice),
+                None => unreachable(describe(&e)),
+            },
         })?;
         let status = resp.status().as_u16();
         let content_type = resp
@@ -200,6 +215,16 @@ impl IdpClient {
             content_type,
             body: body.into(),
         })
+    }
+}
+
+/// Adds the split horizon's `X-Forwarded-Host`/`X-Forwarded-Proto` to a rerouted request.
+fn forwarded(req: reqwest::RequestBuilder, routed: &Routed) -> reqwest::RequestBuilder {
+    match &routed.forwarded {
+        Some((host, proto)) => req
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-proto", proto),
+        None => req,
     }
 }
 

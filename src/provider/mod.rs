@@ -7,9 +7,11 @@ mod backoff;
 mod buttons;
 mod discovery;
 mod fastkey;
+mod horizon;
 pub(crate) mod http;
 mod jwks;
 mod resolve;
+mod trust;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -23,11 +25,13 @@ pub use address::{EndpointPolicy, RefusedAddress};
 pub use buttons::ProviderButton;
 pub use discovery::Discovery;
 pub(crate) use fastkey::KeySet;
+pub(crate) use horizon::Horizon;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
 pub(crate) use jwks::parse_jwks;
 pub(crate) use resolve::is_valid_slug;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
+pub use trust::TlsTrust;
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
 
@@ -167,6 +171,7 @@ impl Registry {
             tracing::info!(provider = id, "provider settings changed; caches dropped");
         }
         let resolved = ResolvedProvider::resolve(spec, &settings)?;
+        self.http.horizons.set(id, horizon_of(&settings, &resolved));
         let st = Arc::new(ProviderState {
             settings,
             resolved,
@@ -312,6 +317,16 @@ impl Registry {
                 .map(|d| d.id_token_signing_alg_values_supported.as_slice()),
         ))
     }
+}
+
+/// The split horizon of a provider's settings: its public URL (the settings' `url`, or the
+/// spec's default) and `internal_url`.
+pub(crate) fn horizon_of(
+    settings: &ProviderSettings,
+    resolved: &ResolvedProvider,
+) -> Option<horizon::Horizon> {
+    let internal = settings.internal_url.as_deref()?;
+    horizon::Horizon::of(resolved.url.as_deref()?, internal)
 }
 
 impl ProviderState {

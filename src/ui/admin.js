@@ -47,6 +47,7 @@
     var out = {
       url: f.url.value.trim() || null,
       slug: f.slug.value.trim() || null,
+      internal_url: f.internal_url.value.trim() || null,
       client_id: f.client_id.value.trim() || null,
       auto_register: f.auto_register.checked,
       refresh_tokens: f.refresh_tokens.checked,

@@ -98,6 +98,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
 <label><input type=\"checkbox\" class=\"toggle\"{enabled}> Enabled</label>\
 <form class=\"edit\">\
 <label>Provider URL <input name=\"url\" value=\"{url}\" placeholder=\"https://auth.example.com\"></label>\
+<label>Internal URL (how this server reaches it, if not the same) <input name=\"internal_url\" value=\"{internal}\" placeholder=\"http://authentik-server:9000\"></label>\
 <label>Application slug <input name=\"slug\" value=\"{slug}\" placeholder=\"learned at the first sign-in\"></label>\
 <label>Client ID <input name=\"client_id\" value=\"{client_id}\" autocomplete=\"off\"></label>\
 <label>Client secret <input name=\"client_secret\" type=\"password\" value=\"\" placeholder=\"{secret_note}\" autocomplete=\"new-password\"></label>\
@@ -118,6 +119,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
             enabled = checked(p, "enabled"),
             url = text(p, "url"),
             slug = text(p, "slug"),
+            internal = text(p, "internal_url"),
             client_id = text(p, "client_id"),
             scopes = list(p, "scopes", " "),
             auto = checked(p, "auto_register"),

@@ -25,6 +25,7 @@ pub mod logs;
 pub mod oracle;
 pub mod signin;
 pub mod store;
+pub mod tls;
 
 // Everything at `common::`, for `use common::*;`; a test binary that uses none of a module's
 // items would otherwise be told so.

@@ -13,6 +13,7 @@ mod common;
 
 mod basic;
 mod config_profile;
+mod deployment;
 mod extras;
 mod failures;
 mod identity;

@@ -393,6 +393,7 @@ pub fn full_settings(secret: &str) -> ProviderSettings {
     ProviderSettings {
         enabled: true,
         url: Some("https://auth.example.com".into()),
+        internal_url: Some("http://authentik-server:9000".into()),
         client_id: Some("app-client".into()),
         client_secret: Some(Secret::new(secret)),
         scopes: Some(vec!["openid".into(), "email".into(), "groups".into()]),

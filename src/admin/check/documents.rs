@@ -79,6 +79,11 @@ pub(super) async fn discovery(
                 "Issuer mismatch: expected `{issuer}`, the provider says `{}`. They differ only in the trailing slash, and issuers are compared exactly, so every sign-in would fail: Authentik's issuer ends with `/`; check that no reverse proxy rewrites it and that the provider's issuer mode is \"Each provider has a different issuer\".",
                 d.issuer
             )
+        } else if same_path_other_host(&d.issuer, issuer) {
+            format!(
+                "Issuer mismatch: expected `{issuer}`, the provider says `{}`: the same application under another host. Authentik builds its issuer from the host a request names: if this server reaches it at an internal address, set the provider's internal URL (`internal_url`) and keep the public one as its URL — the server then names the public host in `X-Forwarded-Host` — and make sure Authentik trusts this server as a proxy (`AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS`); behind a reverse proxy, have it pass the public `Host`.",
+                d.issuer
+            )
         } else {
             format!(
                 "Issuer mismatch: expected `{issuer}`, the provider says `{}`. Enter the URL the provider's issuer is built from (the instance URL or the issuer URL as Authentik shows it).",
@@ -134,5 +139,14 @@ pub(super) async fn jwks(http: &IdpClient, url: &str, hmac_only: bool, r: &mut C
                 ),
             }
         }
+    }
+}
+
+/// Whether two issuers differ only in scheme, host or port (Authentik answering with the host a
+/// request named instead of the public one).
+fn same_path_other_host(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.path() == b.path() && a.origin() != b.origin(),
+        _ => false,
     }
 }

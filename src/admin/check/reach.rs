@@ -42,7 +42,7 @@ pub(crate) fn unreachable(url: &str, detail: &str) -> String {
         || d.contains("invalidcontenttype")
     {
         format!(
-            "The secure connection to {host} failed (TLS): check that its certificate is valid for this host name, not expired, and trusted by this server (a self-signed certificate is not), and that the port speaks HTTPS."
+            "The secure connection to {host} failed (TLS): check that its certificate is valid for this host name, not expired, and trusted by this server (one signed by a private CA is trusted once that CA is: the app's `.tls_trust(…)`, `tower-oidc doctor --ca-file ca.pem` or `--native-roots`), and that the port speaks HTTPS."
         )
     } else if d.contains("connection refused") || d.contains("refused") {
         format!(

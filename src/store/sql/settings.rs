@@ -63,8 +63,9 @@ impl SettingsStore for This {
                 "INSERT INTO tower_oidc_provider_settings (provider, enabled, url, client_id, \
                  client_secret, scopes_json, auto_register, sort_order, icon, email_trust, \
                  admin_groups_json, admin_domains_json, slug, params_json, updated_at, \
-                 refresh_tokens) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 refresh_tokens, internal_url) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                 $17) \
                  ON CONFLICT (provider) DO UPDATE SET enabled = excluded.enabled, \
                  url = excluded.url, client_id = excluded.client_id, \
                  client_secret = excluded.client_secret, scopes_json = excluded.scopes_json, \
@@ -73,7 +74,8 @@ impl SettingsStore for This {
                  admin_groups_json = excluded.admin_groups_json, \
                  admin_domains_json = excluded.admin_domains_json, slug = excluded.slug, \
                  params_json = excluded.params_json, updated_at = excluded.updated_at, \
-                 refresh_tokens = excluded.refresh_tokens",
+                 refresh_tokens = excluded.refresh_tokens, \
+                 internal_url = excluded.internal_url",
             )
             .bind(provider)
             .bind(settings.enabled)
@@ -91,6 +93,7 @@ impl SettingsStore for This {
             .bind(&params)
             .bind(now_secs())
             .bind(settings.refresh_tokens)
+            .bind(&settings.internal_url)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;

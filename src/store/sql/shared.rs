@@ -124,7 +124,7 @@ macro_rules! settings_cols {
     () => {
         "provider, enabled, url, client_id, client_secret, scopes_json, auto_register, \
          sort_order, icon, email_trust, admin_groups_json, admin_domains_json, slug, params_json, \
-         refresh_tokens"
+         refresh_tokens, internal_url"
     };
 }
 
@@ -259,6 +259,7 @@ impl This {
         let settings = ProviderSettings {
             enabled: row.try_get("enabled").map_err(get_err)?,
             url: row.try_get("url").map_err(get_err)?,
+            internal_url: row.try_get("internal_url").map_err(get_err)?,
             client_id: row.try_get("client_id").map_err(get_err)?,
             client_secret,
             scopes,
