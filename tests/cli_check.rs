@@ -165,3 +165,69 @@ fn doctor_ca_file_must_hold_certificates() {
         assert!(text(&out.stderr).contains(p), "{}", text(&out.stderr));
     }
 }
+
+#[path = "common/tls.rs"]
+mod tls;
+
+/// Issue 19: a provider behind a private CA, checked by `doctor` as a separate process (so the
+/// OS store can be pointed at a file with `SSL_CERT_FILE`, as installing the CA there does):
+/// refused by default with the cause named, passed with `--ca-file`, and with `--native-roots`
+/// when the CA is in the OS store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_trusts_a_private_ca_from_a_file_or_the_os_store() {
+    let ca = tls::test_ca();
+    let fake = tower_oidc::testing::FakeAuthentik::builder()
+        .tls(ca.leaf_chain_pem.clone(), ca.leaf_key_pem.clone())
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca.ca_pem).unwrap();
+    let ca_path = ca_file.to_str().unwrap().to_owned();
+    let issuer = fake.issuer();
+    let run = move |extra: Vec<String>, os_store: Option<String>| {
+        let issuer = issuer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_tower-oidc"));
+            cmd.args(["doctor", "authentik", "--url", &issuer])
+                .args(&extra);
+            match os_store {
+                Some(f) => cmd.env("SSL_CERT_FILE", f),
+                // An empty OS store: only what the options add is trusted.
+                None => cmd.env("SSL_CERT_FILE", "/nonexistent/ca.pem"),
+            };
+            cmd.env_remove("SSL_CERT_DIR").output().expect("run doctor")
+        })
+    };
+    let out = run(vec![], None).await.unwrap();
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("UnknownIssuer") && said.contains("--ca-file"),
+        "{said}"
+    );
+    let out = run(vec!["--ca-file".into(), ca_path.clone()], None)
+        .await
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("ok") && !said.contains("UnknownIssuer"),
+        "{said}"
+    );
+    assert!(!said.contains("FAIL reachable"), "{said}");
+    assert_eq!(out.status.code(), Some(0), "every check passes: {said}");
+    let out = run(vec!["--native-roots".into()], Some(ca_path.clone()))
+        .await
+        .unwrap();
+    let said = text(&out.stdout);
+    assert!(
+        !said.contains("UnknownIssuer"),
+        "the OS store holds the CA: {said}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let out = run(vec![], Some(ca_path)).await.unwrap();
+    assert!(
+        text(&out.stdout).contains("UnknownIssuer"),
+        "without --native-roots the OS store is not used"
+    );
+}
