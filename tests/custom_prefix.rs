@@ -127,3 +127,120 @@ async fn warp_anonymous_redirect_uses_the_custom_prefix() {
         .unwrap_or_default();
     assert_eq!(to, "/auth/login?return_to=%2Fprivate");
 }
+
+/// Issue 19: an app mounted under a path (`/app`, as the browser sees it): the base URL stays
+/// the origin and the prefix carries the path. The redirect URI, the transaction cookie's path,
+/// `return_to` and the sign-out redirect all stay inside `/app`, and a sign-in works end to end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_mounted_under_a_path_signs_in_and_out() {
+    use tower_oidc::MemoryStore;
+    use tower_oidc::config::ProviderSettings;
+    use tower_oidc::store::SettingsStore as _;
+
+    let fake = tower_oidc::testing::FakeAuthentik::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let store = MemoryStore::new();
+    store
+        .put(
+            "authentik",
+            &ProviderSettings {
+                enabled: true,
+                url: Some(fake.url()),
+                client_id: Some(fake.client_id().into()),
+                client_secret: Some(tower_oidc::Secret::new(fake.client_secret())),
+                ..ProviderSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let layer = OidcLayer::builder()
+        .providers(Providers::builtin())
+        .store(store)
+        .base_url(&origin)
+        .prefix("/app/api/auth")
+        .after_logout("/app/")
+        .ephemeral_keys()
+        .build()
+        .expect("layer");
+    let inner = Router::new().route(
+        "/dashboard",
+        get(|u: tower_oidc::CurrentUser| async move { format!("hello {}", u.id) }),
+    );
+    let app = Router::new().nest("/app", inner).layer(layer);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let loc = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_owned();
+    let r = browser
+        .get(format!(
+            "{origin}/app/api/auth/providers/authentik/authorize?login_hint=alice&return_to=/app/dashboard"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let to_idp = loc(&r);
+    let redirect_uri = url::Url::parse(&to_idp)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert_eq!(
+        redirect_uri,
+        format!("{origin}/app/api/auth/providers/authentik/callback")
+    );
+    let tx = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tower_oidc_tx="))
+        .unwrap();
+    assert!(tx.contains("Path=/app/api/auth/providers/"), "{tx}");
+    let r = browser.get(&to_idp).send().await.unwrap();
+    let callback = loc(&r);
+    assert!(callback.starts_with(&redirect_uri), "{callback}");
+    let r = browser.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(loc(&r), "/app/dashboard");
+    let r = browser
+        .get(format!("{origin}/app/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().starts_with("hello "));
+    let r = browser
+        .post(format!("{origin}/app/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(loc(&r), "/app/");
+    let r = browser
+        .get(format!("{origin}/app/dashboard"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed out");
+    assert!(loc(&r).starts_with("/app/api/auth/login"), "{}", loc(&r));
+
+    // A path in the base URL is refused, with the setting to use instead.
+    let e = OidcLayer::builder()
+        .base_url("https://example.com/app")
+        .build()
+        .err()
+        .expect("a base URL with a path is refused")
+        .to_string();
+    assert!(
+        e.contains(".prefix") || e.contains("prefix `/app/api/auth`"),
+        "{e}"
+    );
+}

@@ -200,9 +200,13 @@ impl OidcLayerBuilder {
         self.sessions = Some(s);
         self
     }
-    /// The app's public base URL, e.g. `https://app.example.com` (required). Redirect URIs are
-    /// built from it, never from request headers. `https`, or `http` on a loopback host;
-    /// cookies are `Secure` and `__Host-` on https.
+    /// The app's public base URL, e.g. `https://app.example.com` (required): an origin, without
+    /// a path. Redirect URIs are built from it, never from request headers. `https`, or `http`
+    /// on a loopback host; cookies are `Secure` and `__Host-` on https. An app mounted under a
+    /// path (`https://example.com/app`) keeps the origin here and puts the path in
+    /// [`prefix`](Self::prefix): `.prefix("/app/api/auth")`, with the app served under `/app`
+    /// as the browser sees it (a proxy must not strip the path) and
+    /// [`after_logout`](Self::after_logout) pointing inside it.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
@@ -325,6 +329,19 @@ impl OidcLayerBuilder {
         let parsed = check_url(base.trim()).map_err(BuildError::BadBaseUrl)?;
         if parsed.query().is_some() {
             return Err(BuildError::BadBaseUrl("must not have a query".into()));
+        }
+        if parsed.path() != "/" {
+            // A path here would put redirect URIs and cookie paths where the app does not
+            // serve them (or, behind a proxy that strips the path, where the browser does not
+            // go): the prefix is the one place a mount path belongs.
+            return Err(BuildError::BadBaseUrl(format!(
+                "must be an origin (scheme, host, port), not `{}`: for an app mounted under `{}`, set the base URL `{}` and the prefix `{}/api/auth` (and serve the app under `{}` without stripping it)",
+                base.trim(),
+                parsed.path().trim_end_matches('/'),
+                parsed.origin().ascii_serialization(),
+                parsed.path().trim_end_matches('/'),
+                parsed.path().trim_end_matches('/'),
+            )));
         }
         let base_url = base.trim().trim_end_matches('/').to_owned();
         let secure = parsed.scheme() == "https";
