@@ -236,8 +236,7 @@ async fn an_app_mounted_under_a_path_signs_in_and_out() {
     let e = OidcLayer::builder()
         .base_url("https://example.com/app")
         .build()
-        .err()
-        .expect("a base URL with a path is refused")
+        .expect_err("a base URL with a path is refused")
         .to_string();
     assert!(
         e.contains(".prefix") || e.contains("prefix `/app/api/auth`"),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::OidcLayer;
 use super::key::cookie_key;
 use crate::admin::AdminApi;
-use crate::config::{ProviderSettings, Providers, check_url};
+use crate::config::{ProviderSettings, Providers};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
 use crate::provider::http::IdpClient;
@@ -326,23 +326,7 @@ impl OidcLayerBuilder {
     /// synchronous; every check of the configuration happens here, before the first request.
     pub fn build(self) -> Result<OidcLayer, BuildError> {
         let base = self.base_url.ok_or(BuildError::MissingBaseUrl)?;
-        let parsed = check_url(base.trim()).map_err(BuildError::BadBaseUrl)?;
-        if parsed.query().is_some() {
-            return Err(BuildError::BadBaseUrl("must not have a query".into()));
-        }
-        if parsed.path() != "/" {
-            // A path here would put redirect URIs and cookie paths where the app does not
-            // serve them (or, behind a proxy that strips the path, where the browser does not
-            // go): the prefix is the one place a mount path belongs.
-            return Err(BuildError::BadBaseUrl(format!(
-                "must be an origin (scheme, host, port), not `{}`: for an app mounted under `{}`, set the base URL `{}` and the prefix `{}/api/auth` (and serve the app under `{}` without stripping it)",
-                base.trim(),
-                parsed.path().trim_end_matches('/'),
-                parsed.origin().ascii_serialization(),
-                parsed.path().trim_end_matches('/'),
-                parsed.path().trim_end_matches('/'),
-            )));
-        }
+        let parsed = super::key::public_base(&base)?;
         let base_url = base.trim().trim_end_matches('/').to_owned();
         let secure = parsed.scheme() == "https";
         let prefix = self.prefix;

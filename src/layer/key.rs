@@ -1,4 +1,5 @@
-//! The cookie key a layer is built with: given (checked), or random where that is safe.
+//! The cookie key a layer is built with: given (checked), or random where that is safe; and the
+//! public base URL it is built for (checked).
 
 use cookie::Key;
 
@@ -42,4 +43,27 @@ pub(super) fn cookie_key(
         None => return Err(BuildError::MissingKey),
     };
     Ok(key)
+}
+
+/// The app's public base URL, checked: an absolute `https` (or loopback `http`) origin, without
+/// a query or a path (a mount path belongs in the prefix).
+pub(super) fn public_base(base: &str) -> Result<url::Url, BuildError> {
+    let parsed = crate::config::check_url(base.trim()).map_err(BuildError::BadBaseUrl)?;
+    if parsed.query().is_some() {
+        return Err(BuildError::BadBaseUrl("must not have a query".into()));
+    }
+    if parsed.path() != "/" {
+        // A path here would put redirect URIs and cookie paths where the app does not
+        // serve them (or, behind a proxy that strips the path, where the browser does not
+        // go): the prefix is the one place a mount path belongs.
+        return Err(BuildError::BadBaseUrl(format!(
+            "must be an origin (scheme, host, port), not `{}`: for an app mounted under `{}`, set the base URL `{}` and the prefix `{}/api/auth` (and serve the app under `{}` without stripping it)",
+            base.trim(),
+            parsed.path().trim_end_matches('/'),
+            parsed.origin().ascii_serialization(),
+            parsed.path().trim_end_matches('/'),
+            parsed.path().trim_end_matches('/'),
+        )));
+    }
+    Ok(parsed)
 }

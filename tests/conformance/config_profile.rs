@@ -344,6 +344,8 @@ async fn t14_base_url_not_absolute_or_plain_http() {
         "ftp://app.example.com",
         "https://app.example.com/?next=/",
         "",
+        // A mount path belongs in the prefix (issue 19), not in the base URL.
+        "https://app.example.com/sub/",
     ] {
         let e = minimal(bad)
             .cookie_key(&GOOD_KEY)
@@ -354,7 +356,7 @@ async fn t14_base_url_not_absolute_or_plain_http() {
     }
     for good in [
         "https://app.example.com",
-        "https://app.example.com/sub/",
+        "https://app.example.com/",
         "http://127.0.0.1:3000",
         "http://localhost:3000",
         "http://[::1]:3000",
