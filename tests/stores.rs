@@ -501,6 +501,79 @@ mod postgres {
         assert!(took < Duration::from_secs(6), "{took:?}");
     }
 
+    /// Issue 23: `GET {prefix}/ready` answers 503 naming the stores when Postgres is down (and
+    /// no provider is enabled, so nothing else is checked), 200 again once it is back;
+    /// `GET {prefix}/health` stays 200 throughout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ready_names_postgres_while_it_is_down_and_health_stays_up() {
+        use http::Request;
+        use tower::ServiceExt as _;
+        let admin = admin().await;
+        let (_schema, options) = fresh_schema(&admin).await;
+        let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let proxy = FaultProxy::start(target).await;
+        let store = PostgresStore::connect_with(options.host("127.0.0.1").port(proxy.port()))
+            .await
+            .unwrap()
+            .with_secret_key(SecretKey::generate());
+        let layer = tower_oidc::OidcLayer::builder()
+            .providers(tower_oidc::Providers::builtin())
+            .store(store)
+            .base_url("http://127.0.0.1:3000")
+            .ephemeral_keys()
+            .build()
+            .unwrap();
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "home" }))
+            .layer(layer);
+        let get = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let r = app
+                    .oneshot(Request::get(path).body(axum::body::Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let body = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap();
+                let json =
+                    serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_else(|_| {
+                        panic!("{path}: {status} {}", String::from_utf8_lossy(&body))
+                    });
+                (status, json)
+            }
+        };
+        let (status, body) = get("/api/auth/ready").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["checks"]["session_store"], "ok");
+        proxy.down().await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (status, body) = get("/api/auth/ready").await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["status"], "unavailable");
+        for store in ["settings_store", "user_store", "session_store"] {
+            assert_eq!(body["checks"][store], "store_unavailable", "{body}");
+        }
+        assert!(
+            !body.to_string().contains("127.0.0.1"),
+            "no addresses: {body}"
+        );
+        assert_eq!(get("/api/auth/health").await.0, 200);
+        proxy.up().await;
+        let mut status = 0;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            status = get("/api/auth/ready").await.0;
+            if status == 200 {
+                break;
+            }
+        }
+        assert_eq!(status, 200, "ready again once Postgres is back");
+    }
+
     /// The server goes away mid-run (every connection cut, the port closed): each operation
     /// fails with `Unavailable` within seconds, writes nothing, and service resumes by itself
     /// once the server is back.

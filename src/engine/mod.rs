@@ -7,6 +7,7 @@
 //! finds and ends sessions, [`admin`](crate::admin) answers the admin API, and the `ui` pages
 //! render what the engine hands them.
 
+mod health;
 mod logout;
 mod routes;
 mod sign_in;
@@ -35,6 +36,7 @@ pub struct OidcEngine {
     pub(crate) responses: Arc<Responses>,
     pub(crate) after_logout: String,
     pub(crate) admin: AdminApi,
+    pub(crate) ready_cache: health::ReadyCache,
 }
 
 impl std::fmt::Debug for OidcEngine {

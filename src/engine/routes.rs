@@ -39,6 +39,8 @@ impl OidcEngine {
                 self.frontchannel_logout(id, &query).await
             }
             (Method::GET, ["session"]) => self.session(&headers).await,
+            (Method::GET, ["health"]) => self.health(),
+            (Method::GET, ["ready"]) => self.ready().await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,
             (Method::GET, ["error"]) => self.error_page(&query),
             #[cfg(feature = "ui")]
@@ -62,6 +64,8 @@ impl OidcEngine {
                 | ["providers", _, "authorize" | "callback"]
                 | ["providers", _, "backchannel-logout" | "frontchannel-logout"]
                 | ["session"]
+                | ["health"]
+                | ["ready"]
                 | ["error"],
             )
             | (_, ["logout"]) => method_not_allowed(&headers),

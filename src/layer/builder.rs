@@ -441,6 +441,7 @@ impl OidcLayerBuilder {
                     keep_one_sign_in_method: self.keep_one_sign_in_method,
                     write_lock: tokio::sync::Mutex::new(()),
                 },
+                ready_cache: Default::default(),
             }),
         })
     }

@@ -1,5 +1,6 @@
-//! Real deployments (issue 19): a provider the server reaches at another address than browsers
-//! do (split horizon, `internal_url`).
+//! Real deployments (issue 19): a provider behind a private CA, a provider the server reaches at
+//! another address than browsers do (split horizon, `internal_url`); and what a load balancer
+//! asks (issue 23: `/health`, `/ready`).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -250,4 +251,47 @@ async fn the_check_points_at_internal_url_when_the_issuer_names_another_host() {
         "{}",
         issuer.message
     );
+}
+
+/// Issue 23: `GET {prefix}/health` is always 200; `GET {prefix}/ready` checks the stores and
+/// each enabled provider: 200 naming them `ok`, 503 naming an unreachable provider by its
+/// stable code — no URL, no setting.
+#[tokio::test]
+async fn ready_checks_the_stores_and_each_enabled_provider() {
+    let fake = FakeAuthentik::start().await;
+    let app = app_with(&fake, authentik_settings(&fake, UrlForm::Issuer), |b| b).await;
+    let get = |url: String| async move {
+        let r = reqwest::get(url).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap())
+    };
+    assert_eq!(get(app.at("/api/auth/health")).await.0, 200);
+    let (status, body) = get(app.at("/api/auth/ready")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["providers"]["authentik"], "ok");
+    assert_eq!(body["checks"]["session_store"], "ok");
+
+    // A provider nobody answers for.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // Entered by its issuer URL: the issuer is known, so its discovery is what readiness fetches.
+    let down = ProviderSettings {
+        url: Some(format!(
+            "http://127.0.0.1:{closed}/application/o/tower-oidc/"
+        )),
+        ..authentik_settings(&fake, UrlForm::Issuer)
+    };
+    let app = app_with(&fake, down, |b| b).await;
+    let (status, body) = get(app.at("/api/auth/ready")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(
+        body["checks"]["providers"]["authentik"],
+        "provider_unreachable"
+    );
+    assert!(!body.to_string().contains("127.0.0.1"), "{body}");
+    assert_eq!(get(app.at("/api/auth/health")).await.0, 200);
 }
