@@ -101,4 +101,18 @@
       });
     });
   });
+
+  var sessions = main.querySelector("section.sessions");
+  if (sessions) {
+    sessions.querySelector("form.end-sessions").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var user = ev.target.elements.user_id.value.trim();
+      if (!user) return;
+      call("DELETE", "/users/" + encodeURIComponent(user) + "/sessions").then(function (res) {
+        if (res.status !== 200) return problem(sessions, res);
+        var n = res.body.ended;
+        show(sessions, [{ text: "Ended " + n + (n === 1 ? " session." : " sessions.") }]);
+      });
+    });
+  }
 })();

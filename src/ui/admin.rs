@@ -136,7 +136,7 @@ pub fn admin_page(prefix: &str, providers: &[Value]) -> String {
         ));
     }
     body.push_str(&format!(
-        "</main><script src=\"{}/admin.js\"></script>",
+        "<section class=\"sessions\"><h2>Sign a user out everywhere</h2><form class=\"end-sessions\"><label>User id (as in <code>GET /session</code>'s <code>id</code>) <input name=\"user_id\" required></label><button type=\"submit\">End every session of this user</button></form><div class=\"result\" role=\"status\" aria-live=\"polite\"></div></section></main><script src=\"{}/admin.js\"></script>",
         escape(prefix)
     ));
     let page = crate::web::page("Sign-in providers", &body);

@@ -314,6 +314,47 @@ TESTS.push(["alice's Authentik session ends at the provider, and the app signs h
   });
 }]);
 
+TESTS.push(["alice signs bob out everywhere from the admin page", async () => {
+  let bobPage;
+  let bobId;
+  await step("bob signs in, in a browser of his own", async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    bobPage = await context.newPage();
+    await bobPage.goto(`${APP_URL}/api/auth/providers/authentik/authorize?login_hint=bob`);
+    await bobPage.waitForURL((u) => u.origin === new URL(APP_URL).origin && !u.pathname.startsWith("/api/auth"));
+    const res = await bobPage.request.get(`${APP_URL}/api/auth/session`, { headers: { accept: "application/json" } });
+    expect(res.status() === 200, `bob's GET /api/auth/session: ${res.status()}`);
+    bobId = (await res.json()).id;
+    expect(typeof bobId === "string" && bobId.length > 0, `bob's session has no id`);
+  });
+
+  await step("alice, on the admin page, ends every session of bob's", async () => {
+    await page.context().clearCookies();
+    await page.goto(`${APP_URL}${ADMIN_PATH}`);
+    await expectLoginPage("opening the admin page signed out");
+    await openAuthentik();
+    await pickAlice(ADMIN_PATH);
+    const section = page.locator("section.sessions");
+    await section.locator('input[name="user_id"]').fill(bobId);
+    await section.getByRole("button", { name: /End every session/ }).click();
+    try {
+      await section.locator(".result").getByText(/Ended 1 session\./).waitFor({ state: "visible" });
+    } catch {
+      const shown = (await section.locator(".result").innerText().catch(() => "")).trim() || "(nothing)";
+      throw new Check(`ending bob's sessions did not say "Ended 1 session."; the page shows: ${shown}`);
+    }
+  });
+
+  await step("bob is signed out; alice is not", async () => {
+    const res = await bobPage.request.get(`${APP_URL}/api/auth/session`, { headers: { accept: "application/json" } });
+    expect(res.status() === 401, `bob's GET /api/auth/session after the admin ended it: ${res.status()}, expected 401`);
+    const s = await sessionStatus();
+    expect(s.status === 200, `alice's session: ${s.status} ${s.body}, expected 200`);
+    await bobPage.context().close();
+  });
+}]);
+
 /// Clicks "Sign in with Authentik" on the login page and waits for the fake's user picker.
 async function openAuthentik() {
   await page.locator("a#signin-authentik").click();
