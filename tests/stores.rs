@@ -501,15 +501,8 @@ mod postgres {
         assert!(took < Duration::from_secs(6), "{took:?}");
     }
 
-    /// Issue 23: `GET {prefix}/ready` answers 503 naming the stores when Postgres is down (and
-    /// no provider is enabled, so nothing else is checked), 200 again once it is back;
-    /// `GET {prefix}/health` stays 200 throughout.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn ready_names_postgres_while_it_is_down_and_health_stays_up() {
-        use http::Request;
-        use tower::ServiceExt as _;
-        let admin = admin().await;
-        let (_schema, options) = fresh_schema(&admin).await;
+    /// A store on a fresh schema reached through a [`FaultProxy`], which the test can take down.
+    async fn behind_fault_proxy(options: PgConnectOptions) -> (FaultProxy, PostgresStore) {
         let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
             .await
             .unwrap()
@@ -520,6 +513,19 @@ mod postgres {
             .await
             .unwrap()
             .with_secret_key(SecretKey::generate());
+        (proxy, store)
+    }
+
+    /// Issue 23: `GET {prefix}/ready` answers 503 naming the stores when Postgres is down (and
+    /// no provider is enabled, so nothing else is checked), 200 again once it is back;
+    /// `GET {prefix}/health` stays 200 throughout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn ready_names_postgres_while_it_is_down_and_health_stays_up() {
+        use http::Request;
+        use tower::ServiceExt as _;
+        let admin = admin().await;
+        let (_schema, options) = fresh_schema(&admin).await;
+        let (proxy, store) = behind_fault_proxy(options).await;
         let layer = tower_oidc::OidcLayer::builder()
             .providers(tower_oidc::Providers::builtin())
             .store(store)
@@ -581,16 +587,7 @@ mod postgres {
     async fn outage_is_unavailable_then_service_resumes() {
         let admin = admin().await;
         let (schema, options) = fresh_schema(&admin).await;
-        let target = tokio::net::lookup_host((options.get_host(), options.get_port()))
-            .await
-            .unwrap()
-            .next()
-            .unwrap();
-        let proxy = FaultProxy::start(target).await;
-        let store = PostgresStore::connect_with(options.host("127.0.0.1").port(proxy.port()))
-            .await
-            .unwrap()
-            .with_secret_key(SecretKey::generate());
+        let (proxy, store) = behind_fault_proxy(options).await;
         let t = conf::tag();
         let before = store
             .create_with_identity(conf::new_user(None), &conf::identity(&t, 1))

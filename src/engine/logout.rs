@@ -207,7 +207,7 @@ impl OidcEngine {
                 let mut r = html_response(StatusCode::OK, page("Signed out", "<p>Signed out.</p>"));
                 let csp = format!(
                     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors {}",
-                    origin_of(&issuer).unwrap_or_else(|| "'none'".into())
+                    frame_ancestors(&issuer)
                 );
                 if let Ok(v) = HeaderValue::from_str(&csp) {
                     r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
@@ -321,13 +321,11 @@ impl OidcEngine {
     }
 }
 
-/// The origin (`scheme://host[:port]`) of a URL, for `frame-ancestors`.
-fn origin_of(url: &str) -> Option<String> {
-    let u = url::Url::parse(url).ok()?;
-    match u.origin() {
-        o @ url::Origin::Tuple(..) => Some(o.ascii_serialization()),
-        url::Origin::Opaque(_) => None,
-    }
+/// The `frame-ancestors` source of the front-channel page: the issuer's origin, or `'none'`.
+fn frame_ancestors(issuer: &str) -> String {
+    Some(crate::web::origin_of(issuer))
+        .filter(|o| !o.is_empty() && o != "null")
+        .unwrap_or_else(|| "'none'".into())
 }
 
 #[cfg(test)]
@@ -356,13 +354,13 @@ mod tests {
     #[test]
     fn frame_ancestors_is_the_issuers_origin() {
         assert_eq!(
-            origin_of("https://auth.example.com/application/o/app/").as_deref(),
-            Some("https://auth.example.com")
+            frame_ancestors("https://auth.example.com/application/o/app/"),
+            "https://auth.example.com"
         );
         assert_eq!(
-            origin_of("http://127.0.0.1:9000/x/").as_deref(),
-            Some("http://127.0.0.1:9000")
+            frame_ancestors("http://127.0.0.1:9000/x/"),
+            "http://127.0.0.1:9000"
         );
-        assert_eq!(origin_of("not a url"), None);
+        assert_eq!(frame_ancestors("not a url"), "'none'");
     }
 }
