@@ -12,6 +12,7 @@ pub mod error;
 pub mod flow;
 pub mod identity;
 pub mod layer;
+pub mod observe;
 pub mod provider;
 pub mod session;
 pub mod store;

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     &["provider", "testing"],
     &["store"],
     &["config", "web"],
-    &["error", "util"],
+    &["error", "util", "observe"],
 ];
 
 /// Library files allowed past the line limit: test-only modules.

@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::{Protocol, ProviderSettings, ProviderSpec};
-use crate::provider::http::IdpClient;
+use crate::provider::http::{Call, Endpoint, IdpClient};
 use crate::provider::{HttpLimits, ResolvedProvider, TlsTrust, is_hmac, pinned_algs};
 
 use credentials::client;
@@ -296,9 +296,20 @@ async fn steps(
             ] {
                 let Some(url) = url else { continue };
                 let resp = if post {
-                    http.post_form("token endpoint", url, &[], None).await
+                    http.post_form(
+                        Call::check(Endpoint::Probe("token endpoint")),
+                        url,
+                        &[],
+                        None,
+                    )
+                    .await
                 } else {
-                    http.get("authorize endpoint", url, None).await
+                    http.get(
+                        Call::check(Endpoint::Probe("authorize endpoint")),
+                        url,
+                        None,
+                    )
+                    .await
                 };
                 match resp {
                     Ok(resp) => answered.push(format!("{what} (HTTP {})", resp.status)),

@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use tracing::Instrument as _;
 
 use super::OidcEngine;
 use crate::error::{Error, ErrorCode};
@@ -125,6 +126,12 @@ impl OidcEngine {
     /// their tokens; 200 with `Cache-Control: no-store`. A token that fails verification ends
     /// nothing and gets 400 `invalid_request`.
     pub(super) async fn backchannel_logout(&self, id: &str, body: &Bytes) -> Response<Bytes> {
+        let provider = self.registry.label(id);
+        let span = tracing::info_span!(
+            "tower_oidc.logout_request",
+            provider,
+            channel = "backchannel"
+        );
         let outcome = async {
             let form = std::str::from_utf8(body)
                 .map_err(|_| Error::new(ErrorCode::InvalidRequest, "the body is not UTF-8"))?;
@@ -155,7 +162,14 @@ impl OidcEngine {
             self.flow.spend_logout_token(id, &verified).await?;
             Ok::<_, Error>((verified, ended))
         }
+        .instrument(span)
         .await;
+        let accepted = if outcome.is_ok() {
+            "accepted"
+        } else {
+            "refused"
+        };
+        crate::observe::logout_request(provider, "backchannel", accepted);
         match outcome {
             Ok((token, ended)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "backchannel_logout", provider = %id, by_sid = matches!(token.ends, LogoutTarget::Session(_)), sessions = ended.len(), "the provider ended sessions (back-channel logout)");
@@ -179,6 +193,12 @@ impl OidcEngine {
     /// link from any site would carry it). The page is tiny, never cached, and framable by the
     /// provider's origin only.
     pub(super) async fn frontchannel_logout(&self, id: &str, query: &str) -> Response<Bytes> {
+        let provider = self.registry.label(id);
+        let span = tracing::info_span!(
+            "tower_oidc.logout_request",
+            provider,
+            channel = "frontchannel"
+        );
         let outcome = async {
             let iss = single(query, "iss", 2048).ok_or_else(|| {
                 Error::new(ErrorCode::InvalidRequest, "expected one query member `iss`")
@@ -200,7 +220,14 @@ impl OidcEngine {
                 .await?;
             Ok::<_, Error>((issuer, ended))
         }
+        .instrument(span)
         .await;
+        let accepted = if outcome.is_ok() {
+            "accepted"
+        } else {
+            "refused"
+        };
+        crate::observe::logout_request(provider, "frontchannel", accepted);
         match outcome {
             Ok((issuer, ended)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "frontchannel_logout", provider = %id, sessions = ended.len(), "the provider ended sessions (front-channel logout)");

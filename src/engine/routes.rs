@@ -105,9 +105,14 @@ impl OidcEngine {
     async fn authorize(&self, id: &str, query: &str, headers: &HeaderMap) -> Response<Bytes> {
         let opts = crate::flow::LoginOptions::from_query(query);
         let cookie = cookie_header(headers);
+        let provider = self.registry.label(id);
         match self.flow.authorize(id, &opts, cookie.as_deref()).await {
-            Ok(r) => redirect(StatusCode::FOUND, &r.location, &r.cookies),
+            Ok(r) => {
+                crate::observe::sign_in_started(provider);
+                redirect(StatusCode::FOUND, &r.location, &r.cookies)
+            }
             Err(e) => {
+                crate::observe::sign_in_failed(provider, e.code().as_str(), None);
                 log_failure(id, &e);
                 self.responses.error(headers, &e, &[])
             }

@@ -2,8 +2,11 @@
 //! linked or created) → a new session → the redirect. Also the admin page, which needs both the
 //! session (who asks) and the admin API (whether they may). Sign-out is in `logout`.
 
+use std::time::Instant;
+
 use bytes::Bytes;
 use http::{HeaderMap, Response, StatusCode};
+use tracing::Instrument as _;
 
 use super::OidcEngine;
 use super::routes::log_failure;
@@ -14,13 +17,37 @@ use crate::store::SessionRecord;
 use crate::web::{cookie_header, redirect, wants_json};
 
 impl OidcEngine {
-    /// `GET {prefix}/providers/{id}/callback`.
+    /// `GET {prefix}/providers/{id}/callback`, inside its `tower_oidc.callback` span, counted
+    /// and timed.
     pub(super) async fn callback(
         &self,
         id: &str,
         query: &str,
         headers: &HeaderMap,
     ) -> Response<Bytes> {
+        let provider = self.registry.label(id);
+        let span = tracing::info_span!("tower_oidc.callback", provider);
+        let start = Instant::now();
+        let (response, outcome) = self
+            .callback_steps(id, query, headers)
+            .instrument(span)
+            .await;
+        match outcome {
+            Ok(()) => crate::observe::sign_in_completed(provider, start.elapsed()),
+            Err(code) => {
+                crate::observe::sign_in_failed(provider, code.as_str(), Some(start.elapsed()))
+            }
+        }
+        response
+    }
+
+    /// The callback's work: its answer, and the error code it failed with.
+    async fn callback_steps(
+        &self,
+        id: &str,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> (Response<Bytes>, Result<(), ErrorCode>) {
         let cookie = cookie_header(headers);
         let verified = match self.flow.callback(id, query, cookie.as_deref()).await {
             Ok(v) => v,
@@ -34,9 +61,11 @@ impl OidcEngine {
                     && let Ok(auth) = self.authenticate(headers).await
                     && auth.is_signed_in()
                 {
-                    return redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
+                    let r = redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
+                    return (r, Err(ErrorCode::InvalidState));
                 }
-                return self.responses.error(headers, &fe.error, &fe.cookies);
+                let r = self.responses.error(headers, &fe.error, &fe.cookies);
+                return (r, Err(fe.error.code()));
             }
         };
         let mut cookies = verified.cookies.clone();
@@ -53,11 +82,12 @@ impl OidcEngine {
                     Resolution::Existing => {}
                 }
                 cookies.push(set_cookie);
-                redirect(StatusCode::SEE_OTHER, &verified.return_to, &cookies)
+                let r = redirect(StatusCode::SEE_OTHER, &verified.return_to, &cookies);
+                (r, Ok(()))
             }
             Err(e) => {
                 log_failure(id, &e);
-                self.responses.error(headers, &e, &cookies)
+                (self.responses.error(headers, &e, &cookies), Err(e.code()))
             }
         }
     }

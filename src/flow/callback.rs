@@ -12,6 +12,7 @@ use super::{Flow, FlowError, safe_return_to};
 use crate::config::{AdminRules, EmailTrust, Protocol};
 use crate::error::{Error, ErrorCode};
 use crate::identity::Profile;
+use crate::provider::http::Endpoint;
 use crate::store::{Identity, IdpSession, SignInFacts};
 use crate::util::unix_now;
 
@@ -299,7 +300,7 @@ impl Flow {
                 let v = get_json(
                     &self.registry.http,
                     provider,
-                    "user API",
+                    Endpoint::UserApi("user API"),
                     url,
                     &tokens.access_token,
                 )

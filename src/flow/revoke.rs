@@ -6,6 +6,7 @@ use super::Flow;
 use super::token::Client;
 use crate::config::Secret;
 use crate::error::{Error, ErrorCode};
+use crate::provider::http::{Call, Endpoint};
 
 /// A token to revoke and its `token_type_hint`.
 pub(crate) struct ToRevoke<'a> {
@@ -50,7 +51,7 @@ impl Flow {
             let resp = self
                 .registry
                 .http
-                .post_form("revocation", url, &form, basic)
+                .post_form(Call::of(provider, Endpoint::Revocation), url, &form, basic)
                 .await?;
             // RFC 7009 §2.2: 200 whether or not the token was valid; 503 asks to retry later.
             if !(200..300).contains(&resp.status) {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::config::{Secret, TokenAuth};
 use crate::error::{Error, ErrorCode};
-use crate::provider::http::IdpClient;
+use crate::provider::http::{Call, Endpoint, IdpClient};
 
 /// What the token endpoint answered.
 pub(crate) struct Tokens {
@@ -150,7 +150,12 @@ async fn token_request<'a>(
     let provider = client.provider;
     let basic = client.authenticate(&mut form);
     let resp = http
-        .post_form("token", client.token_url, &form, basic)
+        .post_form(
+            Call::of(provider, Endpoint::Token),
+            client.token_url,
+            &form,
+            basic,
+        )
         .await?;
     let fail = |code: ErrorCode, d: String| {
         Error::new(code, format!("provider `{provider}`: token endpoint: {d}"))
@@ -212,7 +217,7 @@ pub(crate) async fn userinfo(
 ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
     // A body that is not a JSON object is the provider misbehaving (or a proxy's error page),
     // not a claim that failed verification.
-    match get_json(http, provider, "userinfo", url, access_token).await? {
+    match get_json(http, provider, Endpoint::Userinfo, url, access_token).await? {
         serde_json::Value::Object(m) => Ok(m),
         _ => Err(Error::new(
             ErrorCode::ProviderMisconfigured,
@@ -225,11 +230,18 @@ pub(crate) async fn userinfo(
 pub(crate) async fn get_json(
     http: &IdpClient,
     provider: &str,
-    what: &'static str,
+    endpoint: Endpoint,
     url: &str,
     access_token: &Secret,
 ) -> Result<serde_json::Value, Error> {
-    let resp = http.get(what, url, Some(access_token.expose())).await?;
+    let what = endpoint.describe();
+    let resp = http
+        .get(
+            Call::of(provider, endpoint),
+            url,
+            Some(access_token.expose()),
+        )
+        .await?;
     let fail = |code: ErrorCode, d: String| {
         Error::new(code, format!("provider `{provider}`: {what}: {d}"))
     };

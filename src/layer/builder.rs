@@ -371,6 +371,8 @@ impl OidcLayerBuilder {
         let sessions = self
             .sessions
             .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
+        let (settings, users, sessions) = crate::store::observed(settings, users, sessions);
+        crate::observe::describe();
         let http = IdpClient::with_policy(self.limits, self.endpoint_policy, &self.tls_trust)
             .map_err(|e| BuildError::Http(e.detail().to_owned()))?;
         let error_page = self.error_page.unwrap_or_else(|| {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::http::IdpClient;
+use super::http::{Call, Endpoint, IdpClient};
 use crate::config::check_url;
 use crate::error::{Error, ErrorCode};
 
@@ -42,7 +42,9 @@ impl Discovery {
         url: &str,
         expected_issuer: &str,
     ) -> Result<Discovery, Error> {
-        let resp = http.get("discovery", url, None).await?;
+        let resp = http
+            .get(Call::of(provider, Endpoint::Discovery), url, None)
+            .await?;
         let bad = |detail: String| {
             Error::new(
                 ErrorCode::ProviderMisconfigured,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use tracing::Instrument as _;
 
 use super::address::{EndpointPolicy, PolicyResolver, refused_name_in};
 use super::horizon::{Horizons, Routed};
@@ -29,6 +30,70 @@ impl Default for HttpLimits {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_body: 512 * 1024,
+        }
+    }
+}
+
+/// Which of a provider's endpoints a request goes to: its metric label and its name in logs and
+/// errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Discovery,
+    Jwks,
+    Token,
+    Userinfo,
+    /// A spec's extra user-API request (GitHub's emails), by its name in logs.
+    UserApi(&'static str),
+    Revocation,
+    /// A reachability probe of the admin check, by its name in logs.
+    Probe(&'static str),
+}
+
+impl Endpoint {
+    /// The `endpoint` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Discovery => "discovery",
+            Endpoint::Jwks => "jwks",
+            Endpoint::Token => "token",
+            Endpoint::Userinfo => "userinfo",
+            Endpoint::UserApi(_) => "user_api",
+            Endpoint::Revocation => "revocation",
+            Endpoint::Probe(_) => "probe",
+        }
+    }
+
+    /// Its name in logs and errors.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Endpoint::UserApi(what) | Endpoint::Probe(what) => what,
+            other => other.label(),
+        }
+    }
+}
+
+/// One request to a provider: which endpoint, and for which provider when it is a provider's
+/// own call (sign-in, refresh, revocation) rather than the admin's check, which is not counted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    provider: Option<&'a str>,
+    endpoint: Endpoint,
+}
+
+impl<'a> Call<'a> {
+    /// A request of `provider`'s (a configured id), counted in the metrics.
+    pub fn of(provider: &'a str, endpoint: Endpoint) -> Self {
+        Call {
+            provider: Some(provider),
+            endpoint,
+        }
+    }
+
+    /// A request of the admin's provider check: traced, not counted.
+    pub fn check(endpoint: Endpoint) -> Self {
+        Call {
+            provider: None,
+            endpoint,
         }
     }
 }
@@ -96,10 +161,10 @@ impl IdpClient {
         self.policy
     }
 
-    /// GET `url` (what: a short name for logs, e.g. "discovery").
+    /// GET `url`.
     pub async fn get(
         &self,
-        what: &str,
+        call: Call<'_>,
         url: &str,
         bearer: Option<&str>,
     ) -> Result<IdpResponse, Error> {
@@ -110,14 +175,14 @@ impl IdpClient {
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
-        self.send(what, url, req).await
+        self.send(call, url, req).await
     }
 
     /// POST a form to `url`, with HTTP Basic client authentication when `basic` is given
     /// (id and secret form-urlencoded first, as RFC 6749 §2.3.1 requires).
     pub async fn post_form(
         &self,
-        what: &str,
+        call: Call<'_>,
         url: &str,
         form: &[(&str, &str)],
         basic: Option<(&str, &Secret)>,
@@ -141,15 +206,53 @@ impl IdpClient {
                 format!("Basic {}", base64_std(&creds)),
             );
         }
-        self.send(what, url, req).await
+        self.send(call, url, req).await
     }
 
+    /// Sends one request inside its `tower_oidc.provider_request` span, and records its
+    /// duration and failure for a provider's own call ([`Call::of`]).
     async fn send(
+        &self,
+        call: Call<'_>,
+        url: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<IdpResponse, Error> {
+        let span = tracing::info_span!(
+            "tower_oidc.provider_request",
+            provider = call.provider.unwrap_or("-"),
+            endpoint = call.endpoint.label(),
+            status = tracing::field::Empty,
+        );
+        let start = std::time::Instant::now();
+        let out = self
+            .send_once(call.endpoint.describe(), url, req)
+            .instrument(span.clone())
+            .await;
+        let failure = match &out {
+            Ok(resp) => {
+                span.record("status", resp.status);
+                (resp.status >= 500).then_some("http_5xx")
+            }
+            Err((_, reason)) => Some(*reason),
+        };
+        if let Some(provider) = call.provider {
+            crate::observe::provider_request(
+                provider,
+                call.endpoint.label(),
+                start.elapsed(),
+                failure,
+            );
+        }
+        out.map_err(|(e, _)| e)
+    }
+
+    /// Sends one request; a failure comes with its metric `reason`.
+    async fn send_once(
         &self,
         what: &str,
         url: &str,
         req: reqwest::RequestBuilder,
-    ) -> Result<IdpResponse, Error> {
+    ) -> Result<IdpResponse, (Error, &'static str)> {
         let unreachable = |detail: String| {
             Error::new(
                 ErrorCode::ProviderUnreachable,
@@ -160,20 +263,24 @@ impl IdpClient {
         // templates, the admin check): the last line of the address policy for IP literals.
         // Host names are checked by the resolver, whose refusal is found in the error chain.
         if let Err(m) = self.policy.check_url(url) {
-            return Err(Error::new(
-                ErrorCode::ProviderMisconfigured,
-                format!("{what}: {m}"),
+            return Err((
+                Error::new(ErrorCode::ProviderMisconfigured, format!("{what}: {m}")),
+                "refused",
             ));
         }
         let resp = req.send().await.map_err(|e| match refused_name_in(&e) {
-            Some(m) => Error::new(
-                ErrorCode::ProviderMisconfigured,
-                format!("{what} at {}: {m}", redact_url(url)),
+            Some(m) => (
+                Error::new(
+                    ErrorCode::ProviderMisconfigured,
+                    format!("{what} at {}: {m}", redact_url(url)),
+                ),
+                "refused",
             ),
             None => match certificate_advice(&e) {
                 // A refused certificate: the cause and the setting that fixes it.
-                Some(advice) => unreachable(advice),
-                None => unreachable(describe(&e)),
+                Some(advice) => (unreachable(advice), "tls"),
+                None if e.is_timeout() => (unreachable(describe(&e)), "timeout"),
+                None => (unreachable(describe(&e)), "unreachable"),
             },
         })?;
         let status = resp.status().as_u16();
@@ -185,27 +292,40 @@ impl IdpClient {
         if let Some(len) = resp.content_length()
             && len > self.limits.max_body as u64
         {
-            return Err(Error::new(
-                ErrorCode::ProviderMisconfigured,
-                format!(
-                    "{what} at {}: body of {len} bytes exceeds the {}-byte limit",
-                    redact_url(url),
-                    self.limits.max_body
+            return Err((
+                Error::new(
+                    ErrorCode::ProviderMisconfigured,
+                    format!(
+                        "{what} at {}: body of {len} bytes exceeds the {}-byte limit",
+                        redact_url(url),
+                        self.limits.max_body
+                    ),
                 ),
+                "too_large",
             ));
         }
         let mut body = Vec::new();
         let mut stream = resp.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| unreachable(describe(&e)))?;
+            let chunk = chunk.map_err(|e| {
+                let reason = if e.is_timeout() {
+                    "timeout"
+                } else {
+                    "unreachable"
+                };
+                (unreachable(describe(&e)), reason)
+            })?;
             if body.len() + chunk.len() > self.limits.max_body {
-                return Err(Error::new(
-                    ErrorCode::ProviderMisconfigured,
-                    format!(
-                        "{what} at {}: body exceeds the {}-byte limit",
-                        redact_url(url),
-                        self.limits.max_body
+                return Err((
+                    Error::new(
+                        ErrorCode::ProviderMisconfigured,
+                        format!(
+                            "{what} at {}: body exceeds the {}-byte limit",
+                            redact_url(url),
+                            self.limits.max_body
+                        ),
                     ),
+                    "too_large",
                 ));
             }
             body.extend_from_slice(&chunk);

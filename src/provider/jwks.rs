@@ -9,7 +9,7 @@ use openidconnect::JsonWebKey as _;
 use super::backoff::Backoff;
 use super::fastkey::KeySet;
 
-use super::http::IdpClient;
+use super::http::{Call, Endpoint, IdpClient};
 use crate::error::{Error, ErrorCode};
 
 /// Cache timing.
@@ -101,6 +101,7 @@ impl JwksCache {
         let now = Instant::now();
         // A recent failure: no new fetch until the backoff ends; the stale set if there is one.
         if st.backoff.active(now) {
+            crate::observe::cache("jwks", st.keys.is_some());
             return match &st.keys {
                 Some(keys) => Ok(keys.clone()),
                 None => st
@@ -118,6 +119,7 @@ impl JwksCache {
                 .last_refetch
                 .is_some_and(|t| now.duration_since(t) < policy.refetch_cooldown);
             if known || cooling {
+                crate::observe::cache("jwks", true);
                 return Ok(keys.clone());
             }
             tracing::info!(
@@ -126,6 +128,7 @@ impl JwksCache {
             );
             st.last_refetch = Some(now);
         }
+        crate::observe::cache("jwks", false);
         self.fetch_into(&mut st, http, provider, policy, now).await
     }
 
@@ -199,7 +202,9 @@ impl JwksCache {
     }
 
     async fn fetch(&self, http: &IdpClient, provider: &str) -> Result<KeySet, Error> {
-        let resp = http.get("jwks", &self.url, None).await?;
+        let resp = http
+            .get(Call::of(provider, Endpoint::Jwks), &self.url, None)
+            .await?;
         if resp.status >= 500 {
             return Err(Error::new(
                 ErrorCode::ProviderUnreachable,

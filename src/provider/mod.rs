@@ -184,6 +184,15 @@ impl Registry {
         Ok(st)
     }
 
+    /// `id` as a metric label: a configured provider's id, or `unknown` (ids in request paths
+    /// are untrusted input, and a label must not take any value a request chooses).
+    pub fn label<'a>(&self, id: &'a str) -> &'a str {
+        match self.providers.get(id) {
+            Some(_) => id,
+            None => "unknown",
+        }
+    }
+
     /// Drops the caches of one provider (or all).
     pub fn invalidate(&self, id: Option<&str>) {
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
@@ -207,8 +216,10 @@ impl Registry {
             .filter(|(_, _, for_url)| for_url == url)
             .map(|(d, at, _)| (d.clone(), at.elapsed() < self.policy.ttl));
         if let Some((d, true)) = &cached {
+            crate::observe::cache("discovery", true);
             return Ok(d.clone());
         }
+        crate::observe::cache("discovery", false);
         fn failures(st: &ProviderState) -> std::sync::MutexGuard<'_, Backoff> {
             st.discovery_failures
                 .lock()

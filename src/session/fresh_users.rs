@@ -42,8 +42,10 @@ impl FreshUsers {
         if let Some((at, user)) = self.lock().get(id)
             && fresh(at)
         {
+            crate::observe::cache("users", true);
             return Ok(user.clone());
         }
+        crate::observe::cache("users", false);
         let user = self.users.get(id).await?.map(Arc::new);
         let mut cache = self.lock();
         if cache.len() >= MAX_ENTRIES {

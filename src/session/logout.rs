@@ -34,6 +34,15 @@ pub(crate) enum EndReason {
 }
 
 impl EndReason {
+    /// The `cause` label of the sessions ended for this reason (`None`: no session ends, only
+    /// tokens are revoked).
+    fn cause(self) -> Option<&'static str> {
+        match self {
+            EndReason::EndedDuringRefresh => None,
+            other => Some(other.as_str()),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EndReason::SignOut => "sign_out",
@@ -69,7 +78,14 @@ impl Sessions {
     /// Revokes the refresh and access tokens of ended sessions at their providers: in a task
     /// of its own bounded by [`REVOKE_DEADLINE`], awaited for at most [`REVOKE_WAIT`]. Failures
     /// are logged, never returned: the sessions are over either way.
+    ///
+    /// Every session ended beyond its expiry passes here, so it is counted here.
     pub async fn revoke(&self, ended: Vec<SessionRecord>, reason: EndReason) {
+        if let Some(cause) = reason.cause() {
+            for r in &ended {
+                crate::observe::sessions_ended(&r.provider, cause, 1);
+            }
+        }
         if ended.iter().all(|r| r.tokens.is_none()) {
             return;
         }

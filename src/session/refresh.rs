@@ -38,6 +38,15 @@ impl TokenKeeper {
             .refresh(&leased.provider, refresh_token, &original)
             .await;
         let now = self.clock.unix_now();
+        let counted = match &outcome {
+            Ok(r) if matches!(&r.verified, Err(e) if e.code() == ErrorCode::IdTokenInvalid) => {
+                "refused"
+            }
+            Ok(_) => "refreshed",
+            Err(e) if e.code() == ErrorCode::SessionExpired => "refused",
+            Err(_) => "failed",
+        };
+        crate::observe::refresh(&leased.provider, counted);
         match outcome {
             Ok(r) => match r.verified {
                 Err(e) if e.code() == ErrorCode::IdTokenInvalid => {
@@ -90,6 +99,7 @@ impl TokenKeeper {
             .await
         {
             Ok(true) => {
+                crate::observe::sessions_ended(&leased.provider, "refresh_refused", 1);
                 tracing::info!(target: "tower_oidc::audit", event = "session_ended", provider = %leased.provider, user = %leased.user.id, reason, detail = %e.detail(), "the session's tokens could not be refreshed: session ended");
             }
             Ok(false) => {}

@@ -60,7 +60,11 @@ impl Sessions {
         let now = self.clock.now();
         let record = match self.store.load_shared(&id).await? {
             Some(record) if !record.is_expired(now) => record,
-            _ => return Ok(anonymous(headers)),
+            Some(expired) => {
+                crate::observe::sessions_ended(&expired.provider, "expired", 1);
+                return Ok(anonymous(headers));
+            }
+            None => return Ok(anonymous(headers)),
         };
         match self.users.get(&record.user.id, now).await? {
             Some(user) => {
@@ -74,6 +78,7 @@ impl Sessions {
                 // The user was deleted: their sessions end.
                 tracing::info!(target: "tower_oidc::audit", event = "session_ended", user = %record.user.id, reason = "user_deleted", "session of a deleted user ended");
                 self.store.delete(&id).await?;
+                crate::observe::sessions_ended(&record.provider, "user_deleted", 1);
                 Ok(anonymous(headers))
             }
         }

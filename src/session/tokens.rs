@@ -20,6 +20,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tracing::Instrument as _;
+
 use super::FreshUsers;
 use super::sealed::{Sealer, TokenSet};
 use crate::error::{Error, ErrorCode};
@@ -260,7 +262,11 @@ impl TokenKeeper {
             // grant is sent, the refresh token it spent must be replaced in the store.
             let keeper = Arc::clone(self);
             let id = id.clone();
-            let work = tokio::spawn(async move { keeper.refresh_holding_lease(&id, leased).await });
+            // Its span is the request's child, though the grant runs in a task of its own.
+            let span = tracing::info_span!("tower_oidc.refresh", provider = %leased.provider);
+            let work = tokio::spawn(
+                async move { keeper.refresh_holding_lease(&id, leased).await }.instrument(span),
+            );
             return work.await.unwrap_or_else(|e| {
                 Err(Error::new(
                     ErrorCode::Internal,

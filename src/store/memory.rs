@@ -96,6 +96,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl UserStore for MemoryStore {
+    fn in_process(&self) -> bool {
+        true
+    }
+
     async fn find_by_identity(&self, identity: &Identity) -> Result<Option<User>, StoreError> {
         let g = self.lock();
         Ok(g.identities
@@ -194,6 +198,10 @@ impl UserStore for MemoryStore {
 
 #[async_trait]
 impl SettingsStore for MemoryStore {
+    fn in_process(&self) -> bool {
+        true
+    }
+
     async fn get(&self, provider: &str) -> Result<Option<ProviderSettings>, StoreError> {
         Ok(self.lock().settings.get(provider).cloned())
     }
@@ -222,6 +230,10 @@ impl SettingsStore for MemoryStore {
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    fn in_process(&self) -> bool {
+        true
+    }
+
     async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self
             .load_shared(id)

@@ -32,6 +32,7 @@ mod error;
 mod filter;
 mod memory;
 mod model;
+mod observed;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
@@ -56,6 +57,7 @@ pub use model::{
     Identity, IdpSession, NewUser, SealedTokens, SessionId, SessionRecord, SignInFacts, TokenState,
     User, UserId, UserUpdate,
 };
+pub(crate) use observed::observed;
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
@@ -104,6 +106,11 @@ pub trait UserStore: Send + Sync + 'static {
     async fn update(&self, user: &UserId, update: UserUpdate) -> Result<User, StoreError>;
     /// The identities linked to a user.
     async fn identities(&self, user: &UserId) -> Result<Vec<Identity>, StoreError>;
+    /// Whether this store answers from this process's memory. Calls to such a store are not
+    /// timed or traced ([`crate::observe`]): they cost less than timing them would.
+    fn in_process(&self) -> bool {
+        false
+    }
 }
 
 /// Admin-editable provider settings, keyed by provider id.
@@ -117,6 +124,11 @@ pub trait SettingsStore: Send + Sync + 'static {
     async fn put(&self, provider: &str, settings: &ProviderSettings) -> Result<(), StoreError>;
     /// Removes the settings of one provider.
     async fn delete(&self, provider: &str) -> Result<(), StoreError>;
+    /// Whether this store answers from this process's memory. Calls to such a store are not
+    /// timed or traced ([`crate::observe`]): they cost less than timing them would.
+    fn in_process(&self) -> bool {
+        false
+    }
 }
 
 /// Signed-in sessions, and the ids of consumed login transactions.
@@ -165,4 +177,9 @@ pub trait SessionStore: Send + Sync + 'static {
         transaction_id: &str,
         expires_at: SystemTime,
     ) -> Result<bool, StoreError>;
+    /// Whether this store answers from this process's memory. Calls to such a store are not
+    /// timed or traced ([`crate::observe`]): they cost less than timing them would.
+    fn in_process(&self) -> bool {
+        false
+    }
 }

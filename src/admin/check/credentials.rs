@@ -7,7 +7,7 @@ use super::CheckReport;
 use super::reach::unreachable;
 use crate::config::{ProviderSpec, TokenAuth};
 use crate::provider::ResolvedProvider;
-use crate::provider::http::IdpClient;
+use crate::provider::http::{Call, Endpoint, IdpClient};
 
 pub(super) async fn client(
     http: &IdpClient,
@@ -38,7 +38,10 @@ pub(super) async fn client(
             None
         }
     };
-    let resp = match http.post_form("token", token, &form, basic).await {
+    let resp = match http
+        .post_form(Call::check(Endpoint::Token), token, &form, basic)
+        .await
+    {
         Ok(resp) => resp,
         Err(e) => {
             r.push("client", false, unreachable(token, e.detail()));

@@ -3,7 +3,7 @@
 
 use super::CheckReport;
 use super::reach::{origin, unreachable};
-use crate::provider::http::IdpClient;
+use crate::provider::http::{Call, Endpoint, IdpClient};
 use crate::provider::{Discovery, parse_jwks};
 
 /// Fetches and checks the discovery document; `None` when a failure was reported.
@@ -13,7 +13,7 @@ pub(super) async fn discovery(
     issuer: &str,
     r: &mut CheckReport,
 ) -> Option<Discovery> {
-    let resp = match http.get("discovery", url, None).await {
+    let resp = match http.get(Call::check(Endpoint::Discovery), url, None).await {
         Ok(resp) => resp,
         Err(e) => {
             r.push("reachable", false, unreachable(url, e.detail()));
@@ -98,7 +98,7 @@ pub(super) async fn discovery(
 }
 
 pub(super) async fn jwks(http: &IdpClient, url: &str, hmac_only: bool, r: &mut CheckReport) {
-    let resp = match http.get("jwks", url, None).await {
+    let resp = match http.get(Call::check(Endpoint::Jwks), url, None).await {
         Ok(resp) => resp,
         Err(e) => {
             r.push("jwks", false, unreachable(url, e.detail()));
