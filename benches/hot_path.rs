@@ -6,7 +6,9 @@
 //!   `REDIS_URL` set);
 //! - `authorize`: the authorize redirect (discovery cached, from an in-process FakeAuthentik);
 //! - `refresh`: a token refresh through `Auth::access_token` against the refresh grant alone
-//!   (both against an in-process FakeAuthentik over loopback HTTP).
+//!   (both against an in-process FakeAuthentik over loopback HTTP);
+//! - `recorded`: the pass-through and the authenticated (memory) requests again with a metrics
+//!   recorder installed (`metrics-exporter-prometheus`), same budgets.
 //!
 //! `cargo bench --bench hot_path` (Redis: `REDIS_URL=redis://127.0.0.1/ cargo bench
 //! --features redis --bench hot_path`). The summary at the end prints the time added over
@@ -520,6 +522,79 @@ fn main() {
         drop(fake);
     }
 
+    // 5. The first two again with a metrics recorder installed (Prometheus, as an app would):
+    //    last, since a global recorder cannot be taken out again.
+    with_recorder(&mut c, &rt, &mut rows);
+
     c.final_summary();
     report::print("hot_path", &rows);
+}
+
+/// The pass-through and the authenticated (memory) requests with the Prometheus recorder
+/// installed, each against the bare app in the same group.
+fn with_recorder(
+    c: &mut criterion::Criterion,
+    rt: &tokio::runtime::Runtime,
+    rows: &mut Vec<report::Row>,
+) {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the bench installs the only recorder");
+    let memory = MemoryStore::new();
+    let l = rt.block_on(layer(Arc::new(memory.clone()), memory.clone()));
+    let cookie = rt.block_on(session(&memory, &memory));
+    let mut g = c.benchmark_group("recorded");
+    let mut bare = App;
+    g.bench_function("bare", |b| {
+        b.iter_batched(
+            plain_request,
+            |r| call_now(&mut bare, r),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut wrapped = l.layer(App);
+    g.bench_function("pass_through", |b| {
+        b.iter_batched(
+            plain_request,
+            |r| call_now(&mut wrapped, r),
+            BatchSize::SmallInput,
+        )
+    });
+    let bare = App;
+    g.bench_function("bare_async", |b| {
+        b.to_async(rt).iter_batched(
+            || cookie_request("theme=dark; tower_oidc_session=x"),
+            |r| {
+                let mut s = bare.clone();
+                async move { s.call(r).await }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let svc = l.layer(App);
+    g.bench_function("authenticated_memory", |b| {
+        b.to_async(rt).iter_batched(
+            || cookie_request(&cookie),
+            |r| {
+                let mut s = svc.clone();
+                async move { s.call(r).await }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+    rows.push(report::Row::ratio(
+        "pass-through, metrics recorder installed",
+        "recorded/bare",
+        "recorded/pass_through",
+        Some(150.0),
+        report::Budget::Added,
+    ));
+    rows.push(report::Row::ratio(
+        "authenticated, memory sessions, metrics recorder installed",
+        "recorded/bare_async",
+        "recorded/authenticated_memory",
+        Some(1500.0),
+        report::Budget::Added,
+    ));
 }

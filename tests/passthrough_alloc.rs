@@ -1,6 +1,7 @@
 //! The pass-through path allocates nothing: a request without a session cookie goes through
 //! `OidcService` to the app with zero heap allocations added (counted by a global allocator,
-//! on this thread only, against the same app without the layer).
+//! on this thread only, against the same app without the layer), with and without a metrics
+//! recorder installed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -126,14 +127,28 @@ async fn pass_through_allocates_nothing() {
     );
     drop(probe);
 
+    assert_adds_nothing(&mut bare, &mut wrapped, "no metrics recorder");
+    // The same with a metrics recorder installed, as an app exporting Prometheus has it (one
+    // test: a global recorder, once installed, stays for every test of the binary).
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("the only recorder of this test binary");
+    assert_adds_nothing(&mut bare, &mut wrapped, "a metrics recorder installed");
+}
+
+fn assert_adds_nothing<S, T>(bare: &mut S, wrapped: &mut T, with: &str)
+where
+    S: Service<Request<Empty<Bytes>>>,
+    T: Service<Request<Empty<Bytes>>>,
+{
     for (bare_req, req) in requests().into_iter().zip(requests()) {
-        let base = allocs_of(&mut bare, bare_req);
-        let with_layer = allocs_of(&mut wrapped, req);
+        let base = allocs_of(bare, bare_req);
+        let with_layer = allocs_of(wrapped, req);
         assert_eq!(base, 0, "the bare app allocates nothing");
         assert_eq!(
             with_layer,
             base,
-            "OidcService added {} allocation(s) on the pass-through path",
+            "OidcService added {} allocation(s) on the pass-through path ({with})",
             with_layer - base
         );
     }

@@ -603,3 +603,39 @@ async fn docs_agree_with_providers_toml_and_the_routes() {
         assert!(answered, "{name} names {path}, which answers 404");
     }
 }
+
+/// The metrics documented in the README's table and in `tower_oidc::observe`'s are exactly the
+/// ones `observe::METRICS` lists (what the library records: the conformance suite fails on a
+/// metric outside that list), with the same labels.
+#[test]
+fn readme_and_observe_document_every_metric_with_its_labels() {
+    use tower_oidc::observe::METRICS;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expected: Vec<(String, Vec<String>)> = METRICS
+        .iter()
+        .map(|m| {
+            let labels = m.labels.iter().map(|l| (*l).to_owned()).collect();
+            (m.name.to_owned(), labels)
+        })
+        .collect();
+    for (file, prefix) in [
+        ("README.md", "| `tower_oidc_"),
+        ("src/observe.rs", "//! | `tower_oidc_"),
+    ] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let rows: Vec<(String, Vec<String>)> = text
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_start_matches("//! ").split('|').collect();
+                let name = cells[1].trim().trim_matches('`').to_owned();
+                let labels = cells[3]
+                    .split(',')
+                    .map(|x| x.trim().trim_matches('`').to_owned())
+                    .collect();
+                (name, labels)
+            })
+            .collect();
+        assert_eq!(rows, expected, "the metrics table of {file}");
+    }
+}

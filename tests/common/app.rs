@@ -38,6 +38,10 @@ pub struct App {
 impl Drop for App {
     fn drop(&mut self) {
         self.task.abort();
+        // Over every scenario that ran so far: no metric label outside its documented set.
+        if !std::thread::panicking() {
+            crate::common::metrics::assert_labels_bounded();
+        }
     }
 }
 
@@ -181,6 +185,7 @@ pub async fn serve_on(
     store: TestStore,
     tweak: impl FnOnce(OidcLayerBuilder) -> OidcLayerBuilder,
 ) -> App {
+    crate::common::metrics::install();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let layer = tweak(builder(&store, &url)).build().unwrap();
@@ -213,6 +218,11 @@ pub async fn serve_on(
 
 /// The built-in registry plus a second provider, `other`, with Authentik's spec.
 pub fn with_second_authentik() -> Providers {
+    with_authentik_as("other")
+}
+
+/// The built-in registry plus a provider `id` with Authentik's spec.
+pub fn with_authentik_as(id: &str) -> Providers {
     let builtin = include_str!("../../providers.toml");
     let start = builtin.find("[providers.authentik]").unwrap();
     // Up to the next provider's tables (the Authentik entry and its `.claims`).
@@ -221,9 +231,9 @@ pub fn with_second_authentik() -> Providers {
         .map(|(i, _)| start + i)
         .find(|&i| !builtin[i + 1..].starts_with("[providers.authentik"))
         .unwrap_or(builtin.len());
-    let other = builtin[start..end].replace("[providers.authentik", "[providers.other");
+    let other = builtin[start..end].replace("[providers.authentik", &format!("[providers.{id}"));
     Providers::builtin()
-        .with_toml_str("other.toml", &other)
+        .with_toml_str(&format!("{id}.toml"), &other)
         .unwrap()
 }
 

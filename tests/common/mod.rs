@@ -9,7 +9,8 @@
 //! - [`signin`]: a sign-in driven step by step (authorize, the provider, the callback), so tests
 //!   can stop anywhere in the flow; the session and logout endpoints;
 //! - [`oracle`]: the security matrix's §0 oracle for refused sign-ins, and `accepted`;
-//! - [`logs`]: log capture at TRACE level;
+//! - [`logs`]: log capture at TRACE level, with the spans opened;
+//! - [`metrics`]: the metrics recorded, and the check that their labels stay bounded;
 //! - [`store`]: the backend an app keeps its data in (`TOWER_OIDC_CONFORMANCE_BACKEND`);
 //! - [`example`]: the example binaries run as processes against a fake Authentik.
 //!
@@ -22,6 +23,7 @@ pub mod app;
 pub mod browser;
 pub mod example;
 pub mod logs;
+pub mod metrics;
 pub mod oracle;
 pub mod signin;
 pub mod store;

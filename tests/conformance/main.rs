@@ -18,6 +18,7 @@ mod extras;
 mod failures;
 mod identity;
 mod logout;
+mod observability;
 mod redirects;
 mod round2;
 mod sessions;
