@@ -13,6 +13,37 @@ async fn axum_example_signs_in_and_guards_pages() {
     example_contract("axum").await;
 }
 
+/// `examples/observability.rs`, run as a process: after a sign-in, `/metrics` answers the
+/// Prometheus text with the sign-in's counters and the provider requests' histograms, with
+/// their help text; the layer's `/health` and `/ready` answer 200.
+#[tokio::test]
+async fn observability_example_serves_the_metrics_of_a_sign_in() {
+    let app = start_example("observability").await;
+    let c = client();
+    let to = sign_in_at(&app.url, &app.fake, &c, "bob", "/me").await;
+    assert!(to.ends_with("/me"), "{to}");
+    let metrics = get(&c, &format!("{}/metrics", app.url), "text/plain").await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.body;
+    for line in [
+        "tower_oidc_sign_ins_started_total{provider=\"authentik\"} 1",
+        "tower_oidc_sign_ins_completed_total{provider=\"authentik\"} 1",
+        "tower_oidc_sessions_created_total{provider=\"authentik\"} 1",
+        "# HELP tower_oidc_sign_ins_completed_total Callbacks that ended in a session.",
+        "tower_oidc_provider_request_duration_seconds_count{provider=\"authentik\",endpoint=\"token\"} 1",
+        "tower_oidc_callback_duration_seconds_bucket{provider=\"authentik\",outcome=\"completed\",le=\"10\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line `{line}` in /metrics:\n{text}"
+        );
+    }
+    for route in ["health", "ready"] {
+        let r = get(&c, &format!("{}/api/auth/{route}", app.url), JSON).await;
+        assert_eq!(r.status, 200, "{route}: {r:?}");
+    }
+}
+
 use axum::{Router, middleware, routing::get as route_get};
 use tower_oidc::axum::{AdminUser, CurrentUser, require_admin, require_user};
 use tower_oidc::testing::FakeAuthentik;
