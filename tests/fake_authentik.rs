@@ -2493,3 +2493,49 @@ fn https_fake_with_an_unreadable_certificate_panics_at_start() {
             .start(),
     );
 }
+
+#[tokio::test]
+async fn backchannel_logout_to_an_https_app_trusts_the_ca_it_is_given() {
+    // The app: any HTTPS server behind the private CA (here another fake, which answers the POST
+    // with a 404; a TLS failure leaves no status at all).
+    let ca = tls::test_ca();
+    let app = https_fake(&ca).await;
+    let logout_uri = format!("{}/backchannel-logout", app.url());
+
+    // Without the CA (the client's built-in roots): the handshake is refused.
+    let untrusting = FakeAuthentik::builder().redirect_uri(CB).start().await;
+    let refused = deliver_logout(&untrusting, &logout_uri).await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].status, None, "{refused:?}");
+    assert!(refused[0].error.is_some());
+    assert!(eventually(|| app.tls_handshake_failures() == 1).await);
+
+    // With it: the POST arrives and is answered.
+    let trusting = FakeAuthentik::builder()
+        .redirect_uri(CB)
+        .logout_ca_pem(ca.ca_pem.clone())
+        .start()
+        .await;
+    let answered = deliver_logout(&trusting, &logout_uri).await;
+    assert_eq!(answered.len(), 1);
+    assert!(answered[0].status.is_some(), "{answered:?}");
+    assert_eq!(app.tls_handshake_failures(), 1);
+    assert!(
+        app.requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/backchannel-logout"),
+        "the app's requests: {:?}",
+        app.requests()
+    );
+}
+
+/// Signs alice in at `fake` and ends her session, with one back-channel attempt to `uri`.
+async fn deliver_logout(
+    fake: &FakeAuthentik,
+    uri: &str,
+) -> Vec<tower_oidc::testing::LogoutDelivery> {
+    fake.set_logout_uri(uri, LogoutMethod::Backchannel);
+    fake.set_logout_retry_delays(Vec::new());
+    tokens(fake, &[]).await;
+    fake.end_sessions("alice").await.deliveries
+}

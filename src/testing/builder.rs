@@ -34,6 +34,7 @@ pub struct FakeAuthentikBuilder {
     listener: Option<std::net::TcpListener>,
     tls: Option<TlsSettings>,
     tls_host: String,
+    logout_ca_pem: Vec<String>,
     token_validity: Duration,
     code_validity: Duration,
     install_id: Option<String>,
@@ -58,6 +59,7 @@ impl Default for FakeAuthentikBuilder {
             listener: None,
             tls: None,
             tls_host: "localhost".into(),
+            logout_ca_pem: Vec::new(),
             token_validity: Duration::from_secs(3600),
             code_validity: Duration::from_secs(60),
             install_id: None,
@@ -219,6 +221,23 @@ impl FakeAuthentikBuilder {
         self
     }
 
+    /// CA certificates (PEM, one or more `CERTIFICATE` blocks) the fake trusts, besides the
+    /// client's built-in roots, when it POSTs back-channel logout tokens to an app served over
+    /// **HTTPS** by a private CA, as an Authentik admin adds that CA to the instance's trust
+    /// store. Without it such a delivery fails its TLS handshake and records no status. The
+    /// app's host name is resolved by the system resolver, as for any delivery. Calls add up.
+    ///
+    /// ```
+    /// use tower_oidc::testing::FakeAuthentik;
+    /// # fn f(app_ca_pem: &str) {
+    /// let builder = FakeAuthentik::builder().logout_ca_pem(app_ca_pem);
+    /// # let _ = builder; }
+    /// ```
+    pub fn logout_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.logout_ca_pem.push(pem.into());
+        self
+    }
+
     /// Access token validity: `expires_in` and the ID token's `exp - iat` (default 3600 s, the
     /// model default; the admin UI default is 300 s).
     pub fn access_token_validity(mut self, validity: Duration) -> Self {
@@ -256,13 +275,22 @@ impl FakeAuthentikBuilder {
     /// # Panics
     ///
     /// If the embedded test keys cannot be loaded (a packaging bug), the listener cannot be
-    /// used, or the [`tls`](Self::tls) certificate or key cannot be read; all are test-setup
+    /// used, or the [`tls`](Self::tls) certificate or key or a
+    /// [`logout_ca_pem`](Self::logout_ca_pem) certificate cannot be read; all are test-setup
     /// failures.
     pub async fn start(self) -> FakeAuthentik {
         let keys = match KeySet::load(self.mode, self.kid_style) {
             Ok(k) => k,
             Err(e) => panic!("FakeAuthentik: embedded test keys are broken: {e}"),
         };
+        let mut logout_roots = Vec::new();
+        for pem in &self.logout_ca_pem {
+            match reqwest::Certificate::from_pem_bundle(pem.as_bytes()) {
+                Ok(certs) if !certs.is_empty() => logout_roots.extend(certs),
+                Ok(_) => panic!("FakeAuthentik: logout_ca_pem holds no CERTIFICATE block"),
+                Err(e) => panic!("FakeAuthentik: logout_ca_pem is not PEM certificates: {e}"),
+            }
+        }
         let tls_config = self.tls.as_ref().map(|t| match t.server_config() {
             Ok(config) => config,
             Err(e) => panic!("FakeAuthentik: TLS setup: {e}"),
@@ -308,6 +336,7 @@ impl FakeAuthentikBuilder {
             sub_mode: self.sub_mode,
             version: self.version,
             redirect_uris: self.redirect_uris,
+            logout_roots,
         };
         let mut state = State {
             users: Vec::new(),

@@ -32,6 +32,8 @@ pub(crate) struct Config {
     /// The redirect URIs the admin registered (strict); empty means the default registration,
     /// [`DEFAULT_REDIRECT_URI_REGEX`]. Fixed at start: nothing is learned from requests.
     pub(crate) redirect_uris: Vec<String>,
+    /// CA certificates back-channel deliveries trust besides the client's built-in roots.
+    pub(crate) logout_roots: Vec<reqwest::Certificate>,
 }
 
 /// The redirect URI registration a fake has when the test registers none: the regular

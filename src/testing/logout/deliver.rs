@@ -108,7 +108,11 @@ async fn attempt(inner: &Inner, notice: &Notice, n: u32) -> Option<LogoutDeliver
 /// redirects followed, no client authentication). The final status, or why there is none.
 async fn post(inner: &Inner, uri: &str, logout_token: &str) -> Result<u16, String> {
     // A client per attempt: a pooled one would outlive the runtime its connections belong to.
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for root in &inner.cfg.logout_roots {
+        builder = builder.add_root_certificate(root.clone());
+    }
+    let client = builder
         .user_agent(format!("authentik@{}", inner.cfg.version.release()))
         .timeout(TIMEOUT)
         .build()
