@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Real-browser tests of the quickstart (issues 4 and 9), as .ci/run calls it.
+# Real-browser tests of the quickstart (issues 4 and 9), as .ci/run calls it, then the two-site
+# HTTPS test (issue 19; two_sites.sh, which can also run on its own).
 #
 # Installs what is missing (Debian's chromium; playwright-core from the lock file), builds the
 # quickstart example, starts it with its built-in fake Authentiks on free loopback ports, runs
-# quickstart.mjs in headless Chromium, and always stops the app. Ends with quickstart.mjs's
-# `N passed, 0 failed` on success; exits non-zero otherwise. The screenshots (signed in, the
-# admin page) land in target/browser/ (under the repository root).
+# quickstart.mjs in headless Chromium, and always stops the app; then runs two_sites.sh. Ends with
+# `N passed, 0 failed` (both tests counted) on success; exits non-zero otherwise. The screenshots
+# (signed in, the admin page) land in target/browser/ (under the repository root).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -111,5 +112,21 @@ case "$summary" in
   *" passed, 0 failed") ;;
   *) summary=""; fail "quickstart.mjs exited 0 without an \`N passed, 0 failed\` line" ;;
 esac
+quickstart_passed="${summary%% *}"
+
+# --- two sites over HTTPS (issue 19): a script of its own, which builds and starts its app ------
+cleanup
+app_pid=""
+two_out="$(mktemp)"
+two_status=0
+"$here/two_sites.sh" | tee "$two_out" || two_status=$?
+two_summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$two_out" | tail -n1 || true)"
+rm -f "$two_out"
+two_passed="${two_summary%% *}"
+two_failed="$(echo "$two_summary" | sed -n 's/.* passed, \([0-9]*\) failed$/\1/p')"
+if [ "$two_status" -ne 0 ] || [ -z "$two_summary" ]; then
+  summary="$((quickstart_passed + ${two_passed:-0})) passed, ${two_failed:-1} failed"
+  fail "the two-site browser tests failed (see above)"
+fi
 echo "took $(($(date +%s) - t_start)) s in all"
-echo "$summary"
+echo "$((quickstart_passed + two_passed)) passed, ${two_failed} failed"

@@ -1,0 +1,400 @@
+// Real-browser test of two sites over HTTPS (issue #19, "Real deployments", item 4): the app at
+// https://app.localtest:PORT, a fake Authentik at https://idp.localtest:PORT, both signed by a
+// test CA that Chromium trusts through its NSS database (no certificate errors are ignored).
+//
+// 1. Sign-in: the login transaction cookie (__Host-, SameSite=Lax) goes with the cross-site
+//    top-level redirect from idp.localtest back to the app's callback, and the browser lands
+//    signed in with a __Host- session cookie (Secure, Path=/, host-only).
+// 2. Sign-out clears both cookies.
+// 3. Back-channel logout: the fake POSTs a logout token to the app (over HTTPS, by name); the
+//    browser's next request is signed out.
+// 4. Front-channel logout: the fake's end-session page on idp.localtest embeds the app's
+//    front-channel URL in an iframe (a third-party context: Chromium sends no SameSite=Lax cookie
+//    there, and the app needs none, it ends the session by iss and sid); the browser's session
+//    ends.
+//
+// Run it through ./two_sites.sh, which builds and starts examples/two_sites.rs and makes the NSS
+// database. Env: APP_URL, IDP_URL, ISSUER (required), CHROMIUM_HOME (the HOME whose
+// .pki/nssdb trusts the CA; required), CHROMIUM (default /usr/bin/chromium).
+//
+// Every wait is bounded, and a watchdog ends the whole run after 100 s. Prints "N passed, M
+// failed" (a test that fails stops the run: later tests count as failed too) and exits 0 when
+// all passed, 1 with a "FAIL: <step>: <reason>" line otherwise.
+
+import { mkdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, "..", "..");
+const OUT_DIR = join(REPO, "target", "browser");
+const FAILURE_PNG = join(OUT_DIR, "two-sites-failure.png");
+
+const trim = (u) => (u || "").replace(/\/+$/, "");
+const APP_URL = trim(process.env.APP_URL);
+const IDP_URL = trim(process.env.IDP_URL);
+const ISSUER = process.env.ISSUER || "";
+const CHROMIUM_HOME = process.env.CHROMIUM_HOME || "";
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const SESSION_COOKIE = "__Host-tower_oidc_session";
+const TX_COOKIE = "__Host-tower_oidc_tx";
+const CALLBACK_PATH = "/api/auth/providers/authentik/callback";
+const FRONTCHANNEL_PATH = "/api/auth/providers/authentik/frontchannel-logout";
+
+const STEP_TIMEOUT_MS = 15_000;
+const WATCHDOG_MS = 100_000;
+
+for (const [name, value] of Object.entries({ APP_URL, IDP_URL, ISSUER, CHROMIUM_HOME })) {
+  if (!value) {
+    console.error(`FAIL: setup: ${name} is not set (run ./two_sites.sh)`);
+    process.exit(1);
+  }
+}
+const APP_HOST = new URL(APP_URL).hostname;
+const IDP_HOST = new URL(IDP_URL).hostname;
+
+const started = Date.now();
+let browser;
+let context;
+let page; // the tab a person uses
+let api; // a second tab on the app's origin, for fetch() with the browser's cookies
+let current = "setup";
+
+const TESTS = [];
+let passed = 0;
+
+const watchdog = setTimeout(() => {
+  console.error(`FAIL: ${current}: the run took longer than ${WATCHDOG_MS / 1000} s`);
+  console.log(`${passed} passed, ${TESTS.length - passed} failed`);
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+class Check extends Error {}
+
+function expect(cond, message) {
+  if (!cond) throw new Check(message);
+}
+
+async function step(name, fn) {
+  current = name;
+  const t0 = Date.now();
+  await fn();
+  console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+}
+
+async function pageText(p = page) {
+  try {
+    const text = await p.locator("body").innerText({ timeout: 2_000 });
+    return text.replace(/\s+/g, " ").trim().slice(0, 400);
+  } catch {
+    return "(no page text)";
+  }
+}
+
+/// Waits until the page is at `path` on `origin` (query ignored), or explains where it is.
+async function expectAt(origin, path, why) {
+  try {
+    await page.waitForURL((u) => u.origin === origin && u.pathname === path);
+  } catch {
+    throw new Check(
+      `${why}: expected ${origin}${path}, but the browser is at ${page.url()}; ` +
+        `the page says: ${await pageText()}`,
+    );
+  }
+}
+
+async function expectLoginPage(why) {
+  await expectAt(APP_URL, "/api/auth/login", why);
+  await page.locator("a#signin-authentik").waitFor({ state: "visible" }).catch(async () => {
+    throw new Check(`${why}: the login page has no a#signin-authentik; it says: ${await pageText()}`);
+  });
+}
+
+/// A request from the app's own page, through Chromium's network stack (its host resolver
+/// rules, its trust, its cookie jar): `{status, body}`.
+async function appFetch(path, method = "GET") {
+  return api.evaluate(
+    async ([path, method]) => {
+      const r = await fetch(path, { method, headers: { accept: "application/json" }, redirect: "manual" });
+      return { status: r.status, body: await r.text() };
+    },
+    [path, method],
+  );
+}
+
+async function sessionStatus() {
+  return appFetch("/api/auth/session");
+}
+
+/// The app's cookies in the browser's jar, by name.
+async function appCookies() {
+  const all = await context.cookies(APP_URL);
+  return Object.fromEntries(all.map((c) => [c.name, c]));
+}
+
+/// The names of the cookies a request carried (its Cookie header as the network saw it).
+async function cookieNames(request) {
+  const header = (await request.allHeaders())["cookie"] || "";
+  return header
+    .split(";")
+    .map((p) => p.trim().split("=")[0])
+    .filter(Boolean);
+}
+
+async function launch() {
+  await mkdir(OUT_DIR, { recursive: true });
+  await step("launch Chromium (both names mapped to 127.0.0.1, the test CA in its NSS database)", async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 20_000,
+      // Chromium on Linux reads the user's trust settings from $HOME/.pki/nssdb.
+      env: { ...process.env, HOME: CHROMIUM_HOME },
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--host-resolver-rules=MAP ${APP_HOST} 127.0.0.1, MAP ${IDP_HOST} 127.0.0.1`,
+      ],
+    });
+    // ignoreHTTPSErrors stays false: a certificate Chromium does not trust fails the test.
+    context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+    page = await context.newPage();
+    api = await context.newPage();
+  });
+
+  await step("both sites load over HTTPS with the test CA trusted (no certificate error)", async () => {
+    for (const [p, url] of [
+      [api, `${APP_URL}/api/auth/providers`],
+      [page, `${ISSUER}.well-known/openid-configuration`],
+    ]) {
+      let res;
+      try {
+        res = await p.goto(url);
+      } catch (e) {
+        throw new Check(`opening ${url}: ${e.message.split("\n")[0]}`);
+      }
+      expect(res && res.ok(), `${url}: HTTP ${res && res.status()}`);
+      const sec = await res.securityDetails();
+      expect(sec && sec.protocol, `${url}: no TLS security details`);
+    }
+  });
+}
+
+/// From the login page: "Sign in with Authentik", pick `username` on idp.localtest, land on `/`.
+/// Returns the callback request (the cross-site redirect back).
+async function signIn(username) {
+  await page.goto(`${APP_URL}/`);
+  await expectLoginPage("opening / signed out");
+  let callback;
+  const seen = (r) => {
+    if (r.url().startsWith(APP_URL + CALLBACK_PATH)) callback = r;
+  };
+  page.on("request", seen);
+  try {
+    await page.locator("a#signin-authentik").click();
+    await expectAt(IDP_URL, "/application/o/authorize/", 'after "Sign in with Authentik"');
+    const tx = (await appCookies())[TX_COOKIE];
+    expect(tx, `no ${TX_COOKIE} cookie in the browser after the sign-in started`);
+    expect(
+      tx.secure && tx.httpOnly && tx.path === "/" && tx.sameSite === "Lax" && tx.domain === APP_HOST,
+      `${TX_COOKIE}: ${JSON.stringify(tx)}; expected Secure, HttpOnly, Path=/, SameSite=Lax, host-only`,
+    );
+    const link = page.getByRole("link", { name: new RegExp(`^${username}\\b`) });
+    await link.waitFor({ state: "visible" }).catch(async () => {
+      throw new Check(`no "${username}" link on the user picker at ${page.url()}; it says: ${await pageText()}`);
+    });
+    await link.click();
+    // Back on the app: at `/` once the callback redirected, at the callback if it failed.
+    await page.waitForURL((u) => u.origin === APP_URL).catch(() => {});
+  } finally {
+    page.off("request", seen);
+  }
+  expect(callback, `the browser never requested ${APP_URL}${CALLBACK_PATH}; it is at ${page.url()}`);
+  return callback;
+}
+
+TESTS.push(["sign-in across two sites lands with __Host- cookies", async () => {
+  let callback;
+  await step("signed out: GET /api/auth/session is 401", async () => {
+    const s = await sessionStatus();
+    expect(s.status === 401, `GET /api/auth/session before sign-in: ${s.status} ${s.body}`);
+  });
+
+  await step("sign in as alice at idp.localtest and come back to app.localtest", async () => {
+    callback = await signIn("alice");
+  });
+
+  await step("the callback was a cross-site navigation that carried the transaction cookie", async () => {
+    const headers = await callback.allHeaders();
+    expect(
+      headers["sec-fetch-site"] === "cross-site",
+      `the callback's Sec-Fetch-Site is ${JSON.stringify(headers["sec-fetch-site"])}, expected "cross-site"`,
+    );
+    expect(callback.isNavigationRequest(), `the callback was not a top-level navigation`);
+    const names = await cookieNames(callback);
+    expect(
+      names.includes(TX_COOKIE),
+      `the callback request carried no ${TX_COOKIE} (cookies sent: [${names}]); ` +
+        `the browser is at ${page.url()}; the page says: ${await pageText()}`,
+    );
+  });
+
+  await step("alice is signed in, with a __Host- session cookie and no transaction left", async () => {
+    await expectAt(APP_URL, "/", "after the callback");
+    const name = await page.locator("#user-name").innerText().catch(async () => {
+      throw new Check(`back at ${page.url()} but not signed in; the page says: ${await pageText()}`);
+    });
+    expect(name.trim() === "Alice Anders", `the home page greets ${JSON.stringify(name)}`);
+    const jar = await appCookies();
+    const session = jar[SESSION_COOKIE];
+    expect(session, `no ${SESSION_COOKIE} cookie; the app's cookies: [${Object.keys(jar)}]`);
+    expect(
+      session.secure && session.httpOnly && session.path === "/" && session.sameSite === "Lax" &&
+        session.domain === APP_HOST,
+      `${SESSION_COOKIE}: ${JSON.stringify(session)}; expected Secure, HttpOnly, Path=/, SameSite=Lax, host-only`,
+    );
+    expect(!jar[TX_COOKIE], `${TX_COOKIE} is still there after the callback consumed it`);
+    const s = await sessionStatus();
+    expect(s.status === 200, `GET /api/auth/session while signed in: ${s.status} ${s.body}`);
+    expect(JSON.parse(s.body).name === "Alice Anders", `GET /api/auth/session: ${s.body}`);
+  });
+}]);
+
+TESTS.push(["sign-out clears the session and transaction cookies", async () => {
+  await step('"Sign out" shows the login page', async () => {
+    await page.goto(`${APP_URL}/`);
+    await page.locator("#sign-out").click();
+    await expectLoginPage("after signing out");
+  });
+  await step("neither cookie is left, and the session is over", async () => {
+    const jar = await appCookies();
+    expect(!jar[SESSION_COOKIE], `${SESSION_COOKIE} is still in the browser after sign-out`);
+    expect(!jar[TX_COOKIE], `${TX_COOKIE} is in the browser after sign-out`);
+    const s = await sessionStatus();
+    expect(s.status === 401, `GET /api/auth/session after sign-out: ${s.status} ${s.body}`);
+  });
+}]);
+
+TESTS.push(["back-channel logout at the provider ends the browser's session", async () => {
+  await step("sign in as alice again", async () => {
+    await signIn("alice");
+    const s = await sessionStatus();
+    expect(s.status === 200, `GET /api/auth/session after signing in: ${s.status} ${s.body}`);
+  });
+  await step("the fake ends alice's Authentik sessions and POSTs a logout token to the app", async () => {
+    const r = await appFetch("/test/backchannel/alice", "POST");
+    expect(r.status === 200, `POST /test/backchannel/alice: ${r.status} ${r.body}`);
+    const report = JSON.parse(r.body);
+    expect(report.ended >= 1, `no Authentik session of alice's ended: ${r.body}`);
+    expect(
+      report.deliveries.length >= 1 && report.deliveries.every((d) => d.status === 200),
+      `the back-channel deliveries to https://${APP_HOST}: ${JSON.stringify(report.deliveries)}; expected 200s`,
+    );
+  });
+  await step("the browser's next request is signed out", async () => {
+    const s = await sessionStatus();
+    expect(s.status === 401, `GET /api/auth/session after back-channel logout: ${s.status} ${s.body}`);
+    await page.goto(`${APP_URL}/`);
+    await expectLoginPage("reloading / after back-channel logout");
+  });
+}]);
+
+TESTS.push(["a front-channel logout iframe on the provider's site ends the browser's session", async () => {
+  await step("sign in as alice again; the fake's logout method is now front-channel", async () => {
+    await signIn("alice");
+    const s = await sessionStatus();
+    expect(s.status === 200, `GET /api/auth/session after signing in: ${s.status} ${s.body}`);
+    const r = await appFetch("/test/frontchannel", "POST");
+    expect(r.status === 200, `POST /test/frontchannel: ${r.status} ${r.body}`);
+  });
+
+  let frameRequest;
+  await step("alice logs out at idp.localtest: its page loads the app's logout URL in an iframe", async () => {
+    const seen = (r) => {
+      if (r.url().startsWith(APP_URL + FRONTCHANNEL_PATH)) frameRequest = r;
+    };
+    page.on("request", seen);
+    try {
+      const loaded = page.waitForResponse((r) => r.url().startsWith(APP_URL + FRONTCHANNEL_PATH));
+      await page.goto(`${ISSUER}end-session/`);
+      await expectAt(IDP_URL, new URL(`${ISSUER}end-session/`).pathname, "opening the end-session page");
+      const text = await pageText();
+      expect(/logged out/i.test(text), `the fake's end-session page says: ${text}`);
+      const src = await page.locator("iframe.frontchannel-logout").first().getAttribute("src").catch(() => null);
+      expect(
+        src && src.startsWith(APP_URL + FRONTCHANNEL_PATH + "?iss="),
+        `the end-session page's iframe is ${JSON.stringify(src)}, expected ${APP_URL}${FRONTCHANNEL_PATH}?iss=…`,
+      );
+      const res = await loaded.catch(() => null);
+      expect(res, `the iframe never loaded ${APP_URL}${FRONTCHANNEL_PATH}`);
+      expect(res.status() === 200, `the front-channel URL answered ${res.status()}: ${await res.text()}`);
+    } finally {
+      page.off("request", seen);
+    }
+    const frame = page.frames().find((f) => f.url().startsWith(APP_URL + FRONTCHANNEL_PATH));
+    expect(frame, `no frame of the app's front-channel URL on the end-session page`);
+    // Rendered, not blocked: the app's frame-ancestors names the provider's origin.
+    const said = await frame.locator("body").innerText({ timeout: 5_000 }).catch(() => "(blocked)");
+    expect(/signed out/i.test(said), `the front-channel iframe shows ${JSON.stringify(said)}`);
+  });
+
+  await step("the iframe was a cross-site subresource that carried no session cookie", async () => {
+    const headers = await frameRequest.allHeaders();
+    expect(
+      headers["sec-fetch-site"] === "cross-site" && headers["sec-fetch-dest"] === "iframe",
+      `the iframe request's Sec-Fetch-Site/Dest: ${headers["sec-fetch-site"]}/${headers["sec-fetch-dest"]}`,
+    );
+    const names = await cookieNames(frameRequest);
+    expect(
+      !names.includes(SESSION_COOKIE),
+      `Chromium sent the SameSite=Lax ${SESSION_COOKIE} in a cross-site iframe (cookies: [${names}])`,
+    );
+    expect(
+      (await appCookies())[SESSION_COOKIE],
+      `the session cookie is gone from the browser: the iframe could not have cleared it`,
+    );
+  });
+
+  await step("the browser's session is over all the same (found by iss and sid)", async () => {
+    const s = await sessionStatus();
+    expect(s.status === 401, `GET /api/auth/session after front-channel logout: ${s.status} ${s.body}`);
+    await page.goto(`${APP_URL}/`);
+    await expectLoginPage("reloading / after front-channel logout");
+  });
+}]);
+
+let failed = false;
+try {
+  await launch();
+  for (const [name, run] of TESTS) {
+    current = name;
+    console.log(`# ${name}`);
+    await run();
+    passed += 1;
+  }
+} catch (e) {
+  failed = true;
+  const reason = e instanceof Check ? e.message : (e && e.stack) || String(e);
+  console.error(`FAIL: ${current}: ${reason}`);
+  if (page) {
+    await page
+      .screenshot({ path: FAILURE_PNG, fullPage: true, timeout: 3_000 })
+      .then(() => console.error(`screenshot of the failure: ${FAILURE_PNG}`))
+      .catch(() => {});
+  }
+} finally {
+  if (browser) await browser.close().catch(() => {});
+}
+if (!failed) console.log(`two-site browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`${passed} passed, ${TESTS.length - passed} failed`);
+process.exit(failed ? 1 : 0);

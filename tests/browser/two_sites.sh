@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# The two-site HTTPS browser test (issue #19, "Real deployments", item 4), as run.sh calls it.
+#
+# Builds examples/two_sites.rs and starts it: the app at https://app.localtest:PORT, a fake
+# Authentik at https://idp.localtest:PORT, signed by a CA the example makes afresh. Then runs
+# two_sites.mjs in headless Chromium, and always stops the app. Ends with two_sites.mjs's
+# `N passed, 0 failed` on success; exits non-zero otherwise.
+#
+# How the names resolve and the CA is trusted, without touching the machine's own settings:
+# - the app (and the fake in its process) resolve both names through the system resolver, in a
+#   mount namespace of their own (`unshare --mount`, root) whose /etc/hosts is the machine's plus
+#   `127.0.0.1 app.localtest idp.localtest`; where the machine's resolver already maps both names
+#   to loopback, the app runs as it is;
+# - Chromium maps them with --host-resolver-rules, and trusts the CA through an NSS database
+#   (certutil, Debian's libnss3-tools, installed when absent) under a temporary HOME: the
+#   browser's own certificate verification, no --ignore-certificate-errors of any kind.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+t_start=$(date +%s)
+
+summary=""
+fail() {
+  echo "FAIL: $*" >&2
+  echo "${summary:-0 passed, 1 failed}"
+  exit 1
+}
+
+# --- what the test needs ---------------------------------------------------------------------
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium (absent)"
+  apt_install chromium
+  [ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
+fi
+if ! command -v certutil >/dev/null 2>&1; then
+  echo "Installing Debian's libnss3-tools for certutil (absent)"
+  apt_install libnss3-tools
+  command -v certutil >/dev/null 2>&1 || fail "apt-get installed libnss3-tools but certutil is missing"
+fi
+if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
+  echo "Installing playwright-core (npm ci)"
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+
+# --- the app -----------------------------------------------------------------------------------
+cargo build --example two_sites
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+bin="$target_dir/debug/examples/two_sites"
+[ -x "$bin" ] || fail "no two_sites binary at $bin"
+
+work="$(mktemp -d)"
+log="$work/two_sites.log"
+app_pid=""
+cleanup() {
+  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
+    kill "$app_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$app_pid" 2>/dev/null || true
+    wait "$app_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+show_log() {
+  echo "--- two_sites output ---" >&2
+  cat "$log" >&2 || true
+  echo "--- end of two_sites output ---" >&2
+}
+
+resolves_to_loopback() {
+  getent ahostsv4 "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127\.0\.0\.1'
+}
+
+mkdir -p "$work/out"
+if resolves_to_loopback app.localtest && resolves_to_loopback idp.localtest; then
+  echo "app.localtest and idp.localtest already resolve to 127.0.0.1 here"
+  runner=()
+else
+  { cat /etc/hosts; echo "127.0.0.1 app.localtest idp.localtest"; } >"$work/hosts"
+  unshare --mount -- sh -c 'mount --bind "$0" /etc/hosts' "$work/hosts" 2>"$work/unshare.err" ||
+    fail "cannot give the app a private /etc/hosts (unshare --mount needs root): $(cat "$work/unshare.err"); \
+or map app.localtest and idp.localtest to 127.0.0.1 in this machine's /etc/hosts"
+  runner=(unshare --mount -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts")
+fi
+
+(
+  cd "$work"
+  exec env TWO_SITES_DIR="$work/out" NO_COLOR=1 RUST_LOG="${RUST_LOG:-info}" \
+    "${runner[@]}" "$bin" >"$log" 2>&1
+) &
+app_pid=$!
+
+ready_file="$work/out/two_sites.json"
+for _ in $(seq 1 150); do # 15 s
+  kill -0 "$app_pid" 2>/dev/null || { show_log; fail "two_sites exited before it was ready"; }
+  [ -f "$ready_file" ] && break
+  sleep 0.1
+done
+[ -f "$ready_file" ] || { show_log; fail "two_sites was not ready within 15 s"; }
+read -r app_url idp_url issuer ca_file < <(node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log([r.app_url, r.idp_url, r.issuer, r.ca_file].join(" "));' "$ready_file")
+echo "app at $app_url, fake Authentik at $idp_url"
+
+# --- the browser's trust: the CA in an NSS database under a HOME of its own ---------------------
+home="$work/home"
+nssdb="$home/.pki/nssdb"
+mkdir -p "$nssdb"
+certutil -N -d "sql:$nssdb" --empty-password
+certutil -A -d "sql:$nssdb" -n "tower-oidc two-sites test CA" -t "C,," -i "$ca_file"
+
+# --- the tests ---------------------------------------------------------------------------------
+out="$work/browser.out"
+status=0
+(cd "$here" && APP_URL="$app_url" IDP_URL="$idp_url" ISSUER="$issuer" CHROMIUM_HOME="$home" \
+  timeout -k 5 110 node two_sites.mjs) | tee "$out" || status=$?
+summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 || true)"
+if [ "$status" -ne 0 ]; then
+  show_log
+  fail "the two-site browser tests failed (see above)"
+fi
+case "$summary" in
+  *" passed, 0 failed") ;;
+  *) summary=""; fail "two_sites.mjs exited 0 without an \`N passed, 0 failed\` line" ;;
+esac
+echo "took $(($(date +%s) - t_start)) s in all"
+echo "$summary"
