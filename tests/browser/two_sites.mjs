@@ -191,11 +191,13 @@ async function launch() {
 }
 
 /// From the login page: "Sign in with Authentik", pick `username` on idp.localtest, land on `/`.
-/// Returns the callback request (the cross-site redirect back).
+/// Returns the callback request (the cross-site redirect back) and the transaction cookie as
+/// the browser held it while at the provider.
 async function signIn(username) {
   await page.goto(`${APP_URL}/`);
   await expectLoginPage("opening / signed out");
   let callback;
+  let tx;
   const seen = (r) => {
     if (r.url().startsWith(APP_URL + CALLBACK_PATH)) callback = r;
   };
@@ -203,12 +205,8 @@ async function signIn(username) {
   try {
     await page.locator("a#signin-authentik").click();
     await expectAt(IDP_URL, "/application/o/authorize/", 'after "Sign in with Authentik"');
-    const tx = (await appCookies())[TX_COOKIE];
+    tx = (await appCookies())[TX_COOKIE];
     expect(tx, `no ${TX_COOKIE} cookie in the browser after the sign-in started`);
-    expect(
-      tx.secure && tx.httpOnly && tx.path === "/" && tx.sameSite === "Lax" && tx.domain === APP_HOST,
-      `${TX_COOKIE}: ${JSON.stringify(tx)}; expected Secure, HttpOnly, Path=/, SameSite=Lax, host-only`,
-    );
     const link = page.getByRole("link", { name: new RegExp(`^${username}\\b`) });
     await link.waitFor({ state: "visible" }).catch(async () => {
       throw new Check(`no "${username}" link on the user picker at ${page.url()}; it says: ${await pageText()}`);
@@ -220,18 +218,19 @@ async function signIn(username) {
     page.off("request", seen);
   }
   expect(callback, `the browser never requested ${APP_URL}${CALLBACK_PATH}; it is at ${page.url()}`);
-  return callback;
+  return { callback, tx };
 }
 
 TESTS.push(["sign-in across two sites lands with __Host- cookies", async () => {
   let callback;
+  let tx;
   await step("signed out: GET /api/auth/session is 401", async () => {
     const s = await sessionStatus();
     expect(s.status === 401, `GET /api/auth/session before sign-in: ${s.status} ${s.body}`);
   });
 
   await step("sign in as alice at idp.localtest and come back to app.localtest", async () => {
-    callback = await signIn("alice");
+    ({ callback, tx } = await signIn("alice"));
   });
 
   await step("the callback was a cross-site navigation that carried the transaction cookie", async () => {
@@ -241,11 +240,18 @@ TESTS.push(["sign-in across two sites lands with __Host- cookies", async () => {
       `the callback's Sec-Fetch-Site is ${JSON.stringify(headers["sec-fetch-site"])}, expected "cross-site"`,
     );
     expect(callback.isNavigationRequest(), `the callback was not a top-level navigation`);
+    // What the browser does first, then the attributes that make it so.
     const names = await cookieNames(callback);
     expect(
       names.includes(TX_COOKIE),
-      `the callback request carried no ${TX_COOKIE} (cookies sent: [${names}]); ` +
-        `the browser is at ${page.url()}; the page says: ${await pageText()}`,
+      `the callback request carried no ${TX_COOKIE} (cookies sent: [${names}]; the browser held ` +
+        `it with SameSite=${tx.sameSite}); the browser is at ${page.url()}; ` +
+        `the page says: ${await pageText()}`,
+    );
+    expect(
+      tx.secure && tx.httpOnly && tx.path === "/" && tx.sameSite === "Lax" && tx.domain === APP_HOST,
+      `${TX_COOKIE} was ${JSON.stringify({ ...tx, value: "…" })}; ` +
+        `expected Secure, HttpOnly, Path=/, SameSite=Lax, host-only`,
     );
   });
 
