@@ -260,7 +260,8 @@ impl OidcEngine {
     }
 
     /// `POST {prefix}/logout`: ends this browser's session (`?everywhere=1`: every session of
-    /// its user, on every instance), revokes the ended sessions' tokens at the provider, and with
+    /// its user, on every instance) and clears its session and login transaction cookies,
+    /// revokes the ended sessions' tokens at the provider, and with
     /// `?end_session=1` redirects to the provider's end-session endpoint.
     pub(super) async fn logout(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
         // Logout is a POST; refuse one that another site's page sent (logout CSRF).
@@ -287,7 +288,7 @@ impl OidcEngine {
                         Err(e) => {
                             // This browser's session is over all the same.
                             self.sessions.revoke(ended, EndReason::SignOut).await;
-                            let clear = [self.sessions.clear_cookie()];
+                            let clear = [self.sessions.clear_cookie(), self.flow.tx_cookie.clear()];
                             return self.responses.error(headers, &e, &clear);
                         }
                     }
@@ -304,7 +305,9 @@ impl OidcEngine {
                 }
             }
         }
-        let cookies = vec![self.sessions.clear_cookie()];
+        // The browser forgets its pending sign-ins too (one started in another tab must start
+        // again): after sign-out it holds no cookie of the layer's.
+        let cookies = vec![self.sessions.clear_cookie(), self.flow.tx_cookie.clear()];
         let after = format!("{}{}", self.flow.base_url, self.after_logout);
         if wants_json(headers) {
             let mut r = json_response(

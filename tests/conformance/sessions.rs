@@ -626,7 +626,7 @@ async fn unauthenticated_api_request_gets_401() {
 }
 
 /// H14: logout ends the session server-side (the old cookie replayed is signed out), clears the
-/// cookie, and a cross-site logout is refused.
+/// cookie and any pending sign-in's, and a cross-site logout is refused.
 #[tokio::test]
 async fn logout_invalidates_the_session() {
     let (_fake, app) = fresh().await;
@@ -652,6 +652,20 @@ async fn logout_invalidates_the_session() {
     assert!(
         cleared.starts_with("tower_oidc_session=;") || cleared.contains("Max-Age=0"),
         "{cleared}"
+    );
+    // Any pending sign-in is forgotten too, at the transaction cookie's own path.
+    let tx_cleared = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tower_oidc_tx="))
+        .expect("logout clears the transaction cookie");
+    assert!(
+        tx_cleared.starts_with("tower_oidc_tx=;")
+            && tx_cleared.contains("Max-Age=0")
+            && tx_cleared.contains("Path=/api/auth/providers/"),
+        "{tx_cleared}"
     );
     let (status, _) = session_with_cookie(&app.url, &pair).await;
     assert_eq!(status, 401, "the old cookie replayed is signed out");
