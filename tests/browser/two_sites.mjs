@@ -5,7 +5,7 @@
 // 1. Sign-in: the login transaction cookie (__Host-, SameSite=Lax) goes with the cross-site
 //    top-level redirect from idp.localtest back to the app's callback, and the browser lands
 //    signed in with a __Host- session cookie (Secure, Path=/, host-only).
-// 2. Sign-out clears both cookies.
+// 2. Sign-out clears both cookies (the transaction one of a sign-in left pending in another tab).
 // 3. Back-channel logout: the fake POSTs a logout token to the app (over HTTPS, by name); the
 //    browser's next request is signed out.
 // 4. Front-channel logout: the fake's end-session page on idp.localtest embeds the app's
@@ -277,6 +277,17 @@ TESTS.push(["sign-in across two sites lands with __Host- cookies", async () => {
 }]);
 
 TESTS.push(["sign-out clears the session and transaction cookies", async () => {
+  await step("a sign-in left pending at idp.localtest in another tab holds a transaction cookie", async () => {
+    const other = await context.newPage();
+    try {
+      await other.goto(`${APP_URL}/api/auth/providers/authentik/authorize`);
+      await other.waitForURL((u) => u.origin === IDP_URL && u.pathname === "/application/o/authorize/");
+    } finally {
+      await other.close();
+    }
+    const jar = await appCookies();
+    expect(jar[SESSION_COOKIE] && jar[TX_COOKIE], `the app's cookies before sign-out: [${Object.keys(jar)}]`);
+  });
   await step('"Sign out" shows the login page', async () => {
     await page.goto(`${APP_URL}/`);
     await page.locator("#sign-out").click();
