@@ -4,8 +4,8 @@
 //! # Metrics
 //!
 //! The app picks the exporter (Prometheus, OpenTelemetry, StatsD, …) and installs it as the
-//! global recorder — before the layer serves its first request, as the `metrics` crate asks of
-//! every library. Without a recorder, recording costs a few nanoseconds and allocates nothing
+//! global recorder — before it builds the layer, as the `metrics` crate asks of every library
+//! (counters on the per-request path are registered once, at build). Without a recorder, recording costs a few nanoseconds and allocates nothing
 //! (the pass-through path records nothing at all). [`describe`] registers the help text of
 //! every metric with the recorder; [`OidcLayerBuilder::build`](crate::OidcLayerBuilder::build)
 //! calls it.
@@ -344,7 +344,33 @@ pub(crate) fn store_call(store: &'static str, operation: &'static str, took: Dur
     }
 }
 
-/// A lookup in `cache` (`discovery`, `jwks`, `users`).
+/// The hit and miss counters of a cache on the per-request path, registered once, when the
+/// layer is built (a recorder's registry lookup per request would cost more than the lookup
+/// counted).
+pub(crate) struct CacheCounters {
+    hit: metrics::Counter,
+    miss: metrics::Counter,
+}
+
+impl CacheCounters {
+    pub fn new(cache: &'static str) -> Self {
+        CacheCounters {
+            hit: metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => "hit"),
+            miss: metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => "miss"),
+        }
+    }
+
+    /// One lookup, found or not.
+    pub fn record(&self, hit: bool) {
+        if hit {
+            self.hit.increment(1);
+        } else {
+            self.miss.increment(1);
+        }
+    }
+}
+
+/// A lookup in `cache` (`discovery`, `jwks`), registered at each call.
 pub(crate) fn cache(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);

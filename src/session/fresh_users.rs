@@ -22,6 +22,7 @@ pub(crate) struct FreshUsers {
     users: Arc<dyn UserStore>,
     max_age: Duration,
     cache: Mutex<Cache>,
+    counted: crate::observe::CacheCounters,
 }
 
 impl FreshUsers {
@@ -30,6 +31,7 @@ impl FreshUsers {
             users,
             max_age,
             cache: Mutex::new(HashMap::new()),
+            counted: crate::observe::CacheCounters::new("users"),
         }
     }
 
@@ -42,10 +44,10 @@ impl FreshUsers {
         if let Some((at, user)) = self.lock().get(id)
             && fresh(at)
         {
-            crate::observe::cache("users", true);
+            self.counted.record(true);
             return Ok(user.clone());
         }
-        crate::observe::cache("users", false);
+        self.counted.record(false);
         let user = self.users.get(id).await?.map(Arc::new);
         let mut cache = self.lock();
         if cache.len() >= MAX_ENTRIES {
