@@ -334,7 +334,7 @@ impl AdminApi {
             return Err(invalid("", "the body must be a JSON object (or empty)").into());
         }
         let report = check::run(
-            &self.registry.http,
+            &self.registry.http.for_provider(id),
             &row.spec,
             &settings,
             &self.redirect_uri(id),

@@ -9,14 +9,18 @@ use crate::admin::AdminApi;
 use crate::config::{ProviderSettings, Providers};
 use crate::engine::OidcEngine;
 use crate::flow::{Flow, FlowTiming};
-use crate::provider::http::IdpClient;
-use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry, TlsTrust};
+use crate::provider::{CachePolicy, EndpointPolicy, HttpLimits, Registry};
 use crate::session::{
     DEFAULT_PREFIX, FreshUsers, Responses, Sealer, SessionCookie, SessionTiming, Sessions,
     TokenKeeper,
 };
 use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
 use crate::util::Clock;
+
+// The trust settings, with the builder methods that set them (a child module: it sets the
+// builder's fields).
+#[path = "trust.rs"]
+mod trust;
 
 /// Why a layer could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -68,7 +72,7 @@ pub struct OidcLayerBuilder {
     timing: FlowTiming,
     limits: HttpLimits,
     endpoint_policy: EndpointPolicy,
-    tls_trust: TlsTrust,
+    tls_trust: trust::Trusts,
     cache: CachePolicy,
     error_page: Option<String>,
     after_logout: String,
@@ -95,7 +99,7 @@ impl Default for OidcLayerBuilder {
             timing: FlowTiming::default(),
             limits: HttpLimits::default(),
             endpoint_policy: EndpointPolicy::default(),
-            tls_trust: TlsTrust::default(),
+            tls_trust: Default::default(),
             cache: CachePolicy::default(),
             error_page: None,
             after_logout: "/".into(),
@@ -255,15 +259,6 @@ impl OidcLayerBuilder {
         self.endpoint_policy = p;
         self
     }
-    /// The certificate authorities trusted for calls to identity providers (default: the web
-    /// PKI roots). A self-hosted Authentik signed by a private CA needs that CA:
-    /// `TlsTrust::web_pki().with_pem_file("ca.pem")?`, or the OS store with
-    /// `.with_native_roots(true)`. A refused certificate fails the sign-in with
-    /// `provider_unreachable`, and the log names the cause and this setting.
-    pub fn tls_trust(mut self, trust: TlsTrust) -> Self {
-        self.tls_trust = trust;
-        self
-    }
     /// Discovery and JWKS cache policy.
     pub fn cache_policy(mut self, c: CachePolicy) -> Self {
         self.cache = c;
@@ -373,8 +368,9 @@ impl OidcLayerBuilder {
             .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
         let (settings, users, sessions) = crate::store::observed(settings, users, sessions);
         crate::observe::describe();
-        let http = IdpClient::with_policy(self.limits, self.endpoint_policy, &self.tls_trust)
-            .map_err(|e| BuildError::Http(e.detail().to_owned()))?;
+        let http = self
+            .tls_trust
+            .client(self.limits, self.endpoint_policy, &providers)?;
         let error_page = self.error_page.unwrap_or_else(|| {
             if cfg!(feature = "ui") {
                 format!("{prefix}/login")

@@ -8,6 +8,7 @@ use futures_util::StreamExt as _;
 use tracing::Instrument as _;
 
 use super::address::{EndpointPolicy, PolicyResolver, refused_name_in};
+pub(crate) use super::call::{Call, Endpoint};
 use super::horizon::{Horizons, Routed};
 use super::trust::{TlsTrust, certificate_advice};
 use crate::config::Secret;
@@ -34,70 +35,6 @@ impl Default for HttpLimits {
     }
 }
 
-/// Which of a provider's endpoints a request goes to: its metric label and its name in logs and
-/// errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Endpoint {
-    Discovery,
-    Jwks,
-    Token,
-    Userinfo,
-    /// A spec's extra user-API request (GitHub's emails), by its name in logs.
-    UserApi(&'static str),
-    Revocation,
-    /// A reachability probe of the admin check, by its name in logs.
-    Probe(&'static str),
-}
-
-impl Endpoint {
-    /// The `endpoint` label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Endpoint::Discovery => "discovery",
-            Endpoint::Jwks => "jwks",
-            Endpoint::Token => "token",
-            Endpoint::Userinfo => "userinfo",
-            Endpoint::UserApi(_) => "user_api",
-            Endpoint::Revocation => "revocation",
-            Endpoint::Probe(_) => "probe",
-        }
-    }
-
-    /// Its name in logs and errors.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Endpoint::UserApi(what) | Endpoint::Probe(what) => what,
-            other => other.label(),
-        }
-    }
-}
-
-/// One request to a provider: which endpoint, and for which provider when it is a provider's
-/// own call (sign-in, refresh, revocation) rather than the admin's check, which is not counted.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Call<'a> {
-    provider: Option<&'a str>,
-    endpoint: Endpoint,
-}
-
-impl<'a> Call<'a> {
-    /// A request of `provider`'s (a configured id), counted in the metrics.
-    pub fn of(provider: &'a str, endpoint: Endpoint) -> Self {
-        Call {
-            provider: Some(provider),
-            endpoint,
-        }
-    }
-
-    /// A request of the admin's provider check: traced, not counted.
-    pub fn check(endpoint: Endpoint) -> Self {
-        Call {
-            provider: None,
-            endpoint,
-        }
-    }
-}
-
 /// A response from a provider: status, content type and the (bounded) body.
 #[derive(Debug)]
 pub(crate) struct IdpResponse {
@@ -116,6 +53,9 @@ impl IdpResponse {
 #[derive(Clone)]
 pub(crate) struct IdpClient {
     client: reqwest::Client,
+    /// Providers with certificate authorities of their own: their requests go through their
+    /// own client.
+    own: std::sync::Arc<std::collections::HashMap<String, reqwest::Client>>,
     limits: HttpLimits,
     policy: EndpointPolicy,
     /// Providers reached at another address than browsers use (split horizon).
@@ -136,24 +76,38 @@ impl IdpClient {
         policy: EndpointPolicy,
         trust: &TlsTrust,
     ) -> Result<IdpClient, Error> {
-        let mut builder = trust
-            .apply(reqwest::Client::builder())
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(limits.timeout)
-            .connect_timeout(limits.connect_timeout)
-            .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")));
-        if policy != EndpointPolicy::AllowAll {
-            builder = builder.dns_resolver(std::sync::Arc::new(PolicyResolver(policy)));
-        }
-        let client = builder
-            .build()
-            .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
         Ok(IdpClient {
-            client,
+            client: build_client(limits, policy, trust)?,
+            own: Default::default(),
             limits,
             policy,
             horizons: Horizons::default(),
         })
+    }
+
+    /// This client, with `provider`'s requests trusting the certificate authorities of `trust`
+    /// instead of the client's own.
+    pub fn with_provider_trust(mut self, provider: &str, trust: &TlsTrust) -> Result<Self, Error> {
+        let client = build_client(self.limits, self.policy, trust)?;
+        std::sync::Arc::make_mut(&mut self.own).insert(provider.to_owned(), client);
+        Ok(self)
+    }
+
+    /// This client as `provider`'s requests use it (its own trust, if it has one), for calls
+    /// that do not name the provider (the admin's check).
+    pub fn for_provider(&self, provider: &str) -> IdpClient {
+        let mut c = self.clone();
+        if let Some(own) = self.own.get(provider) {
+            c.client = own.clone();
+        }
+        c
+    }
+
+    /// The client for a request of `provider`'s.
+    fn client_for(&self, provider: Option<&str>) -> &reqwest::Client {
+        provider
+            .and_then(|p| self.own.get(p))
+            .unwrap_or(&self.client)
     }
 
     /// The address policy of this client.
@@ -170,7 +124,7 @@ impl IdpClient {
     ) -> Result<IdpResponse, Error> {
         let routed = self.horizons.route(url);
         let url = routed.url.as_str();
-        let mut req = forwarded(self.client.get(url), &routed)
+        let mut req = forwarded(self.client_for(call.provider).get(url), &routed)
             .header(http::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
@@ -192,7 +146,7 @@ impl IdpClient {
             .finish();
         let routed = self.horizons.route(url);
         let url = routed.url.as_str();
-        let mut req = forwarded(self.client.post(url), &routed)
+        let mut req = forwarded(self.client_for(call.provider).post(url), &routed)
             .header(http::header::ACCEPT, "application/json")
             .header(
                 http::header::CONTENT_TYPE,
@@ -336,6 +290,26 @@ impl IdpClient {
             body: body.into(),
         })
     }
+}
+
+/// A client with the limits, address policy and trust given: no redirects followed.
+fn build_client(
+    limits: HttpLimits,
+    policy: EndpointPolicy,
+    trust: &TlsTrust,
+) -> Result<reqwest::Client, Error> {
+    let mut builder = trust
+        .apply(reqwest::Client::builder())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(limits.timeout)
+        .connect_timeout(limits.connect_timeout)
+        .user_agent(concat!("tower-oidc/", env!("CARGO_PKG_VERSION")));
+    if policy != EndpointPolicy::AllowAll {
+        builder = builder.dns_resolver(std::sync::Arc::new(PolicyResolver(policy)));
+    }
+    builder
+        .build()
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))
 }
 
 /// Adds the split horizon's `X-Forwarded-Host`/`X-Forwarded-Proto` to a rerouted request.

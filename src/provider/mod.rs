@@ -5,6 +5,7 @@ mod active;
 mod address;
 mod backoff;
 mod buttons;
+mod call;
 mod discovery;
 mod fastkey;
 mod horizon;

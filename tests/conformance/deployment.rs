@@ -295,3 +295,86 @@ async fn ready_checks_the_stores_and_each_enabled_provider() {
     assert!(!body.to_string().contains("127.0.0.1"), "{body}");
     assert_eq!(get(app.at("/api/auth/health")).await.0, 200);
 }
+
+/// Issue 19, item 1, per provider: `.provider_tls_trust(id, …)` trusts a CA for that provider's
+/// requests alone. Two HTTPS fakes with certificates of one private CA: the provider given the
+/// CA signs in (and its admin Test passes), the other is refused with the unknown-CA cause, as
+/// with no trust at all; an id the registry lacks fails `build()`.
+#[tokio::test]
+async fn a_provider_trusts_its_own_ca_and_no_other_does() {
+    let ca = crate::common::tls::test_ca();
+    let fake = |ca: &crate::common::tls::TestCa| {
+        FakeAuthentik::builder()
+            .tls(ca.leaf_chain_pem.clone(), ca.leaf_key_pem.clone())
+            .start()
+    };
+    let (company, other) = (fake(&ca).await, fake(&ca).await);
+    let trust = || {
+        tower_oidc::TlsTrust::web_pki()
+            .with_pem(ca.ca_pem.as_bytes())
+            .unwrap()
+    };
+    let app = crate::common::app_custom(
+        crate::common::with_second_authentik(),
+        vec![
+            ("authentik", crate::common::admin_settings(&company)),
+            ("other", authentik_settings(&other, UrlForm::Issuer)),
+        ],
+        |b| b.provider_tls_trust("authentik", trust()),
+    )
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    // alice is an admin at the company's Authentik.
+    let r = authorize(&app, &browser, "?login_hint=alice").await;
+    assert_eq!(
+        r.status(),
+        302,
+        "the trusted provider's discovery was fetched"
+    );
+    let out = finish_in(&browser, &to_callback(&browser, &r).await).await;
+    assert_eq!(out.status, 303, "{:?}", out.location);
+    assert_eq!(crate::common::session_in(&browser, &app.url).await.0, 200);
+
+    let r = browser
+        .get(app.at("/api/auth/providers/other/authorize?login_hint=alice"))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r).unwrap_or_default();
+    assert!(
+        to.contains("error=provider_unreachable"),
+        "the other provider does not trust the CA: {to}"
+    );
+
+    let admin = app.admin_as(&browser);
+    let (status, report, _) = admin.post("/providers/authentik/test", None).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        report["ok"], true,
+        "the Test button uses the provider's trust: {report}"
+    );
+    let (_, report, _) = admin.post("/providers/other/test", None).await;
+    assert_eq!(report["ok"], false, "{report}");
+    assert!(
+        report.to_string().contains("does not trust"),
+        "the check names the unknown CA: {report}"
+    );
+
+    let unknown = tower_oidc::OidcLayer::builder()
+        .base_url("http://127.0.0.1:3000")
+        .provider_tls_trust("no-such-provider", trust())
+        .build()
+        .err();
+    assert!(
+        matches!(
+            unknown,
+            Some(tower_oidc::layer::BuildError::UnknownProvider(ref id)) if id == "no-such-provider"
+        ),
+        "{unknown:?}"
+    );
+}
