@@ -85,6 +85,40 @@ fn plain_request() -> Request<Body> {
         .unwrap()
 }
 
+/// The bare app's cookie header in the authenticated groups: a session cookie it never reads.
+const NO_SESSION: &str = "theme=dark; tower_oidc_session=x";
+
+type Group<'a> = criterion::BenchmarkGroup<'a, criterion::measurement::WallTime>;
+
+/// `svc` answering requests without a session cookie, called synchronously.
+fn bench_plain<S: Service<Request<Body>>>(g: &mut Group<'_>, name: &str, svc: &mut S) {
+    g.bench_function(name, |b| {
+        b.iter_batched(plain_request, |r| call_now(svc, r), BatchSize::SmallInput)
+    });
+}
+
+/// `svc` answering requests that carry `cookie`, on `rt`.
+fn bench_cookie<S>(
+    g: &mut Group<'_>,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    svc: &S,
+    cookie: &str,
+) where
+    S: Service<Request<Body>> + Clone,
+{
+    g.bench_function(name, |b| {
+        b.to_async(rt).iter_batched(
+            || cookie_request(cookie),
+            |r| {
+                let mut s = svc.clone();
+                async move { s.call(r).await }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn cookie_request(cookie: &str) -> Request<Body> {
     Request::builder()
         .uri("/dashboard?tab=2")
@@ -329,20 +363,8 @@ fn main() {
         let mut bare = App;
         let mut wrapped = l.layer(App);
         let mut g = c.benchmark_group("pass_through");
-        g.bench_function("bare", |b| {
-            b.iter_batched(
-                plain_request,
-                |r| call_now(&mut bare, r),
-                BatchSize::SmallInput,
-            )
-        });
-        g.bench_function("layer", |b| {
-            b.iter_batched(
-                plain_request,
-                |r| call_now(&mut wrapped, r),
-                BatchSize::SmallInput,
-            )
-        });
+        bench_plain(&mut g, "bare", &mut bare);
+        bench_plain(&mut g, "layer", &mut wrapped);
         g.finish();
         rows.push(report::Row::ratio(
             "pass-through (no session cookie)",
@@ -375,16 +397,7 @@ fn main() {
         }
         let mut g = c.benchmark_group("authenticated");
         let bare = App;
-        g.bench_function("bare", |b| {
-            b.to_async(&rt).iter_batched(
-                || cookie_request("theme=dark; tower_oidc_session=x"),
-                |r| {
-                    let mut s = bare.clone();
-                    async move { s.call(r).await }
-                },
-                BatchSize::SmallInput,
-            )
-        });
+        bench_cookie(&mut g, &rt, "bare", &bare, NO_SESSION);
         for (name, store) in stores {
             let l = rt.block_on(layer(store.clone(), settings.clone()));
             let cookie = rt.block_on(session(store.as_ref(), &settings));
@@ -403,16 +416,7 @@ fn main() {
                 s.call(cookie_request(&cookie)).await
             });
             assert!(check.is_ok());
-            g.bench_function(name, |b| {
-                b.to_async(&rt).iter_batched(
-                    || cookie_request(&cookie),
-                    |r| {
-                        let mut s = svc.clone();
-                        async move { s.call(r).await }
-                    },
-                    BatchSize::SmallInput,
-                )
-            });
+            bench_cookie(&mut g, &rt, name, &svc, &cookie);
             rows.push(report::Row::ratio(
                 &format!("authenticated, {name} sessions"),
                 "authenticated/bare",
@@ -544,44 +548,10 @@ fn with_recorder(
     let l = rt.block_on(layer(Arc::new(memory.clone()), memory.clone()));
     let cookie = rt.block_on(session(&memory, &memory));
     let mut g = c.benchmark_group("recorded");
-    let mut bare = App;
-    g.bench_function("bare", |b| {
-        b.iter_batched(
-            plain_request,
-            |r| call_now(&mut bare, r),
-            BatchSize::SmallInput,
-        )
-    });
-    let mut wrapped = l.layer(App);
-    g.bench_function("pass_through", |b| {
-        b.iter_batched(
-            plain_request,
-            |r| call_now(&mut wrapped, r),
-            BatchSize::SmallInput,
-        )
-    });
-    let bare = App;
-    g.bench_function("bare_async", |b| {
-        b.to_async(rt).iter_batched(
-            || cookie_request("theme=dark; tower_oidc_session=x"),
-            |r| {
-                let mut s = bare.clone();
-                async move { s.call(r).await }
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    let svc = l.layer(App);
-    g.bench_function("authenticated_memory", |b| {
-        b.to_async(rt).iter_batched(
-            || cookie_request(&cookie),
-            |r| {
-                let mut s = svc.clone();
-                async move { s.call(r).await }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    bench_plain(&mut g, "bare", &mut App);
+    bench_plain(&mut g, "pass_through", &mut l.layer(App));
+    bench_cookie(&mut g, rt, "bare_async", &App, NO_SESSION);
+    bench_cookie(&mut g, rt, "authenticated_memory", &l.layer(App), &cookie);
     g.finish();
     rows.push(report::Row::ratio(
         "pass-through, metrics recorder installed",

@@ -38,11 +38,7 @@ async fn admin(admin: AdminUser) -> HttpResponse {
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    common::init_logs();
     let setup = common::setup().await?;
     // The same engine as the tower layer, driven by actix-web's middleware.
     let engine = setup.layer.engine().clone();

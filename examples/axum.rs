@@ -47,11 +47,7 @@ fn app(layer: tower_oidc::OidcLayer) -> Router {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    common::init_logs();
     let setup = common::setup().await?;
     let listener = tokio::net::TcpListener::bind(&setup.addr).await?;
     common::banner("axum", &setup);

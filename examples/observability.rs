@@ -42,11 +42,7 @@ fn app(layer: tower_oidc::OidcLayer, prometheus: PrometheusHandle) -> Router {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    common::init_logs();
     // The recorder first: the layer's builder registers the metrics' help text with it, and
     // everything is recorded into whatever recorder is installed at the time. Durations get
     // histogram buckets from 5 ms to 10 s.

@@ -205,11 +205,7 @@ async fn start_fake(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    common::init_logs();
 
     let (app_url, addr) = app_url_and_addr()?;
     let redirect_uri = format!("{app_url}/api/auth/providers/authentik/callback");

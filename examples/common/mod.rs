@@ -240,3 +240,12 @@ pub fn admin_page(user: &User) -> String {
         ),
     )
 }
+
+/// Logs to stderr at `RUST_LOG`'s levels (default `info`).
+pub fn init_logs() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+}

@@ -20,6 +20,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+import { Check, TESTS, expect, finish, runAll, step, watchdog } from "./harness.mjs";
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
 const OUT_DIR = join(REPO, "target", "browser");
@@ -51,31 +53,7 @@ if (!APP_URL) {
 const started = Date.now();
 let browser;
 let page;
-let current = "setup";
-
-const TESTS = [];
-let passed = 0;
-
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: ${current}: the run took longer than ${WATCHDOG_MS / 1000} s`);
-  console.log(`${passed} passed, ${TESTS.length - passed} failed`);
-  // Closing the browser may hang as well; exit regardless.
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
-
-class Check extends Error {}
-
-function expect(cond, message) {
-  if (!cond) throw new Check(message);
-}
-
-async function step(name, fn) {
-  current = name;
-  const t0 = Date.now();
-  await fn();
-  console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-}
+watchdog(WATCHDOG_MS);
 
 /// The page's visible text, shortened, to show what was there instead.
 async function pageText() {
@@ -397,31 +375,14 @@ async function loginOrder() {
   return ids.map((id) => id.replace(/^signin-/, ""));
 }
 
-let failed = false;
-try {
-  await launch();
-  for (const [name, run] of TESTS) {
-    current = name;
-    console.log(`# ${name}`);
-    await run();
-    passed += 1;
-  }
-} catch (e) {
-  failed = true;
-  const reason = e instanceof Check ? e.message : (e && e.stack) || String(e);
-  console.error(`FAIL: ${current}: ${reason}`);
-  if (page) {
-    await page
-      .screenshot({ path: FAILURE_PNG, fullPage: true, timeout: 3_000 })
-      .then(() => console.error(`screenshot of the failure: ${FAILURE_PNG}`))
-      .catch(() => {});
-  }
-} finally {
-  if (browser) await browser.close().catch(() => {});
-}
-if (!failed) {
+const ok = await runAll({
+  launch,
+  page: () => page,
+  browser: () => browser,
+  failurePng: FAILURE_PNG,
+});
+if (ok) {
   console.log(`screenshots: ${SIGNED_IN_PNG}, ${ADMIN_PNG}`);
   console.log(`browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
-console.log(`${passed} passed, ${TESTS.length - passed} failed`);
-process.exit(failed ? 1 : 0);
+finish(ok);

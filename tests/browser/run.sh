@@ -14,34 +14,15 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 t_start=$(date +%s)
 
-summary=""
-fail() {
-  echo "FAIL: $*" >&2
-  echo "${summary:-0 passed, 1 failed}"
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # --- what the test needs ---------------------------------------------------------------------
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium (absent)"
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  [ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
-fi
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-  echo "Installing playwright-core (npm ci)"
-  (cd "$here" && npm ci --no-audit --no-fund)
-fi
+ensure_browser
 echo "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium: version unknown'); playwright-core $(node -p "require('$here/node_modules/playwright-core/package.json').version")"
 
 # --- the app -----------------------------------------------------------------------------------
-cargo build --example quickstart
-target_dir="${CARGO_TARGET_DIR:-target}"
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-bin="$target_dir/debug/examples/quickstart"
-[ -x "$bin" ] || fail "no quickstart binary at $bin"
+build_example quickstart
 
 # Three distinct free loopback ports (the app, the fake Authentik, the staff fake), held open
 # together while picked.
@@ -54,26 +35,7 @@ read -r app_port fake_port staff_port < <(node -e '
   });')
 app_url="http://127.0.0.1:$app_port"
 
-work="$(mktemp -d)"
-log="$work/quickstart.log"
-app_pid=""
-cleanup() {
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    kill "$app_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$app_pid" 2>/dev/null || true
-    wait "$app_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-show_log() {
-  echo "--- quickstart output ---" >&2
-  cat "$log" >&2 || true
-  echo "--- end of quickstart output ---" >&2
-}
+start_work quickstart
 
 # Its own empty directory (the quickstart may write a database file there) and the built-in
 # fake: no real Authentik settings from the caller's environment.
@@ -99,24 +61,11 @@ fake_url="$(sed -n 's/.*Authentik: a built-in fake at \(http[^ ]*\) .*/\1/p' "$l
 echo "quickstart at $app_url, fake Authentik at $fake_url"
 
 # --- the tests ---------------------------------------------------------------------------------
-out="$work/browser.out"
-status=0
-(cd "$here" && APP_URL="$app_url" FAKE_AUTHENTIK_URL="$fake_url" \
-  timeout -k 5 110 node quickstart.mjs) | tee "$out" || status=$?
-summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 || true)"
-if [ "$status" -ne 0 ]; then
-  show_log
-  fail "the browser tests of the quickstart failed (see above)"
-fi
-case "$summary" in
-  *" passed, 0 failed") ;;
-  *) summary=""; fail "quickstart.mjs exited 0 without an \`N passed, 0 failed\` line" ;;
-esac
+run_node_tests quickstart.mjs APP_URL="$app_url" FAKE_AUTHENTIK_URL="$fake_url"
 quickstart_passed="${summary%% *}"
 
 # --- two sites over HTTPS (issue 19): a script of its own, which builds and starts its app ------
-cleanup
-app_pid=""
+stop_app
 two_out="$(mktemp)"
 two_status=0
 "$here/two_sites.sh" | tee "$two_out" || two_status=$?

@@ -26,6 +26,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+import { Check, TESTS, expect, finish, runAll, step, watchdog } from "./harness.mjs";
+
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
 const OUT_DIR = join(REPO, "target", "browser");
@@ -60,30 +62,7 @@ let browser;
 let context;
 let page; // the tab a person uses
 let api; // a second tab on the app's origin, for fetch() with the browser's cookies
-let current = "setup";
-
-const TESTS = [];
-let passed = 0;
-
-const watchdog = setTimeout(() => {
-  console.error(`FAIL: ${current}: the run took longer than ${WATCHDOG_MS / 1000} s`);
-  console.log(`${passed} passed, ${TESTS.length - passed} failed`);
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
-
-class Check extends Error {}
-
-function expect(cond, message) {
-  if (!cond) throw new Check(message);
-}
-
-async function step(name, fn) {
-  current = name;
-  const t0 = Date.now();
-  await fn();
-  console.log(`ok - ${name} (${Date.now() - t0} ms)`);
-}
+watchdog(WATCHDOG_MS);
 
 async function pageText(p = page) {
   try {
@@ -390,28 +369,11 @@ TESTS.push(["a front-channel logout iframe on the provider's site ends the brows
   });
 }]);
 
-let failed = false;
-try {
-  await launch();
-  for (const [name, run] of TESTS) {
-    current = name;
-    console.log(`# ${name}`);
-    await run();
-    passed += 1;
-  }
-} catch (e) {
-  failed = true;
-  const reason = e instanceof Check ? e.message : (e && e.stack) || String(e);
-  console.error(`FAIL: ${current}: ${reason}`);
-  if (page) {
-    await page
-      .screenshot({ path: FAILURE_PNG, fullPage: true, timeout: 3_000 })
-      .then(() => console.error(`screenshot of the failure: ${FAILURE_PNG}`))
-      .catch(() => {});
-  }
-} finally {
-  if (browser) await browser.close().catch(() => {});
-}
-if (!failed) console.log(`two-site browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-console.log(`${passed} passed, ${TESTS.length - passed} failed`);
-process.exit(failed ? 1 : 0);
+const ok = await runAll({
+  launch,
+  page: () => page,
+  browser: () => browser,
+  failurePng: FAILURE_PNG,
+});
+if (ok) console.log(`two-site browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+finish(ok);

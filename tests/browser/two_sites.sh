@@ -21,62 +21,21 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 t_start=$(date +%s)
 
-summary=""
-fail() {
-  echo "FAIL: $*" >&2
-  echo "${summary:-0 passed, 1 failed}"
-  exit 1
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # --- what the test needs ---------------------------------------------------------------------
-apt_install() {
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium (absent)"
-  apt_install chromium
-  [ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
-fi
+ensure_browser
 if ! command -v certutil >/dev/null 2>&1; then
   echo "Installing Debian's libnss3-tools for certutil (absent)"
   apt_install libnss3-tools
   command -v certutil >/dev/null 2>&1 || fail "apt-get installed libnss3-tools but certutil is missing"
 fi
-if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-  echo "Installing playwright-core (npm ci)"
-  (cd "$here" && npm ci --no-audit --no-fund)
-fi
 
 # --- the app -----------------------------------------------------------------------------------
-cargo build --example two_sites
-target_dir="${CARGO_TARGET_DIR:-target}"
-case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-bin="$target_dir/debug/examples/two_sites"
-[ -x "$bin" ] || fail "no two_sites binary at $bin"
+build_example two_sites
 
-work="$(mktemp -d)"
-log="$work/two_sites.log"
-app_pid=""
-cleanup() {
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    kill "$app_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$app_pid" 2>/dev/null || true
-    wait "$app_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-show_log() {
-  echo "--- two_sites output ---" >&2
-  cat "$log" >&2 || true
-  echo "--- end of two_sites output ---" >&2
-}
+start_work two_sites
 
 resolves_to_loopback() {
   getent ahostsv4 "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127\.0\.0\.1'
@@ -121,18 +80,6 @@ certutil -N -d "sql:$nssdb" --empty-password
 certutil -A -d "sql:$nssdb" -n "tower-oidc two-sites test CA" -t "C,," -i "$ca_file"
 
 # --- the tests ---------------------------------------------------------------------------------
-out="$work/browser.out"
-status=0
-(cd "$here" && APP_URL="$app_url" IDP_URL="$idp_url" ISSUER="$issuer" CHROMIUM_HOME="$home" \
-  timeout -k 5 110 node two_sites.mjs) | tee "$out" || status=$?
-summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 || true)"
-if [ "$status" -ne 0 ]; then
-  show_log
-  fail "the two-site browser tests failed (see above)"
-fi
-case "$summary" in
-  *" passed, 0 failed") ;;
-  *) summary=""; fail "two_sites.mjs exited 0 without an \`N passed, 0 failed\` line" ;;
-esac
+run_node_tests two_sites.mjs APP_URL="$app_url" IDP_URL="$idp_url" ISSUER="$issuer" CHROMIUM_HOME="$home"
 echo "took $(($(date +%s) - t_start)) s in all"
 echo "$summary"
