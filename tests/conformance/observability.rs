@@ -13,7 +13,7 @@ use tower_oidc::observe::{
     SESSIONS_ENDED, SIGN_INS_COMPLETED, SIGN_INS_FAILED, SIGN_INS_STARTED, STORE_DURATION,
 };
 use tower_oidc::store::SettingsStore;
-use tower_oidc::testing::{FakeAuthentik, FakeUser};
+use tower_oidc::testing::FakeAuthentik;
 
 use crate::common::metrics::{
     all_labels, assert_labels_bounded, counter, counters_having, samples,
@@ -25,18 +25,6 @@ use crate::common::{
 };
 
 const P: &str = "metered";
-
-async fn fake() -> FakeAuthentik {
-    FakeAuthentik::builder()
-        .scopes(["openid", "email", "profile", "offline_access"])
-        .user(
-            FakeUser::new("alice")
-                .name("Alice")
-                .email("alice@example.com"),
-        )
-        .start()
-        .await
-}
 
 /// An app whose only provider in use is `id` (Authentik's spec), on a manual clock.
 async fn metered_app(fake: &FakeAuthentik, id: &str) -> (App, Clock) {
@@ -55,7 +43,7 @@ async fn metered_app(fake: &FakeAuthentik, id: &str) -> (App, Clock) {
 /// with the exact counters and labels each leaves.
 #[tokio::test]
 async fn metrics_of_a_sign_in_a_failure_a_refresh_and_a_logout() {
-    let fake = fake().await;
+    let fake = crate::tokens::fake().await;
     let (app, clock) = metered_app(&fake, P).await;
     let provider = [("provider", P)];
 
@@ -154,7 +142,7 @@ async fn metrics_of_a_sign_in_a_failure_a_refresh_and_a_logout() {
 /// no label anywhere takes it.
 #[tokio::test]
 async fn metric_labels_never_take_a_value_a_request_chooses() {
-    let fake = fake().await;
+    let fake = crate::tokens::fake().await;
     let (app, _) = metered_app(&fake, "metered2").await;
     let chosen = "zz-chosen-by-a-request";
     let unknown_failures = || -> u64 {
@@ -223,7 +211,7 @@ async fn metric_labels_never_take_a_value_a_request_chooses() {
 /// calls it makes.
 #[tokio::test]
 async fn spans_make_a_sign_in_one_trace() {
-    let fake = fake().await;
+    let fake = crate::tokens::fake().await;
     let (app, _) = metered_app(&fake, "metered3").await;
     let (logs, _guard) = Logs::capture();
     let r = authorize(&app, &app.client, "?login_hint=alice").await;

@@ -28,7 +28,8 @@ async fn token(req: Request) -> (StatusCode, String) {
     }
 }
 
-async fn fake() -> FakeAuthentik {
+/// A fake Authentik that issues refresh tokens (`offline_access` mapped), with alice.
+pub(crate) async fn fake() -> FakeAuthentik {
     FakeAuthentik::builder()
         .scopes(["openid", "email", "profile", "offline_access"])
         .user(
