@@ -7,6 +7,8 @@
 //! - `authorize`: the authorize redirect (discovery cached, from an in-process FakeAuthentik);
 //! - `refresh`: a token refresh through `Auth::access_token` against the refresh grant alone
 //!   (both against an in-process FakeAuthentik over loopback HTTP);
+//! - `axum`: the authenticated (memory) request through an axum `Router` whose handler takes
+//!   `CurrentUser`, against a bare `Router`;
 //! - `recorded`: the pass-through and the authenticated (memory) requests again with a metrics
 //!   recorder installed (`metrics-exporter-prometheus`), same budgets.
 //!
@@ -83,6 +85,11 @@ fn plain_request() -> Request<Body> {
         .header("cookie", "theme=dark; _ga=GA1.2.3")
         .body(Empty::new())
         .unwrap()
+}
+
+/// A handler as users write one: it takes the signed-in user.
+async fn current_user(user: tower_oidc::CurrentUser) -> &'static str {
+    if user.id.0.is_empty() { "?" } else { "ok" }
 }
 
 /// The bare app's cookie header in the authenticated groups: a session cookie it never reads.
@@ -426,6 +433,37 @@ fn main() {
             ));
         }
         g.finish();
+    }
+
+    // 2b. Where users are (issue 21): the authenticated request through an axum `Router` whose
+    //     handler takes `CurrentUser`, against a bare `Router` with the same route.
+    {
+        let memory = MemoryStore::new();
+        let l = rt.block_on(layer(Arc::new(memory.clone()), memory.clone()));
+        let cookie = rt.block_on(session(&memory, &memory));
+        let bare = axum::Router::new().route("/dashboard", axum::routing::get(|| async { "ok" }));
+        let app = axum::Router::new()
+            .route("/dashboard", axum::routing::get(current_user))
+            .layer(l);
+        let status = rt
+            .block_on(app.clone().call(cookie_request(&cookie)))
+            .unwrap()
+            .status();
+        assert_eq!(
+            status, 200,
+            "the bench session reaches the handler signed in"
+        );
+        let mut g = c.benchmark_group("axum");
+        bench_cookie(&mut g, &rt, "bare", &bare, NO_SESSION);
+        bench_cookie(&mut g, &rt, "current_user", &app, &cookie);
+        g.finish();
+        rows.push(report::Row::ratio(
+            "axum Router, handler takes CurrentUser (memory sessions)",
+            "axum/bare",
+            "axum/current_user",
+            None,
+            report::Budget::Added,
+        ));
     }
 
     // 3. The authorize redirect (discovery cached).
