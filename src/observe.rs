@@ -330,8 +330,9 @@ pub(crate) fn sessions_ended(provider: &str, cause: &'static str, n: u64) {
     }
 }
 
-/// A logout request from `provider` through `channel`, `accepted` or `refused`.
-pub(crate) fn logout_request(provider: &str, channel: &'static str, outcome: &'static str) {
+/// A logout request from `provider` through `channel`, accepted or refused.
+pub(crate) fn logout_request(provider: &str, channel: &'static str, accepted: bool) {
+    let outcome = if accepted { "accepted" } else { "refused" };
     metrics::counter!(LOGOUT_REQUESTS, "provider" => provider.to_owned(), "channel" => channel, "outcome" => outcome)
         .increment(1);
 }

@@ -164,12 +164,7 @@ impl OidcEngine {
         }
         .instrument(span)
         .await;
-        let accepted = if outcome.is_ok() {
-            "accepted"
-        } else {
-            "refused"
-        };
-        crate::observe::logout_request(provider, "backchannel", accepted);
+        crate::observe::logout_request(provider, "backchannel", outcome.is_ok());
         match outcome {
             Ok((token, ended)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "backchannel_logout", provider = %id, by_sid = matches!(token.ends, LogoutTarget::Session(_)), sessions = ended.len(), "the provider ended sessions (back-channel logout)");
@@ -222,12 +217,7 @@ impl OidcEngine {
         }
         .instrument(span)
         .await;
-        let accepted = if outcome.is_ok() {
-            "accepted"
-        } else {
-            "refused"
-        };
-        crate::observe::logout_request(provider, "frontchannel", accepted);
+        crate::observe::logout_request(provider, "frontchannel", outcome.is_ok());
         match outcome {
             Ok((issuer, ended)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "frontchannel_logout", provider = %id, sessions = ended.len(), "the provider ended sessions (front-channel logout)");

@@ -62,7 +62,7 @@ impl OidcEngine {
                     && auth.is_signed_in()
                 {
                     let r = redirect(StatusCode::SEE_OTHER, "/", &fe.cookies);
-                    return (r, Err(ErrorCode::InvalidState));
+                    return (r, Err(fe.error.code()));
                 }
                 let r = self.responses.error(headers, &fe.error, &fe.cookies);
                 return (r, Err(fe.error.code()));
