@@ -182,14 +182,14 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
             subject: "f14ea2846c4f1c4b78fb983b5aa9362f3dbb0804de7d2fdaac0e5171079b01b9".into(),
             sid: Some("835f67347452576e2b52dcfda428db03e0a69e72dbe684c20e5d4eee4555226f".into()),
         }),
-        tokens: Some(TokenState {
+        tokens: Some(Box::new(TokenState {
             access_expires_at: Some(now + 3600),
             refresh_at: Some(now + 3540),
             refreshable: true,
             lease_until: 0,
             retry_after: 0,
             sealed: SealedTokens("A".repeat(1900)),
-        }),
+        })),
         ..SessionRecord::new(user, "authentik", now + 7 * 24 * 3600)
     };
     store.store(&id, &record).await.unwrap();

@@ -118,7 +118,7 @@ impl OidcEngine {
             sign_in: v.sign_in.clone(),
             created_at: now,
             idp: v.idp.clone(),
-            tokens: Some(tokens),
+            tokens: Some(Box::new(tokens)),
             claims: v.profile.extra.clone(),
             ..SessionRecord::new(user, v.provider.clone(), self.sessions.expiry(now, now))
         };

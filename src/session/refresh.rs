@@ -149,7 +149,7 @@ impl TokenKeeper {
         for _ in 0..WRITE_ATTEMPTS {
             let mut next = base.clone();
             next.version = base.version.wrapping_add(1);
-            next.tokens = Some(state.clone());
+            next.tokens = Some(Box::new(state.clone()));
             if let Some(v) = &verified {
                 if v.id_token_hint.is_some() {
                     next.id_token_hint = v.id_token_hint.clone();

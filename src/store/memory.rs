@@ -1,6 +1,7 @@
 //! In-memory stores: for tests, demos, and single-process apps that may lose state on restart.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -18,49 +19,62 @@ struct Inner {
     identities: HashMap<Identity, UserId>,
     settings: BTreeMap<String, ProviderSettings>,
     sessions: HashMap<SessionId, Arc<SessionRecord>>,
-    /// The sessions each [`SessionFilter`] selects: kept in step with `sessions` by
-    /// `put_session` and `remove_session`, the only writers of either.
-    session_index: HashMap<SessionFilter, HashSet<SessionId>>,
+    /// The sessions each [`SessionFilter`] selects, by a keyed hash of the filter (a copy of
+    /// each filter would cost more than the session's own record): kept in step with
+    /// `sessions` by `put_session` and `remove_session`, the only writers of either. Readers
+    /// check `SessionFilter::matches`, so two filters sharing a hash select nothing extra.
+    session_index: HashMap<u64, Vec<SessionId>>,
+    index_hasher: std::hash::RandomState,
     consumed: HashMap<String, SystemTime>,
 }
 
 impl Inner {
+    fn index_keys(&self, record: &SessionRecord) -> Vec<u64> {
+        SessionFilter::all_for(record)
+            .iter()
+            .map(|f| self.index_hasher.hash_one(f))
+            .collect()
+    }
+
     fn put_session(&mut self, id: &SessionId, record: Arc<SessionRecord>) {
-        let new = SessionFilter::all_for(&record);
+        let new = self.index_keys(&record);
         if let Some(old) = self.sessions.insert(id.clone(), record) {
-            for f in SessionFilter::all_for(&old) {
-                if !new.contains(&f) {
-                    self.unindex(&f, id);
+            for k in self.index_keys(&old) {
+                if !new.contains(&k) {
+                    self.unindex(k, id);
                 }
             }
         }
-        for f in new {
-            self.session_index.entry(f).or_default().insert(id.clone());
+        for k in new {
+            let ids = self.session_index.entry(k).or_default();
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
         }
     }
 
     fn remove_session(&mut self, id: &SessionId) -> Option<Arc<SessionRecord>> {
         let old = self.sessions.remove(id)?;
-        for f in SessionFilter::all_for(&old) {
-            self.unindex(&f, id);
+        for k in self.index_keys(&old) {
+            self.unindex(k, id);
         }
         Some(old)
     }
 
-    fn unindex(&mut self, filter: &SessionFilter, id: &SessionId) {
-        if let Some(set) = self.session_index.get_mut(filter) {
-            set.remove(id);
-            if set.is_empty() {
-                self.session_index.remove(filter);
+    fn unindex(&mut self, key: u64, id: &SessionId) {
+        if let Some(ids) = self.session_index.get_mut(&key) {
+            ids.retain(|x| x != id);
+            if ids.is_empty() {
+                self.session_index.remove(&key);
             }
         }
     }
 
-    /// The ids `filter` selects (live or not).
+    /// The ids `filter` selects (live or not), and perhaps a few more: check `matches`.
     fn selected(&self, filter: &SessionFilter) -> Vec<SessionId> {
         self.session_index
-            .get(filter)
-            .map(|set| set.iter().cloned().collect())
+            .get(&self.index_hasher.hash_one(filter))
+            .cloned()
             .unwrap_or_default()
     }
 }
@@ -318,6 +332,9 @@ impl SessionStore for MemoryStore {
         let mut g = self.lock();
         let mut ended = Vec::new();
         for id in g.selected(filter) {
+            if !g.sessions.get(&id).is_some_and(|r| filter.matches(r)) {
+                continue;
+            }
             if let Some(r) = g.remove_session(&id)
                 && !r.is_expired(now)
             {

@@ -225,9 +225,10 @@ pub struct SessionRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<IdpSession>,
     /// The session's tokens, sealed (AES-256-GCM under the layer's cookie key) before any store
-    /// sees them, with the plain facts needed to decide when to refresh.
+    /// sees them, with the plain facts needed to decide when to refresh. Boxed: a session
+    /// without tokens does not carry their room (every cached session counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<TokenState>,
+    pub tokens: Option<Box<TokenState>>,
     /// Claims the provider's `[claims.extra]` rules keep beyond the fixed profile fields.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub claims: std::collections::BTreeMap<String, serde_json::Value>,
