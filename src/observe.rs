@@ -40,7 +40,8 @@
 //! | `tower_oidc_logout_requests_total` | counter | `provider`, `channel`, `outcome` | logout requests from the provider (`accepted`, `refused`) |
 //! | `tower_oidc_store_operation_duration_seconds` | histogram | `store`, `operation` | one call to a session, user or settings store out of process |
 //! | `tower_oidc_store_errors_total` | counter | `store`, `operation` | store calls that failed |
-//! | `tower_oidc_cache_requests_total` | counter | `cache`, `result` | lookups in the discovery, key-set and user caches (`hit`, `miss`) |
+//! | `tower_oidc_cache_requests_total` | counter | `cache`, `result` | lookups in the discovery, key-set, user and session caches (`hit`, `miss`; a session cached too long ago counts as a miss) |
+//! | `tower_oidc_cache_evictions_total` | counter | `cache` | sessions the session cache dropped to stay within its size |
 //!
 //! Stores that answer from this process's memory ([`MemoryStore`](crate::MemoryStore)) are not
 //! timed: a call costs less than timing it would.
@@ -86,6 +87,8 @@ pub const STORE_DURATION: &str = "tower_oidc_store_operation_duration_seconds";
 pub const STORE_ERRORS: &str = "tower_oidc_store_errors_total";
 /// Cache lookups. Labels: `cache`, `result`.
 pub const CACHE_REQUESTS: &str = "tower_oidc_cache_requests_total";
+/// Cache evictions. Labels: `cache`.
+pub const CACHE_EVICTIONS: &str = "tower_oidc_cache_evictions_total";
 
 /// One metric as documented: name, kind, labels and help text.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +181,13 @@ pub const METRICS: &[Metric] = &[
         CACHE_REQUESTS,
         "counter",
         &["cache", "result"],
-        "Lookups in the discovery, key-set and user caches.",
+        "Lookups in the discovery, key-set, user and session caches.",
+    ),
+    m(
+        CACHE_EVICTIONS,
+        "counter",
+        &["cache"],
+        "Entries a cache dropped to stay within its size.",
     ),
 ];
 
@@ -260,7 +269,7 @@ pub const LABEL_VALUES: &[(&str, &[&str])] = &[
             "consume_transaction",
         ],
     ),
-    ("cache", &["discovery", "jwks", "users"]),
+    ("cache", &["discovery", "jwks", "users", "sessions"]),
     ("result", &["hit", "miss"]),
 ];
 
@@ -369,6 +378,11 @@ impl CacheCounters {
             self.miss.increment(1);
         }
     }
+}
+
+/// The eviction counter of `cache`, registered once.
+pub(crate) fn cache_evictions(cache: &'static str) -> metrics::Counter {
+    metrics::counter!(CACHE_EVICTIONS, "cache" => cache)
 }
 
 /// A lookup in `cache` (`discovery`, `jwks`), registered at each call.

@@ -3,6 +3,10 @@
 //! sign-out on B ends it on A; a replayed callback on A after B consumed it is refused; a
 //! back-channel logout delivered to B ends the session on A.
 //!
+//! Each instance caches sessions (`SessionCache`); A's staleness bound is 30 s, so a session
+//! ended on B and refused on A within a second was dropped by the change channel (Postgres
+//! `LISTEN/NOTIFY`, Redis pub/sub). With A's channel cut, the bound alone refuses it.
+//!
 //! Runs with `cargo test --all-features --test multi_instance` against
 //! `TOWER_OIDC_TEST_POSTGRES_URL` and `TOWER_OIDC_TEST_REDIS_URL` (as `.ci/run` does). It never
 //! skips: a missing server fails it.
@@ -12,14 +16,16 @@ mod common;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::{Router, routing::get};
 use common::{client, get_json, get_with_cookie, location, session_cookie, tx_cookie};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{
-    PostgresStore, RedisSessionStore, SecretKey, SessionStore, SettingsStore, UserStore,
+    PostgresStore, RedisSessionStore, SecretKey, SessionCache, SessionChange, SessionChanges,
+    SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore, StoreError, UserStore,
 };
 use tower_oidc::testing::{Endpoint, FakeAuthentik};
 use tower_oidc::{OidcLayer, Providers, Secret};
@@ -69,7 +75,12 @@ struct Shared {
 
 /// One app instance: its own store connections (as another process would have), the shared
 /// cookie key, and the public base URL of the load balancer.
-async fn instance(shared: &Shared, listener: tokio::net::TcpListener) -> Instance {
+async fn instance(
+    shared: &Shared,
+    listener: tokio::net::TcpListener,
+    cache: SessionCache,
+    cut: Option<Arc<AtomicBool>>,
+) -> Instance {
     let port = listener.local_addr().unwrap().port();
     let store = PostgresStore::connect_with(shared.pg.clone())
         .await
@@ -84,11 +95,19 @@ async fn instance(shared: &Shared, listener: tokio::net::TcpListener) -> Instanc
                 .with_prefix(&shared.redis_prefix),
         ),
     };
+    let session_store = match cut {
+        Some(cut) => Arc::new(Cuttable {
+            inner: session_store,
+            cut,
+        }),
+        None => session_store,
+    };
     let layer = OidcLayer::builder()
         .providers(Providers::builtin())
         .settings_arc(Arc::new(store.clone()) as Arc<dyn SettingsStore>)
         .users_arc(Arc::new(store) as Arc<dyn UserStore>)
         .sessions_arc(session_store)
+        .session_cache(cache)
         .base_url(&shared.public_url)
         .cookie_key(&shared.cookie_key)
         .build()
@@ -106,6 +125,34 @@ fn on_port(url: &str, port: u16) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_port(Some(port)).unwrap();
     u.to_string()
+}
+
+/// Polls `send` until it answers 401, and fails if a request sent more than `within` after
+/// `since` was still let in. Returns how long after `since` the first refusal came.
+async fn refused_within<F, Fut>(since: Instant, within: Duration, send: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = reqwest::StatusCode>,
+{
+    loop {
+        let sent = Instant::now();
+        let status = send().await;
+        if status == 401 {
+            return since.elapsed();
+        }
+        assert_eq!(status, 200);
+        assert!(
+            sent.duration_since(since) <= within,
+            "still signed in {:?} after the session ended (bound {within:?})",
+            sent.duration_since(since)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A's cache: a bound too long to explain a refusal within a second.
+fn long_bound() -> SessionCache {
+    SessionCache::new().staleness(Duration::from_secs(30))
 }
 
 async fn two_instances(sessions: Sessions) {
@@ -147,8 +194,8 @@ async fn two_instances(sessions: Sessions) {
         sessions,
         redis_prefix: format!("tower-oidc-multi:{t}:"),
     };
-    let a = instance(&shared, la).await;
-    let b = instance(&shared, lb).await;
+    let a = instance(&shared, la, long_bound(), None).await;
+    let b = instance(&shared, lb, SessionCache::new(), None).await;
 
     // The admin enables Authentik once, through instance A's store; B sees it.
     let seed = PostgresStore::connect_with(pg.clone())
@@ -201,11 +248,16 @@ async fn two_instances(sessions: Sessions) {
     assert!(replayed.contains("error=invalid_state"), "{replayed}");
     assert_eq!(fake.count(Endpoint::Token), 1);
 
-    // Sign out on B; the old session cookie no longer works on A.
+    // Sign out on B; the old session cookie (cached on A) no longer works on A.
     let r = client.post(b_url("/api/auth/logout")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let r = get_with_cookie(&a_url("/api/auth/session"), &session_cookie).await;
-    assert_eq!(r.status(), 401);
+    let took = refused_within(Instant::now(), Duration::from_secs(1), || async {
+        get_with_cookie(&a_url("/api/auth/session"), &session_cookie)
+            .await
+            .status()
+    })
+    .await;
+    eprintln!("{sessions:?}: sign-out on B refused on A after {took:?}");
 
     // Alice signs in again on A; Authentik ends her session and tells instance B (Back-Channel
     // Logout): her session on A ends at once.
@@ -238,17 +290,17 @@ async fn two_instances(sessions: Sessions) {
         "{:?}",
         report.deliveries
     );
-    let r = again
-        .get(a_url("/api/auth/session"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        401,
-        "signed out on A after B got the logout token"
-    );
+    let took = refused_within(Instant::now(), Duration::from_secs(1), || async {
+        again
+            .get(a_url("/api/auth/session"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    })
+    .await;
+    eprintln!("{sessions:?}: back-channel logout on B refused on A after {took:?}");
 
     drop((a, b));
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
@@ -264,4 +316,178 @@ async fn two_instances_share_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_share_redis_sessions() {
     two_instances(Sessions::Redis).await;
+}
+
+/// A's channel cut: the subscription delivers nothing and its markers never come back, as when
+/// the network drops the listening connection without closing it. A session ended on B is
+/// still refused on A once it is older than A's staleness bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_change_channel_still_refuses_within_the_staleness_bound() {
+    let bound = Duration::from_millis(500);
+    let t = tag();
+    let schema = format!("tower_oidc_cut_{t}");
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(&pg_url())
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let pg = PgConnectOptions::from_str(&pg_url())
+        .unwrap()
+        .options([("search_path", schema.as_str())]);
+    let fake = FakeAuthentik::start().await;
+    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut cookie_key = vec![0u8; 64];
+    getrandom::fill(&mut cookie_key).unwrap();
+    let shared = Shared {
+        public_url: format!("http://{}", la.local_addr().unwrap()),
+        pg: pg.clone(),
+        secret_key: [7; 32],
+        cookie_key,
+        sessions: Sessions::Postgres,
+        redis_prefix: String::new(),
+    };
+    let cut = Arc::new(AtomicBool::new(false));
+    let a = instance(
+        &shared,
+        la,
+        SessionCache::new().staleness(bound),
+        Some(cut.clone()),
+    )
+    .await;
+    let b = instance(&shared, lb, SessionCache::new(), None).await;
+    PostgresStore::connect_with(pg)
+        .await
+        .unwrap()
+        .with_secret_key(SecretKey::from_bytes([7; 32]))
+        .put(
+            "authentik",
+            &ProviderSettings {
+                enabled: true,
+                url: Some(fake.url()),
+                client_id: Some(fake.client_id().into()),
+                client_secret: Some(Secret::new(fake.client_secret())),
+                ..ProviderSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    let client = client();
+    let a_url = |p: &str| format!("http://127.0.0.1:{}{p}", a.port);
+    let r = client
+        .get(a_url(
+            "/api/auth/providers/authentik/authorize?login_hint=alice",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let r = client.get(location(&r).unwrap()).send().await.unwrap();
+    let r = client.get(location(&r).unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = session_cookie(&r).expect("session cookie");
+    assert_eq!(
+        get_json(&client, &a_url("/api/auth/session")).await["name"],
+        "Alice Anders"
+    );
+
+    cut.store(true, Ordering::SeqCst);
+    let r = client
+        .post(format!("http://127.0.0.1:{}/api/auth/logout", b.port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let took = refused_within(Instant::now(), bound, || async {
+        get_with_cookie(&a_url("/api/auth/session"), &cookie)
+            .await
+            .status()
+    })
+    .await;
+    eprintln!("channel cut: sign-out on B refused on A after {took:?} (bound {bound:?})");
+
+    drop((a, b));
+    let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&admin)
+        .await;
+}
+
+/// A session store whose change channel the test can cut.
+struct Cuttable {
+    inner: Arc<dyn SessionStore>,
+    cut: Arc<AtomicBool>,
+}
+
+struct CutChanges {
+    inner: Arc<dyn SessionChanges>,
+    cut: Arc<AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl SessionChanges for CutChanges {
+    async fn subscribe(
+        &self,
+    ) -> Result<futures_util::stream::BoxStream<'static, SessionChange>, StoreError> {
+        use futures_util::StreamExt as _;
+        let cut = self.cut.clone();
+        let stream = self.inner.subscribe().await?;
+        Ok(stream
+            .filter(move |_| std::future::ready(!cut.load(Ordering::SeqCst)))
+            .boxed())
+    }
+    async fn mark(&self, marker: &str) -> Result<(), StoreError> {
+        match self.cut.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => self.inner.mark(marker).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Cuttable {
+    async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        self.inner.load(id).await
+    }
+    async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
+        self.inner.store(id, record).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        self.inner.delete(id).await
+    }
+    async fn compare_and_swap(
+        &self,
+        id: &SessionId,
+        expected: u64,
+        record: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        self.inner.compare_and_swap(id, expected, record).await
+    }
+    async fn find_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.find_sessions(filter).await
+    }
+    async fn end_sessions(&self, filter: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
+        self.inner.end_sessions(filter).await
+    }
+    async fn consume_transaction(
+        &self,
+        transaction_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .consume_transaction(transaction_id, expires_at)
+            .await
+    }
+    fn changes(&self) -> Option<Arc<dyn SessionChanges>> {
+        Some(Arc::new(CutChanges {
+            inner: self.inner.changes()?,
+            cut: self.cut.clone(),
+        }))
+    }
 }

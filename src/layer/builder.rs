@@ -14,13 +14,16 @@ use crate::session::{
     DEFAULT_PREFIX, FreshUsers, Responses, Sealer, SessionCookie, SessionTiming, Sessions,
     TokenKeeper,
 };
-use crate::store::{MemoryStore, SessionStore, SettingsStore, UserStore};
+use crate::store::{MemoryStore, SessionCache, SessionStore, SettingsStore, UserStore};
 use crate::util::Clock;
 
 // The trust settings, with the builder methods that set them (a child module: it sets the
 // builder's fields).
 #[path = "trust.rs"]
 mod trust;
+// The stores and the session cache in front of them, with their builder methods.
+#[path = "stores.rs"]
+mod stores;
 
 /// Why a layer could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,6 +69,7 @@ pub struct OidcLayerBuilder {
     settings: Option<Arc<dyn SettingsStore>>,
     users: Option<Arc<dyn UserStore>>,
     sessions: Option<Arc<dyn SessionStore>>,
+    session_cache: SessionCache,
     base_url: Option<String>,
     prefix: String,
     key: Option<Vec<u8>>,
@@ -93,6 +97,7 @@ impl Default for OidcLayerBuilder {
             settings: None,
             users: None,
             sessions: None,
+            session_cache: SessionCache::default(),
             base_url: None,
             prefix: DEFAULT_PREFIX.into(),
             key: None,
@@ -154,54 +159,6 @@ impl OidcLayerBuilder {
     /// ```
     pub fn provider(mut self, id: impl Into<String>, settings: ProviderSettings) -> Self {
         self.seeds.push((id.into(), settings));
-        self
-    }
-    /// One store for settings, users and sessions (e.g. a `SqliteStore`, or a `MemoryStore`
-    /// in tests): the same as `.settings(s.clone()).users(s.clone()).sessions(s)`.
-    ///
-    /// ```
-    /// use tower_oidc::{OidcLayer, store::MemoryStore};
-    /// let layer = OidcLayer::builder()
-    ///     .store(MemoryStore::new())
-    ///     .base_url("http://127.0.0.1:3000")
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = layer;
-    /// ```
-    pub fn store<S>(self, s: S) -> Self
-    where
-        S: SettingsStore + UserStore + SessionStore + Clone,
-    {
-        self.settings(s.clone()).users(s.clone()).sessions(s)
-    }
-    /// The settings store (default: memory, seeded from the providers' `[settings]` tables).
-    pub fn settings(mut self, s: impl SettingsStore) -> Self {
-        self.settings = Some(Arc::new(s));
-        self
-    }
-    /// The settings store, shared.
-    pub fn settings_arc(mut self, s: Arc<dyn SettingsStore>) -> Self {
-        self.settings = Some(s);
-        self
-    }
-    /// The user store (default: memory).
-    pub fn users(mut self, s: impl UserStore) -> Self {
-        self.users = Some(Arc::new(s));
-        self
-    }
-    /// The user store, shared.
-    pub fn users_arc(mut self, s: Arc<dyn UserStore>) -> Self {
-        self.users = Some(s);
-        self
-    }
-    /// The session store (default: memory).
-    pub fn sessions(mut self, s: impl SessionStore) -> Self {
-        self.sessions = Some(Arc::new(s));
-        self
-    }
-    /// The session store, shared.
-    pub fn sessions_arc(mut self, s: Arc<dyn SessionStore>) -> Self {
-        self.sessions = Some(s);
         self
     }
     /// The app's public base URL, e.g. `https://app.example.com` (required): an origin, without
@@ -367,6 +324,7 @@ impl OidcLayerBuilder {
             .sessions
             .unwrap_or_else(|| Arc::new(memory) as Arc<dyn SessionStore>);
         let (settings, users, sessions) = crate::store::observed(settings, users, sessions);
+        let sessions = crate::store::cached(sessions, &self.session_cache);
         crate::observe::describe();
         let http = self
             .tls_trust

@@ -255,6 +255,14 @@ impl SessionStore for MemoryStore {
             .map(|r| SessionRecord::clone(&r)))
     }
 
+    fn peek(&self, id: &SessionId) -> Option<Arc<SessionRecord>> {
+        let g = self.lock();
+        g.sessions
+            .get(id)
+            .filter(|r| !r.is_expired(SystemTime::now()))
+            .cloned()
+    }
+
     async fn load_shared(&self, id: &SessionId) -> Result<Option<Arc<SessionRecord>>, StoreError> {
         let now = SystemTime::now();
         let mut g = self.lock();

@@ -28,11 +28,15 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
+mod changes;
 mod error;
 mod filter;
 mod memory;
 mod model;
 mod observed;
+#[cfg(feature = "postgres")]
+mod pg_changes;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
@@ -49,6 +53,9 @@ use async_trait::async_trait;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[cfg(feature = "redis")]
 pub use self::redis::RedisSessionStore;
+pub use cache::SessionCache;
+pub(crate) use cache::cached;
+pub use changes::{SessionChange, SessionChanges};
 pub use error::{StoreError, StoreErrorKind};
 pub use filter::SessionFilter;
 pub use memory::MemoryStore;
@@ -169,6 +176,15 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> Result<Option<std::sync::Arc<SessionRecord>>, StoreError> {
         Ok(self.load(id).await?.map(std::sync::Arc::new))
     }
+    /// The session with this id if the store can answer **without waiting** (from this
+    /// process's memory): a live session it holds. `None` means "ask
+    /// [`load_shared`](SessionStore::load_shared)", including when the store does not know the
+    /// id. The layer tries it first, so that a signed-in request whose session and user are at
+    /// hand goes to the app without a future of its own. The default is `None`.
+    fn peek(&self, id: &SessionId) -> Option<std::sync::Arc<SessionRecord>> {
+        let _ = id;
+        None
+    }
     /// Marks a login transaction as consumed until `expires_at`. Returns `true` the first time
     /// for a given id and `false` on every later call: the atomic single-use check that makes a
     /// replayed or double-fired callback fail.
@@ -178,8 +194,16 @@ pub trait SessionStore: Send + Sync + 'static {
         expires_at: SystemTime,
     ) -> Result<bool, StoreError>;
     /// Whether this store answers from this process's memory. Calls to such a store are not
-    /// timed or traced ([`crate::observe`]): they cost less than timing them would.
+    /// timed or traced ([`crate::observe`]), and the layer puts no [`SessionCache`] in front
+    /// of it: they cost less than either would.
     fn in_process(&self) -> bool {
         false
+    }
+    /// The channel on which this store announces every change of a session to every instance
+    /// sharing it, if it has one (Postgres and Redis do; SQLite does not). The layer's
+    /// [`SessionCache`] follows it; without one, the cache rereads a session once it is older
+    /// than the staleness bound.
+    fn changes(&self) -> Option<std::sync::Arc<dyn SessionChanges>> {
+        None
     }
 }

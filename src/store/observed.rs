@@ -155,4 +155,10 @@ impl SessionStore for Observed<dyn SessionStore> {
             self.0.consume_transaction(transaction_id, expires_at)
         )
     }
+    fn changes(&self) -> Option<Arc<dyn super::SessionChanges>> {
+        self.0.changes()
+    }
+    fn peek(&self, id: &SessionId) -> Option<Arc<SessionRecord>> {
+        self.0.peek(id)
+    }
 }

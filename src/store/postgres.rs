@@ -78,6 +78,13 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The channel on which the database announces session changes (see `pg_changes`).
+    fn session_changes(&self) -> Option<Arc<dyn super::SessionChanges>> {
+        Some(Arc::new(super::pg_changes::PgChanges {
+            pool: self.pool.clone(),
+        }))
+    }
+
     /// Connects to `url` (`postgres://user:password@host/db`) with a pool of up to 10
     /// connections and migrates the database.
     ///

@@ -87,6 +87,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// SQLite has no channel to announce session changes on: a cached session is reread once
+    /// it is older than the cache's staleness bound.
+    fn session_changes(&self) -> Option<Arc<dyn super::SessionChanges>> {
+        None
+    }
+
     /// Opens (creating it if needed) the database file at `path`, in WAL mode, and migrates it.
     ///
     /// ```no_run

@@ -435,4 +435,15 @@ impl SessionStore for TestStore {
             .consume_transaction(transaction_id, expires_at)
             .await
     }
+    // The backend as the layer would see it alone: memory gets no session cache, Postgres and
+    // Redis announce their changes.
+    fn in_process(&self) -> bool {
+        self.sessions.in_process()
+    }
+    fn changes(&self) -> Option<std::sync::Arc<dyn tower_oidc::store::SessionChanges>> {
+        self.sessions.changes()
+    }
+    fn peek(&self, id: &SessionId) -> Option<std::sync::Arc<SessionRecord>> {
+        self.sessions.peek(id)
+    }
 }

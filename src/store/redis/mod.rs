@@ -41,6 +41,8 @@ const DEFAULT_PREFIX: &str = "tower-oidc:";
 pub struct RedisSessionStore {
     conn: ConnectionManager,
     prefix: String,
+    // Opens the pub/sub connection that follows session changes (see `changes`).
+    pubsub: Option<::redis::Client>,
 }
 
 impl fmt::Debug for RedisSessionStore {
@@ -109,13 +111,16 @@ impl RedisSessionStore {
             .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(2)
             .set_max_delay(500);
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| map_err("connect", e))?;
-        Ok(Self::from_connection_manager(conn))
+        Ok(Self::from_connection_manager(conn).with_pubsub(client))
     }
 
-    /// Uses an existing connection manager (the app's own, for instance).
+    /// Uses an existing connection manager (the app's own, for instance). Give it the client
+    /// to open pub/sub connections with ([`with_pubsub`](Self::with_pubsub)), or the layer's
+    /// session cache cannot follow changes made by other instances and rereads sessions once
+    /// they are older than its staleness bound.
     ///
     /// ```no_run
     /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -128,7 +133,26 @@ impl RedisSessionStore {
         RedisSessionStore {
             conn,
             prefix: DEFAULT_PREFIX.to_owned(),
+            pubsub: None,
         }
+    }
+
+    /// The client the store opens its pub/sub connection with: every write of a session is
+    /// published on the channel `<prefix>changes` (by the script that makes it), and the
+    /// layer's [`SessionCache`](super::SessionCache) subscribes to drop sessions that other
+    /// instances changed or ended. [`connect`](Self::connect) sets it.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = ::redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = ::redis::aio::ConnectionManager::new(client.clone()).await?;
+    /// let sessions = tower_oidc::store::RedisSessionStore::from_connection_manager(manager)
+    ///     .with_pubsub(client);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_pubsub(mut self, client: ::redis::Client) -> Self {
+        self.pubsub = Some(client);
+        self
     }
 
     /// Sets the prefix of every key (`tower-oidc:` by default), to share a Redis database
@@ -166,6 +190,10 @@ impl RedisSessionStore {
         format!("{}session:", self.prefix)
     }
 
+    fn changes_channel(&self) -> String {
+        format!("{}changes", self.prefix)
+    }
+
     fn index_key(&self, filter: &SessionFilter) -> String {
         format!("{}index:{}", self.prefix, hash(&filter.index_key()))
     }
@@ -182,8 +210,9 @@ impl RedisSessionStore {
     }
 }
 
+mod changes;
 mod scripts;
-use scripts::{CAS_SCRIPT, END_SCRIPT, STORE_SCRIPT, filter_args};
+use scripts::{CAS_SCRIPT, DELETE_SCRIPT, END_SCRIPT, STORE_SCRIPT, filter_args};
 
 #[async_trait]
 impl SessionStore for RedisSessionStore {
@@ -214,9 +243,11 @@ impl SessionStore for RedisSessionStore {
         let key = self.session_key(id);
         if record.expires_at <= now_secs() {
             // Already over: nothing to keep (and Redis rejects an expiry in the past).
-            let _: i64 = ::redis::cmd("DEL")
-                .arg(&key)
-                .query_async(&mut conn)
+            let _: i64 = DELETE_SCRIPT
+                .key(&key)
+                .arg(self.changes_channel())
+                .arg(hash(id.expose()))
+                .invoke_async(&mut conn)
                 .await
                 .map_err(|e| map_err(op, e))?;
             return Ok(());
@@ -232,6 +263,7 @@ impl SessionStore for RedisSessionStore {
             .arg(json)
             .arg(record.expires_at.saturating_mul(1000).min(MAX_PXAT))
             .arg(hash(id.expose()))
+            .arg(self.changes_channel())
             .arg(self.session_prefix())
             .invoke_async(&mut conn)
             .await
@@ -241,9 +273,11 @@ impl SessionStore for RedisSessionStore {
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
-        let _: i64 = ::redis::cmd("DEL")
-            .arg(self.session_key(id))
-            .query_async(&mut conn)
+        let _: i64 = DELETE_SCRIPT
+            .key(self.session_key(id))
+            .arg(self.changes_channel())
+            .arg(hash(id.expose()))
+            .invoke_async(&mut conn)
             .await
             .map_err(|e| map_err("delete session", e))?;
         Ok(())
@@ -275,6 +309,7 @@ impl SessionStore for RedisSessionStore {
             .arg(json)
             .arg(at)
             .arg(hash(id.expose()))
+            .arg(self.changes_channel())
             .arg(self.session_prefix())
             .invoke_async(&mut conn)
             .await
@@ -327,6 +362,7 @@ impl SessionStore for RedisSessionStore {
             .arg(a)
             .arg(b)
             .arg(c)
+            .arg(self.changes_channel())
             .invoke_async(&mut conn)
             .await
             .map_err(|e| map_err(op, e))?;
@@ -363,5 +399,14 @@ impl SessionStore for RedisSessionStore {
             .await
             .map_err(|e| map_err("consume login transaction", e))?;
         Ok(set.is_some())
+    }
+
+    fn changes(&self) -> Option<std::sync::Arc<dyn super::SessionChanges>> {
+        let client = self.pubsub.clone()?;
+        Some(std::sync::Arc::new(changes::RedisChanges {
+            client,
+            conn: self.conn.clone(),
+            channel: self.changes_channel(),
+        }))
     }
 }

@@ -24,13 +24,16 @@ end
 ";
 
 /// Stores a session: `KEYS[1]` the session key, `KEYS[2..]` its index sets; `ARGV`: the
-/// record, the expiry (ms), the id hash, the session key prefix.
+/// record, the expiry (ms), the id hash, the change channel, the session key prefix. Replacing
+/// a session is announced on the change channel (the id hash), in the same script.
 pub(super) static STORE_SCRIPT: std::sync::LazyLock<::redis::Script> =
     std::sync::LazyLock::new(|| {
         ::redis::Script::new(&format!(
             "{INDEX_LUA}
+local existed = redis.call('EXISTS', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 index(ARGV[3], ARGV[2])
+if existed == 1 then redis.call('PUBLISH', ARGV[4], ARGV[3]) end
 return 1
 "
         ))
@@ -38,7 +41,8 @@ return 1
 
 /// Compare-and-set on a session key, atomic in Redis: the stored record's `version` (absent:
 /// 0) must equal `ARGV[1]`; then the key is set to `ARGV[2]` expiring at `ARGV[3]` ms (`0`:
-/// deleted) and indexed in `KEYS[2..]` (`ARGV[4]`: the id hash, `ARGV[5]`: the key prefix).
+/// deleted) and indexed in `KEYS[2..]` (`ARGV[4]`: the id hash, `ARGV[6]`: the key prefix),
+/// and the change announced on the channel `ARGV[5]`.
 pub(super) static CAS_SCRIPT: std::sync::LazyLock<::redis::Script> =
     std::sync::LazyLock::new(|| {
         ::redis::Script::new(&format!(
@@ -55,6 +59,7 @@ else
   redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
   index(ARGV[4], ARGV[3])
 end
+redis.call('PUBLISH', ARGV[5], ARGV[4])
 return 1
 "
         ))
@@ -62,7 +67,8 @@ return 1
 
 /// Ends the sessions of the index set `KEYS[1]`: each member's session (`ARGV[1]` .. member)
 /// that matches the filter (`ARGV[2]`: `user`, `sid` or `sub`; `ARGV[3..5]` its values) is
-/// deleted and returned; members whose session is gone or belongs elsewhere leave the set.
+/// deleted, announced on the change channel `ARGV[6]` and returned; members whose session is
+/// gone or belongs elsewhere leave the set.
 pub(super) static END_SCRIPT: std::sync::LazyLock<::redis::Script> =
     std::sync::LazyLock::new(|| {
         ::redis::Script::new(
@@ -89,6 +95,7 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     local ok, rec = pcall(cjson.decode, v)
     if ok and matches(rec) then
       redis.call('DEL', k)
+      redis.call('PUBLISH', ARGV[6], m)
       redis.call('SREM', KEYS[1], m)
       table.insert(out, v)
     elseif ok then
@@ -97,6 +104,18 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return out
+",
+        )
+    });
+
+/// Deletes the session key `KEYS[1]` and, if it was there, announces it on the change channel
+/// `ARGV[1]` (`ARGV[2]`: the id hash).
+pub(super) static DELETE_SCRIPT: std::sync::LazyLock<::redis::Script> =
+    std::sync::LazyLock::new(|| {
+        ::redis::Script::new(
+            r"
+if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 1
 ",
         )
     });

@@ -214,6 +214,10 @@ impl SessionStore for This {
         })
         .await
     }
+
+    fn changes(&self) -> Option<Arc<dyn super::SessionChanges>> {
+        self.session_changes()
+    }
 }
 
 /// A record's version as the SQL column holds it.
