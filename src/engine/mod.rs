@@ -103,6 +103,13 @@ impl OidcEngine {
         }
     }
 
+    /// [`OidcEngine::authenticate_request`] when it can answer without waiting (a signed-in
+    /// request whose session and user are at hand, nothing to write); `None`: ask it.
+    pub(crate) fn authenticate_now(&self, headers: &HeaderMap) -> Option<Auth> {
+        let auth = self.sessions.check_now(headers)?;
+        Some(auth.with_responses(self.responses.clone()))
+    }
+
     /// An anonymous [`Auth`] with the engine's answers attached.
     #[cfg(feature = "actix")]
     pub(crate) fn anonymous(&self) -> Auth {

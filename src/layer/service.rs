@@ -159,6 +159,13 @@ where
             // `Auth` means signed out, see `crate::Auth::from_extensions`.
             return ResponseFuture::direct(self.inner.call(req), self.login_fix.clone());
         }
+        if let Some(auth) = self.engine.authenticate_now(req.headers()) {
+            // Signed in, with the session and its user at hand and nothing to write: straight
+            // to the app, as an anonymous request goes (no future of our own, no clone of the
+            // app's service).
+            req.extensions_mut().insert(auth);
+            return ResponseFuture::direct(self.inner.call(req), self.login_fix.clone());
+        }
         let engine = self.engine.clone();
         // Take the service that was driven to readiness, leave a clone in its place.
         let clone = self.inner.clone();

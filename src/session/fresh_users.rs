@@ -60,6 +60,21 @@ impl FreshUsers {
         Ok(user)
     }
 
+    /// The user `id` if known and at most `max_age` old, without asking the store: `None` when
+    /// the store must be asked ([`FreshUsers::get`]). A miss is not counted (`get` counts it).
+    pub fn get_now(&self, id: &UserId, now: SystemTime) -> Option<Arc<User>> {
+        let cache = self.lock();
+        let (at, user) = cache.get(id)?;
+        let user = user.as_ref()?;
+        if !now.duration_since(*at).is_ok_and(|d| d < self.max_age) {
+            return None;
+        }
+        let user = user.clone();
+        drop(cache);
+        self.counted.record(true);
+        Some(user)
+    }
+
     /// Forgets what is known of `id` (after the app or a sign-in changed the user).
     pub fn forget(&self, id: &UserId) {
         self.lock().remove(id);

@@ -45,6 +45,20 @@ impl Sessions {
         self.cookie.read_all(&self.key, fields)
     }
 
+    /// Who the request's session cookie names, when that is known without waiting: a session
+    /// the store holds in this process (or its cache), live, whose user is fresh, with no
+    /// renewal due. `None`: ask [`Sessions::check`].
+    pub fn check_now(&self, headers: &HeaderMap) -> Option<Auth> {
+        let id = self.id(headers)?;
+        let record = self.store.peek(&id)?;
+        let now = self.clock.now();
+        if record.is_expired(now) || self.renewal_due(&record, now).is_some() {
+            return None;
+        }
+        let user = self.users.get_now(&record.user.id, now)?;
+        Some(Auth::signed_in(record, user, (id, self.keeper.clone())))
+    }
+
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Auth, Error> {
         Ok(self.check(headers).await?.auth)
     }
@@ -90,6 +104,26 @@ impl Sessions {
             .min(created_at.saturating_add(self.timing.absolute.as_secs()))
     }
 
+    /// The session's new expiry when sliding it is due now (`None`: it is not).
+    fn renewal_due(&self, record: &SessionRecord, now: std::time::SystemTime) -> Option<u64> {
+        if record.created_at == 0 {
+            // Began before sessions slid: it keeps its fixed expiry.
+            return None;
+        }
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if record.tokens.as_ref().is_some_and(|t| t.lease_until > now) {
+            // A refresh is in flight: its write-back renews nothing, so leave the record to it
+            // (it would otherwise have to merge) and renew on a later request.
+            return None;
+        }
+        let target = self.expiry(record.created_at, now);
+        // A step as long as the idle timeout would never renew in time: at most half of it.
+        let step = self.timing.renew_step.min(self.timing.idle / 2).as_secs();
+        (target > record.expires_at.saturating_add(step)).then_some(target)
+    }
+
     /// Sliding expiry: moves the session's expiry to `now + idle` (never past the absolute
     /// lifetime) when that moves it by more than the renew step, with a compare-and-set (a
     /// concurrent change wins; this request goes on with what it loaded) and a renewed cookie.
@@ -99,24 +133,12 @@ impl Sessions {
         record: Arc<SessionRecord>,
         now: std::time::SystemTime,
     ) -> (Arc<SessionRecord>, Option<String>) {
-        if record.created_at == 0 {
-            // Began before sessions slid: it keeps its fixed expiry.
+        let Some(target) = self.renewal_due(&record, now) else {
             return (record, None);
-        }
+        };
         let now = now
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        if record.tokens.as_ref().is_some_and(|t| t.lease_until > now) {
-            // A refresh is in flight: its write-back renews nothing, so leave the record to it
-            // (it would otherwise have to merge) and renew on a later request.
-            return (record, None);
-        }
-        let target = self.expiry(record.created_at, now);
-        // A step as long as the idle timeout would never renew in time: at most half of it.
-        let step = self.timing.renew_step.min(self.timing.idle / 2).as_secs();
-        if target <= record.expires_at.saturating_add(step) {
-            return (record, None);
-        }
         let mut next = SessionRecord::clone(&record);
         next.version = record.version.wrapping_add(1);
         next.expires_at = target;
