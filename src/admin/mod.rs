@@ -61,10 +61,7 @@ mod sources;
 mod validate;
 mod view;
 
-/// Lowest accepted `sort_order`.
-pub const MIN_SORT_ORDER: i32 = -1000;
-/// Highest accepted `sort_order`.
-pub const MAX_SORT_ORDER: i32 = 1000;
+pub use crate::config::{MAX_SORT_ORDER, MIN_SORT_ORDER};
 
 /// The admin API: what it reads and changes (the provider registry and its settings store, the
 /// user store for the caller's current admin flag) and its own rules. The engine authenticates

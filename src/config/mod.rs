@@ -33,6 +33,7 @@ mod raw;
 mod read;
 mod registry;
 mod resolve;
+mod rules;
 mod settings;
 mod spec;
 mod syntax;
@@ -41,7 +42,10 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use registry::{ENV_SEEDABLE_FIELDS, Origin, Providers, SeedSource};
-pub(crate) use settings::check_internal_url;
+pub use rules::{
+    MAX_SORT_ORDER, MIN_SORT_ORDER, SettingsError, check_internal_url, check_scopes,
+    check_settings_url, is_valid_slug, settings_errors,
+};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
     ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust, Fetch, PathSegment,

@@ -10,7 +10,7 @@ use super::interpolate::interpolate;
 use super::raw::{OneOrMany, RawSettings, S};
 use super::read;
 use super::registry::Entry;
-use super::validate::check_url;
+use super::rules::settings_errors;
 use super::{
     AdminRules, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, Pkce, Protocol,
     ProviderSettings, ProviderSpec, Secret, Template, TokenAuth,
@@ -186,48 +186,6 @@ pub(super) fn resolve_settings(
             params.insert(k.clone(), val);
         }
     }
-    if let (Some(u), Some(span)) = (&url, raw.url.as_ref().map(|s| s.span()))
-        && let Err(m) = check_url(u)
-    {
-        errs.at(span, &format!("{path}.url"), m);
-    }
-    if let (Some(u), Some(span)) = (&internal_url, raw.internal_url.as_ref().map(|s| s.span()))
-        && let Err(m) = crate::config::check_internal_url(u)
-    {
-        errs.at(span, &format!("{path}.internal_url"), m);
-    }
-    if let (Some(s), Some(span)) = (&client_secret, raw.client_secret.as_ref().map(|s| s.span()))
-        && s.is_empty()
-    {
-        errs.at(
-            span,
-            &format!("{path}.client_secret"),
-            "must not be empty (leave the key out for a public client)",
-        );
-    }
-    if let Some(c) = &raw.client_id
-        && client_id.as_deref().is_some_and(|c| c.trim().is_empty())
-    {
-        errs.at(c.span(), &format!("{path}.client_id"), "must not be empty");
-    }
-    if let Some(scopes) = &raw.scopes {
-        let list = scopes.get_ref();
-        if list.iter().any(|s| s.is_empty() || s.contains(' ')) {
-            errs.at(
-                scopes.span(),
-                &format!("{path}.scopes"),
-                "scopes must be non-empty and contain no spaces",
-            );
-        } else if spec.is_some_and(|s| s.protocol == Protocol::Oidc)
-            && !list.iter().any(|s| s == "openid")
-        {
-            errs.at(
-                scopes.span(),
-                &format!("{path}.scopes"),
-                "an OIDC provider's scopes must include `openid`",
-            );
-        }
-    }
     // An enabled provider must be usable: fail at load time, not at the first sign-in.
     if raw.enabled == Some(true) {
         if raw.client_id.is_none() {
@@ -255,13 +213,13 @@ pub(super) fn resolve_settings(
         return None;
     }
     let admin = raw.admin.unwrap_or_default();
-    Some(ProviderSettings {
+    let settings = ProviderSettings {
         enabled: raw.enabled.unwrap_or(false),
         url,
         internal_url,
         client_id,
         client_secret: client_secret.map(Secret::new),
-        scopes: raw.scopes.map(|s| s.into_inner()),
+        scopes: raw.scopes.as_ref().map(|s| s.get_ref().clone()),
         auto_register: raw.auto_register.unwrap_or(true),
         refresh_tokens: raw.refresh_tokens.unwrap_or(true),
         sort_order: raw.sort_order,
@@ -273,5 +231,28 @@ pub(super) fn resolve_settings(
         },
         slug,
         params,
-    })
+    };
+    // The same rules as the admin API's, reported at the value that breaks one (or at the
+    // table's id when the value has no position of its own).
+    for e in settings_errors(&settings, spec.map(|s| s.protocol)) {
+        let span = match e.field.split_once('.') {
+            Some(("params", k)) => raw.params.get(k).map(|v| v.span()),
+            _ => match e.field.as_str() {
+                "url" => raw.url.as_ref().map(|v| v.span()),
+                "internal_url" => raw.internal_url.as_ref().map(|v| v.span()),
+                "client_id" => raw.client_id.as_ref().map(|v| v.span()),
+                "client_secret" => raw.client_secret.as_ref().map(|v| v.span()),
+                "scopes" => raw.scopes.as_ref().map(|v| v.span()),
+                "icon" => raw.icon.as_ref().map(|v| v.span()),
+                "slug" => raw.slug.as_ref().map(|v| v.span()),
+                _ => None,
+            },
+        };
+        errs.at(
+            span.unwrap_or_else(|| id.span()),
+            &format!("{path}.{}", e.field),
+            e.message,
+        );
+    }
+    (errs.list.len() == before).then_some(settings)
 }

@@ -140,24 +140,3 @@ impl Default for ProviderSettings {
         }
     }
 }
-
-/// Checks an `internal_url`: an absolute `http` or `https` URL naming an origin (a path of `/`
-/// at most; no query, fragment or credentials), since only the origin of the provider's
-/// server-side endpoints is replaced.
-pub(crate) fn check_internal_url(u: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(u).map_err(|e| format!("`{u}` is not a URL ({e})"))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(format!("`{u}` must be an http or https URL with a host"));
-    }
-    if parsed.path() != "/"
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-        || !parsed.username().is_empty()
-        || parsed.password().is_some()
-    {
-        return Err(format!(
-            "`{u}` must be an origin only (scheme, host, port), e.g. `http://authentik-server:9000`"
-        ));
-    }
-    Ok(())
-}

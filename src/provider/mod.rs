@@ -30,7 +30,6 @@ pub(crate) use horizon::Horizon;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
 pub(crate) use jwks::parse_jwks;
-pub(crate) use resolve::is_valid_slug;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 pub use trust::TlsTrust;
 

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::{ProviderSettings, ProviderSpec, Secret, Template, check_url};
+use crate::config::{ProviderSettings, ProviderSpec, Secret, Template, check_url, is_valid_slug};
 use crate::error::{Error, ErrorCode};
 
 /// The concrete endpoints of a provider, as far as the settings determine them.
@@ -309,23 +309,6 @@ fn is_valid_param(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
         && v != "."
         && v != ".."
-}
-
-/// Authentik's slugs are `[-a-zA-Z0-9_]+`; the global endpoint names are reserved.
-pub(crate) fn is_valid_slug(s: &str) -> bool {
-    const RESERVED: [&str; 6] = [
-        "authorize",
-        "token",
-        "device",
-        "userinfo",
-        "introspect",
-        "revoke",
-    ];
-    !s.is_empty()
-        && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && !RESERVED.contains(&s)
 }
 
 #[cfg(test)]
