@@ -30,6 +30,8 @@ Usage:
   tower-oidc doctor PROVIDER --url URL [--client-id ID] [--file providers.toml]
                           Check a provider against the live identity provider
                           (reachability, discovery, issuer, keys, algorithm, redirect URI).
+  tower-oidc schema      Print the JSON Schema of providers.toml (the repository's
+                          schema/providers.schema.json), for editors such as Taplo.
   tower-oidc --help       Print this help.
 
 Exit status: 0 valid, 1 the file has errors, 2 wrong usage.
@@ -47,6 +49,12 @@ fn main() -> ExitCode {
         Some("check") => check::run(&args[1..]),
         // `doctor` talks to the live provider; it lives apart so that `check` stays offline.
         Some("doctor") => doctor::run(&args[1..]),
+        Some("schema") if args.len() == 1 => {
+            let schema = tower_oidc::config::json_schema_string();
+            let _ = std::io::stdout().write_all(schema.as_bytes());
+            ExitCode::SUCCESS
+        }
+        Some("schema") => usage_error("`schema` takes no arguments"),
         Some(other) => usage_error(&format!("unknown command `{other}`")),
     }
 }

@@ -34,6 +34,8 @@ mod read;
 mod registry;
 mod resolve;
 mod rules;
+#[cfg(feature = "schema")]
+mod schema;
 mod settings;
 mod spec;
 mod syntax;
@@ -46,6 +48,9 @@ pub use rules::{
     MAX_SORT_ORDER, MIN_SORT_ORDER, SettingsError, check_internal_url, check_scopes,
     check_settings_url, is_valid_slug, settings_errors,
 };
+#[cfg(feature = "schema")]
+#[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
+pub use schema::{json_schema, json_schema_string};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
     ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust, Fetch, PathSegment,

@@ -14,12 +14,22 @@ use super::spec::{EmailTrust, Pkce, Protocol, TokenAuth};
 
 pub(crate) type S = Spanned<String>;
 
+/// A `providers.toml` file: provider specs and the settings that seed the settings store.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "providers.toml"))]
 pub(crate) struct RawFile {
+    /// Provider specs, one `[providers.<id>]` table each: the technical facts about a kind of
+    /// identity provider (endpoints, claims, client authentication). A table for a built-in id
+    /// changes only the keys it sets.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, RawSpec>"))]
     pub providers: BTreeMap<S, RawSpec>,
+    /// Provider settings, one `[settings.<id>]` table each: what an admin enters (enabled, URL,
+    /// client id and secret). They seed the settings store; `"${VAR}"` reads the environment.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, RawSettings>"))]
     pub settings: BTreeMap<S, RawSettings>,
     /// Ids of `[providers.<id>]` tables that could not be read (their errors are reported);
     /// settings naming them are not reported again as "no such provider".
@@ -27,83 +37,199 @@ pub(crate) struct RawFile {
     pub unreadable: Vec<String>,
 }
 
+/// `[providers.<id>]`: a provider spec.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Provider"))]
 pub(crate) struct RawSpec {
+    /// Display name, shown as "Sign in with <name>". Required for a new provider; not blank.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub name: Option<S>,
+    /// `oidc` (an ID token proves the identity; the default) or `oauth2` (plain OAuth 2.0: the
+    /// identity comes from the user API).
     pub protocol: Option<Protocol>,
+    /// Icon name for the login page (react-icons style).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub icon: Option<S>,
+    /// Position on the login page, lower first (default 100; ties by name).
     pub sort_order: Option<i32>,
+    /// Scopes to request: each non-empty without spaces; an `oidc` provider's include `openid`
+    /// (default `["openid", "profile", "email"]` for `oidc`, `[]` for `oauth2`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     pub scopes: Option<Spanned<Vec<String>>>,
+    /// The scope that asks for a refresh token (e.g. `offline_access`), requested besides
+    /// `scopes` unless refresh is turned off.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub refresh_scope: Option<S>,
+    /// Client authentication at the token endpoint (default `client_secret_basic`).
     pub token_auth: Option<TokenAuth>,
+    /// PKCE mode (default `S256`).
     pub pkce: Option<Pkce>,
+    /// A default for the `url` setting, for providers with one global URL: `https` (or `http`
+    /// on a loopback host).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub url: Option<S>,
+    /// Issuer template, compared verbatim with the ID token's `iss` (a trailing `/` matters);
+    /// no query or fragment, no `{issuer}`. Required for `oidc` (or `discovery`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub issuer: Option<S>,
+    /// Discovery document URL template (default: the issuer without a trailing `/`, then
+    /// `/.well-known/openid-configuration`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub discovery: Option<S>,
+    /// Authorization endpoint template (default: from discovery; required for `oauth2`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub authorization_endpoint: Option<S>,
+    /// Token endpoint template (default: from discovery; required for `oauth2`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub token_endpoint: Option<S>,
+    /// Userinfo endpoint template; for `oauth2` the user API (default: from discovery; required
+    /// for `oauth2`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub userinfo_endpoint: Option<S>,
+    /// JWKS URI template (default: from discovery).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub jwks_uri: Option<S>,
+    /// End-session endpoint template (default: from discovery).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub end_session_endpoint: Option<S>,
+    /// Token revocation endpoint template, RFC 7009 (default: from discovery).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub revocation_endpoint: Option<S>,
+    /// ID token signing algorithms accepted (default: the discovery document's). Not empty,
+    /// never `none`, and HS* never mixed with RS*/PS*/ES*.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     pub signing_algs: Option<Spanned<Vec<String>>>,
+    /// When an email from this provider may link a sign-in to an existing account (default
+    /// `verified_claim`).
     pub email_trust: Option<EmailTrust>,
+    /// `[providers.<id>.claims]`: where each user field comes from.
     pub claims: Option<RawClaims>,
+    /// Defaults for template parameters (`{api}`, `{tenant}`); the settings' `params` override
+    /// them. `url`, `slug` and `issuer` are not parameters.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, String>"))]
     pub params: BTreeMap<String, S>,
+    /// `[providers.<id>.fetch.<name>]`: further user-API requests after userinfo, made with the
+    /// access token; each JSON answer is added to the claims under `<name>`.
     #[serde(default)]
     pub fetch: BTreeMap<String, RawFetch>,
 }
 
+/// `[providers.<id>.fetch.<name>]`: one extra user-API request.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Fetch"))]
 pub(crate) struct RawFetch {
+    /// The request's URL template (the same placeholders as the endpoints).
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub url: S,
 }
 
+/// `[providers.<id>.claims]`: each user field's rule, or rules tried in order. `[]` leaves a
+/// field unmapped.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Claims"))]
 pub(crate) struct RawClaims {
+    /// The stable subject (default `sub`). An `oidc` provider's is always `sub`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub subject: Option<Spanned<OneOrMany>>,
+    /// Email (default `email`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub email: Option<Spanned<OneOrMany>>,
+    /// Whether the email is verified; only the JSON boolean `true` counts (default
+    /// `email_verified`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub email_verified: Option<Spanned<OneOrMany>>,
+    /// Display name (default `name`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub name: Option<Spanned<OneOrMany>>,
+    /// Given name (default `given_name`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub given_name: Option<Spanned<OneOrMany>>,
+    /// Family name (default `family_name`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub family_name: Option<Spanned<OneOrMany>>,
+    /// Picture URL (default `picture`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub picture: Option<Spanned<OneOrMany>>,
+    /// Username (default `preferred_username`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub username: Option<Spanned<OneOrMany>>,
+    /// Group names, read by the settings' admin rules (default `groups`).
+    #[cfg_attr(feature = "schema", schemars(with = "Option<OneOrMany>"))]
     pub groups: Option<Spanned<OneOrMany>>,
-    /// `[providers.<id>.claims.extra]`: claims kept with the session beyond the fixed fields.
+    /// `[providers.<id>.claims.extra]`: claims kept with the session beyond the fixed fields,
+    /// each under the name the app reads it by (at most 32).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, OneOrMany>"))]
     pub extra: BTreeMap<String, Spanned<OneOrMany>>,
 }
 
+/// `[settings.<id>]`: the settings an admin enters, seeding the settings store.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Settings"))]
 pub(crate) struct RawSettings {
+    /// Offered on the login page and accepted at the callback (default `false`). When `true`,
+    /// `client_id` is required, and `url` when the endpoints need one.
     pub enabled: Option<bool>,
+    /// The provider URL (Authentik: the instance URL or the application's issuer URL): `https`,
+    /// or `http` on a loopback host; no query or credentials. `"${VAR}"` allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub url: Option<S>,
+    /// Where the server reaches the provider when that is not `url` (split horizon): an origin
+    /// only, e.g. `http://authentik-server:9000`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub internal_url: Option<S>,
+    /// The client id registered at the provider; not empty. `"${VAR}"` allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub client_id: Option<S>,
+    /// The client secret; not empty (leave it out for a public client). Write `"${VAR}"` rather
+    /// than the secret itself.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub client_secret: Option<S>,
+    /// Scopes to request instead of the spec's: the same rules.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     pub scopes: Option<Spanned<Vec<String>>>,
+    /// Whether an unknown identity gets a new account (default `true`).
     pub auto_register: Option<bool>,
+    /// Whether sign-ins ask for a refresh token (the spec's `refresh_scope`; default `true`).
     pub refresh_tokens: Option<bool>,
+    /// Position on the login page instead of the spec's.
     pub sort_order: Option<i32>,
+    /// Icon name instead of the spec's: letters and digits. `"${VAR}"` allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub icon: Option<S>,
+    /// Overrides the spec's email-trust policy.
     pub email_trust: Option<EmailTrust>,
+    /// Pins the application slug (Authentik) instead of learning it. `"${VAR}"` allowed.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub slug: Option<S>,
+    /// Template parameters (`tenant` fills `{tenant}`): an `https` URL or a plain name.
+    /// `"${VAR}"` allowed.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, String>"))]
     pub params: BTreeMap<String, S>,
+    /// `[settings.<id>.admin]`: who becomes an app administrator at sign-in.
     pub admin: Option<RawAdmin>,
 }
 
+/// `[settings.<id>.admin]`: admin rules.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "AdminRules"))]
 pub(crate) struct RawAdmin {
+    /// A user whose `groups` claim holds one of these becomes admin.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A user whose *verified* email is in one of these domains becomes admin.
     #[serde(default)]
     pub email_domains: Vec<String>,
 }

@@ -9,6 +9,7 @@ use super::template::Template;
 
 /// The protocol a provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// OpenID Connect: an ID token proves the identity.
@@ -19,6 +20,7 @@ pub enum Protocol {
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenAuth {
     /// HTTP Basic with the form-urlencoded client id and secret (RFC 6749 §2.3.1).
@@ -29,6 +31,7 @@ pub enum TokenAuth {
 
 /// PKCE mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Pkce {
     /// SHA-256 code challenge.
     S256,
@@ -39,6 +42,7 @@ pub enum Pkce {
 
 /// When an email from this provider may link a sign-in to an existing account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EmailTrust {
     /// Only when the `email_verified` claim is the JSON boolean `true` (the default).

@@ -9,7 +9,7 @@ use super::read;
 use super::{ClaimSource, ProviderSettings, ProviderSpec, Template};
 
 /// Signing algorithms a spec may name in `signing_algs`.
-const KNOWN_ALGS: [&str; 12] = [
+pub(super) const KNOWN_ALGS: [&str; 12] = [
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256",
     "HS384", "HS512",
 ];
