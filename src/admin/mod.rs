@@ -52,6 +52,12 @@ pub mod check;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod doctor;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod explain;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
+pub mod init;
 
 mod errors;
 mod handlers;
@@ -62,6 +68,12 @@ mod validate;
 mod view;
 
 pub use crate::config::{MAX_SORT_ORDER, MIN_SORT_ORDER};
+
+/// A logout receiver of provider `id` under `base_url` and `prefix` (`route`:
+/// `backchannel-logout` or `frontchannel-logout`), as the engine routes it.
+pub(crate) fn logout_uri(base_url: &str, prefix: &str, id: &str, route: &str) -> String {
+    format!("{base_url}{prefix}/providers/{id}/{route}")
+}
 
 /// The admin API: what it reads and changes (the provider registry and its settings store, the
 /// user store for the caller's current admin flag) and its own rules. The engine authenticates
@@ -88,7 +100,7 @@ impl AdminApi {
     /// A logout receiver of provider `id` (`route`: `backchannel-logout` or
     /// `frontchannel-logout`), the URI to enter as the provider's logout URI.
     pub(crate) fn logout_uri(&self, id: &str, route: &str) -> String {
-        format!("{}{}/providers/{id}/{route}", self.base_url, self.prefix)
+        logout_uri(&self.base_url, &self.prefix, id, route)
     }
 
     /// Whether a state-changing request comes from the app's own origin.

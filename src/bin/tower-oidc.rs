@@ -3,6 +3,9 @@
 //! ```text
 //! tower-oidc check FILE    validate a providers.toml on top of the built-in providers
 //! tower-oidc doctor ID --url URL   check a provider against the live identity provider
+//! tower-oidc explain FILE [ID]      what the library does with each provider of FILE
+//! tower-oidc init ID                a commented skeleton for a provider
+//! tower-oidc schema                 the JSON Schema of providers.toml
 //! tower-oidc --help        usage
 //! ```
 //!
@@ -10,7 +13,7 @@
 //! `client_secret: set`), or exits 1 and prints every error as `file:line:column: path: message`
 //! on stderr. Usage errors exit 2.
 //!
-//! Arguments are parsed by hand from [`std::env::args_os`]: two subcommands do not justify a
+//! Arguments are parsed by hand from [`std::env::args_os`]: a few subcommands do not justify a
 //! dependency.
 
 use std::ffi::OsString;
@@ -30,6 +33,15 @@ Usage:
   tower-oidc doctor PROVIDER --url URL [--client-id ID] [--file providers.toml]
                           Check a provider against the live identity provider
                           (reachability, discovery, issuer, keys, algorithm, redirect URI).
+  tower-oidc explain FILE [PROVIDER] [--app-url URL] [--prefix /api/auth] [--all] [--discover]
+                          What the library does with each provider FILE defines, overrides
+                          or seeds (--all: every provider; PROVIDER: that one): endpoints,
+                          client auth, PKCE, scopes, the source of every profile field, the
+                          email-trust policy, and the redirect and logout URIs to register.
+                          --discover completes the endpoints from the discovery document.
+  tower-oidc init PROVIDER | generic-oidc NAME | generic-oauth2 NAME
+                          Print a commented skeleton: [settings.PROVIDER] for a built-in
+                          provider, or a [providers.NAME] spec and its settings.
   tower-oidc schema      Print the JSON Schema of providers.toml (the repository's
                           schema/providers.schema.json), for editors such as Taplo.
   tower-oidc --help       Print this help.
@@ -49,6 +61,8 @@ fn main() -> ExitCode {
         Some("check") => check::run(&args[1..]),
         // `doctor` talks to the live provider; it lives apart so that `check` stays offline.
         Some("doctor") => doctor::run(&args[1..]),
+        Some("explain") => explain::run(&args[1..]),
+        Some("init") => explain::init(&args[1..]),
         Some("schema") if args.len() == 1 => {
             let schema = tower_oidc::config::json_schema_string();
             let _ = std::io::stdout().write_all(schema.as_bytes());
@@ -277,5 +291,120 @@ mod doctor {
     /// Runs `doctor` with the arguments after the subcommand.
     pub fn run(args: &[OsString]) -> ExitCode {
         tower_oidc::admin::doctor::run(args)
+    }
+}
+
+mod explain {
+    //! `tower-oidc explain FILE [PROVIDER]` and `tower-oidc init PROVIDER`, over
+    //! [`tower_oidc::admin::explain`] and [`tower_oidc::admin::init`].
+
+    use super::*;
+    use tower_oidc::admin::explain::{ExplainOptions, discover, explain};
+
+    /// Runs `explain` with the arguments after the subcommand.
+    pub fn run(args: &[OsString]) -> ExitCode {
+        let mut opts = ExplainOptions::default();
+        let (mut file, mut provider, mut all, mut discovery) = (None, None, false, false);
+        let mut it = args.iter().map(|a| a.to_str());
+        while let Some(a) = it.next() {
+            match a {
+                None => return usage_error("arguments must be UTF-8"),
+                Some("-h" | "--help") => {
+                    let _ = std::io::stdout().write_all(USAGE.as_bytes());
+                    return ExitCode::SUCCESS;
+                }
+                Some(flag @ ("--app-url" | "--prefix")) => {
+                    let Some(Some(v)) = it.next() else {
+                        return usage_error(&format!("`{flag}` needs a value"));
+                    };
+                    if flag == "--prefix" {
+                        opts.prefix = v.to_owned();
+                    } else {
+                        opts.app_url = Some(v.to_owned());
+                    }
+                }
+                Some("--all") => all = true,
+                Some("--discover") => discovery = true,
+                Some(s) if s.starts_with('-') => {
+                    return usage_error(&format!("unknown option `{s}` for `explain`"));
+                }
+                Some(s) if file.is_none() => file = Some(s.to_owned()),
+                Some(s) if provider.is_none() => provider = Some(s.to_owned()),
+                Some(_) => return usage_error("`explain` takes FILE and at most one PROVIDER"),
+            }
+        }
+        let Some(file) = file else {
+            return usage_error("`explain` needs a FILE");
+        };
+        let providers = match Providers::from_toml_file(&file) {
+            Ok(p) => p,
+            Err(errors) => {
+                let mut err = std::io::stderr().lock();
+                for e in errors.errors() {
+                    let _ = writeln!(err, "{e}");
+                }
+                return ExitCode::FAILURE;
+            }
+        };
+        let ids: Vec<String> = match provider {
+            Some(id) if providers.get(&id).is_some() => vec![id],
+            Some(id) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "tower-oidc: no provider `{id}` in {file}"
+                );
+                return ExitCode::FAILURE;
+            }
+            None => providers
+                .iter()
+                .map(|s| s.id.clone())
+                .filter(|id| {
+                    all || providers.seeded_settings().contains_key(id)
+                        || providers.sources(id).iter().any(|s| *s == file)
+                })
+                .collect(),
+        };
+        let runtime = match discovery {
+            true => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok(),
+            false => None,
+        };
+        let mut out = String::new();
+        for (i, id) in ids.iter().enumerate() {
+            let found =
+                runtime
+                    .as_ref()
+                    .and_then(|rt| match rt.block_on(discover(&providers, id)) {
+                        Ok(d) => Some(d),
+                        Err(e) => {
+                            let _ =
+                                writeln!(std::io::stderr(), "tower-oidc: [{id}] no discovery: {e}");
+                            None
+                        }
+                    });
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&explain(&providers, id, &opts, &found).unwrap_or_default());
+        }
+        if ids.is_empty() {
+            out.push_str("FILE defines, overrides and seeds no provider (--all shows every one)\n");
+        }
+        let _ = std::io::stdout().write_all(out.as_bytes());
+        ExitCode::SUCCESS
+    }
+
+    /// Runs `init` with the arguments after the subcommand.
+    pub fn init(args: &[OsString]) -> ExitCode {
+        let args: Option<Vec<&str>> = args.iter().map(|a| a.to_str()).collect();
+        match tower_oidc::admin::init::skeleton(&args.unwrap_or_default()) {
+            Ok(text) => {
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                ExitCode::SUCCESS
+            }
+            Err(m) => usage_error(&m),
+        }
     }
 }
