@@ -173,6 +173,14 @@ fn line(o: &mut String, key: &str, value: &str) {
     let _ = writeln!(o, "  {:<24}{value}", format!("{key}:"));
 }
 
+/// One endpoint: its name, the spec's template, the resolved URL, the discovered one.
+type EndpointRow<'a> = (
+    &'static str,
+    &'a Option<crate::config::Template>,
+    Option<&'a Option<String>>,
+    Option<String>,
+);
+
 fn endpoints(
     o: &mut String,
     spec: &ProviderSpec,
@@ -182,12 +190,7 @@ fn endpoints(
 ) {
     let e = r.map(|r| &r.endpoints);
     let d = discovered.as_ref();
-    let rows: [(
-        &str,
-        &Option<crate::config::Template>,
-        Option<&Option<String>>,
-        Option<String>,
-    ); 8] = [
+    let rows: [EndpointRow<'_>; 8] = [
         (
             "issuer",
             &spec.issuer,

@@ -360,7 +360,7 @@ mod explain {
                 .map(|s| s.id.clone())
                 .filter(|id| {
                     all || providers.seeded_settings().contains_key(id)
-                        || providers.sources(id).iter().any(|s| *s == file)
+                        || providers.sources(id).contains(&file)
                 })
                 .collect(),
         };
