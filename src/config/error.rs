@@ -46,6 +46,22 @@ impl fmt::Display for ConfigError {
 pub struct ConfigErrors(pub(crate) Vec<ConfigError>);
 
 impl ConfigErrors {
+    /// The one error of a file that could not be read (no position).
+    pub(crate) fn unreadable(file: &str, e: &std::io::Error) -> ConfigErrors {
+        ConfigErrors::unplaced(file, format!("cannot read: {e}"))
+    }
+
+    /// One error about `file` as a whole (no position).
+    pub(crate) fn unplaced(file: &str, message: String) -> ConfigErrors {
+        ConfigErrors(vec![ConfigError {
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            path: String::new(),
+            message,
+        }])
+    }
+
     /// The errors, in file order.
     pub fn errors(&self) -> &[ConfigError] {
         &self.0

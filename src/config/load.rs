@@ -137,7 +137,7 @@ pub(super) fn too_large_message() -> String {
 
 /// Reads at most one byte more than [`MAX_CONFIG_BYTES`] (so a huge file or a device such as
 /// `/dev/zero` is refused without reading it all).
-pub(super) fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
     std::fs::File::open(path)?

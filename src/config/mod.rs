@@ -43,6 +43,7 @@ mod template;
 mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
+pub(crate) use load::read_capped;
 pub use registry::{ENV_SEEDABLE_FIELDS, Origin, Providers, SeedSource};
 pub use rules::{
     MAX_SORT_ORDER, MIN_SORT_ORDER, SettingsError, check_internal_url, check_scopes,

@@ -114,16 +114,26 @@ impl Providers {
     pub fn with_toml_file(self, path: impl AsRef<Path>) -> Result<Providers, ConfigErrors> {
         let path = path.as_ref();
         let name = path.display().to_string();
+        let bytes = read_capped(path).map_err(|e| ConfigErrors::unreadable(&name, &e))?;
+        self.with_toml_bytes(&name, bytes)
+    }
+
+    /// [`Providers::with_toml_file`] for a file's bytes, already read (at most one byte past
+    /// [`MAX_CONFIG_BYTES`]); `name` is used in errors.
+    pub(crate) fn with_toml_bytes(
+        self,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Providers, ConfigErrors> {
         let err = |line: usize, column: usize, message: String| {
             ConfigErrors(vec![ConfigError {
-                file: name.clone(),
+                file: name.to_owned(),
                 line,
                 column,
                 path: String::new(),
                 message,
             }])
         };
-        let bytes = read_capped(path).map_err(|e| err(0, 0, format!("cannot read: {e}")))?;
         if bytes.len() > MAX_CONFIG_BYTES {
             return Err(err(0, 0, too_large_message()));
         }
@@ -149,7 +159,7 @@ impl Providers {
                 ));
             }
         };
-        self.with_toml_str(&name, &text)
+        self.with_toml_str(name, &text)
     }
 
     /// Adds (or overrides) providers and settings from TOML text; `name` is used in errors.
