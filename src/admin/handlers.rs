@@ -157,7 +157,7 @@ impl AdminApi {
             )
             .into());
         };
-        if !matches!(self.registry.providers.origin(&id), Some(Origin::File(_))) {
+        if !matches!(self.registry.providers().origin(&id), Some(Origin::File(_))) {
             return Err(invalid(
                 "id",
                 format!("`{id}` is a built-in provider: change its settings with PUT /admin/providers/{id}"),
@@ -191,7 +191,7 @@ impl AdminApi {
         let _guard = self.write_lock.lock().await;
         let rows = self.rows().await?;
         let row = find(&rows, id)?;
-        if !matches!(self.registry.providers.origin(id), Some(Origin::File(_))) {
+        if !matches!(self.registry.providers().origin(id), Some(Origin::File(_))) {
             return Err(invalid(
                 "id",
                 "Built-in providers cannot be deleted: disable it instead.",
@@ -206,7 +206,7 @@ impl AdminApi {
         }
         let after = self
             .registry
-            .providers
+            .providers()
             .seeded_settings()
             .get(id)
             .cloned()

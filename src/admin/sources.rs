@@ -65,9 +65,9 @@ impl AdminApi {
         let reg = &self.registry;
         let stored: HashMap<String, ProviderSettings> =
             reg.settings.list().await?.into_iter().collect();
-        let seeds = reg.providers.seeded_settings();
-        Ok(reg
-            .providers
+        let providers = reg.providers();
+        let seeds = providers.seeded_settings();
+        Ok(providers
             .iter()
             .map(|spec| {
                 let (settings, source) = match (stored.get(&spec.id), seeds.get(&spec.id)) {

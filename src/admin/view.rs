@@ -23,7 +23,7 @@ impl AdminApi {
     pub(super) fn view(&self, row: &Row) -> Value {
         let spec = &row.spec;
         let s = &row.settings;
-        let providers = &self.registry.providers;
+        let providers = &*self.registry.providers();
         let spec_origin = origin_name(providers.origin(&spec.id));
         let src = |field: &str| row.source_of(providers, field);
         // A field the settings set comes from them; otherwise from the spec, or nowhere.

@@ -115,7 +115,11 @@ impl Flow {
                 format!("provider `{provider}`: the sign-in transaction expired"),
             )));
         }
-        let st = self.registry.enabled(provider).await.map_err(fail)?;
+        let st = self
+            .registry
+            .for_callback(provider, tx.spec.as_deref())
+            .await
+            .map_err(fail)?;
         let active = self.registry.active(&st).await.map_err(fail)?;
         let resolved = active.resolved.clone();
 

@@ -150,6 +150,7 @@ impl Flow {
             expires_at: now + self.timing.transaction_ttl.as_secs(),
             // Only an ID token can prove when the user authenticated.
             max_age: opts.max_age.filter(|_| oidc),
+            spec: Some(st.fingerprint.clone()),
         };
         let mut url = url::Url::parse(&active.authorization).map_err(|e| {
             Error::new(

@@ -31,6 +31,10 @@ pub(crate) struct Transaction {
     /// `auth_time` no older than this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age: Option<u64>,
+    /// The fingerprint of the provider's spec when the sign-in started: the callback finishes
+    /// with that spec even if a reload of `providers.toml` changed it meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -170,6 +174,7 @@ mod tests {
             return_to: "/".into(),
             expires_at: exp,
             max_age: None,
+            spec: None,
         }
     }
 

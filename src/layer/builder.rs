@@ -336,7 +336,13 @@ impl OidcLayerBuilder {
                 format!("{prefix}/error")
             }
         });
-        let registry = Arc::new(Registry::new(providers, settings, http, self.cache));
+        let registry = Arc::new(Registry::new(
+            providers,
+            settings,
+            http,
+            self.cache,
+            t.transaction_ttl + t.clock_skew,
+        ));
         let flow = Arc::new(Flow {
             registry: registry.clone(),
             transactions: sessions.clone(),

@@ -11,12 +11,13 @@ mod fastkey;
 mod horizon;
 pub(crate) mod http;
 mod jwks;
+mod reload;
 mod resolve;
 mod trust;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use backoff::Backoff;
 
@@ -45,6 +46,8 @@ use http::IdpClient;
 pub(crate) struct ProviderState {
     pub settings: ProviderSettings,
     pub resolved: ResolvedProvider,
+    /// The spec's fingerprint, carried by the login transactions started with this state.
+    pub fingerprint: String,
     /// For an instance-URL-only Authentik: the variables (slug) learned from the first verified
     /// ID token.
     learned: RwLock<Option<BTreeMap<String, String>>>,
@@ -54,12 +57,21 @@ pub(crate) struct ProviderState {
 }
 
 /// The provider registry: specs, settings, and per-provider caches.
+///
+/// The specs (and the settings seeded with them) can be replaced while the registry serves
+/// ([`Registry::replace`], for a reloaded `providers.toml`): readers take a snapshot with
+/// [`Registry::providers`].
 pub(crate) struct Registry {
-    pub providers: Providers,
+    providers: RwLock<Arc<Providers>>,
     pub settings: Arc<dyn SettingsStore>,
     pub http: IdpClient,
     pub policy: CachePolicy,
+    /// Lock order: `states`, then `providers`, then `retired`.
     states: Mutex<HashMap<String, Arc<ProviderState>>>,
+    /// States whose spec a reload replaced, kept for the sign-ins they started.
+    retired: Mutex<Vec<reload::Retired>>,
+    /// How long a retired state is kept: the longest a sign-in may take.
+    retain: Duration,
 }
 
 /// Maps a discovery/spec algorithm name to the pinned allow-list.
@@ -102,19 +114,32 @@ pub(crate) fn is_hmac(a: &CoreJwsSigningAlgorithm) -> bool {
 }
 
 impl Registry {
+    /// A registry of `providers`; a sign-in may take up to `retain` (a replaced spec is kept
+    /// that long for the sign-ins it started).
     pub fn new(
         providers: Providers,
         settings: Arc<dyn SettingsStore>,
         http: IdpClient,
         policy: CachePolicy,
+        retain: Duration,
     ) -> Self {
         Registry {
-            providers,
+            providers: RwLock::new(Arc::new(providers)),
             settings,
             http,
             policy,
             states: Mutex::new(HashMap::new()),
+            retired: Mutex::new(Vec::new()),
+            retain,
         }
+    }
+
+    /// The providers now in force (a snapshot: a reload does not change it).
+    pub fn providers(&self) -> Arc<Providers> {
+        self.providers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The effective settings of a provider: the store's, else the TOML seed, else defaults
@@ -124,7 +149,7 @@ impl Registry {
             return Ok(s);
         }
         Ok(self
-            .providers
+            .providers()
             .seeded_settings()
             .get(id)
             .cloned()
@@ -135,14 +160,14 @@ impl Registry {
     pub async fn all(&self) -> Result<Vec<(crate::config::ProviderSpec, ProviderSettings)>, Error> {
         let stored: HashMap<String, ProviderSettings> =
             self.settings.list().await?.into_iter().collect();
-        Ok(self
-            .providers
+        let providers = self.providers();
+        Ok(providers
             .iter()
             .map(|spec| {
                 let s = stored
                     .get(&spec.id)
                     .cloned()
-                    .or_else(|| self.providers.seeded_settings().get(&spec.id).cloned())
+                    .or_else(|| providers.seeded_settings().get(&spec.id).cloned())
                     .unwrap_or_default();
                 (spec.clone(), s)
             })
@@ -152,10 +177,10 @@ impl Registry {
     /// The state of an enabled provider (unknown → `provider_unknown`, disabled →
     /// `provider_disabled`, unusable settings → `provider_misconfigured`).
     pub async fn enabled(&self, id: &str) -> Result<Arc<ProviderState>, Error> {
-        let spec = self
-            .providers
-            .get(id)
-            .ok_or_else(|| Error::new(ErrorCode::ProviderUnknown, "no provider with that id"))?;
+        let unknown = || Error::new(ErrorCode::ProviderUnknown, "no provider with that id");
+        if self.providers().get(id).is_none() {
+            return Err(unknown());
+        }
         let settings = self.settings_of(id).await?;
         if !settings.enabled {
             return Err(Error::new(
@@ -164,15 +189,24 @@ impl Registry {
             ));
         }
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        // Read under the states' lock, which a reload holds while it swaps the providers: a
+        // state is never built from a spec that a reload has already replaced.
+        let providers = self.providers();
+        let spec = providers.get(id).ok_or_else(unknown)?;
         if let Some(st) = states.get(id) {
-            if st.settings == settings {
-                return Ok(st.clone());
+            if st.resolved.spec == *spec {
+                if st.settings == settings {
+                    return Ok(st.clone());
+                }
+                tracing::info!(provider = id, "provider settings changed; caches dropped");
+            } else {
+                self.retire(st.clone());
             }
-            tracing::info!(provider = id, "provider settings changed; caches dropped");
         }
         let resolved = ResolvedProvider::resolve(spec, &settings)?;
         self.http.horizons.set(id, horizon_of(&settings, &resolved));
         let st = Arc::new(ProviderState {
+            fingerprint: reload::fingerprint(spec),
             settings,
             resolved,
             learned: RwLock::new(None),
@@ -187,7 +221,7 @@ impl Registry {
     /// `id` as a metric label: a configured provider's id, or `unknown` (ids in request paths
     /// are untrusted input, and a label must not take any value a request chooses).
     pub fn label<'a>(&self, id: &'a str) -> &'a str {
-        match self.providers.get(id) {
+        match self.providers().get(id) {
             Some(_) => id,
             None => "unknown",
         }
