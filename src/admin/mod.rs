@@ -35,8 +35,9 @@
 //! **Input.** Unknown fields are refused with a 400 naming the field, never dropped:
 //! `{"error": "invalid_input", "field": "url", "message": "..."}`.
 //!
-//! **Custom providers.** The provider registry is fixed when the layer is built, so a custom
-//! provider's *spec* (endpoints, claims) is defined in `providers.toml`; `POST` stores admin
+//! **Custom providers.** A custom provider's *spec* (endpoints, claims) is defined in
+//! `providers.toml` (loaded at build, and reloaded while the app runs when the layer was given
+//! the file: `OidcLayerBuilder::providers_file`); `POST` stores admin
 //! settings for such a spec, and `DELETE` removes them again (the provider falls back to its
 //! seeded settings, or disabled). Built-in providers cannot be deleted.
 //!

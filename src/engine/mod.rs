@@ -37,6 +37,8 @@ pub struct OidcEngine {
     pub(crate) after_logout: String,
     pub(crate) admin: AdminApi,
     pub(crate) ready_cache: health::ReadyCache,
+    /// The `providers.toml` the layer was built from, when it was given as a file.
+    pub(crate) providers_file: Option<crate::provider::ProvidersFile>,
 }
 
 impl std::fmt::Debug for OidcEngine {
@@ -57,6 +59,21 @@ impl OidcEngine {
     /// The public base URL of the app.
     pub fn base_url(&self) -> &str {
         &self.flow.base_url
+    }
+
+    /// The `providers.toml` the layer was built from
+    /// ([`OidcLayerBuilder::providers_file`](crate::OidcLayerBuilder::providers_file)), to
+    /// reload it; `None` when the providers were given as a value.
+    ///
+    /// ```
+    /// let layer = tower_oidc::OidcLayer::builder()
+    ///     .base_url("http://127.0.0.1:3000")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(layer.engine().providers_file().is_none());
+    /// ```
+    pub fn providers_file(&self) -> Option<&crate::provider::ProvidersFile> {
+        self.providers_file.as_ref()
     }
 
     /// The redirect URI to register at a provider.

@@ -24,6 +24,9 @@ mod trust;
 // The stores and the session cache in front of them, with their builder methods.
 #[path = "stores.rs"]
 mod stores;
+// The providers file, loaded at build and reloaded or watched, with its builder methods.
+#[path = "file.rs"]
+mod file;
 
 /// Why a layer could not be built.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -60,12 +63,26 @@ pub enum BuildError {
         "provider `{0}` is not defined: name a built-in provider (e.g. `authentik`) or one of your providers.toml"
     )]
     UnknownProvider(String),
+    /// The file of [`OidcLayerBuilder::providers_file`] could not be read or has errors, each
+    /// at its `file:line:column`.
+    #[error("{0}")]
+    Config(crate::config::ConfigErrors),
+    /// [`OidcLayerBuilder::watch_providers`] without [`OidcLayerBuilder::providers_file`].
+    #[error("watch_providers needs a file to watch: set OidcLayerBuilder::providers_file")]
+    WatchWithoutFile,
+    /// [`OidcLayerBuilder::watch_providers`] outside a tokio runtime: the polling task needs
+    /// one.
+    #[error(
+        "watch_providers polls the file on a tokio task: build the layer inside the tokio runtime (e.g. in #[tokio::main])"
+    )]
+    NoRuntime,
 }
 
 /// Builds an [`OidcLayer`]. Only [`OidcLayerBuilder::base_url`] is required; stores default to
 /// memory, providers to the built-in registry.
 pub struct OidcLayerBuilder {
     providers: Option<Providers>,
+    file: file::FileOptions,
     settings: Option<Arc<dyn SettingsStore>>,
     users: Option<Arc<dyn UserStore>>,
     sessions: Option<Arc<dyn SessionStore>>,
@@ -94,6 +111,7 @@ impl Default for OidcLayerBuilder {
     fn default() -> Self {
         OidcLayerBuilder {
             providers: None,
+            file: Default::default(),
             settings: None,
             users: None,
             sessions: None,
@@ -129,7 +147,8 @@ impl std::fmt::Debug for OidcLayerBuilder {
 }
 
 impl OidcLayerBuilder {
-    /// The provider specs (default: [`Providers::builtin`]).
+    /// The provider specs (default: [`Providers::builtin`]); a
+    /// [`providers_file`](Self::providers_file) is loaded on top of them.
     pub fn providers(mut self, p: Providers) -> Self {
         self.providers = Some(p);
         self
@@ -306,12 +325,12 @@ impl OidcLayerBuilder {
         if t.session_ttl.is_zero() {
             return Err(BuildError::BadTiming("session TTL must be positive".into()));
         }
-        let mut providers = self.providers.unwrap_or_else(Providers::builtin);
-        for (id, settings) in self.seeds {
-            if providers.get(&id).is_none() {
-                return Err(BuildError::UnknownProvider(id));
+        let (mut providers, loaded) = file::load(&self.file, self.providers)?;
+        for (id, settings) in &self.seeds {
+            if providers.get(id).is_none() {
+                return Err(BuildError::UnknownProvider(id.clone()));
             }
-            providers.seed(id, settings);
+            providers.seed(id.clone(), settings.clone());
         }
         let memory = MemoryStore::new();
         let settings = self
@@ -369,6 +388,10 @@ impl OidcLayerBuilder {
                 "the renew step and the refresh lease must be at least 1 s".into(),
             ));
         }
+        let providers_file = match loaded {
+            Some(f) => Some(f.attach(self.seeds, &registry)?),
+            None => None,
+        };
         let fresh = Arc::new(FreshUsers::new(users.clone(), self.user_revalidation));
         let keeper = Arc::new(TokenKeeper {
             store: sessions.clone(),
@@ -404,6 +427,7 @@ impl OidcLayerBuilder {
                     write_lock: tokio::sync::Mutex::new(()),
                 },
                 ready_cache: Default::default(),
+                providers_file,
             }),
         })
     }

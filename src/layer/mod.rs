@@ -53,6 +53,22 @@ impl OidcLayer {
     pub fn engine(&self) -> &Arc<OidcEngine> {
         &self.engine
     }
+
+    /// The `providers.toml` the layer was built from
+    /// ([`OidcLayerBuilder::providers_file`]), to reload it
+    /// ([`ProvidersFile::reload_now`](crate::provider::ProvidersFile::reload_now)); `None` when
+    /// the providers were given as a value.
+    ///
+    /// ```
+    /// let layer = tower_oidc::OidcLayer::builder()
+    ///     .base_url("http://127.0.0.1:3000")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(layer.providers_file().is_none());
+    /// ```
+    pub fn providers_file(&self) -> Option<&crate::provider::ProvidersFile> {
+        self.engine.providers_file()
+    }
 }
 
 impl<S> tower_layer::Layer<S> for OidcLayer {

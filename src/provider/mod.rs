@@ -14,6 +14,7 @@ mod jwks;
 mod reload;
 mod resolve;
 mod trust;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -33,6 +34,8 @@ pub use jwks::CachePolicy;
 pub(crate) use jwks::parse_jwks;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 pub use trust::TlsTrust;
+pub(crate) use watch::{Loaded, POLL_INTERVAL};
+pub use watch::{ProvidersFile, Reload};
 
 use openidconnect::core::CoreJwsSigningAlgorithm;
 
