@@ -1,6 +1,6 @@
 //! In-memory stores: for tests, demos, and single-process apps that may lose state on restart.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -23,9 +23,47 @@ struct Inner {
     /// each filter would cost more than the session's own record): kept in step with
     /// `sessions` by `put_session` and `remove_session`, the only writers of either. Readers
     /// check `SessionFilter::matches`, so two filters sharing a hash select nothing extra.
-    session_index: HashMap<u64, Vec<SessionId>>,
+    session_index: HashMap<u64, Ids>,
     index_hasher: std::hash::RandomState,
+    stored_since_sweep: usize,
     consumed: HashMap<String, SystemTime>,
+}
+
+/// The sessions of one index entry: most filters select one session (a provider session's
+/// `sid`), kept inline; a user's or an account's many get a set.
+enum Ids {
+    One(SessionId),
+    Many(HashSet<SessionId>),
+}
+
+impl Ids {
+    fn insert(&mut self, id: &SessionId) {
+        match self {
+            Ids::One(one) if one == id => {}
+            Ids::One(one) => *self = Ids::Many(HashSet::from([one.clone(), id.clone()])),
+            Ids::Many(set) => {
+                set.insert(id.clone());
+            }
+        }
+    }
+
+    /// Removes `id`; whether none are left.
+    fn remove(&mut self, id: &SessionId) -> bool {
+        match self {
+            Ids::One(one) => one == id,
+            Ids::Many(set) => {
+                set.remove(id);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<SessionId> {
+        match self {
+            Ids::One(one) => vec![one.clone()],
+            Ids::Many(set) => set.iter().cloned().collect(),
+        }
+    }
 }
 
 impl Inner {
@@ -46,9 +84,11 @@ impl Inner {
             }
         }
         for k in new {
-            let ids = self.session_index.entry(k).or_default();
-            if !ids.contains(id) {
-                ids.push(id.clone());
+            match self.session_index.get_mut(&k) {
+                Some(ids) => ids.insert(id),
+                None => {
+                    self.session_index.insert(k, Ids::One(id.clone()));
+                }
             }
         }
     }
@@ -62,11 +102,10 @@ impl Inner {
     }
 
     fn unindex(&mut self, key: u64, id: &SessionId) {
-        if let Some(ids) = self.session_index.get_mut(&key) {
-            ids.retain(|x| x != id);
-            if ids.is_empty() {
-                self.session_index.remove(&key);
-            }
+        if let Some(ids) = self.session_index.get_mut(&key)
+            && ids.remove(id)
+        {
+            self.session_index.remove(&key);
         }
     }
 
@@ -74,7 +113,7 @@ impl Inner {
     fn selected(&self, filter: &SessionFilter) -> Vec<SessionId> {
         self.session_index
             .get(&self.index_hasher.hash_one(filter))
-            .cloned()
+            .map(Ids::to_vec)
             .unwrap_or_default()
     }
 }
@@ -300,8 +339,12 @@ impl SessionStore for MemoryStore {
     async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
         let now = SystemTime::now();
         let mut g = self.lock();
-        // Sweep expired sessions now and then, so an app that never restarts does not grow.
-        if g.sessions.len() % 256 == 255 {
+        // Sweep expired sessions now and then, so an app that never restarts does not grow:
+        // after as many new sessions as half of those kept (at least 256), so that the sweep's
+        // scan costs each insert O(1) however many sessions there are.
+        g.stored_since_sweep += 1;
+        if g.stored_since_sweep >= (g.sessions.len() / 2).max(256) {
+            g.stored_since_sweep = 0;
             let expired: Vec<SessionId> = g
                 .sessions
                 .iter()
