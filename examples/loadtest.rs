@@ -11,10 +11,15 @@
 //! Prints sign-ins per second, requests per second with and without the layer, p50/p99
 //! latency and the error count (which must be zero; the exit status says so). Client and
 //! servers share the machine, so the figures are a lower bound of what the server can do.
+//!
+//! The apps run on a runtime of their own (one worker thread), apart from the client and the
+//! fake issuer; on Linux the load test reads that thread's CPU time from `/proc` and prints the
+//! server's CPU per sign-in (the library's own work: authorize, callback, ID token check,
+//! userinfo, store writes — the fake signs on other threads) and per request, with and without
+//! the layer.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::{Router, routing::get};
@@ -24,25 +29,14 @@ use tower_oidc::store::{MemoryStore, SettingsStore};
 use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode};
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
 
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod load;
+use load::{Server, cpu_line, knob, run};
 
 async fn home(req: Request) -> String {
     match Auth::from_extensions(req.extensions()).user() {
         Some(u) => format!("hello {}", u.name.as_deref().unwrap_or("you")),
         None => "hello stranger".to_owned(),
     }
-}
-
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    url
 }
 
 fn set_cookies(r: &reqwest::Response, prefix: &str) -> Vec<String> {
@@ -92,88 +86,6 @@ async fn sign_in(http: &reqwest::Client, app: &str) -> Result<String, String> {
         .ok_or_else(|| format!("callback answered {} without a session", r.status()))
 }
 
-struct Stats {
-    done: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-    first_error: Option<String>,
-}
-
-impl Stats {
-    fn rate(&self) -> f64 {
-        self.done as f64 / self.elapsed.as_secs_f64()
-    }
-    fn pct(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i]
-    }
-    fn line(&self, what: &str, unit: &str) -> String {
-        format!(
-            "{what:<34} {:>7} done  {:>9.0} {unit}/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
-            self.done,
-            self.rate(),
-            self.pct(0.50).as_secs_f64() * 1e3,
-            self.pct(0.99).as_secs_f64() * 1e3,
-            self.errors
-        )
-    }
-}
-
-/// Runs `total` jobs, `concurrency` at a time, stopping early after `max`.
-async fn run<F, Fut>(total: usize, concurrency: usize, max: Duration, job: F) -> Stats
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send,
-{
-    let job = Arc::new(job);
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (job, next) = (job.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            let mut first_error = None;
-            while next.fetch_add(1, Ordering::Relaxed) < total && start.elapsed() < max {
-                let t = Instant::now();
-                match job().await {
-                    Ok(()) => lat.push(t.elapsed()),
-                    Err(e) => {
-                        errors += 1;
-                        first_error.get_or_insert(e);
-                    }
-                }
-            }
-            (lat, errors, first_error)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut first_error = None;
-    for t in tasks {
-        let (l, e, f) = t.await.unwrap();
-        latencies.extend(l);
-        errors += e;
-        if first_error.is_none() {
-            first_error = f;
-        }
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Stats {
-        done: latencies.len(),
-        errors,
-        elapsed,
-        latencies,
-        first_error,
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signins = knob("LOADTEST_SIGNINS", 1000);
@@ -204,7 +116,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     // The app's base URL must be known before the layer is built: bind first.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = Server::new()?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let app_url = format!("http://{}", listener.local_addr()?);
     let layer = OidcLayer::builder()
         .providers(Providers::builtin())
@@ -213,9 +126,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sessions(store.clone())
         .base_url(app_url.clone())
         .build()?;
-    let with_layer = Router::new().route("/", get(home)).layer(layer);
-    tokio::spawn(async move { axum::serve(listener, with_layer).await.unwrap() });
-    let bare_url = serve(Router::new().route("/", get(home))).await;
+    server.serve(listener, Router::new().route("/", get(home)).layer(layer));
+    let bare_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let bare_url = format!("http://{}", bare_listener.local_addr()?);
+    server.serve(bare_listener, Router::new().route("/", get(home)));
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -229,19 +143,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. Sign-ins.
     let session = Arc::new(std::sync::Mutex::new(None::<String>));
-    let s = {
+    let (s, signin_cpu) = {
         let (http, app, session) = (http.clone(), app_url.clone(), session.clone());
-        run(signins, concurrency, max, move || {
-            let (http, app, session) = (http.clone(), app.clone(), session.clone());
-            async move {
-                let cookie = sign_in(&http, &app).await?;
-                *session.lock().unwrap() = Some(cookie);
-                Ok(())
-            }
-        })
-        .await
+        server
+            .measure(run(signins, concurrency, max, move || {
+                let (http, app, session) = (http.clone(), app.clone(), session.clone());
+                async move {
+                    let cookie = sign_in(&http, &app).await?;
+                    *session.lock().unwrap() = Some(cookie);
+                    Ok(())
+                }
+            }))
+            .await
     };
     println!("{}", s.line("sign-ins", "sign-ins"));
+    println!("{}", cpu_line("", signin_cpu));
+    if let Some(d) = signin_cpu {
+        println!(
+            "{:<34} sign-ins per second per core (server CPU alone): {:.0}",
+            "",
+            1.0 / d.as_secs_f64()
+        );
+    }
     println!(
         "{:<34} discovery fetched {} time(s), JWKS {} time(s), token endpoint {} time(s)",
         "",
@@ -281,36 +204,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     };
-    let bare = run(
-        requests,
-        concurrency,
-        max,
-        get(format!("{bare_url}/"), None, "hello stranger"),
-    )
-    .await;
-    let anon = run(
-        requests,
-        concurrency,
-        max,
-        get(format!("{app_url}/"), None, "hello stranger"),
-    )
-    .await;
-    let signed = run(
-        requests,
-        concurrency,
-        max,
-        get(format!("{app_url}/"), Some(cookie), "hello Alice"),
-    )
-    .await;
+    let (bare, bare_cpu) = server
+        .measure(run(
+            requests,
+            concurrency,
+            max,
+            get(format!("{bare_url}/"), None, "hello stranger"),
+        ))
+        .await;
+    let (anon, anon_cpu) = server
+        .measure(run(
+            requests,
+            concurrency,
+            max,
+            get(format!("{app_url}/"), None, "hello stranger"),
+        ))
+        .await;
+    let (signed, signed_cpu) = server
+        .measure(run(
+            requests,
+            concurrency,
+            max,
+            get(format!("{app_url}/"), Some(cookie), "hello Alice"),
+        ))
+        .await;
     println!("{}", bare.line("requests, app without the layer", "req"));
+    println!("{}", cpu_line("", bare_cpu));
     println!("{}", anon.line("requests, layer, anonymous", "req"));
+    println!("{}", cpu_line("", anon_cpu));
     println!("{}", signed.line("requests, layer, signed in", "req"));
+    println!("{}", cpu_line("", signed_cpu));
     println!(
         "{:<34} throughput vs bare: anonymous {:.3}, signed in {:.3}",
         "",
         anon.rate() / bare.rate(),
         signed.rate() / bare.rate()
     );
+    if let (Some(b), Some(a), Some(s)) = (bare_cpu, anon_cpu, signed_cpu) {
+        println!(
+            "{:<34} server CPU vs bare: anonymous {:.3}x, signed in {:.3}x",
+            "",
+            a.as_secs_f64() / b.as_secs_f64(),
+            s.as_secs_f64() / b.as_secs_f64()
+        );
+    }
     for s in [&bare, &anon, &signed] {
         if let Some(e) = &s.first_error {
             println!("  first error: {e}");
@@ -318,6 +255,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         errors += s.errors;
     }
     println!("errors: {errors}");
+    server.rt.shutdown_background();
     if errors > 0 {
         std::process::exit(1);
     }

@@ -1,0 +1,178 @@
+//! What the load tests share: the apps' runtime whose CPU time is measured, and the runner
+//! that drives jobs at a given concurrency and collects their latencies.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+
+/// A knob from the environment.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The apps' runtime: one worker thread, whose CPU time is read from `/proc` (Linux), so that
+/// the client, the fake issuer and the measuring do not count.
+pub struct Server {
+    pub rt: tokio::runtime::Runtime,
+    threads: Arc<std::sync::Mutex<Vec<u32>>>,
+}
+
+/// This thread's id, from `/proc/thread-self` (a link to `<pid>/task/<tid>`).
+fn thread_id() -> Option<u32> {
+    std::fs::read_link("/proc/thread-self")
+        .ok()?
+        .file_name()?
+        .to_str()?
+        .parse()
+        .ok()
+}
+
+impl Server {
+    pub fn new() -> std::io::Result<Self> {
+        let threads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = threads.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("server")
+            .on_thread_start(move || {
+                if let Some(id) = thread_id() {
+                    seen.lock().unwrap().push(id);
+                }
+            })
+            .enable_all()
+            .build()?;
+        Ok(Server { rt, threads })
+    }
+
+    /// Serves `router` on `listener` on the server's runtime.
+    pub fn serve(&self, listener: std::net::TcpListener, router: Router) {
+        listener.set_nonblocking(true).unwrap();
+        self.rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, router).await.unwrap()
+        });
+    }
+
+    /// CPU time the server's threads have used so far (`None` off Linux).
+    pub fn cpu(&self) -> Option<Duration> {
+        let mut total = 0u64;
+        for id in self.threads.lock().unwrap().iter() {
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{id}/schedstat")).ok()?;
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+        Some(Duration::from_nanos(total))
+    }
+
+    /// Runs `phase` and returns its outcome with the server's CPU time per job done.
+    pub async fn measure<F: std::future::Future<Output = Stats>>(
+        &self,
+        phase: F,
+    ) -> (Stats, Option<Duration>) {
+        let before = self.cpu();
+        let stats = phase.await;
+        let per_job = match (before, self.cpu()) {
+            (Some(a), Some(b)) if stats.done > 0 => Some((b - a) / stats.done as u32),
+            _ => None,
+        };
+        (stats, per_job)
+    }
+}
+
+pub fn cpu_line(what: &str, per_job: Option<Duration>) -> String {
+    match per_job {
+        Some(d) => format!(
+            "{:<34} server CPU {:.1} µs each",
+            what,
+            d.as_secs_f64() * 1e6
+        ),
+        None => format!("{what:<34} server CPU not measured (no /proc)"),
+    }
+}
+
+pub struct Stats {
+    pub done: usize,
+    pub errors: usize,
+    pub elapsed: Duration,
+    pub latencies: Vec<Duration>,
+    pub first_error: Option<String>,
+}
+
+impl Stats {
+    pub fn rate(&self) -> f64 {
+        self.done as f64 / self.elapsed.as_secs_f64()
+    }
+    pub fn pct(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i]
+    }
+    pub fn line(&self, what: &str, unit: &str) -> String {
+        format!(
+            "{what:<34} {:>7} done  {:>9.0} {unit}/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+            self.done,
+            self.rate(),
+            self.pct(0.50).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3,
+            self.errors
+        )
+    }
+}
+
+/// Runs `total` jobs, `concurrency` at a time, stopping early after `max`.
+pub async fn run<F, Fut>(total: usize, concurrency: usize, max: Duration, job: F) -> Stats
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (job, next) = (job.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let mut first_error = None;
+            while next.fetch_add(1, Ordering::Relaxed) < total && start.elapsed() < max {
+                let t = Instant::now();
+                match job().await {
+                    Ok(()) => lat.push(t.elapsed()),
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (lat, errors, first_error)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for t in tasks {
+        let (l, e, f) = t.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+        if first_error.is_none() {
+            first_error = f;
+        }
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Stats {
+        done: latencies.len(),
+        errors,
+        elapsed,
+        latencies,
+        first_error,
+    }
+}
