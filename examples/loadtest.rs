@@ -46,7 +46,8 @@ fn set_cookies(r: &reqwest::Response, prefix: &str) -> Vec<String> {
         .filter_map(|v| v.to_str().ok())
         .filter(|v| v.starts_with(prefix))
         .filter_map(|v| v.split(';').next().map(str::to_owned))
-        .filter(|c| !c.ends_with('='))
+        // A cleared cookie has an empty value (a sealed one may end in base64's `=`).
+        .filter(|c| c.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
         .collect()
 }
 
@@ -81,13 +82,22 @@ async fn sign_in(http: &reqwest::Client, app: &str) -> Result<String, String> {
         .send()
         .await
         .map_err(e)?;
-    set_cookies(&r, "tower_oidc_session=")
-        .pop()
-        .ok_or_else(|| format!("callback answered {} without a session", r.status()))
+    set_cookies(&r, "tower_oidc_session=").pop().ok_or_else(|| {
+        format!(
+            "callback answered {} without a session (to {})",
+            r.status(),
+            location(&r).unwrap_or_default()
+        )
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
     let signins = knob("LOADTEST_SIGNINS", 1000);
     let requests = knob("LOADTEST_REQUESTS", 20_000);
     let concurrency = knob("LOADTEST_CONCURRENCY", 64);
@@ -255,7 +265,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         errors += s.errors;
     }
     println!("errors: {errors}");
-    server.rt.shutdown_background();
     if errors > 0 {
         std::process::exit(1);
     }

@@ -382,7 +382,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown backend {other}").into()),
         }
     }
-    server.rt.shutdown_background();
     Ok(())
 }
 

@@ -19,11 +19,20 @@ pub fn knob(name: &str, default: usize) -> usize {
 /// The apps' runtime: one worker thread, whose CPU time is read from `/proc` (Linux), so that
 /// the client, the fake issuer and the measuring do not count.
 pub struct Server {
-    pub rt: tokio::runtime::Runtime,
+    // Shut down in the background when dropped: a runtime may not be dropped inside another.
+    rt: Option<tokio::runtime::Runtime>,
     threads: Arc<std::sync::Mutex<Vec<u32>>>,
 }
 
 /// This thread's id, from `/proc/thread-self` (a link to `<pid>/task/<tid>`).
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 fn thread_id() -> Option<u32> {
     std::fs::read_link("/proc/thread-self")
         .ok()?
@@ -40,6 +49,8 @@ impl Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("server")
+            // Blocking threads are counted too: keep them for the whole run.
+            .thread_keep_alive(Duration::from_secs(24 * 3600))
             .on_thread_start(move || {
                 if let Some(id) = thread_id() {
                     seen.lock().unwrap().push(id);
@@ -47,13 +58,17 @@ impl Server {
             })
             .enable_all()
             .build()?;
-        Ok(Server { rt, threads })
+        Ok(Server {
+            rt: Some(rt),
+            threads,
+        })
     }
 
     /// Serves `router` on `listener` on the server's runtime.
     pub fn serve(&self, listener: std::net::TcpListener, router: Router) {
         listener.set_nonblocking(true).unwrap();
-        self.rt.spawn(async move {
+        let Some(rt) = &self.rt else { return };
+        rt.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, router).await.unwrap()
         });
