@@ -155,65 +155,102 @@ fn long_bound() -> SessionCache {
     SessionCache::new().staleness(Duration::from_secs(30))
 }
 
-async fn two_instances(sessions: Sessions) {
-    let t = tag();
-    let schema = format!("tower_oidc_multi_{t}");
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(&pg_url())
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "Postgres unreachable at {}: {e}; this suite never skips",
-                pg_url()
-            )
-        });
-    sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
-        .execute(&admin)
+/// Two instances behind A's address on a fresh Postgres schema (and Redis prefix), Authentik
+/// enabled once through the shared store.
+struct Deployment {
+    fake: FakeAuthentik,
+    a: Instance,
+    b: Instance,
+    admin: sqlx::PgPool,
+    schema: String,
+}
+
+impl Deployment {
+    /// `a_cache` and `a_cut`: instance A's session cache, and a switch that cuts its change
+    /// channel.
+    async fn start(
+        sessions: Sessions,
+        a_cache: SessionCache,
+        a_cut: Option<Arc<AtomicBool>>,
+    ) -> Self {
+        let t = tag();
+        let schema = format!("tower_oidc_multi_{t}");
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&pg_url())
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "Postgres unreachable at {}: {e}; this suite never skips",
+                    pg_url()
+                )
+            });
+        sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let pg = PgConnectOptions::from_str(&pg_url())
+            .unwrap()
+            .options([("search_path", schema.as_str())]);
+
+        let fake = FakeAuthentik::start().await;
+        let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // The public URL is A's address: the "load balancer" the browser and the IdP know.
+        let public = format!("http://{}", la.local_addr().unwrap());
+        let mut secret_key = [0u8; 32];
+        getrandom::fill(&mut secret_key).unwrap();
+        let mut cookie_key = vec![0u8; 64];
+        getrandom::fill(&mut cookie_key).unwrap();
+        let shared = Shared {
+            public_url: public,
+            pg: pg.clone(),
+            secret_key,
+            cookie_key,
+            sessions,
+            redis_prefix: format!("tower-oidc-multi:{t}:"),
+        };
+        let a = instance(&shared, la, a_cache, a_cut).await;
+        let b = instance(&shared, lb, SessionCache::new(), None).await;
+
+        // The admin enables Authentik once, through the shared store; both instances see it.
+        let seed = PostgresStore::connect_with(pg.clone())
+            .await
+            .unwrap()
+            .with_secret_key(SecretKey::from_bytes(secret_key));
+        seed.put(
+            "authentik",
+            &ProviderSettings {
+                enabled: true,
+                url: Some(fake.url()),
+                client_id: Some(fake.client_id().into()),
+                client_secret: Some(Secret::new(fake.client_secret())),
+                ..ProviderSettings::default()
+            },
+        )
         .await
         .unwrap();
-    let pg = PgConnectOptions::from_str(&pg_url())
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
+        Deployment {
+            fake,
+            a,
+            b,
+            admin,
+            schema,
+        }
+    }
 
-    let fake = FakeAuthentik::start().await;
-    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    // The public URL is A's address: the "load balancer" the browser and the IdP know.
-    let public = format!("http://{}", la.local_addr().unwrap());
-    let mut secret_key = [0u8; 32];
-    getrandom::fill(&mut secret_key).unwrap();
-    let mut cookie_key = vec![0u8; 64];
-    getrandom::fill(&mut cookie_key).unwrap();
-    let shared = Shared {
-        public_url: public,
-        pg: pg.clone(),
-        secret_key,
-        cookie_key,
-        sessions,
-        redis_prefix: format!("tower-oidc-multi:{t}:"),
-    };
-    let a = instance(&shared, la, long_bound(), None).await;
-    let b = instance(&shared, lb, SessionCache::new(), None).await;
+    async fn stop(self) {
+        drop((self.a, self.b));
+        let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema))
+            .execute(&self.admin)
+            .await;
+    }
+}
 
-    // The admin enables Authentik once, through instance A's store; B sees it.
-    let seed = PostgresStore::connect_with(pg.clone())
-        .await
-        .unwrap()
-        .with_secret_key(SecretKey::from_bytes(secret_key));
-    seed.put(
-        "authentik",
-        &ProviderSettings {
-            enabled: true,
-            url: Some(fake.url()),
-            client_id: Some(fake.client_id().into()),
-            client_secret: Some(Secret::new(fake.client_secret())),
-            ..ProviderSettings::default()
-        },
-    )
-    .await
-    .unwrap();
+async fn two_instances(sessions: Sessions) {
+    let d = Deployment::start(sessions, long_bound(), None).await;
+    let (fake, a, b) = (&d.fake, &d.a, &d.b);
 
     let client = client();
     let a_url = |p: &str| format!("http://127.0.0.1:{}{p}", a.port);
@@ -302,10 +339,7 @@ async fn two_instances(sessions: Sessions) {
     .await;
     eprintln!("{sessions:?}: back-channel logout on B refused on A after {took:?}");
 
-    drop((a, b));
-    let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&admin)
-        .await;
+    d.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,59 +358,14 @@ async fn two_instances_share_redis_sessions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_change_channel_still_refuses_within_the_staleness_bound() {
     let bound = Duration::from_millis(500);
-    let t = tag();
-    let schema = format!("tower_oidc_cut_{t}");
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(&pg_url())
-        .await
-        .unwrap();
-    sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let pg = PgConnectOptions::from_str(&pg_url())
-        .unwrap()
-        .options([("search_path", schema.as_str())]);
-    let fake = FakeAuthentik::start().await;
-    let la = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let lb = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut cookie_key = vec![0u8; 64];
-    getrandom::fill(&mut cookie_key).unwrap();
-    let shared = Shared {
-        public_url: format!("http://{}", la.local_addr().unwrap()),
-        pg: pg.clone(),
-        secret_key: [7; 32],
-        cookie_key,
-        sessions: Sessions::Postgres,
-        redis_prefix: String::new(),
-    };
     let cut = Arc::new(AtomicBool::new(false));
-    let a = instance(
-        &shared,
-        la,
+    let d = Deployment::start(
+        Sessions::Postgres,
         SessionCache::new().staleness(bound),
         Some(cut.clone()),
     )
     .await;
-    let b = instance(&shared, lb, SessionCache::new(), None).await;
-    PostgresStore::connect_with(pg)
-        .await
-        .unwrap()
-        .with_secret_key(SecretKey::from_bytes([7; 32]))
-        .put(
-            "authentik",
-            &ProviderSettings {
-                enabled: true,
-                url: Some(fake.url()),
-                client_id: Some(fake.client_id().into()),
-                client_secret: Some(Secret::new(fake.client_secret())),
-                ..ProviderSettings::default()
-            },
-        )
-        .await
-        .unwrap();
+    let (a, b) = (&d.a, &d.b);
     let client = client();
     let a_url = |p: &str| format!("http://127.0.0.1:{}{p}", a.port);
     let r = client
@@ -410,10 +399,7 @@ async fn a_cut_change_channel_still_refuses_within_the_staleness_bound() {
     .await;
     eprintln!("channel cut: sign-out on B refused on A after {took:?} (bound {bound:?})");
 
-    drop((a, b));
-    let _ = sqlx::raw_sql(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&admin)
-        .await;
+    d.stop().await;
 }
 
 /// A session store whose change channel the test can cut.

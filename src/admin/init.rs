@@ -15,18 +15,7 @@ fn env_prefix(id: &str) -> String {
 /// The template variables a spec's endpoints use besides `{url}`, `{slug}` and `{issuer}`.
 fn params_of(spec: &ProviderSpec) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let templates = [
-        &spec.issuer,
-        &spec.discovery,
-        &spec.authorization_endpoint,
-        &spec.token_endpoint,
-        &spec.userinfo_endpoint,
-        &spec.jwks_uri,
-        &spec.end_session_endpoint,
-        &spec.revocation_endpoint,
-    ];
-    let fetch = spec.fetch.iter().map(|f| &f.url);
-    for t in templates.into_iter().flatten().chain(fetch) {
+    for t in spec.url_templates() {
         for v in t.vars() {
             if !matches!(v, "url" | "slug" | "issuer") && !out.iter().any(|o| o == v) {
                 out.push(v.to_owned());

@@ -122,3 +122,23 @@ pub struct Fetch {
     /// The URL template (same variables as the endpoints).
     pub url: Template,
 }
+
+impl ProviderSpec {
+    /// Every URL template of the spec: the issuer, discovery and endpoint templates that are
+    /// set, then each `[[fetch]]` URL.
+    pub fn url_templates(&self) -> impl Iterator<Item = &Template> {
+        [
+            &self.issuer,
+            &self.discovery,
+            &self.authorization_endpoint,
+            &self.token_endpoint,
+            &self.userinfo_endpoint,
+            &self.jwks_uri,
+            &self.end_session_endpoint,
+            &self.revocation_endpoint,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.fetch.iter().map(|f| &f.url))
+    }
+}

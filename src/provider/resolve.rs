@@ -166,18 +166,7 @@ impl ResolvedProvider {
         }
         // Any other variable of an endpoint is a parameter the admin must set (e.g. Entra ID's
         // `{tenant}`): it is never learned from a token.
-        let templates = [
-            &spec.issuer,
-            &spec.discovery,
-            &spec.authorization_endpoint,
-            &spec.token_endpoint,
-            &spec.userinfo_endpoint,
-            &spec.jwks_uri,
-            &spec.end_session_endpoint,
-            &spec.revocation_endpoint,
-        ];
-        let fetch_templates = spec.fetch.iter().map(|f| &f.url);
-        for t in templates.into_iter().flatten().chain(fetch_templates) {
+        for t in spec.url_templates() {
             if let Some(v) = t
                 .vars()
                 .find(|v| !matches!(*v, "url" | "slug" | "issuer") && !vars.contains_key(*v))
