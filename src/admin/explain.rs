@@ -327,21 +327,10 @@ fn profile(o: &mut String, spec: &ProviderSpec) {
         o,
         "\nProfile fields (from {claims}{fetch}; the first rule that yields a value wins)"
     );
-    let c = &spec.claims;
-    for (field, source) in [
-        ("subject", &c.subject),
-        ("email", &c.email),
-        ("email_verified", &c.email_verified),
-        ("name", &c.name),
-        ("given_name", &c.given_name),
-        ("family_name", &c.family_name),
-        ("picture", &c.picture),
-        ("username", &c.username),
-        ("groups", &c.groups),
-    ] {
+    for (field, source) in spec.claims.fields() {
         line(o, field, &rules(source));
     }
-    for (name, source) in &c.extra {
+    for (name, source) in &spec.claims.extra {
         line(o, &format!("extra.{name}"), &rules(source));
     }
 }

@@ -204,19 +204,7 @@ mod check {
         if let Some(u) = &spec.default_url {
             line("default url:", u);
         }
-        let c = &spec.claims;
-        let claims = [
-            ("subject", &c.subject),
-            ("email", &c.email),
-            ("email_verified", &c.email_verified),
-            ("name", &c.name),
-            ("given_name", &c.given_name),
-            ("family_name", &c.family_name),
-            ("picture", &c.picture),
-            ("username", &c.username),
-            ("groups", &c.groups),
-        ];
-        for (i, (field, source)) in claims.iter().enumerate() {
+        for (i, (field, source)) in spec.claims.fields().iter().enumerate() {
             let key = if i == 0 { "claims:" } else { "" };
             line(key, &format!("{field:<15}= {source}"));
         }

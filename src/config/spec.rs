@@ -142,3 +142,21 @@ impl ProviderSpec {
         .chain(self.fetch.iter().map(|f| &f.url))
     }
 }
+
+impl ClaimMap {
+    /// The fixed profile fields with their sources, in the order the docs list them
+    /// (`extra` aside).
+    pub fn fields(&self) -> [(&'static str, &ClaimSource); 9] {
+        [
+            ("subject", &self.subject),
+            ("email", &self.email),
+            ("email_verified", &self.email_verified),
+            ("name", &self.name),
+            ("given_name", &self.given_name),
+            ("family_name", &self.family_name),
+            ("picture", &self.picture),
+            ("username", &self.username),
+            ("groups", &self.groups),
+        ]
+    }
+}
