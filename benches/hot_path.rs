@@ -11,6 +11,9 @@
 //!   (both against an in-process FakeAuthentik over loopback HTTP);
 //! - `axum`: the authenticated (memory) request through an axum `Router` whose handler takes
 //!   `CurrentUser`, against a bare `Router`;
+//! - `actix` and `warp`: the same through actix-web's `OidcMiddleware` with its `CurrentUser`
+//!   extractor, and through warp's `require_user` filter, each against the bare app of its
+//!   framework;
 //! - `recorded`: the pass-through and the authenticated (memory) requests again with a metrics
 //!   recorder installed (`metrics-exporter-prometheus`), same budgets.
 //!
@@ -39,6 +42,9 @@ use tower_oidc::{Auth, OidcLayer, Providers, Secret};
 
 #[path = "common/report.rs"]
 mod report;
+
+#[path = "common/adapters.rs"]
+mod adapters;
 
 const BASE_URL: &str = "http://127.0.0.1:3000";
 const COOKIE_KEY: [u8; 64] = {
@@ -465,6 +471,7 @@ fn main() {
     {
         let memory = MemoryStore::new();
         let l = rt.block_on(layer(Arc::new(memory.clone()), memory.clone()));
+        let engine = l.engine().clone();
         let cookie = rt.block_on(session(&memory, &memory));
         let bare = axum::Router::new().route("/dashboard", axum::routing::get(|| async { "ok" }));
         let app = axum::Router::new()
@@ -489,6 +496,9 @@ fn main() {
             None,
             report::Budget::Added,
         ));
+        // 2c. The same through the actix-web and warp adapters (issue 21, item 0).
+        adapters::actix(&mut c, engine.clone(), &cookie, &mut rows);
+        adapters::warp(&mut c, &rt, engine, &cookie, &mut rows);
     }
 
     // 3. The authorize redirect (discovery cached).

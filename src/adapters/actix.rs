@@ -152,6 +152,11 @@ where
             req.extensions_mut().insert(engine.anonymous());
             return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
         }
+        if let Some(auth) = engine.authenticate_now(&cookies) {
+            // Signed in with the session and its user at hand, nothing to write.
+            req.extensions_mut().insert(auth);
+            return Box::pin(async move { Ok(service.call(req).await?.map_into_left_body()) });
+        }
         Box::pin(async move {
             match engine.authenticate_request(&cookies).await {
                 Ok((auth, clear)) => {

@@ -212,6 +212,9 @@ pub fn auth(engine: Arc<OidcEngine>) -> impl Filter<Extract = (Auth,), Error = R
 }
 
 async fn authenticate(engine: Arc<OidcEngine>, headers: &HeaderMap) -> Result<Auth, Rejection> {
+    if let Some(auth) = engine.authenticate_now(headers) {
+        return Ok(auth);
+    }
     match engine.authenticate_request(headers).await {
         // warp's filters cannot add a header to the app's reply: a stale cookie is not cleared
         // here (it is by the tower layer and the actix-web middleware).
