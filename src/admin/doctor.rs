@@ -90,10 +90,8 @@ pub fn run(args: &[OsString]) -> ExitCode {
         Some(f) => match Providers::from_toml_file(f) {
             Ok(p) => p,
             Err(errors) => {
-                let mut err = std::io::stderr().lock();
-                for e in errors.errors() {
-                    let _ = writeln!(err, "{e}");
-                }
+                // One error per line, each with its file:line:col.
+                let _ = writeln!(std::io::stderr(), "{errors}");
                 return ExitCode::FAILURE;
             }
         },

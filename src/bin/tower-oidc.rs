@@ -112,10 +112,7 @@ mod check {
                 ExitCode::SUCCESS
             }
             Err(errors) => {
-                let mut err = std::io::stderr().lock();
-                for e in errors.errors() {
-                    let _ = writeln!(err, "{e}");
-                }
+                let _ = writeln!(std::io::stderr(), "{errors}");
                 ExitCode::FAILURE
             }
         }
@@ -327,10 +324,8 @@ mod explain {
         let providers = match Providers::from_toml_file(&file) {
             Ok(p) => p,
             Err(errors) => {
-                let mut err = std::io::stderr().lock();
-                for e in errors.errors() {
-                    let _ = writeln!(err, "{e}");
-                }
+                // One error per line, each with its file:line:col.
+                let _ = writeln!(std::io::stderr(), "{errors}");
                 return ExitCode::FAILURE;
             }
         };

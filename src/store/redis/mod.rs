@@ -205,6 +205,16 @@ impl RedisSessionStore {
             .collect()
     }
 
+    /// Sends one command on the shared connection.
+    async fn query<T: ::redis::FromRedisValue>(
+        &self,
+        op: &'static str,
+        cmd: &::redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        cmd.query_async(&mut conn).await.map_err(|e| map_err(op, e))
+    }
+
     fn tx_key(&self, id: &str) -> String {
         format!("{}tx:{}", self.prefix, hash(id))
     }
@@ -218,12 +228,9 @@ use scripts::{CAS_SCRIPT, DELETE_SCRIPT, END_SCRIPT, STORE_SCRIPT, filter_args};
 impl SessionStore for RedisSessionStore {
     async fn load(&self, id: &SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let op = "load session";
-        let mut conn = self.conn.clone();
-        let json: Option<String> = ::redis::cmd("GET")
-            .arg(self.session_key(id))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let json: Option<String> = self
+            .query(op, ::redis::cmd("GET").arg(self.session_key(id)))
+            .await?;
         let Some(json) = json else {
             return Ok(None);
         };
@@ -322,22 +329,15 @@ impl SessionStore for RedisSessionStore {
         filter: &SessionFilter,
     ) -> Result<Vec<SessionRecord>, StoreError> {
         let op = "find sessions";
-        let mut conn = self.conn.clone();
-        let members: Vec<String> = ::redis::cmd("SMEMBERS")
-            .arg(self.index_key(filter))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let members: Vec<String> = self
+            .query(op, ::redis::cmd("SMEMBERS").arg(self.index_key(filter)))
+            .await?;
         if members.is_empty() {
             return Ok(Vec::new());
         }
         let prefix = self.session_prefix();
         let keys: Vec<String> = members.iter().map(|m| format!("{prefix}{m}")).collect();
-        let values: Vec<Option<String>> = ::redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let values: Vec<Option<String>> = self.query(op, ::redis::cmd("MGET").arg(&keys)).await?;
         let now = now_secs();
         let mut found = Vec::new();
         for json in values.into_iter().flatten() {

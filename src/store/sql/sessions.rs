@@ -136,22 +136,14 @@ impl SessionStore for This {
              WHERE {cond} AND expires_at > ${}",
             binds.len() + 1
         );
-        self.run(op, async {
-            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-            for b in &binds {
-                q = q.bind(*b);
-            }
-            let q = q.bind(now_secs());
-            let rows = q.fetch_all(&self.pool).await.map_err(|e| map_err(op, e))?;
-            rows.into_iter()
-                .map(|(json, _)| {
-                    serde_json::from_str::<SessionRecord>(&json)
-                        .map_err(|e| corrupt(op, "session record", e))
-                })
-                .filter(|r| r.as_ref().map_or(true, |r| filter.matches(r)))
-                .collect()
-        })
-        .await
+        let rows = self.filtered_rows(op, &sql, &binds, Some(now_secs())).await?;
+        rows.into_iter()
+            .map(|(json, _)| {
+                serde_json::from_str::<SessionRecord>(&json)
+                    .map_err(|e| corrupt(op, "session record", e))
+            })
+            .filter(|r| r.as_ref().map_or(true, |r| filter.matches(r)))
+            .collect()
     }
 
     async fn end_sessions(
@@ -165,27 +157,20 @@ impl SessionStore for This {
         let sql = format!(
             "DELETE FROM tower_oidc_sessions WHERE {cond} RETURNING record_json, expires_at"
         );
-        self.run(op, async {
-            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-            for b in &binds {
-                q = q.bind(*b);
+        let rows = self.filtered_rows(op, &sql, &binds, None).await?;
+        let now = now_secs();
+        let mut ended = Vec::with_capacity(rows.len());
+        for (json, expires_at) in rows {
+            if expires_at <= now {
+                continue;
             }
-            let rows = q.fetch_all(&self.pool).await.map_err(|e| map_err(op, e))?;
-            let now = now_secs();
-            let mut ended = Vec::with_capacity(rows.len());
-            for (json, expires_at) in rows {
-                if expires_at <= now {
-                    continue;
-                }
-                match serde_json::from_str::<SessionRecord>(&json) {
-                    Ok(r) => ended.push(r),
-                    // Already deleted; a record that cannot be read has no tokens to revoke.
-                    Err(e) => tracing::warn!(error = %e, "an ended session record was unreadable"),
-                }
+            match serde_json::from_str::<SessionRecord>(&json) {
+                Ok(r) => ended.push(r),
+                // Already deleted; a record that cannot be read has no tokens to revoke.
+                Err(e) => tracing::warn!(error = %e, "an ended session record was unreadable"),
             }
-            Ok(ended)
-        })
-        .await
+        }
+        Ok(ended)
     }
 
     async fn consume_transaction(
@@ -232,6 +217,30 @@ struct Columns<'a> {
     issuer: Option<&'a str>,
     subject: Option<&'a str>,
     sid: Option<&'a str>,
+}
+
+impl This {
+    /// Runs `sql` with a filter's bind values, then `last` when given: the `(record_json,
+    /// expires_at)` rows it returns.
+    async fn filtered_rows(
+        &self,
+        op: &'static str,
+        sql: &str,
+        binds: &[&str],
+        last: Option<i64>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        self.run(op, async {
+            let mut q = sqlx::query_as::<_, (String, i64)>(sql);
+            for b in binds {
+                q = q.bind(*b);
+            }
+            if let Some(last) = last {
+                q = q.bind(last);
+            }
+            q.fetch_all(&self.pool).await.map_err(|e| map_err(op, e))
+        })
+        .await
+    }
 }
 
 impl<'a> Columns<'a> {
