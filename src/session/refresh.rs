@@ -65,8 +65,7 @@ impl TokenKeeper {
             }
             Err(e) => {
                 tracing::warn!(provider = %leased.provider, code = %e.code(), detail = %e.detail(), "token refresh failed; keeping the session and its current token, retrying later");
-                let mut released = leased.clone();
-                released.version = leased.version.wrapping_add(1);
+                let mut released = leased.next_version();
                 if let Some(t) = &mut released.tokens {
                     t.lease_until = 0;
                     t.retry_after = now.saturating_add(self.timing.refresh_retry.as_secs());
@@ -89,10 +88,7 @@ impl TokenKeeper {
     /// Ends the session this lease was taken on — only if it is still that record (a holder
     /// whose lease lapsed must not end a session another instance has refreshed since).
     async fn end(&self, id: &SessionId, leased: &SessionRecord, reason: &str, e: &Error) {
-        let mut ended = leased.clone();
-        ended.version = leased.version.wrapping_add(1);
-        ended.expires_at = 0;
-        ended.tokens = None;
+        let ended = leased.ended();
         match self
             .store
             .compare_and_swap(id, leased.version, &ended)
@@ -147,8 +143,7 @@ impl TokenKeeper {
             .await;
         let mut base = leased;
         for _ in 0..WRITE_ATTEMPTS {
-            let mut next = base.clone();
-            next.version = base.version.wrapping_add(1);
+            let mut next = base.next_version();
             next.tokens = Some(Box::new(state.clone()));
             if let Some(v) = &verified {
                 if v.id_token_hint.is_some() {

@@ -139,8 +139,7 @@ impl Sessions {
         let now = now
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let mut next = SessionRecord::clone(&record);
-        next.version = record.version.wrapping_add(1);
+        let mut next = record.next_version();
         next.expires_at = target;
         match self.store.compare_and_swap(id, record.version, &next).await {
             Ok(true) => {
@@ -184,10 +183,7 @@ impl Sessions {
             let Some(record) = self.store.load(id).await? else {
                 return Ok(None);
             };
-            let mut ended = record.clone();
-            ended.version = record.version.wrapping_add(1);
-            ended.expires_at = 0;
-            ended.tokens = None;
+            let ended = record.ended();
             if self
                 .store
                 .compare_and_swap(id, record.version, &ended)

@@ -245,8 +245,7 @@ impl TokenKeeper {
                 continue;
             }
             // Take the lease.
-            let mut leased = SessionRecord::clone(&record);
-            leased.version = record.version.wrapping_add(1);
+            let mut leased = record.next_version();
             if let Some(t) = &mut leased.tokens {
                 t.lease_until = now.saturating_add(self.timing.refresh_lease.as_secs().max(1));
             }

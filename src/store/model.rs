@@ -328,6 +328,23 @@ impl SessionRecord {
         }
     }
 
+    /// The record's successor for [`SessionStore::compare_and_swap`]: a copy one version on.
+    ///
+    /// [`SessionStore::compare_and_swap`]: crate::store::SessionStore::compare_and_swap
+    pub(crate) fn next_version(&self) -> SessionRecord {
+        let mut next = self.clone();
+        next.version = self.version.wrapping_add(1);
+        next
+    }
+
+    /// The successor that ends the session: one version on, expired, without tokens.
+    pub(crate) fn ended(&self) -> SessionRecord {
+        let mut ended = self.next_version();
+        ended.expires_at = 0;
+        ended.tokens = None;
+        ended
+    }
+
     /// `expires_at` as a `SystemTime`.
     pub fn expiry(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(self.expires_at)
