@@ -7,6 +7,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 type DbPool = PgPool;
 type DbRow = PgRow;
+type Db = sqlx::Postgres;
 type This = PostgresStore;
 
 const BEGIN_WRITE: &str = "BEGIN";

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 
 type DbPool = SqlitePool;
 type DbRow = SqliteRow;
+type Db = sqlx::Sqlite;
 type This = SqliteStore;
 
 /// A write transaction takes the write lock at once, so that two writers wait for each other

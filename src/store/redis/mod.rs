@@ -85,6 +85,12 @@ fn hash(id: &str) -> String {
 /// and never an overflow whatever `expires_at` says.
 const MAX_PXAT: u64 = 253_402_300_799_000;
 
+/// A record as the scripts store it.
+fn encode(op: &'static str, record: &SessionRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record)
+        .map_err(|e| StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}")))
+}
+
 fn now_secs() -> u64 {
     millis(SystemTime::now()) / 1000
 }
@@ -205,6 +211,34 @@ impl RedisSessionStore {
             .collect()
     }
 
+    /// Runs a script that writes the session `id` (`KEYS[1]`) and `record`'s index sets
+    /// (`KEYS[2..]`), with `args` then the id hash, the change channel and the session key
+    /// prefix as its `ARGV`.
+    async fn write_session(
+        &self,
+        op: &'static str,
+        script: &::redis::Script,
+        id: &SessionId,
+        record: &SessionRecord,
+        args: &[String],
+    ) -> Result<i64, StoreError> {
+        let mut invocation = script.key(self.session_key(id));
+        for k in self.index_keys(record) {
+            invocation.key(k);
+        }
+        for a in args {
+            invocation.arg(a);
+        }
+        let mut conn = self.conn.clone();
+        invocation
+            .arg(hash(id.expose()))
+            .arg(self.changes_channel())
+            .arg(self.session_prefix())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| map_err(op, e))
+    }
+
     /// Sends one command on the shared connection.
     async fn query<T: ::redis::FromRedisValue>(
         &self,
@@ -245,36 +279,15 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
-        let op = "store session";
-        let mut conn = self.conn.clone();
-        let key = self.session_key(id);
         if record.expires_at <= now_secs() {
             // Already over: nothing to keep (and Redis rejects an expiry in the past).
-            let _: i64 = DELETE_SCRIPT
-                .key(&key)
-                .arg(self.changes_channel())
-                .arg(hash(id.expose()))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| map_err(op, e))?;
-            return Ok(());
+            return self.delete(id).await;
         }
-        let json = serde_json::to_string(record).map_err(|e| {
-            StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}"))
-        })?;
-        let mut script = STORE_SCRIPT.key(&key);
-        for k in self.index_keys(record) {
-            script.key(k);
-        }
-        let _: i64 = script
-            .arg(json)
-            .arg(record.expires_at.saturating_mul(1000).min(MAX_PXAT))
-            .arg(hash(id.expose()))
-            .arg(self.changes_channel())
-            .arg(self.session_prefix())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let op = "store session";
+        let at = record.expires_at.saturating_mul(1000).min(MAX_PXAT);
+        let args = [encode(op, record)?, at.to_string()];
+        self.write_session(op, &STORE_SCRIPT, id, record, &args)
+            .await?;
         Ok(())
     }
 
@@ -297,30 +310,16 @@ impl SessionStore for RedisSessionStore {
         record: &SessionRecord,
     ) -> Result<bool, StoreError> {
         let op = "compare and swap session";
-        let mut conn = self.conn.clone();
-        let json = serde_json::to_string(record).map_err(|e| {
-            StoreError::new(StoreErrorKind::Other, op, format!("cannot encode: {e}"))
-        })?;
         // `0`: the new record is already over, so the key goes.
         let at = if record.expires_at <= now_secs() {
             0
         } else {
             record.expires_at.saturating_mul(1000).min(MAX_PXAT)
         };
-        let mut script = CAS_SCRIPT.key(self.session_key(id));
-        for k in self.index_keys(record) {
-            script.key(k);
-        }
-        let swapped: i64 = script
-            .arg(expected)
-            .arg(json)
-            .arg(at)
-            .arg(hash(id.expose()))
-            .arg(self.changes_channel())
-            .arg(self.session_prefix())
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| map_err(op, e))?;
+        let args = [expected.to_string(), encode(op, record)?, at.to_string()];
+        let swapped = self
+            .write_session(op, &CAS_SCRIPT, id, record, &args)
+            .await?;
         Ok(swapped == 1)
     }
 

@@ -39,12 +39,9 @@ impl SessionStore for This {
 
     async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
         let op = "store session";
-        let hash = id_hash(id.expose());
-        let json = to_json(op, record)?;
-        let expires_at = i64::try_from(record.expires_at).unwrap_or(i64::MAX);
+        let row = SessionRow::of(op, id, record)?;
         self.run(op, async {
-            let c = Columns::of(record);
-            sqlx::query(
+            row.bind(
                 "INSERT INTO tower_oidc_sessions (id_hash, record_json, expires_at, version, \
                  user_id, provider, idp_issuer, idp_subject, idp_sid) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id_hash) DO UPDATE SET \
@@ -53,15 +50,6 @@ impl SessionStore for This {
                  provider = excluded.provider, idp_issuer = excluded.idp_issuer, \
                  idp_subject = excluded.idp_subject, idp_sid = excluded.idp_sid",
             )
-            .bind(&hash)
-            .bind(&json)
-            .bind(expires_at)
-            .bind(version_of(record))
-            .bind(c.user_id)
-            .bind(c.provider)
-            .bind(c.issuer)
-            .bind(c.subject)
-            .bind(c.sid)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;
@@ -93,33 +81,23 @@ impl SessionStore for This {
         record: &SessionRecord,
     ) -> Result<bool, StoreError> {
         let op = "compare and swap session";
-        let hash = id_hash(id.expose());
-        let json = to_json(op, record)?;
-        let expires_at = i64::try_from(record.expires_at).unwrap_or(i64::MAX);
+        let row = SessionRow::of(op, id, record)?;
         let expected = i64::try_from(expected).unwrap_or(i64::MAX);
         self.run(op, async {
             // One statement: the row changes only while it still has the version the caller
             // read and has not expired.
-            let c = Columns::of(record);
-            let done = sqlx::query(
-                "UPDATE tower_oidc_sessions SET record_json = $2, expires_at = $3, version = $4, \
-                 user_id = $7, provider = $8, idp_issuer = $9, idp_subject = $10, idp_sid = $11 \
-                 WHERE id_hash = $1 AND version = $5 AND expires_at > $6",
-            )
-            .bind(&hash)
-            .bind(&json)
-            .bind(expires_at)
-            .bind(version_of(record))
-            .bind(expected)
-            .bind(now_secs())
-            .bind(c.user_id)
-            .bind(c.provider)
-            .bind(c.issuer)
-            .bind(c.subject)
-            .bind(c.sid)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| map_err(op, e))?;
+            let done = row
+                .bind(
+                    "UPDATE tower_oidc_sessions SET record_json = $2, expires_at = $3, \
+                     version = $4, user_id = $5, provider = $6, idp_issuer = $7, \
+                     idp_subject = $8, idp_sid = $9 \
+                     WHERE id_hash = $1 AND version = $10 AND expires_at > $11",
+                )
+                .bind(expected)
+                .bind(now_secs())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| map_err(op, e))?;
             Ok(done.rows_affected() == 1)
         })
         .await
@@ -206,8 +184,41 @@ impl SessionStore for This {
 }
 
 /// A record's version as the SQL column holds it.
-fn version_of(record: &SessionRecord) -> i64 {
-    i64::try_from(record.version).unwrap_or(i64::MAX)
+/// A session as its row stores it: the values of `$1`–`$9` of the statements that write one.
+struct SessionRow<'a> {
+    hash: String,
+    json: String,
+    expires_at: i64,
+    version: i64,
+    columns: Columns<'a>,
+}
+
+impl<'a> SessionRow<'a> {
+    fn of(op: &'static str, id: &SessionId, record: &'a SessionRecord) -> Result<Self, StoreError> {
+        Ok(SessionRow {
+            hash: id_hash(id.expose()),
+            json: to_json(op, record)?,
+            expires_at: i64::try_from(record.expires_at).unwrap_or(i64::MAX),
+            version: i64::try_from(record.version).unwrap_or(i64::MAX),
+            columns: Columns::of(record),
+        })
+    }
+
+    /// `sql` with the row bound as `$1`–`$9`: id hash, record, expiry, version, user id,
+    /// provider, issuer, subject, sid.
+    fn bind<'q>(&'q self, sql: &'q str) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+        let c = &self.columns;
+        sqlx::query(sql)
+            .bind(&self.hash)
+            .bind(&self.json)
+            .bind(self.expires_at)
+            .bind(self.version)
+            .bind(c.user_id)
+            .bind(c.provider)
+            .bind(c.issuer)
+            .bind(c.subject)
+            .bind(c.sid)
+    }
 }
 
 /// The columns a session row indexes, copied out of its record.

@@ -3,7 +3,7 @@
 // The files of this folder are not modules: `sqlite.rs` and `postgres.rs` each `include!` this
 // one, which includes the others at its end, so the same code is compiled once per backend
 // (against that backend's sqlx types). They define before it:
-// - `type DbPool`, `type DbRow`, `type This` (the store type, a struct with the fields
+// - `type Db` (the sqlx database), `type DbPool`, `type DbRow`, `type This` (the store type, a struct with the fields
 //   `pool: DbPool`, `key: Option<Arc<SecretKey>>`, `ops: Arc<AtomicU64>`, `op_timeout: Duration`);
 // - `const BEGIN_WRITE: &str` (how a write transaction starts), `const MIGRATION_LOCK:
 //   Option<&str>` (a statement that serializes concurrent migrations), `static MIGRATOR`;
