@@ -39,6 +39,9 @@ pub struct OidcEngine {
     pub(crate) ready_cache: health::ReadyCache,
     /// The `providers.toml` the layer was built from, when it was given as a file.
     pub(crate) providers_file: Option<crate::provider::ProvidersFile>,
+    /// The login, error and admin pages: compiled templates and the language rule.
+    #[cfg(feature = "ui")]
+    pub(crate) pages: Arc<crate::ui::Pages>,
 }
 
 impl std::fmt::Debug for OidcEngine {

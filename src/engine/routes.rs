@@ -9,7 +9,7 @@ use super::OidcEngine;
 use crate::error::{Error, ErrorCode};
 use crate::provider::ProviderButton;
 use crate::web::{
-    cookie_header, error_json, escape, html_response, json_response, page, query_param, redirect,
+    cookie_header, error_json, html_response, json_response, page, query_param, redirect,
     wants_json,
 };
 
@@ -42,9 +42,9 @@ impl OidcEngine {
             (Method::GET, ["health"]) => self.health(),
             (Method::GET, ["ready"]) => self.ready().await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,
-            (Method::GET, ["error"]) => self.error_page(&query),
+            (Method::GET, ["error"]) => self.error_page(&query, &headers),
             #[cfg(feature = "ui")]
-            (Method::GET, ["login"]) => self.login_page(&query).await,
+            (Method::GET, ["login"]) => self.login_page(&query, &headers).await,
             #[cfg(feature = "ui")]
             (Method::GET, ["admin"]) => self.admin_page(&headers, &path).await,
             #[cfg(feature = "ui")]
@@ -174,33 +174,47 @@ impl OidcEngine {
     }
 
     #[cfg(feature = "ui")]
-    async fn login_page(&self, query: &str) -> Response<Bytes> {
+    async fn login_page(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
         let error = query_param(query, "error");
         let return_to = query_param(query, "return_to");
+        let lang = self.pages.language(headers);
         match self.enabled_providers().await {
             Ok(list) => html_response(
                 StatusCode::OK,
-                crate::ui::login_page(&list, return_to.as_deref(), error.as_deref()),
+                self.pages
+                    .login(lang, &list, return_to.as_deref(), error.as_deref()),
             ),
             Err(e) => html_response(
                 e.code().status(),
-                crate::ui::login_page(&[], None, Some(e.code().as_str())),
+                self.pages.login(lang, &[], None, Some(e.code().as_str())),
             ),
         }
     }
 
-    fn error_page(&self, query: &str) -> Response<Bytes> {
+    fn error_page(&self, query: &str, headers: &HeaderMap) -> Response<Bytes> {
         let code = query_param(query, "error")
             .and_then(|c| ErrorCode::parse(&c))
             .unwrap_or(ErrorCode::Internal);
-        let body = format!(
-            "<h1>Sign-in failed</h1><p class=\"error\">{}</p><p class=\"muted\">{}</p><p class=\"muted\">Error code: <code>{}</code></p><p><a class=\"button\" href=\"{}\">Back</a></p>",
-            escape(code.message()),
-            escape(code.advice()),
-            code.as_str(),
-            escape(&self.responses.login_url),
-        );
-        html_response(StatusCode::OK, page("Sign-in failed", &body))
+        #[cfg(feature = "ui")]
+        let html = {
+            let lang = self.pages.language(headers);
+            self.pages.error(lang, code, &self.responses.login_url)
+        };
+        #[cfg(not(feature = "ui"))]
+        let html = {
+            let _ = headers;
+            page(
+                "Sign-in failed",
+                &format!(
+                    "<h1>Sign-in failed</h1><p class=\"error\">{}</p><p class=\"muted\">{}</p><p class=\"muted\">Error code: <code>{}</code></p><p><a class=\"button\" href=\"{}\">Back</a></p>",
+                    crate::web::escape(code.message()),
+                    crate::web::escape(code.advice()),
+                    code.as_str(),
+                    crate::web::escape(&self.responses.login_url),
+                ),
+            )
+        };
+        html_response(StatusCode::OK, html)
     }
 }
 

@@ -143,7 +143,12 @@ impl OidcEngine {
             return self.forbidden(headers);
         }
         match self.admin.views().await {
-            Ok(views) => crate::ui::admin::admin_response(self.prefix(), &views),
+            Ok(views) => crate::ui::admin::admin_response(
+                &self.pages,
+                self.pages.language(headers),
+                self.prefix(),
+                &views,
+            ),
             Err(e) => self.error_response(headers, &e),
         }
     }

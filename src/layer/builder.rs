@@ -27,56 +27,14 @@ mod stores;
 // The providers file, loaded at build and reloaded or watched, with its builder methods.
 #[path = "file.rs"]
 mod file;
-
-/// Why a layer could not be built.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// No public base URL was set.
-    #[error("the public base URL is not set (OidcLayerBuilder::base_url)")]
-    MissingBaseUrl,
-    /// The base URL is not an absolute https URL (or http on loopback).
-    #[error("base URL: {0}")]
-    BadBaseUrl(String),
-    /// The route prefix is malformed.
-    #[error(
-        "route prefix `{0}` must start with `/`, not end with `/`, and hold only URL path characters"
-    )]
-    BadPrefix(String),
-    /// The cookie key is too short, or its signing and encryption halves are equal.
-    #[error("cookie key: {0}")]
-    BadKey(String),
-    /// A duration is out of bounds.
-    #[error("timing: {0}")]
-    BadTiming(String),
-    /// The HTTP client could not be created.
-    #[error("HTTP client: {0}")]
-    Http(String),
-    /// No cookie key was set and the base URL is not on a loopback host: a random key would
-    /// sign everybody out at every restart and break sign-ins that cross instances.
-    #[error(
-        "no cookie key: set OidcLayerBuilder::cookie_key (64 random bytes, the same on every instance), or call OidcLayerBuilder::ephemeral_keys to accept a random key that dies with the process"
-    )]
-    MissingKey,
-    /// [`OidcLayerBuilder::provider`] named a provider the registry does not define.
-    #[error(
-        "provider `{0}` is not defined: name a built-in provider (e.g. `authentik`) or one of your providers.toml"
-    )]
-    UnknownProvider(String),
-    /// The file of [`OidcLayerBuilder::providers_file`] could not be read or has errors, each
-    /// at its `file:line:column`.
-    #[error("{0}")]
-    Config(crate::config::ConfigErrors),
-    /// [`OidcLayerBuilder::watch_providers`] without [`OidcLayerBuilder::providers_file`].
-    #[error("watch_providers needs a file to watch: set OidcLayerBuilder::providers_file")]
-    WatchWithoutFile,
-    /// [`OidcLayerBuilder::watch_providers`] outside a tokio runtime: the polling task needs
-    /// one.
-    #[error(
-        "watch_providers polls the file on a tokio task: build the layer inside the tokio runtime (e.g. in #[tokio::main])"
-    )]
-    NoRuntime,
-}
+// Why a build fails.
+#[path = "build_error.rs"]
+mod build_error;
+pub use build_error::BuildError;
+// The login, error and admin pages' templates and language, with their builder methods.
+#[cfg(feature = "ui")]
+#[path = "pages.rs"]
+mod pages;
 
 /// Builds an [`OidcLayer`]. Only [`OidcLayerBuilder::base_url`] is required; stores default to
 /// memory, providers to the built-in registry.
@@ -105,6 +63,8 @@ pub struct OidcLayerBuilder {
     session_timing: Option<SessionTiming>,
     clock: Clock,
     refresh_tokens: bool,
+    #[cfg(feature = "ui")]
+    pages: pages::PageOptions,
 }
 
 impl Default for OidcLayerBuilder {
@@ -133,6 +93,8 @@ impl Default for OidcLayerBuilder {
             session_timing: None,
             clock: Clock::system(),
             refresh_tokens: true,
+            #[cfg(feature = "ui")]
+            pages: Default::default(),
         }
     }
 }
@@ -392,6 +354,8 @@ impl OidcLayerBuilder {
             Some(f) => Some(f.attach(self.seeds, &registry)?),
             None => None,
         };
+        #[cfg(feature = "ui")]
+        let pages = Arc::new(self.pages.compile()?);
         let fresh = Arc::new(FreshUsers::new(users.clone(), self.user_revalidation));
         let keeper = Arc::new(TokenKeeper {
             store: sessions.clone(),
@@ -428,6 +392,8 @@ impl OidcLayerBuilder {
                 },
                 ready_cache: Default::default(),
                 providers_file,
+                #[cfg(feature = "ui")]
+                pages,
             }),
         })
     }

@@ -1,18 +1,54 @@
-//! Server-rendered pages (feature `ui`): the login page at `{prefix}/login`, and the admin page
-//! at `{prefix}/admin` ([`admin`]).
+//! Server-rendered pages (feature `ui`): the login page at `{prefix}/login`, the error page at
+//! `{prefix}/error`, and the admin page at `{prefix}/admin` ([`admin`]).
 //!
 //! Plain HTML with no external resources: the enabled providers as buttons in sort order, each
-//! with its icon and "Sign in with {name}", and the error of `?error=<code>` as a readable
-//! sentence with the fix. Everything interpolated is HTML-escaped.
+//! with its icon and "Sign in with {name}", the error of `?error=<code>` as a readable sentence
+//! with the fix, and the admin's list of providers. The pages are
+//! [MiniJinja](https://docs.rs/minijinja) templates with HTML autoescaping on (everything
+//! interpolated is escaped); an app replaces any of them with [`PageTemplates`], and picks the
+//! language rule with [`PageLanguage`] (default: the browser's `Accept-Language`, among
+//! [`LANGUAGES`]).
+//!
+//! # What each template receives
+//!
+//! Every page gets `lang` (the chosen language's tag, for `<html lang>`) and `t`, the chosen
+//! language's messages (`t.login.title`, `t.admin.save`, …: the keys of `src/ui/i18n/en.toml`).
+//! `none` values print as nothing; printing an undefined name is an error (found at build, by a
+//! render with sample data).
+//!
+//! **`login.html`** (`GET {prefix}/login`):
+//!
+//! | name | value |
+//! |---|---|
+//! | `providers` | the enabled providers in sort order, each `{id, name, icon, icon_svg, login_url}`: `name` as configured (never translated), `icon` the icon name or `none`, `icon_svg` an inline SVG (safe markup), `login_url` the authorize URL with the `return_to` |
+//! | `error` | `none`, or `{code, known, message, advice}` for `?error=<code>`: `known` is false for a code that is not one of [`ErrorCode`](crate::error::ErrorCode) (then `code` is the given text, cut to 64 characters, and `advice` is `none`) |
+//! | `return_to` | the checked `return_to` (`/` when absent or unsafe) |
+//!
+//! **`error.html`** (`GET {prefix}/error`): `error` (`{code, known, message, advice}`, as
+//! above; an unknown code shows as `internal`) and `back_url` (the login page).
+//!
+//! **`admin.html`** (`GET {prefix}/admin`, admins only): `providers`, every provider as
+//! `GET {prefix}/admin/providers` shows it (enabled first, then by sort order; the client
+//! secret only as `client_secret_set`) plus `icon_svg`; `api` (`{prefix}/admin`, the JSON API
+//! the script calls), `script_url` (`{prefix}/admin.js`) and `prefix`. The page's
+//! Content-Security-Policy allows scripts from `{prefix}/admin.js` only: no inline script.
+//!
+//! **`base.html`** is the shell the three extend (blocks `title`, `style`, `body`).
 
 pub mod admin;
+mod i18n;
 mod icons;
+pub(crate) mod pages;
+mod templates;
 
-use crate::error::ErrorCode;
+pub use i18n::{ChooseLanguage, LANGUAGES, PageLanguage};
+pub use templates::{PageTemplates, TemplateError};
+
+pub(crate) use pages::{Pages, PagesError};
+
 use crate::provider::ProviderButton;
-use crate::web::{escape, page, safe_return_to, with_query};
 
-/// Renders the login page.
+/// Renders the built-in login page in English.
 ///
 /// ```
 /// use tower_oidc::engine::ProviderButton;
@@ -37,35 +73,36 @@ pub fn login_page(
     return_to: Option<&str>,
     error: Option<&str>,
 ) -> String {
-    let mut body = String::from("<h1>Sign in</h1>");
-    if let Some(e) = error {
-        match ErrorCode::parse(e) {
-            Some(code) => body.push_str(&format!(
-                "<div class=\"error\" role=\"alert\" data-error=\"{}\"><p><strong>{}</strong></p><p>{}</p></div>",
-                code.as_str(),
-                escape(code.message()),
-                escape(code.advice())
-            )),
-            None => body.push_str(&format!(
-                "<div class=\"error\" role=\"alert\"><p><strong>Sign-in failed.</strong></p><p class=\"muted\">Unknown error code <code>{}</code>.</p></div>",
-                escape(&e.chars().take(64).collect::<String>())
-            )),
+    let en = &i18n::catalogs()[0];
+    Pages::builtin().login(en, providers, return_to, error)
+}
+
+/// The English message of an error code, as the pages show it (tests compare it with the JSON
+/// API's).
+#[cfg(test)]
+pub(crate) fn english(code: crate::error::ErrorCode) -> String {
+    i18n::catalogs()[0].text(&format!("codes.{}.message", code.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    #[test]
+    fn english_catalog_says_what_the_json_api_says() {
+        for code in ErrorCode::ALL {
+            assert_eq!(english(code), code.message(), "{code}");
+            assert_eq!(
+                i18n::catalogs()[0].text(&format!("codes.{}.advice", code.as_str())),
+                code.advice(),
+                "{code}"
+            );
         }
     }
-    if providers.is_empty() {
-        body.push_str("<p class=\"muted\">No sign-in method is enabled yet. An administrator can enable one in the authentication settings.</p>");
+
+    #[test]
+    fn builtin_templates_render_their_samples() {
+        assert!(Pages::compile(&PageTemplates::new(), PageLanguage::Negotiate).is_ok());
     }
-    let rt = safe_return_to(return_to);
-    body.push_str("<nav aria-label=\"Sign-in methods\">");
-    for p in providers {
-        body.push_str(&format!(
-            "<a class=\"button\" id=\"signin-{id}\" href=\"{url}\">{icon} Sign in with {name}</a>",
-            id = escape(&p.id),
-            url = escape(&with_query(&p.login_url, &[("return_to", &rt)])),
-            icon = icons::svg(p.icon.as_deref()),
-            name = escape(&p.name),
-        ));
-    }
-    body.push_str("</nav>");
-    page("Sign in", &body)
 }
