@@ -247,3 +247,32 @@ async fn the_app_fixes_or_chooses_the_language() {
     let e = builder().page_language("tlh").build().unwrap_err();
     assert_eq!(e, BuildError::UnknownLanguage("tlh".into()));
 }
+
+#[test]
+fn admin_page_is_a_list_with_one_row_per_provider_and_no_secret() {
+    let views = [
+        serde_json::json!({"id": "zeta", "name": "Zeta", "enabled": false, "sort_order": 1,
+            "client_secret_set": true, "icon": "FaKey"}),
+        serde_json::json!({"id": "beta", "name": "Beta", "enabled": true, "sort_order": 9,
+            "client_secret_set": false}),
+        serde_json::json!({"id": "alpha", "name": "Alpha", "enabled": true, "sort_order": 2,
+            "client_secret_set": true, "client_secret": "hunter2"}),
+    ];
+    let html = tower_oidc::ui::admin::admin_page("/api/auth", &views);
+    // Enabled first, then by sort order.
+    let at = |id: &str| html.find(&format!("data-id=\"{id}\"")).unwrap();
+    assert!(at("alpha") < at("beta") && at("beta") < at("zeta"), "{html}");
+    // Every provider's settings start closed, behind a disclosure button.
+    assert_eq!(html.matches("class=\"settings\"").count(), 3);
+    assert_eq!(html.matches(" hidden>").count(), 3, "{html}");
+    assert_eq!(html.matches("aria-expanded=\"false\"").count(), 3);
+    assert!(html.contains("aria-label=\"Move Alpha up\""), "{html}");
+    // The secret is shown as set or not set, never echoed, even when a view carries it.
+    assert!(!html.contains("hunter2"), "{html}");
+    assert!(html.contains(">Set (leave empty to keep it)</span>"), "{html}");
+    assert!(html.contains(">Not set</span>"), "{html}");
+    // No inline script: only the JSON messages block and the script file.
+    assert_eq!(html.matches("<script").count(), 2);
+    assert!(html.contains("<script type=\"application/json\" id=\"admin-messages\">{"));
+    assert!(html.contains("<script src=\"/api/auth/admin.js\"></script>"));
+}

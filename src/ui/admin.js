@@ -1,9 +1,19 @@
-// tower-oidc admin page: calls the JSON admin API. Writes only with textContent (no HTML).
+// tower-oidc admin page: calls the JSON admin API. Writes only with textContent (no HTML); its
+// texts, in the page's language, come from the page's `admin-messages` JSON block.
 "use strict";
 (function () {
   var main = document.getElementById("admin");
   if (!main) return;
   var api = main.getAttribute("data-api");
+  var msg = {};
+  try {
+    msg = JSON.parse(document.getElementById("admin-messages").textContent);
+  } catch (e) { /* the English fallbacks below */ }
+  function text(key, fallback, vars) {
+    var s = msg[key] || fallback;
+    Object.keys(vars || {}).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
+    return s;
+  }
 
   function call(method, path, body) {
     var opts = {
@@ -21,8 +31,8 @@
     });
   }
 
-  function show(section, lines, ok) {
-    var out = section.querySelector(".result");
+  function show(box, lines, ok) {
+    var out = box.querySelector(".result");
     out.textContent = "";
     lines.forEach(function (l) {
       var p = document.createElement("p");
@@ -32,10 +42,11 @@
     });
   }
 
-  function problem(section, res) {
+  function problem(box, res) {
     var b = res.body || {};
     var where = b.field ? b.field + ": " : "";
-    show(section, [{ ok: false, text: where + (b.message || ("HTTP " + res.status)) }], false);
+    var why = b.message || text("http_error", "The server answered HTTP {status}.", { status: res.status });
+    show(box, [{ ok: false, text: where + why }], false);
   }
 
   function csv(s) {
@@ -63,44 +74,108 @@
     return out;
   }
 
-  Array.prototype.forEach.call(main.querySelectorAll("section.provider"), function (section) {
-    var id = encodeURIComponent(section.getAttribute("data-id"));
-    var toggle = section.querySelector(".toggle");
-    var form = section.querySelector("form.edit");
+  var list = main.querySelector("ul.providers");
+  function items() {
+    return Array.prototype.slice.call(list.querySelectorAll("li.provider"));
+  }
+  function enabled(li) {
+    return li.getAttribute("data-enabled") === "true";
+  }
+
+  // Up and down move a provider within its group (enabled ones, then the others): the ends of
+  // each group cannot move further.
+  function refreshMoves() {
+    var all = items();
+    all.forEach(function (li, i) {
+      var prev = all[i - 1], next = all[i + 1];
+      li.querySelector("button.up").disabled = !prev || enabled(prev) !== enabled(li);
+      li.querySelector("button.down").disabled = !next || enabled(next) !== enabled(li);
+    });
+  }
+
+  function move(li, button, up) {
+    var all = items();
+    var i = all.indexOf(li);
+    var other = all[up ? i - 1 : i + 1];
+    if (!other || enabled(other) !== enabled(li)) return;
+    if (up) list.insertBefore(li, other); else list.insertBefore(other, li);
+    // New sort orders for every provider, in the page's order, saved at once.
+    var order = items().map(function (x, n) {
+      x.setAttribute("data-order", String((n + 1) * 10));
+      var input = x.querySelector('input[name="sort_order"]');
+      if (input) input.value = String((n + 1) * 10);
+      return { id: x.getAttribute("data-id"), sort_order: (n + 1) * 10 };
+    });
+    refreshMoves();
+    if (button.disabled) button = li.querySelector(up ? "button.down" : "button.up");
+    button.focus();
+    call("PUT", "/providers/order", order).then(function (res) {
+      if (res.status === 200) show(li, [{ text: text("moved", "Order saved.") }]);
+      else problem(li, res);
+    });
+  }
+
+  function setOpen(li, open) {
+    var button = li.querySelector("button.open");
+    var panel = li.querySelector(".settings");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.hidden = !open;
+  }
+
+  items().forEach(function (li) {
+    var id = encodeURIComponent(li.getAttribute("data-id"));
+    var toggle = li.querySelector(".toggle");
+    var status = li.querySelector(".status");
+    var form = li.querySelector("form.edit");
     toggle.addEventListener("change", function () {
       var want = toggle.checked;
       call("POST", "/providers/" + id + (want ? "/enable" : "/disable")).then(function (res) {
         if (res.status === 200) {
-          show(section, [{ text: want ? "Enabled." : "Disabled." }]);
+          li.setAttribute("data-enabled", want ? "true" : "false");
+          status.textContent = want ? status.getAttribute("data-on") : status.getAttribute("data-off");
+          status.classList.toggle("on", want);
+          show(li, [{ text: want ? text("enabled", "Enabled.") : text("disabled", "Disabled.") }]);
+          refreshMoves();
         } else {
           toggle.checked = !want;
-          problem(section, res);
+          problem(li, res);
         }
       });
+    });
+    li.querySelector("button.up").addEventListener("click", function (ev) { move(li, ev.currentTarget, true); });
+    li.querySelector("button.down").addEventListener("click", function (ev) { move(li, ev.currentTarget, false); });
+    li.querySelector("button.open").addEventListener("click", function () {
+      var open = li.querySelector("button.open").getAttribute("aria-expanded") !== "true";
+      // One provider's settings at a time.
+      items().forEach(function (other) { if (other !== li) setOpen(other, false); });
+      setOpen(li, open);
+      if (open) form.elements.url.focus();
     });
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       call("PUT", "/providers/" + id, fields(form)).then(function (res) {
         if (res.status === 200) {
           form.elements.client_secret.value = "";
-          form.elements.client_secret.placeholder = res.body.client_secret_set ? "set: leave empty to keep" : "not set";
-          show(section, [{ text: "Saved. It takes effect at the next sign-in." }]);
+          var state = li.querySelector(".secret-state");
+          state.textContent = res.body.client_secret_set ? state.getAttribute("data-set") : state.getAttribute("data-unset");
+          show(li, [{ text: text("saved", "Saved. It takes effect at the next sign-in.") }]);
         } else {
-          problem(section, res);
+          problem(li, res);
         }
       });
     });
-    section.querySelector("button.test").addEventListener("click", function () {
-      show(section, [{ text: "Testing…" }]);
+    li.querySelector("button.test").addEventListener("click", function () {
+      show(li, [{ text: text("testing", "Testing…") }]);
       call("POST", "/providers/" + id + "/test").then(function (res) {
-        if (res.status !== 200) return problem(section, res);
+        if (res.status !== 200) return problem(li, res);
         var lines = (res.body.checks || []).map(function (c) {
           return { ok: c.ok, text: (c.ok ? (c.warning ? "⚠ " : "✓ ") : "✗ ") + c.name + ": " + c.message };
         });
-        show(section, lines, res.body.ok);
+        show(li, lines, res.body.ok);
       });
     });
   });
+  refreshMoves();
 
   var sessions = main.querySelector("section.sessions");
   if (sessions) {
@@ -111,7 +186,7 @@
       call("DELETE", "/users/" + encodeURIComponent(user) + "/sessions").then(function (res) {
         if (res.status !== 200) return problem(sessions, res);
         var n = res.body.ended;
-        show(sessions, [{ text: "Ended " + n + (n === 1 ? " session." : " sessions.") }]);
+        show(sessions, [{ text: n === 1 ? text("ended_one", "Ended 1 session.") : text("ended_many", "Ended {n} sessions.", { n: n }) }]);
       });
     });
   }

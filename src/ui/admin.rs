@@ -1,7 +1,9 @@
-//! The admin page at `{prefix}/admin`: the providers with an enable toggle, an edit form and a
-//! test button each. Server-rendered from the `admin.html` template (every value escaped) and
-//! one small script, served from `{prefix}/admin.js` so the page's CSP can stay
-//! `script-src 'self'`, that calls the JSON admin API.
+//! The admin page at `{prefix}/admin`: a list of the providers (enabled first, then in sort
+//! order), each one row with its status, an enable switch, up/down buttons that reorder it, a
+//! test button, and a button that opens its settings (one provider's at a time; the client
+//! secret shown as set or not set, never echoed). Server-rendered from the `admin.html`
+//! template (every value escaped) and one small script, served from `{prefix}/admin.js` so the
+//! page's CSP can stay `script-src 'self'`, that calls the JSON admin API.
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};

@@ -208,6 +208,7 @@ TESTS.push(["alice reorders the login page on the admin page", async () => {
 
   let wanted;
   await step("type a sort order after the staff provider's into Authentik's form, and save", async () => {
+    await openSettings("authentik");
     const mine = providerSection("authentik").locator('input[name="sort_order"]');
     const theirs = providerSection("authentik-staff").locator('input[name="sort_order"]');
     const current = Number(await mine.inputValue());
@@ -364,7 +365,14 @@ async function pickAlice(path) {
 }
 
 function providerSection(id) {
-  return page.locator(`section.provider[data-id="${id}"]`);
+  return page.locator(`li.provider[data-id="${id}"]`);
+}
+
+/// Opens a provider's settings on the admin page (one is open at a time).
+async function openSettings(id) {
+  const button = providerSection(id).locator("button.open");
+  if ((await button.getAttribute("aria-expanded")) !== "true") await button.click();
+  await providerSection(id).locator(".settings").waitFor({ state: "visible" });
 }
 
 /// The provider ids of the login page's buttons, in page order.
