@@ -17,15 +17,15 @@ apt_install() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# Debian's chromium and playwright-core (from the lock file), when absent.
+# Debian's chromium, playwright-core and axe-core (from the lock file), when absent.
 ensure_browser() {
   if [ ! -x /usr/bin/chromium ]; then
     echo "Installing Debian's chromium (absent)"
     apt_install chromium
     [ -x /usr/bin/chromium ] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
   fi
-  if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
-    echo "Installing playwright-core (npm ci)"
+  if [ ! -f "$here/node_modules/playwright-core/package.json" ] || [ ! -f "$here/node_modules/axe-core/axe.min.js" ]; then
+    echo "Installing playwright-core and axe-core (npm ci)"
     (cd "$here" && npm ci --no-audit --no-fund)
   fi
 }
@@ -67,13 +67,13 @@ show_log() {
 }
 
 # Runs `node $1` in this directory with the environment given after it (NAME=value …), bounded
-# to 110 s, and sets `summary` to its `N passed, M failed` line; fails (showing the app's log)
+# to 180 s, and sets `summary` to its `N passed, M failed` line; fails (showing the app's log)
 # unless it passed every test.
 run_node_tests() {
   local script="$1"
   shift
   local out="$work/browser.out" status=0
-  (cd "$here" && env "$@" timeout -k 5 110 node "$script") | tee "$out" || status=$?
+  (cd "$here" && env "$@" timeout -k 5 180 node "$script") | tee "$out" || status=$?
   summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1 || true)"
   if [ "$status" -ne 0 ]; then
     show_log

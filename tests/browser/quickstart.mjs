@@ -3,7 +3,11 @@
 //    Authentik's page, sees her profile, and signs out;
 // 2. (issue 9) alice opens the admin page (signing in on the way), types a new sort order for
 //    Authentik, saves, and sees the login page put the other provider (the quickstart's custom
-//    `authentik-staff`) first; the saved value is still there after a reload.
+//    `authentik-staff`) first; the saved value is still there after a reload;
+// 3. (issue 22) the login and error pages in the browser's language (de, fr-CA → fr, unknown →
+//    en); axe-core's WCAG 2.1 AA rules on the login, error and admin pages, light and dark; the
+//    admin page driven by keyboard alone; the admin page with every provider collapsed within
+//    two screens at 1280×800; screenshots of the three pages at 390 and 1280 px, light and dark.
 //
 // Run it through ./run.sh, which builds and starts the quickstart. On its own:
 //   APP_URL=http://127.0.0.1:3000 node quickstart.mjs
@@ -21,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 import { Check, TESTS, expect, finish, runAll, step, watchdog } from "./harness.mjs";
+import { expectNoViolations, screenshots, tabTo } from "./pages.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
@@ -35,7 +40,7 @@ const FAKE_URL = (process.env.FAKE_AUTHENTIK_URL || "").replace(/\/+$/, "");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const STEP_TIMEOUT_MS = 15_000; // any single click, wait or navigation
-const WATCHDOG_MS = 100_000; // the whole run
+const WATCHDOG_MS = 170_000; // the whole run
 
 const ALICE = {
   name: "Alice Anders",
@@ -331,6 +336,158 @@ TESTS.push(["alice signs bob out everywhere from the admin page", async () => {
     const s = await sessionStatus();
     expect(s.status === 200, `alice's session: ${s.status} ${s.body}, expected 200`);
     await bobPage.context().close();
+  });
+}]);
+
+TESTS.push(["the login and error pages speak the browser's language", async () => {
+  for (const [accept, lang, button, title] of [
+    ["de", "de", "Mit Authentik anmelden", "Anmeldung fehlgeschlagen"],
+    ["fr-CA", "fr", "Se connecter avec Authentik", "La connexion a échoué"],
+    ["xx-YY", "en", "Sign in with Authentik", "Sign-in failed"],
+  ]) {
+    await step(`Accept-Language: ${accept} shows the pages in ${lang}`, async () => {
+      const context = await browser.newContext({ extraHTTPHeaders: { "Accept-Language": accept } });
+      context.setDefaultTimeout(STEP_TIMEOUT_MS);
+      const p = await context.newPage();
+      try {
+        await p.goto(`${APP_URL}/api/auth/login`);
+        const htmlLang = await p.evaluate(() => document.documentElement.lang);
+        expect(htmlLang === lang, `the login page says <html lang="${htmlLang}">, expected "${lang}"`);
+        const label = (await p.locator("a#signin-authentik").innerText()).trim();
+        expect(label === button, `the login button says ${JSON.stringify(label)}, expected ${JSON.stringify(button)}`);
+        await p.goto(`${APP_URL}/api/auth/error?error=login_expired`);
+        const h1 = (await p.locator("h1").innerText()).trim();
+        expect(h1 === title, `the error page's heading is ${JSON.stringify(h1)}, expected ${JSON.stringify(title)}`);
+        const errLang = await p.evaluate(() => document.documentElement.lang);
+        expect(errLang === lang, `the error page says <html lang="${errLang}">, expected "${lang}"`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}]);
+
+TESTS.push(["axe-core finds no WCAG 2.1 AA violation on the login, error and admin pages", async () => {
+  await step("axe-core is live: it reports a page without lang and with an unlabelled input", async () => {
+    await page.setContent("<!doctype html><title>bad</title><input>");
+    let caught = "";
+    try {
+      await expectNoViolations(page, "a page made to fail");
+    } catch (e) {
+      caught = e.message;
+    }
+    expect(
+      /html-has-lang/.test(caught) && /label/.test(caught),
+      `axe-core did not report the bad page's violations: ${caught || "(none)"}`,
+    );
+  });
+  for (const colorScheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme });
+    await step(`the login page with an error (${colorScheme})`, async () => {
+      await page.goto(`${APP_URL}/api/auth/login?error=login_expired`);
+      await expectNoViolations(page, `the login page (${colorScheme})`);
+    });
+    await step(`the error page (${colorScheme})`, async () => {
+      await page.goto(`${APP_URL}/api/auth/error?error=invalid_client`);
+      await expectNoViolations(page, `the error page (${colorScheme})`);
+    });
+    await step(`the admin page, collapsed and with a provider's settings open (${colorScheme})`, async () => {
+      await page.goto(`${APP_URL}${ADMIN_PATH}`);
+      await expectAppPath(ADMIN_PATH, "opening the admin page as alice");
+      await expectNoViolations(page, `the admin page (${colorScheme})`);
+      await openSettings("authentik");
+      await expectNoViolations(page, `the admin page with Authentik's settings open (${colorScheme})`);
+    });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}]);
+
+TESTS.push(["alice runs the admin page by keyboard alone", async () => {
+  const api = async () => {
+    const res = await page.request.get(`${APP_URL}/api/auth/providers`, { timeout: STEP_TIMEOUT_MS });
+    return (await res.json()).map((p) => p.id).join(",");
+  };
+  const said = async (id, re, what) => {
+    const result = providerSection(id).locator(".result");
+    try {
+      await result.getByText(re).waitFor({ state: "visible" });
+    } catch {
+      const shown = (await result.innerText().catch(() => "")).trim() || "(nothing)";
+      throw new Check(`${what}: expected ${re} in ${id}'s result, it shows: ${shown}`);
+    }
+  };
+  const expanded = (id) => providerSection(id).locator("button.open").getAttribute("aria-expanded");
+
+  await step("the admin page lists the staff provider first (as the last test left it)", async () => {
+    await page.goto(`${APP_URL}${ADMIN_PATH}`);
+    const ids = await page.locator("li.provider").evaluateAll((ls) => ls.map((l) => l.dataset.id));
+    expect(ids[0] === "authentik-staff" && ids[1] === "authentik", `the admin page lists [${ids.slice(0, 3)}…]`);
+    expect(await api() === "authentik-staff,authentik", `GET /providers: ${await api()}`);
+  });
+
+  await step("Tab to the staff provider's switch; Space disables it, Space again enables it", async () => {
+    await tabTo(page, 'li.provider[data-id="authentik-staff"] input.toggle');
+    await page.keyboard.press("Space");
+    await said("authentik-staff", /Disabled\./, "Space on the switch");
+    expect(await api() === "authentik", `after disabling, GET /providers: ${await api()}`);
+    await page.keyboard.press("Space");
+    await said("authentik-staff", /Enabled\./, "Space on the switch again");
+    expect(await api() === "authentik-staff,authentik", `after enabling, GET /providers: ${await api()}`);
+  });
+
+  await step("Tab to Authentik's move-up button; Enter puts it first, and the login page follows", async () => {
+    await tabTo(page, 'li.provider[data-id="authentik"] button.up');
+    await page.keyboard.press("Enter");
+    await said("authentik", /Order saved\./, "Enter on move up");
+    const ids = await page.locator("li.provider").evaluateAll((ls) => ls.map((l) => l.dataset.id));
+    expect(ids[0] === "authentik", `after moving up the page lists [${ids.slice(0, 3)}…]`);
+    expect(await api() === "authentik,authentik-staff", `after moving up, GET /providers: ${await api()}`);
+    const focused = await page.evaluate(() => document.activeElement && document.activeElement.className);
+    expect(/move/.test(focused || ""), `after moving, the focus is on ${focused}, not a move button`);
+  });
+
+  await step("Tab to Authentik's Settings; Enter opens them; Tab to Save; Enter saves", async () => {
+    await tabTo(page, 'li.provider[data-id="authentik"] button.open');
+    await page.keyboard.press("Enter");
+    expect(await expanded("authentik") === "true", "Enter on Settings did not open Authentik's settings");
+    await tabTo(page, 'li.provider[data-id="authentik"] button[type="submit"]');
+    await page.keyboard.press("Enter");
+    await said("authentik", /Saved\./, "Enter on Save");
+  });
+
+  await step("Tab on to the staff provider's Settings; Enter opens them and closes Authentik's", async () => {
+    await tabTo(page, 'li.provider[data-id="authentik-staff"] button.open');
+    await page.keyboard.press("Enter");
+    expect(await expanded("authentik-staff") === "true", "Enter on Settings did not open the staff provider's settings");
+    expect(await expanded("authentik") === "false", "Authentik's settings stayed open beside the staff provider's");
+    expect(!(await providerSection("authentik").locator(".settings").isVisible()), "Authentik's settings are still visible");
+  });
+}]);
+
+TESTS.push(["the admin page with every provider collapsed fits in two screens at 1280×800", async () => {
+  await step("measure the admin page", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${APP_URL}${ADMIN_PATH}`);
+    const m = await page.evaluate(() => ({
+      providers: document.querySelectorAll("li.provider").length,
+      open: document.querySelectorAll("li.provider .settings:not([hidden])").length,
+      height: document.documentElement.scrollHeight,
+    }));
+    console.log(`  admin page: ${m.providers} providers, ${m.height} px tall at 1280×800`);
+    expect(m.providers >= 16, `the admin page lists ${m.providers} providers, expected every built-in one (16+)`);
+    expect(m.open === 0, `${m.open} providers' settings are open on a fresh admin page`);
+    expect(m.height <= 1600, `the admin page is ${m.height} px tall, more than two screens (1600 px)`);
+  });
+}]);
+
+TESTS.push(["screenshots of the login, error and admin pages at 390 and 1280 px, light and dark", async () => {
+  await step("take them", async () => {
+    const files = [
+      ...(await screenshots(page, `${APP_URL}/api/auth/login?error=login_expired`, "login", OUT_DIR)),
+      ...(await screenshots(page, `${APP_URL}/api/auth/error?error=invalid_client`, "error", OUT_DIR)),
+      ...(await screenshots(page, `${APP_URL}${ADMIN_PATH}`, "admin", OUT_DIR)),
+    ];
+    console.log(`  ${files.length} screenshots in ${OUT_DIR}`);
   });
 }]);
 

@@ -6,7 +6,8 @@
 # quickstart example, starts it with its built-in fake Authentiks on free loopback ports, runs
 # quickstart.mjs in headless Chromium, and always stops the app; then runs two_sites.sh. Ends with
 # `N passed, 0 failed` (both tests counted) on success; exits non-zero otherwise. The screenshots
-# (signed in, the admin page) land in target/browser/ (under the repository root).
+# (signed in, the admin page; the login, error and admin pages at 390 and 1280 px, light and dark)
+# land in target/browser/ (under the repository root).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
