@@ -261,7 +261,10 @@ fn admin_page_is_a_list_with_one_row_per_provider_and_no_secret() {
     let html = tower_oidc::ui::admin::admin_page("/api/auth", &views);
     // Enabled first, then by sort order.
     let at = |id: &str| html.find(&format!("data-id=\"{id}\"")).unwrap();
-    assert!(at("alpha") < at("beta") && at("beta") < at("zeta"), "{html}");
+    assert!(
+        at("alpha") < at("beta") && at("beta") < at("zeta"),
+        "{html}"
+    );
     // Every provider's settings start closed, behind a disclosure button.
     assert_eq!(html.matches("class=\"settings\"").count(), 3);
     assert_eq!(html.matches(" hidden>").count(), 3, "{html}");
@@ -269,10 +272,42 @@ fn admin_page_is_a_list_with_one_row_per_provider_and_no_secret() {
     assert!(html.contains("aria-label=\"Move Alpha up\""), "{html}");
     // The secret is shown as set or not set, never echoed, even when a view carries it.
     assert!(!html.contains("hunter2"), "{html}");
-    assert!(html.contains(">Set (leave empty to keep it)</span>"), "{html}");
+    assert!(
+        html.contains(">Set (leave empty to keep it)</span>"),
+        "{html}"
+    );
     assert!(html.contains(">Not set</span>"), "{html}");
     // No inline script: only the JSON messages block and the script file.
     assert_eq!(html.matches("<script").count(), 2);
     assert!(html.contains("<script type=\"application/json\" id=\"admin-messages\">{"));
     assert!(html.contains("<script src=\"/api/auth/admin.js\"></script>"));
+}
+
+#[tokio::test]
+async fn app_template_failing_at_request_time_falls_back_to_the_built_in_page() {
+    // Passes the sample render at build (one provider), fails with two: the built-in page
+    // serves, never a 500.
+    let layer = builder()
+        .provider(
+            "google",
+            ProviderSettings {
+                enabled: true,
+                client_id: Some("g".into()),
+                client_secret: Some(Secret::new("s")),
+                ..ProviderSettings::default()
+            },
+        )
+        .page_templates(PageTemplates::new().template(
+            "login.html",
+            "{% if providers | length > 1 %}{{ no_such_name }}{% endif %}<p>custom</p>",
+        ))
+        .build()
+        .unwrap();
+    let (status, body) = get(&layer, "/api/auth/login", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body.contains("<p>custom</p>"), "{body}");
+    assert!(
+        body.contains("id=\"signin-authentik\"") && body.contains("id=\"signin-google\""),
+        "{body}"
+    );
 }

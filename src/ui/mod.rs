@@ -102,6 +102,18 @@ mod tests {
     }
 
     #[test]
+    fn admin_page_speaks_the_chosen_language() {
+        let de = i18n::lookup("de").unwrap();
+        let view = serde_json::json!({"id": "authentik", "name": "Authentik", "enabled": true});
+        let html = Pages::builtin().admin(de, "/api/auth", &[view]);
+        assert!(html.contains("<html lang=\"de\">"), "{html}");
+        assert!(html.contains("<h1>Anmeldeanbieter</h1>"), "{html}");
+        assert!(html.contains(">Einstellungen</button>"), "{html}");
+        // The script's messages, in German, as JSON the script reads.
+        assert!(html.contains("\"saved\":\"Gespeichert."), "{html}");
+    }
+
+    #[test]
     fn builtin_templates_render_their_samples() {
         assert!(Pages::compile(&PageTemplates::new(), PageLanguage::Negotiate).is_ok());
     }
