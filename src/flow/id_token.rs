@@ -3,6 +3,7 @@
 //! (refetched once for a `kid`-less token no cached key verifies), and the nonce rule. Shared by
 //! the callback and the refresh.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -108,14 +109,15 @@ impl Flow {
 /// configured by instance URL only, the issuer learned from the token when it is one of that
 /// instance's (`mismatch` is the error code when it is not), with the variables learned; else
 /// the configured issuer.
-pub(super) fn issuer_for(
+pub(super) fn issuer_for<'a>(
     provider: &str,
-    resolved: &ResolvedProvider,
+    resolved: &'a ResolvedProvider,
     token_iss: Option<&str>,
     mismatch: ErrorCode,
-) -> Result<(ResolvedProvider, Option<Vars>, String), Error> {
+) -> Result<(Cow<'a, ResolvedProvider>, Option<Vars>, String), Error> {
     let (resolved, learned) = match &resolved.endpoints.issuer {
-        Some(_) => (resolved.clone(), None),
+        // Borrowed: the common case copies nothing.
+        Some(_) => (Cow::Borrowed(resolved), None),
         None => {
             let vars = token_iss
                 .and_then(|iss| resolved.match_learnable_issuer(iss))
@@ -128,7 +130,7 @@ pub(super) fn issuer_for(
                         ),
                     )
                 })?;
-            (resolved.with_learned(&vars), Some(vars))
+            (Cow::Owned(resolved.with_learned(&vars)), Some(vars))
         }
     };
     // The issuer to expect; when it cannot be rendered from the learned variables the

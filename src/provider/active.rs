@@ -41,41 +41,51 @@ impl Registry {
         };
         let e = &resolved.endpoints;
         let d = discovered.as_deref();
-        let authorization = d
-            .map(|d| d.authorization_endpoint.clone())
-            .or_else(|| e.authorization.clone())
-            .ok_or_else(|| misconf("no authorization endpoint"))?;
-        let token = d
-            .and_then(|d| d.token_endpoint.clone())
-            .or_else(|| e.token.clone())
-            .ok_or_else(|| misconf("no token endpoint"))?;
-        let userinfo = d
-            .and_then(|d| d.userinfo_endpoint.clone())
-            .or_else(|| e.userinfo.clone());
-        let end_session = d
-            .and_then(|d| d.end_session_endpoint.clone())
-            .or_else(|| e.end_session.clone());
-        let revocation = d
-            .and_then(|d| d.revocation_endpoint.clone())
-            .or_else(|| e.revocation.clone());
-        // N3: endpoints from the spec's templates get the address policy too (the discovery
-        // document's were checked when it was fetched; the authorization and end-session
-        // endpoints are only ever visited by the browser, but no provider lives on a refused
-        // address either, so a refused one is a misconfiguration just the same).
-        for (name, v) in [
-            ("authorization_endpoint", Some(&authorization)),
-            ("token_endpoint", Some(&token)),
-            ("userinfo_endpoint", userinfo.as_ref()),
-            ("end_session_endpoint", end_session.as_ref()),
-            ("revocation_endpoint", revocation.as_ref()),
-        ] {
-            if let Some(v) = v {
-                self.http
-                    .policy()
-                    .check_url(v)
-                    .map_err(|m| misconf(&format!("{name}: {m}")))?;
+        // N3: every endpoint gets the endpoint address policy. The discovery document's were
+        // checked when it was fetched; the spec's templates supply the rest and are checked
+        // here (the authorization and end-session endpoints are only ever visited by the
+        // browser, but no provider lives on a refused address either, so a refused one is a
+        // misconfiguration just the same).
+        let policy = self.http.policy();
+        let pick = |name: &str, discovered: Option<&String>, template: &Option<String>| {
+            if let Some(v) = discovered {
+                return Ok(Some(v.clone()));
             }
-        }
+            match template {
+                Some(v) => policy
+                    .check_url(v)
+                    .map(|()| Some(v.clone()))
+                    .map_err(|m| misconf(&format!("{name}: {m}"))),
+                None => Ok(None),
+            }
+        };
+        let authorization = pick(
+            "authorization_endpoint",
+            d.map(|d| &d.authorization_endpoint),
+            &e.authorization,
+        )?
+        .ok_or_else(|| misconf("no authorization endpoint"))?;
+        let token = pick(
+            "token_endpoint",
+            d.and_then(|d| d.token_endpoint.as_ref()),
+            &e.token,
+        )?
+        .ok_or_else(|| misconf("no token endpoint"))?;
+        let userinfo = pick(
+            "userinfo_endpoint",
+            d.and_then(|d| d.userinfo_endpoint.as_ref()),
+            &e.userinfo,
+        )?;
+        let end_session = pick(
+            "end_session_endpoint",
+            d.and_then(|d| d.end_session_endpoint.as_ref()),
+            &e.end_session,
+        )?;
+        let revocation = pick(
+            "revocation_endpoint",
+            d.and_then(|d| d.revocation_endpoint.as_ref()),
+            &e.revocation,
+        )?;
         let algs = pinned_algs(
             resolved.spec.signing_algs.as_deref(),
             d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),

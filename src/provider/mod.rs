@@ -197,7 +197,7 @@ impl Registry {
         let providers = self.providers();
         let spec = providers.get(id).ok_or_else(unknown)?;
         if let Some(st) = states.get(id) {
-            if st.resolved.spec == *spec {
+            if *st.resolved.spec == *spec {
                 if st.settings == settings {
                     return Ok(st.clone());
                 }

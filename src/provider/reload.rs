@@ -61,7 +61,7 @@ impl Registry {
         let changed = changed_ids(&providers, &new);
         let mut gone = Vec::new();
         states.retain(|id, st| {
-            let same = new.get(id).is_some_and(|spec| *spec == st.resolved.spec);
+            let same = new.get(id).is_some_and(|spec| *spec == *st.resolved.spec);
             if !same {
                 gone.push(st.clone());
             }

@@ -8,6 +8,7 @@
 //! at the first callback — see [`super::Registry::learn_issuer`] for why that is safe.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::config::{ProviderSettings, ProviderSpec, Secret, Template, check_url, is_valid_slug};
 use crate::error::{Error, ErrorCode};
@@ -38,8 +39,8 @@ pub struct Endpoints {
 /// A provider ready to run: its spec, its settings, and what they resolve to.
 #[derive(Debug, Clone)]
 pub struct ResolvedProvider {
-    /// The spec.
-    pub spec: ProviderSpec,
+    /// The spec (shared: a resolved provider is copied per sign-in, its spec is not).
+    pub spec: Arc<ProviderSpec>,
     /// The provider URL after normalisation (no trailing slash), if any.
     pub url: Option<String>,
     /// The application slug, when given or derived from a full issuer URL.
@@ -183,7 +184,7 @@ impl ResolvedProvider {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| spec.scopes.clone());
         let mut p = ResolvedProvider {
-            spec: spec.clone(),
+            spec: Arc::new(spec.clone()),
             url,
             slug,
             client_id,
