@@ -74,37 +74,68 @@ impl Server {
         });
     }
 
-    /// CPU time the server's threads have used so far (`None` off Linux).
-    pub fn cpu(&self) -> Option<Duration> {
-        let mut total = 0u64;
+    /// CPU time the server's threads have used so far (`None` off Linux), in nanoseconds
+    /// (`schedstat`), and in clock ticks of user and of kernel time (`stat`, coarser: it only
+    /// splits the first).
+    pub fn cpu(&self) -> Option<(Duration, u64, u64)> {
+        let (mut total, mut user, mut system) = (0u64, 0u64, 0u64);
         for id in self.threads.lock().unwrap().iter() {
             let stat = std::fs::read_to_string(format!("/proc/self/task/{id}/schedstat")).ok()?;
             total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+            // Fields 14 and 15 of `stat` (after the `(comm)`, which may hold spaces).
+            let stat = std::fs::read_to_string(format!("/proc/self/task/{id}/stat")).ok()?;
+            let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+            user += rest.next()?.parse::<u64>().ok()?;
+            system += rest.next()?.parse::<u64>().ok()?;
         }
-        Some(Duration::from_nanos(total))
+        Some((Duration::from_nanos(total), user, system))
     }
 
     /// Runs `phase` and returns its outcome with the server's CPU time per job done.
     pub async fn measure<F: std::future::Future<Output = Stats>>(
         &self,
         phase: F,
-    ) -> (Stats, Option<Duration>) {
+    ) -> (Stats, Option<Cpu>) {
         let before = self.cpu();
         let stats = phase.await;
         let per_job = match (before, self.cpu()) {
-            (Some(a), Some(b)) if stats.done > 0 => Some((b - a) / stats.done as u32),
+            (Some((a, ua, sa)), Some((b, ub, sb))) if stats.done > 0 => {
+                let ticks = (ub - ua) + (sb - sa);
+                Some(Cpu {
+                    per_job: (b - a) / stats.done as u32,
+                    user_share: (ticks > 0).then(|| (ub - ua) as f64 / ticks as f64),
+                })
+            }
             _ => None,
         };
         (stats, per_job)
     }
 }
 
-pub fn cpu_line(what: &str, per_job: Option<Duration>) -> String {
-    match per_job {
-        Some(d) => format!(
+/// The server's CPU time per job, and the share of it spent in user mode (the rest is the
+/// kernel's: here mostly loopback TCP, whose receive side runs in the sender's time).
+#[derive(Clone, Copy)]
+pub struct Cpu {
+    pub per_job: Duration,
+    pub user_share: Option<f64>,
+}
+
+pub fn cpu_line(what: &str, cpu: Option<Cpu>) -> String {
+    match cpu {
+        Some(Cpu {
+            per_job,
+            user_share: Some(u),
+        }) => format!(
+            "{:<34} server CPU {:.1} µs each: user {:.1} µs, kernel {:.1} µs",
+            what,
+            per_job.as_secs_f64() * 1e6,
+            per_job.as_secs_f64() * 1e6 * u,
+            per_job.as_secs_f64() * 1e6 * (1.0 - u)
+        ),
+        Some(Cpu { per_job, .. }) => format!(
             "{:<34} server CPU {:.1} µs each",
             what,
-            d.as_secs_f64() * 1e6
+            per_job.as_secs_f64() * 1e6
         ),
         None => format!("{what:<34} server CPU not measured (no /proc)"),
     }
