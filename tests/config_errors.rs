@@ -1178,3 +1178,59 @@ fn extra_claims_and_refresh_scope_are_checked() {
     let p = load("[settings.authentik]\nauto_register = false\n").unwrap();
     assert!(p.seeded_settings()["authentik"].refresh_tokens);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `[providers.<id>.bearer]` (issue 20)
+
+#[test]
+fn bearer_audience_must_not_be_empty() {
+    one_error(
+        "[providers.authentik.bearer]\naudiences = [\"api\", \"\"]\n",
+        2,
+        13,
+        "providers.authentik.bearer.audiences",
+        "an audience must not be empty",
+    );
+}
+
+#[test]
+fn bearer_typ_must_be_a_media_type() {
+    one_error(
+        "[providers.authentik.bearer]\ntyp = \"at jwt\"\n",
+        2,
+        7,
+        "providers.authentik.bearer.typ",
+        "media type",
+    );
+}
+
+#[test]
+fn bearer_unknown_key() {
+    one_error(
+        "[providers.authentik.bearer]\naudience = [\"api\"]\n",
+        2,
+        1,
+        "providers.authentik.bearer.audience",
+        "did you mean `audiences`?",
+    );
+}
+
+#[test]
+fn bearer_table_is_read_and_merged_over_the_builtin_entry() {
+    let p = load("[providers.authentik.bearer]\naudiences = [\"api\"]\nintrospection = true\n")
+        .unwrap();
+    let a = p.get("authentik").unwrap();
+    assert_eq!(a.bearer.as_ref().unwrap().audiences, vec!["api".to_owned()]);
+    assert!(a.bearer.as_ref().unwrap().introspection);
+    assert_eq!(
+        a.name, "Authentik",
+        "the rest of the built-in entry is kept"
+    );
+    assert!(
+        Providers::builtin()
+            .get("authentik")
+            .unwrap()
+            .bearer
+            .is_none()
+    );
+}

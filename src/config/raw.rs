@@ -97,6 +97,10 @@ pub(crate) struct RawSpec {
     /// Token revocation endpoint template, RFC 7009 (default: from discovery).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub revocation_endpoint: Option<S>,
+    /// Token introspection endpoint template, RFC 7662 (default: from discovery): where opaque
+    /// bearer tokens are checked when `[providers.<id>.bearer]` sets `introspection = true`.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub introspection_endpoint: Option<S>,
     /// ID token signing algorithms accepted (default: the discovery document's). Not empty,
     /// never `none`, and HS* never mixed with RS*/PS*/ES*.
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
@@ -115,6 +119,43 @@ pub(crate) struct RawSpec {
     /// access token; each JSON answer is added to the claims under `<name>`.
     #[serde(default)]
     pub fetch: BTreeMap<String, RawFetch>,
+    /// `[providers.<id>.bearer]`: requests outside the auth routes may carry this provider's
+    /// access tokens as `Authorization: Bearer` (API clients). The table, even empty, turns it
+    /// on; without it bearer tokens are ignored.
+    pub bearer: Option<RawBearer>,
+}
+
+/// `[providers.<id>.bearer]`: how the provider's access tokens are accepted.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "Bearer"))]
+pub(crate) struct RawBearer {
+    /// `aud` values accepted besides the client id (an API's identifier): a JWT access token
+    /// must name the client id or one of these. Each not empty.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
+    pub audiences: Option<Spanned<Vec<String>>>,
+    /// The JOSE header `typ` every access token of this provider carries (RFC 9068: `at+jwt`);
+    /// a JWT with another `typ` is refused. Default: `JWT`, `at+jwt` or none.
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub typ: Option<S>,
+    /// Whether opaque (non-JWT) tokens are checked at the introspection endpoint, RFC 7662
+    /// (default `false`).
+    pub introspection: Option<bool>,
+}
+
+impl RawBearer {
+    fn merge(&mut self, over: RawBearer) {
+        if over.audiences.is_some() {
+            self.audiences = over.audiences;
+        }
+        if over.typ.is_some() {
+            self.typ = over.typ;
+        }
+        if over.introspection.is_some() {
+            self.introspection = over.introspection;
+        }
+    }
 }
 
 /// `[providers.<id>.fetch.<name>]`: one extra user-API request.
@@ -285,11 +326,17 @@ impl RawSpec {
             jwks_uri,
             end_session_endpoint,
             revocation_endpoint,
+            introspection_endpoint,
             signing_algs,
             email_trust
         );
         self.params.extend(over.params);
         self.fetch.extend(over.fetch);
+        match (&mut self.bearer, over.bearer) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
         match (&mut self.claims, over.claims) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::raw::{RawAdmin, RawClaims, RawFile, RawSettings, RawSpec, S};
+use super::raw::{RawAdmin, RawBearer, RawClaims, RawFile, RawSettings, RawSpec, S};
 
 /// An error found while reading the TOML tree: where (a byte span of the text, if known), the
 /// key path, and the message.
@@ -163,6 +163,7 @@ fn tidy_message(message: &str, path: &str) -> String {
     for (from, to) in [
         ("struct RawSpec", "a table"),
         ("struct RawClaims", "a table"),
+        ("struct RawBearer", "a table"),
         ("struct RawSettings", "a table"),
         ("struct RawAdmin", "a table"),
         ("expected i32", "expected an integer"),
@@ -265,8 +266,11 @@ pub(crate) fn read_document(doc: DeTable<'_>) -> (RawFile, Vec<RawError>) {
             let id_span = id.span();
             let id_s = S::new(id_span.clone(), id.into_inner().into_owned());
             if section == "providers" {
-                let claims = fields_of::<RawClaims>();
-                match read_table::<RawSpec>(id_span, v, &path, &[("claims", claims)], &mut errs) {
+                let nested = [
+                    ("claims", fields_of::<RawClaims>()),
+                    ("bearer", fields_of::<RawBearer>()),
+                ];
+                match read_table::<RawSpec>(id_span, v, &path, &nested, &mut errs) {
                     Some(spec) => {
                         file.providers.insert(id_s, spec);
                     }

@@ -12,7 +12,7 @@ use super::read;
 use super::registry::Entry;
 use super::rules::settings_errors;
 use super::{
-    AdminRules, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, Pkce, Protocol,
+    AdminRules, Bearer, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, Pkce, Protocol,
     ProviderSettings, ProviderSpec, Secret, Template, TokenAuth,
 };
 
@@ -124,6 +124,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         jwks_uri: tpl(&raw.jwks_uri),
         end_session_endpoint: tpl(&raw.end_session_endpoint),
         revocation_endpoint: tpl(&raw.revocation_endpoint),
+        introspection_endpoint: tpl(&raw.introspection_endpoint),
         signing_algs: raw.signing_algs.as_ref().map(|a| a.get_ref().clone()),
         default_url: raw.url.as_ref().map(|s| s.get_ref().clone()),
         email_trust: raw.email_trust.unwrap_or(EmailTrust::VerifiedClaim),
@@ -158,6 +159,15 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
                 })
             })
             .collect(),
+        bearer: raw.bearer.as_ref().map(|b| Bearer {
+            audiences: b
+                .audiences
+                .as_ref()
+                .map(|a| a.get_ref().clone())
+                .unwrap_or_default(),
+            typ: b.typ.as_ref().map(|t| t.get_ref().clone()),
+            introspection: b.introspection.unwrap_or(false),
+        }),
     })
 }
 

@@ -137,6 +137,27 @@ fn extras() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "Provider",
+            "introspection_endpoint",
+            template(json!(["{url}/application/o/introspect/"])),
+        ),
+        (
+            "Provider",
+            "bearer",
+            json!({"examples": [{"audiences": ["orders-api"], "typ": "at+jwt"}]}),
+        ),
+        (
+            "Bearer",
+            "audiences",
+            json!({"examples": [["orders-api"]], "items": {"minLength": 1}}),
+        ),
+        (
+            "Bearer",
+            "typ",
+            json!({"examples": ["at+jwt"], "pattern": "^[A-Za-z0-9+./-]+$"}),
+        ),
+        ("Bearer", "introspection", json!({"examples": [true]})),
+        (
+            "Provider",
             "signing_algs",
             json!({"examples": [["RS256"]], "minItems": 1,
             "items": {"enum": super::validate::KNOWN_ALGS}}),

@@ -94,6 +94,9 @@ pub struct ProviderSpec {
     /// Token revocation endpoint template (RFC 7009); by default from discovery. Signing out
     /// revokes the session's tokens there.
     pub revocation_endpoint: Option<Template>,
+    /// Token introspection endpoint template (RFC 7662); by default from discovery. Opaque
+    /// bearer tokens are checked there when [`Bearer::introspection`] is on.
+    pub introspection_endpoint: Option<Template>,
     /// ID token signing algorithms accepted; by default the discovery document's.
     pub signing_algs: Option<Vec<String>>,
     /// A default for the `url` setting (providers with one global URL, e.g. Google).
@@ -108,6 +111,25 @@ pub struct ProviderSpec {
     /// Further user-API requests made with the access token after userinfo (GitHub's
     /// `/user/emails`), each JSON answer added to the claims under its name.
     pub fetch: Vec<Fetch>,
+    /// Whether (and how) the provider's access tokens are accepted as `Authorization: Bearer`
+    /// on the app's routes; `None`: bearer tokens are ignored.
+    pub bearer: Option<Bearer>,
+}
+
+/// `[providers.<id>.bearer]`: the provider's access tokens authenticate API requests.
+///
+/// A JWT access token is verified with the provider's keys and pinned algorithms, its `iss`
+/// equal to the provider's issuer, its `aud` naming the client id or one of
+/// [`audiences`](Bearer::audiences), and within `exp`/`nbf`; an opaque token is asked about at
+/// the introspection endpoint when [`introspection`](Bearer::introspection) is on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bearer {
+    /// `aud` values accepted besides the client id.
+    pub audiences: Vec<String>,
+    /// The JOSE `typ` every access token carries (e.g. `at+jwt`), when the provider sets one.
+    pub typ: Option<String>,
+    /// Whether opaque tokens are checked at the introspection endpoint (RFC 7662).
+    pub introspection: bool,
 }
 
 /// An extra user-API request: `[providers.<id>.fetch.<name>] url = "…"`.
@@ -136,6 +158,7 @@ impl ProviderSpec {
             &self.jwks_uri,
             &self.end_session_endpoint,
             &self.revocation_endpoint,
+            &self.introspection_endpoint,
         ]
         .into_iter()
         .flatten()

@@ -102,6 +102,7 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
         ("jwks_uri", &raw.jwks_uri),
         ("end_session_endpoint", &raw.end_session_endpoint),
         ("revocation_endpoint", &raw.revocation_endpoint),
+        ("introspection_endpoint", &raw.introspection_endpoint),
     ] {
         if let Some(v) = v {
             let p = format!("{path}.{key}");
@@ -182,6 +183,9 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
         if list.is_empty() {
             errs.at(algs.span(), &p, "must name at least one algorithm");
         }
+    }
+    if let Some(bearer) = &raw.bearer {
+        validate_bearer(bearer, &format!("{path}.bearer"), errs);
     }
     if let Some(scopes) = &raw.scopes
         && scopes
@@ -292,6 +296,33 @@ pub(super) fn check_duplicate_clients(
                 span,
                 &format!("settings.{id}"),
                 format!("same issuer URL and client id as `settings.{other}`: identities would be ambiguous"),
+            );
+        }
+    }
+}
+
+/// `[providers.<id>.bearer]`: audiences not empty, `typ` a media type name.
+fn validate_bearer(b: &super::raw::RawBearer, path: &str, errs: &mut Errs<'_>) {
+    if let Some(a) = &b.audiences
+        && a.get_ref().iter().any(|s| s.trim().is_empty())
+    {
+        errs.at(
+            a.span(),
+            &format!("{path}.audiences"),
+            "an audience must not be empty",
+        );
+    }
+    if let Some(t) = &b.typ {
+        let v = t.get_ref();
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-./".contains(c))
+        {
+            errs.at(
+                t.span(),
+                &format!("{path}.typ"),
+                "a JOSE `typ` is a media type name such as `at+jwt`",
             );
         }
     }

@@ -7,6 +7,7 @@
 //! finds and ends sessions, [`admin`](crate::admin) answers the admin API, and the `ui` pages
 //! render what the engine hands them.
 
+mod bearer;
 mod health;
 mod logout;
 mod routes;
@@ -18,6 +19,8 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 pub use crate::provider::ProviderButton;
+
+pub(crate) use bearer::bearer_token;
 
 use crate::admin::AdminApi;
 use crate::error::Error;

@@ -7,13 +7,18 @@
 mod callback;
 mod options;
 mod params;
+pub(crate) use bearer::{BearerError, VerifiedBearer};
 pub(crate) use callback::VerifiedSignIn;
+pub(crate) use introspect::IntrospectionCache;
+pub use introspect::{INTROSPECTION_CACHE_MAX, INTROSPECTION_TTL};
 pub(crate) use logout_token::LogoutTarget;
 pub use options::LoginOptions;
 pub use params::{CallbackParams, MAX_QUERY_BYTES};
 pub(crate) use refresh::{Original, Refreshed, Verified};
 pub(crate) use revoke::ToRevoke;
+mod bearer;
 mod id_token;
+mod introspect;
 mod logout_token;
 mod refresh;
 mod revoke;
@@ -108,6 +113,8 @@ pub(crate) struct Flow {
     pub timing: FlowTiming,
     /// Whether a provider's `refresh_scope` is requested (refresh tokens wanted).
     pub refresh_tokens: bool,
+    /// Active introspection answers for opaque bearer tokens.
+    pub introspection: IntrospectionCache,
 }
 
 /// The redirect URI registered at a provider: from the configured base URL and prefix, never

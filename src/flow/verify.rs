@@ -62,6 +62,8 @@ pub(crate) struct Peek {
     pub kid: Option<String>,
     pub alg: Option<String>,
     pub iss: Option<String>,
+    /// The header's `typ`.
+    pub typ: Option<String>,
 }
 
 /// A verified ID token: its subject, issuer and all its claims (as sent, for claim mapping).
@@ -203,10 +205,17 @@ pub(crate) fn peek(token: &str) -> Result<(Peek, serde_json::Value), Error> {
         .get("iss")
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    Ok((Peek { kid, alg, iss }, serde_json::Value::Object(payload)))
+    let typ = header
+        .get("typ")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    Ok((
+        Peek { kid, alg, iss, typ },
+        serde_json::Value::Object(payload),
+    ))
 }
 
-fn unix(t: SystemTime) -> i64 {
+pub(crate) fn unix(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),

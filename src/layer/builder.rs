@@ -317,6 +317,7 @@ impl OidcLayerBuilder {
                 format!("{prefix}/error")
             }
         });
+        let bearer = providers.iter().any(|s| s.bearer.is_some());
         let registry = Arc::new(Registry::new(
             providers,
             settings,
@@ -333,6 +334,7 @@ impl OidcLayerBuilder {
             prefix: prefix.clone(),
             timing: t,
             refresh_tokens: self.refresh_tokens,
+            introspection: Default::default(),
         });
         let st = self.session_timing.unwrap_or(SessionTiming {
             idle: t.session_ttl,
@@ -380,7 +382,11 @@ impl OidcLayerBuilder {
                     clock: self.clock,
                 },
                 users: users.clone(),
-                responses: Arc::new(Responses::new(&prefix, error_page)),
+                responses: Arc::new(if bearer {
+                    Responses::new(&prefix, error_page).with_bearer_realm(&base_url)
+                } else {
+                    Responses::new(&prefix, error_page)
+                }),
                 after_logout: self.after_logout,
                 admin: AdminApi {
                     registry,

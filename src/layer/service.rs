@@ -46,7 +46,7 @@ impl<S> OidcService<S> {
     pub(crate) fn new(inner: S, engine: Arc<OidcEngine>) -> Self {
         let login_fix = engine
             .responses
-            .moves_login_page()
+            .fixes_responses()
             .then(|| engine.responses.clone());
         OidcService {
             inner,
@@ -114,6 +114,46 @@ where
     }
 }
 
+impl<S> OidcService<S> {
+    /// A request with `Authorization: Bearer` when a provider accepts bearer tokens: refused
+    /// when it also carries a session cookie, else authenticated by the token alone (no session,
+    /// no cookie: `src/engine/bearer.rs`).
+    fn call_bearer<ReqB, ResB>(
+        &mut self,
+        mut req: Request<ReqB>,
+        cookie: bool,
+    ) -> ResponseFuture<S::Future, ResB, S::Error>
+    where
+        S: tower_service::Service<Request<ReqB>, Response = Response<ResB>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+        ReqB: Send + 'static,
+        ResB: Send + 'static,
+    {
+        let engine = self.engine.clone();
+        if cookie {
+            let r = engine_response(engine.bearer_with_cookie());
+            return ResponseFuture::boxed(Box::pin(async move { Ok(r) }));
+        }
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::boxed(Box::pin(async move {
+            let token = crate::engine::bearer_token(req.headers()).unwrap_or_default();
+            match engine.authenticate_bearer(token).await {
+                Ok(auth) => {
+                    req.extensions_mut().insert(auth);
+                    let r = inner.call(req).await?;
+                    Ok(r.map(http_body_util::Either::Left))
+                }
+                Err(r) => Ok(engine_response(r)),
+            }
+        }))
+    }
+}
+
 fn engine_response<B>(r: Response<Bytes>) -> Response<OidcBody<B>> {
     r.map(|b| http_body_util::Either::Right(Full::new(b)))
 }
@@ -153,10 +193,19 @@ where
                 Ok(engine_response(r))
             }));
         }
-        if !self.engine.has_session_cookie(req.headers()) {
+        let cookie = self.engine.has_session_cookie(req.headers());
+        let bearer = crate::engine::bearer_token(req.headers()).is_some();
+        if !cookie && !bearer {
             // The hot path: no session cookie, so nobody is signed in. Nothing is inserted (an
             // `Auth` in empty extensions would cost three allocations per request); absence of
             // `Auth` means signed out, see `crate::Auth::from_extensions`.
+            return ResponseFuture::direct(self.inner.call(req), self.login_fix.clone());
+        }
+        if bearer && self.engine.bearer_enabled() {
+            return self.call_bearer(req, cookie);
+        }
+        if !cookie {
+            // A bearer token, and no provider accepts them: an anonymous request as before.
             return ResponseFuture::direct(self.inner.call(req), self.login_fix.clone());
         }
         if let Some(auth) = self.engine.authenticate_now(req.headers()) {

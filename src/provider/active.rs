@@ -16,6 +16,8 @@ pub(crate) struct Active {
     pub end_session: Option<String>,
     /// The token revocation endpoint (RFC 7009), when the provider has one.
     pub revocation: Option<String>,
+    /// The token introspection endpoint (RFC 7662), when the provider has one.
+    pub introspection: Option<String>,
     /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
     pub iss_param_supported: bool,
 }
@@ -86,6 +88,11 @@ impl Registry {
             d.and_then(|d| d.revocation_endpoint.as_ref()),
             &e.revocation,
         )?;
+        let introspection = pick(
+            "introspection_endpoint",
+            d.and_then(|d| d.introspection_endpoint.as_ref()),
+            &e.introspection,
+        )?;
         let algs = pinned_algs(
             resolved.spec.signing_algs.as_deref(),
             d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),
@@ -102,6 +109,7 @@ impl Registry {
             userinfo,
             end_session,
             revocation,
+            introspection,
         })
     }
 }

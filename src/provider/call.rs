@@ -12,6 +12,8 @@ pub(crate) enum Endpoint {
     /// A spec's extra user-API request (GitHub's emails), by its name in logs.
     UserApi(&'static str),
     Revocation,
+    /// Token introspection (RFC 7662), for an opaque bearer token.
+    Introspection,
     /// A reachability probe of the admin check, by its name in logs.
     Probe(&'static str),
 }
@@ -26,6 +28,7 @@ impl Endpoint {
             Endpoint::Userinfo => "userinfo",
             Endpoint::UserApi(_) => "user_api",
             Endpoint::Revocation => "revocation",
+            Endpoint::Introspection => "introspection",
             Endpoint::Probe(_) => "probe",
         }
     }

@@ -24,6 +24,9 @@ pub struct Discovery {
     /// Token revocation endpoint (RFC 7009).
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Token introspection endpoint (RFC 7662).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
     /// ID token signing algorithms.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -81,6 +84,7 @@ impl Discovery {
             ("jwks_uri", d.jwks_uri.as_ref()),
             ("end_session_endpoint", d.end_session_endpoint.as_ref()),
             ("revocation_endpoint", d.revocation_endpoint.as_ref()),
+            ("introspection_endpoint", d.introspection_endpoint.as_ref()),
         ] {
             if let Some(v) = v {
                 check_url(v).map_err(|m| bad(format!("{name}: {m}")))?;

@@ -32,6 +32,8 @@ pub struct Endpoints {
     pub end_session: Option<String>,
     /// Token revocation endpoint (RFC 7009).
     pub revocation: Option<String>,
+    /// Token introspection endpoint (RFC 7662).
+    pub introspection: Option<String>,
     /// The spec's extra user-API requests: (claim name, URL), those whose URL could be rendered.
     pub fetch: Vec<(String, String)>,
 }
@@ -199,6 +201,7 @@ impl ResolvedProvider {
                 jwks: None,
                 end_session: None,
                 revocation: None,
+                introspection: None,
                 fetch: Vec::new(),
             },
             vars,
@@ -231,6 +234,7 @@ impl ResolvedProvider {
             jwks: r(&self.spec.jwks_uri),
             end_session: r(&self.spec.end_session_endpoint),
             revocation: r(&self.spec.revocation_endpoint),
+            introspection: r(&self.spec.introspection_endpoint),
             fetch: self
                 .spec
                 .fetch

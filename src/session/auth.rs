@@ -36,6 +36,8 @@ pub struct Auth {
     // The session's id and the layer's token keeper, for `access_token` (reference counts:
     // no allocation per request).
     live: Option<(SessionId, Arc<TokenKeeper>)>,
+    // Authenticated by an `Authorization: Bearer` token rather than a session cookie.
+    bearer: bool,
 }
 
 impl Auth {
@@ -47,6 +49,7 @@ impl Auth {
             responses: None,
             unavailable: false,
             live: None,
+            bearer: false,
         }
     }
 
@@ -74,7 +77,34 @@ impl Auth {
             responses: None,
             unavailable: false,
             live: Some(live),
+            bearer: false,
         }
+    }
+
+    /// A request authenticated by a bearer token: its user, and a record that no store holds
+    /// (the provider, the token's expiry and its `[claims.extra]`). Nothing is stored or
+    /// refreshed for it.
+    pub(crate) fn bearer(record: Arc<SessionRecord>, user: Arc<User>) -> Self {
+        Auth {
+            session: Some(record),
+            user: Some(user),
+            responses: None,
+            unavailable: false,
+            live: None,
+            bearer: true,
+        }
+    }
+
+    /// Whether the request was authenticated by an `Authorization: Bearer` access token (an API
+    /// client) rather than a session cookie. Such a request has a user but no session:
+    /// [`Auth::access_token`] and [`Auth::userinfo`] answer `session_expired`, and
+    /// [`Auth::sign_in`] holds no facts.
+    ///
+    /// ```
+    /// assert!(!tower_oidc::Auth::anonymous().is_bearer());
+    /// ```
+    pub fn is_bearer(&self) -> bool {
+        self.bearer
     }
 
     /// A request whose session could not be looked up because the session store is down: not
@@ -87,6 +117,7 @@ impl Auth {
             responses: None,
             unavailable: true,
             live: None,
+            bearer: false,
         }
     }
 

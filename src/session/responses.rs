@@ -20,6 +20,12 @@ use crate::web::{
 #[derive(Debug, Clone)]
 pub(crate) struct LoginRedirect(pub String);
 
+/// Marks a JSON `401` built without knowing the engine (an anonymous request carries no
+/// [`Auth`](super::Auth)): a layer whose providers accept bearer tokens adds its
+/// `WWW-Authenticate: Bearer realm=…` challenge (RFC 6750 §3) on the way out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BearerChallenge;
+
 /// The route prefix of an engine that was given none.
 pub(crate) const DEFAULT_PREFIX: &str = "/api/auth";
 
@@ -32,6 +38,9 @@ pub(crate) struct Responses {
     pub login_url: String,
     /// Where a browser's error goes, with `?error=<code>`.
     pub error_page: String,
+    /// The `WWW-Authenticate` challenge of a JSON `401` (`Bearer realm="<base URL>"`), when a
+    /// provider accepts bearer tokens.
+    pub bearer_challenge: Option<String>,
 }
 
 impl Responses {
@@ -41,7 +50,22 @@ impl Responses {
             prefix: prefix.to_owned(),
             login_url: format!("{prefix}/login"),
             error_page,
+            bearer_challenge: None,
         }
+    }
+
+    /// These answers with the RFC 6750 challenge of an API whose callers may send bearer
+    /// tokens: `Bearer realm="<realm>"`, without an error (the request carried no token).
+    pub fn with_bearer_realm(mut self, realm: &str) -> Self {
+        let realm: String = realm.chars().filter(|c| *c != '"' && *c != '\\').collect();
+        self.bearer_challenge = Some(format!("Bearer realm=\"{realm}\""));
+        self
+    }
+
+    /// Whether responses passing the layer need this engine's touch: a login redirect to
+    /// re-point (a custom prefix) or a bearer challenge to add.
+    pub fn fixes_responses(&self) -> bool {
+        self.moves_login_page() || self.bearer_challenge.is_some()
     }
 
     /// The answers under the default prefix: what an extractor gives an anonymous request,
@@ -60,11 +84,24 @@ impl Responses {
     /// page (with `return_to`) for browsers.
     pub fn unauthenticated(&self, headers: &HeaderMap, path_and_query: &str) -> Response<Bytes> {
         if wants_json(headers) {
-            error_json(
+            let mut r = error_json(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "Sign in to continue.",
-            )
+            );
+            match self
+                .bearer_challenge
+                .as_deref()
+                .and_then(|c| http::HeaderValue::from_str(c).ok())
+            {
+                Some(v) => {
+                    r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+                }
+                None => {
+                    r.extensions_mut().insert(BearerChallenge);
+                }
+            }
+            r
         } else {
             let rt = crate::web::safe_return_to(Some(path_and_query));
             let mut r = redirect(StatusCode::SEE_OTHER, &self.login_location(&rt), &[]);
@@ -78,8 +115,16 @@ impl Responses {
         with_query(&self.login_url, &[("return_to", return_to)])
     }
 
-    /// Points a response marked with [`LoginRedirect`] at this engine's login page.
+    /// Points a response marked with [`LoginRedirect`] at this engine's login page, and adds
+    /// the bearer challenge to one marked with [`BearerChallenge`].
     pub fn fix_login_redirect<B>(&self, r: &mut Response<B>) {
+        if let Some(c) = &self.bearer_challenge
+            && r.extensions_mut().remove::<BearerChallenge>().is_some()
+            && !r.headers().contains_key(http::header::WWW_AUTHENTICATE)
+            && let Ok(v) = http::HeaderValue::from_str(c)
+        {
+            r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+        }
         if let Some(LoginRedirect(rt)) = r.extensions_mut().remove::<LoginRedirect>()
             && let Ok(v) = http::HeaderValue::from_str(&self.login_location(&rt))
         {

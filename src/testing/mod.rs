@@ -65,14 +65,15 @@
 //! a private CA.
 //!
 //! Served: discovery (and the RFC 8414 copy), JWKS, authorize (code flow), token
-//! (`authorization_code`, `refresh_token`), userinfo, revoke and end-session, plus the
+//! (`authorization_code`, `refresh_token`), userinfo, revoke, introspection (RFC 7662) and
+//! end-session, plus the
 //! `/application/o/<slug>/` redirect, and a stand-in for the login flow
 //! (`/flows/-/default/authentication/`). Ending Authentik sessions sends the app back-channel or
 //! front-channel logout notifications ([`FakeAuthentik::end_sessions`]). Where the supported releases differ (Basic credential
 //! decoding, end-session), the fake behaves like the [`AuthentikVersion`] it is built with; run
 //! a test that must hold everywhere against each of [`AuthentikVersion::ALL`]. Not modelled (answered as Authentik would answer an
 //! unsupported request, or 404): implicit/hybrid response types (`unsupported_response_type`),
-//! `client_credentials`/`password`/device grants (`unsupported_grant_type`), introspection,
+//! `client_credentials`/`password`/device grants (`unsupported_grant_type`),
 //! device authorization, regex redirect URIs other than the default registration, the global issuer mode, a `web.path` prefix, CORS
 //! for browser origins, JWE-encrypted tokens, interactive login flows (the user is always logged
 //! in), and the 2026.8 additions (DCR, DPoP key binding, token exchange).
@@ -80,6 +81,7 @@
 //! **The signing keys are published test keys** (`src/testing/keys/`), compiled into the crate.
 //! Never use them, or a fake's URL, outside tests.
 
+mod bearer;
 mod builder;
 mod endpoints;
 mod fake;

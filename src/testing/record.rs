@@ -17,6 +17,8 @@ pub enum Endpoint {
     Userinfo,
     /// `/application/o/revoke/` (RFC 7009 token revocation).
     Revoke,
+    /// `/application/o/introspect/` (RFC 7662 token introspection).
+    Introspect,
     /// `/application/o/<slug>/end-session/`.
     EndSession,
     /// `/flows/-/default/authentication/`, the login flow a signed-out browser is sent to

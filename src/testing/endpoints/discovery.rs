@@ -136,6 +136,7 @@ fn discovery_member(endpoint: Endpoint) -> Option<&'static str> {
         Endpoint::Jwks => "jwks_uri",
         Endpoint::EndSession => "end_session_endpoint",
         Endpoint::Revoke => "revocation_endpoint",
+        Endpoint::Introspect => "introspection_endpoint",
         Endpoint::Discovery
         | Endpoint::ProviderRoot
         | Endpoint::AttackerJwks

@@ -3,6 +3,7 @@
 mod authorize;
 mod discovery;
 mod end_session;
+mod introspect;
 mod revoke;
 mod token;
 mod userinfo;
@@ -239,6 +240,7 @@ enum Route {
     Token,
     Userinfo,
     Revoke,
+    Introspect,
     Jwks,
     Discovery,
     ProviderRoot,
@@ -255,6 +257,7 @@ impl Route {
             "/application/o/token/" => return Route::Token,
             "/application/o/userinfo/" => return Route::Userinfo,
             "/application/o/revoke/" => return Route::Revoke,
+            "/application/o/introspect/" => return Route::Introspect,
             "/attacker/jwks/" => return Route::AttackerJwks,
             end_session::LOGIN_FLOW_PATH => return Route::LoginFlow,
             _ => {}
@@ -283,6 +286,7 @@ impl Route {
             Route::Token => Endpoint::Token,
             Route::Userinfo => Endpoint::Userinfo,
             Route::Revoke => Endpoint::Revoke,
+            Route::Introspect => Endpoint::Introspect,
             Route::Jwks => Endpoint::Jwks,
             Route::Discovery => Endpoint::Discovery,
             Route::ProviderRoot => Endpoint::ProviderRoot,
@@ -340,6 +344,7 @@ impl Respond for Responder {
             Route::Token => token::handle(inner, &req),
             Route::Userinfo => userinfo::handle(inner, &req),
             Route::Revoke => revoke::handle(inner, &req),
+            Route::Introspect => introspect::handle(inner, &req),
             Route::Jwks => discovery::jwks(inner, &req),
             Route::Discovery => discovery::discovery(inner, &req),
             Route::ProviderRoot => discovery::provider_root(inner),
