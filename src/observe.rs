@@ -40,7 +40,7 @@
 //! | `tower_oidc_logout_requests_total` | counter | `provider`, `channel`, `outcome` | logout requests from the provider (`accepted`, `refused`) |
 //! | `tower_oidc_store_operation_duration_seconds` | histogram | `store`, `operation` | one call to a session, user or settings store out of process |
 //! | `tower_oidc_store_errors_total` | counter | `store`, `operation` | store calls that failed |
-//! | `tower_oidc_cache_requests_total` | counter | `cache`, `result` | lookups in the discovery, key-set, user, session and introspection caches (`hit`, `miss`; a session cached too long ago counts as a miss) |
+//! | `tower_oidc_cache_requests_total` | counter | `cache`, `result` | lookups in the discovery, key-set, user, session and bearer-token caches (`hit`, `miss`; a session cached too long ago counts as a miss) |
 //! | `tower_oidc_cache_evictions_total` | counter | `cache` | sessions the session cache dropped to stay within its size |
 //!
 //! Stores that answer from this process's memory ([`MemoryStore`](crate::MemoryStore)) are not
@@ -272,7 +272,7 @@ pub const LABEL_VALUES: &[(&str, &[&str])] = &[
     ),
     (
         "cache",
-        &["discovery", "jwks", "users", "sessions", "introspection"],
+        &["discovery", "jwks", "users", "sessions", "bearer"],
     ),
     ("result", &["hit", "miss"]),
 ];
@@ -389,7 +389,7 @@ pub(crate) fn cache_evictions(cache: &'static str) -> metrics::Counter {
     metrics::counter!(CACHE_EVICTIONS, "cache" => cache)
 }
 
-/// A lookup in `cache` (`discovery`, `jwks`, `introspection`), registered at each call.
+/// A lookup in `cache` (`discovery`, `jwks`, `bearer`), registered at each call.
 pub(crate) fn cache(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);

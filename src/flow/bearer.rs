@@ -15,7 +15,7 @@
 //! client that asked for it (an SPA, a CLI), not necessarily this app.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use openidconnect::core::{CoreIdToken, CoreJsonWebKeyUse, CoreJwsSigningAlgorithm};
 use openidconnect::{
@@ -24,6 +24,7 @@ use openidconnect::{
 use serde_json::Value;
 
 use super::Flow;
+use super::introspect::{cache_until, key_of};
 use super::params::loggable;
 use super::verify::{MAX_ID_TOKEN_BYTES, Peek, peek, unix};
 use crate::config::{AdminRules, EmailTrust, Secret};
@@ -253,16 +254,28 @@ impl Flow {
     }
 
     /// Verifies a bearer token: a JWT for the provider whose issuer it names, an opaque token
-    /// at the introspection endpoints of the providers that turn introspection on.
+    /// at the introspection endpoint of the provider that turns introspection on; a verified
+    /// token is cached (see `src/flow/introspect.rs`: 30 s, never past `exp`, bounded).
     pub(crate) async fn verify_bearer(&self, token: &str) -> Result<VerifiedBearer, BearerError> {
         if token.len() > MAX_ID_TOKEN_BYTES {
             return Err(invalid("the token is too large", "over the size limit"));
         }
-        if token.split('.').count() == 3 {
-            self.verify_jwt_bearer(token).await
-        } else {
-            self.introspect_bearer(token).await
+        let key = key_of(token);
+        if let Some(v) = self.introspection.get(&key, Instant::now()) {
+            crate::observe::cache("bearer", true);
+            return Ok((*v).clone());
         }
+        crate::observe::cache("bearer", false);
+        let v = if token.split('.').count() == 3 {
+            self.verify_jwt_bearer(token).await?
+        } else {
+            self.introspect_bearer(token).await?
+        };
+        let now = Instant::now();
+        if let Some(until) = cache_until(now, crate::util::unix_now(), v.expires_at) {
+            self.introspection.put(key, Arc::new(v.clone()), until, now);
+        }
+        Ok(v)
     }
 
     async fn verify_jwt_bearer(&self, token: &str) -> Result<VerifiedBearer, BearerError> {

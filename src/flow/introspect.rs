@@ -1,15 +1,18 @@
 //! Opaque bearer tokens checked at the provider's token introspection endpoint (RFC 7662), with
-//! the client's authentication, and the answers kept in a short, bounded cache.
+//! the client's authentication; and the short, bounded cache of verified bearer tokens (JWTs
+//! and introspection answers alike).
 //!
 //! One provider introspects: the first (by id) enabled provider whose `[providers.<id>.bearer]`
 //! sets `introspection = true`. An opaque token says nothing of its issuer, and sending it to
 //! every provider in turn would hand one provider's tokens to another.
 //!
-//! The cache: an active answer is kept for [`INTROSPECTION_TTL`], never past the token's `exp`,
-//! keyed by the SHA-256 of the token (the token itself is not kept); at most
-//! [`INTROSPECTION_CACHE_MAX`] entries (when full, expired entries are dropped, and if none
-//! were, all). Inactive answers are not cached: a revoked token is refused at once, at the cost
-//! of a request to the provider per refused token.
+//! The cache: a verified token (a JWT that passed every check, or an `active` introspection
+//! answer) is kept for [`INTROSPECTION_TTL`], never past the token's `exp`, keyed by the SHA-256
+//! of the token (the token itself is not kept); at most [`INTROSPECTION_CACHE_MAX`] entries
+//! (when full, expired entries are dropped, and if none were, all). Refused tokens are not
+//! cached: a revoked opaque token is refused at once, at the cost of a request to the provider
+//! per refused token. A provider turned off or a key removed stops a cached token within the
+//! TTL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,15 +27,15 @@ use crate::error::{Error, ErrorCode};
 use crate::provider::http::{Call, Endpoint};
 use crate::util::unix_now;
 
-/// How long an active introspection answer is reused.
+/// How long a verified bearer token (a JWT, or an active introspection answer) is reused.
 pub const INTROSPECTION_TTL: Duration = Duration::from_secs(30);
-/// Most introspection answers cached.
+/// Most verified bearer tokens cached.
 pub const INTROSPECTION_CACHE_MAX: usize = 10_000;
 
 /// A cached answer and the instant it lapses.
 type Entry = (Arc<VerifiedBearer>, Instant);
 
-/// Active introspection answers by SHA-256 of the token.
+/// Verified bearer tokens by SHA-256 of the token.
 #[derive(Default)]
 pub(crate) struct IntrospectionCache {
     entries: Mutex<HashMap<[u8; 32], Entry>>,
@@ -44,7 +47,7 @@ impl std::fmt::Debug for IntrospectionCache {
     }
 }
 
-fn key_of(token: &str) -> [u8; 32] {
+pub(super) fn key_of(token: &str) -> [u8; 32] {
     let d = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
     let mut k = [0u8; 32];
     k.copy_from_slice(d.as_ref());
@@ -52,7 +55,7 @@ fn key_of(token: &str) -> [u8; 32] {
 }
 
 impl IntrospectionCache {
-    fn get(&self, key: &[u8; 32], now: Instant) -> Option<Arc<VerifiedBearer>> {
+    pub(super) fn get(&self, key: &[u8; 32], now: Instant) -> Option<Arc<VerifiedBearer>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.get(key) {
             Some((v, until)) if *until > now => Some(v.clone()),
@@ -64,7 +67,7 @@ impl IntrospectionCache {
         }
     }
 
-    fn put(&self, key: [u8; 32], v: Arc<VerifiedBearer>, until: Instant, now: Instant) {
+    pub(super) fn put(&self, key: [u8; 32], v: Arc<VerifiedBearer>, until: Instant, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= INTROSPECTION_CACHE_MAX {
             entries.retain(|_, (_, u)| *u > now);
@@ -84,7 +87,7 @@ impl IntrospectionCache {
 
 /// Until when an answer for a token expiring at `exp` (Unix seconds) may be reused: the TTL,
 /// cut at `exp`. `None`: not at all.
-fn cache_until(now: Instant, now_unix: u64, exp: Option<u64>) -> Option<Instant> {
+pub(super) fn cache_until(now: Instant, now_unix: u64, exp: Option<u64>) -> Option<Instant> {
     let ttl = match exp {
         Some(exp) if exp <= now_unix => return None,
         Some(exp) => INTROSPECTION_TTL.min(Duration::from_secs(exp - now_unix)),
@@ -94,17 +97,11 @@ fn cache_until(now: Instant, now_unix: u64, exp: Option<u64>) -> Option<Instant>
 }
 
 impl Flow {
-    /// An opaque bearer token, checked at the introspecting provider (or found in the cache).
+    /// An opaque bearer token, checked at the introspecting provider.
     pub(super) async fn introspect_bearer(
         &self,
         token: &str,
     ) -> Result<VerifiedBearer, BearerError> {
-        let key = key_of(token);
-        if let Some(v) = self.introspection.get(&key, Instant::now()) {
-            crate::observe::cache("introspection", true);
-            return Ok((*v).clone());
-        }
-        crate::observe::cache("introspection", false);
         let providers = self.registry.providers();
         let mut st = None;
         for spec in providers
@@ -225,12 +222,7 @@ impl Flow {
                 ));
             }
         }
-        let v = self.verified_bearer(&st, &active.resolved, issuer, &Value::Object(answer))?;
-        let now = Instant::now();
-        if let Some(until) = cache_until(now, now_unix, v.expires_at) {
-            self.introspection.put(key, Arc::new(v.clone()), until, now);
-        }
-        Ok(v)
+        self.verified_bearer(&st, &active.resolved, issuer, &Value::Object(answer))
     }
 }
 
