@@ -553,6 +553,7 @@ async fn docs_agree_with_providers_toml_and_the_routes() {
     let name = match auth {
         tower_oidc::config::TokenAuth::ClientSecretPost => "`client_secret_post`\nfor Authentik",
         tower_oidc::config::TokenAuth::ClientSecretBasic => "`client_secret_basic`\nfor Authentik",
+        tower_oidc::config::TokenAuth::PrivateKeyJwt => "`private_key_jwt`\nfor Authentik",
     };
     assert!(
         security.contains(name),

@@ -100,7 +100,11 @@ fn closed_sets_are_enums_and_templates_have_a_pattern() {
     assert_eq!(d["Protocol"]["enum"], serde_json::json!(["oidc", "oauth2"]));
     assert_eq!(
         d["TokenAuth"]["enum"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(d["Pkce"]["enum"], serde_json::json!(["S256", "none"]));
     assert_eq!(
@@ -205,7 +209,7 @@ fn what_the_parser_refuses_the_schema_refuses() {
         ),
         (
             "a client auth method outside the set",
-            "[providers.authentik]\ntoken_auth = \"private_key_jwt\"\n",
+            "[providers.authentik]\ntoken_auth = \"client_secret_jwt\"\n",
         ),
         (
             "a PKCE mode outside the set",

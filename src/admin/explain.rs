@@ -138,6 +138,9 @@ pub fn explain(
         TokenAuth::ClientSecretPost => {
             "client_secret_post: client_id and client_secret in the token request's form body"
         }
+        TokenAuth::PrivateKeyJwt => {
+            "private_key_jwt: a JWT signed with the app's key (RFC 7523), published at {prefix}/jwks.json"
+        }
     };
     line(o, "client auth", auth);
     let pkce = match spec.pkce {

@@ -27,6 +27,10 @@ pub enum TokenAuth {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A JWT signed with the app's own key (RFC 7523 §2.2, OpenID Connect Core §9): the key
+    /// given to [`OidcLayerBuilder::client_key`](crate::OidcLayerBuilder::client_key),
+    /// published at `{prefix}/jwks.json`. No client secret is sent.
+    PrivateKeyJwt,
 }
 
 /// PKCE mode.

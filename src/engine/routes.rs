@@ -40,6 +40,7 @@ impl OidcEngine {
             }
             (Method::GET, ["session"]) => self.session(&headers).await,
             (Method::GET, ["health"]) => self.health(),
+            (Method::GET, ["jwks.json"]) => self.client_jwks(),
             (Method::GET, ["ready"]) => self.ready().await,
             (Method::POST, ["logout"]) => self.logout(&query, &headers).await,
             (Method::GET, ["error"]) => self.error_page(&query, &headers),
@@ -65,12 +66,30 @@ impl OidcEngine {
                 | ["providers", _, "backchannel-logout" | "frontchannel-logout"]
                 | ["session"]
                 | ["health"]
+                | ["jwks.json"]
                 | ["ready"]
                 | ["error"],
             )
             | (_, ["logout"]) => method_not_allowed(&headers),
             _ => not_found(&headers),
         }
+    }
+
+    /// `GET {prefix}/jwks.json`: the public key of the app's `private_key_jwt` client key, for
+    /// providers that fetch the client's keys (an empty set without one).
+    fn client_jwks(&self) -> Response<Bytes> {
+        let keys: Vec<serde_json::Value> = self
+            .flow
+            .client_key
+            .iter()
+            .map(|k| k.public_jwk().clone())
+            .collect();
+        let mut r = json_response(StatusCode::OK, &serde_json::json!({ "keys": keys }));
+        r.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("public, max-age=300"),
+        );
+        r
     }
 
     async fn providers_list(&self) -> Response<Bytes> {

@@ -174,7 +174,7 @@ impl Flow {
         };
 
         // 4. Token exchange.
-        let client = Client::of(provider, &active);
+        let client = Client::signed(provider, &active, self.client_key.as_deref()).map_err(fail)?;
         let tokens = exchange(
             &self.registry.http,
             &client,

@@ -141,7 +141,8 @@ impl Flow {
                 "the issuer is not known yet (set the full issuer URL or the slug)".into(),
             ));
         };
-        let client = Client::of(&provider, &active);
+        let client = Client::signed(&provider, &active, self.client_key.as_deref())
+            .map_err(BearerError::Failed)?;
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
         let basic = client.authenticate(&mut form);
         let resp = self

@@ -9,6 +9,7 @@ mod options;
 mod params;
 pub(crate) use bearer::{BearerError, VerifiedBearer};
 pub(crate) use callback::VerifiedSignIn;
+pub use client_key::{ASSERTION_LIFETIME_SECS, ClientKey};
 pub(crate) use introspect::IntrospectionCache;
 pub use introspect::{INTROSPECTION_CACHE_MAX, INTROSPECTION_TTL};
 pub(crate) use logout_token::LogoutTarget;
@@ -17,6 +18,7 @@ pub use params::{CallbackParams, MAX_QUERY_BYTES};
 pub(crate) use refresh::{Original, Refreshed, Verified};
 pub(crate) use revoke::ToRevoke;
 mod bearer;
+mod client_key;
 mod id_token;
 mod introspect;
 mod logout_token;
@@ -113,8 +115,10 @@ pub(crate) struct Flow {
     pub timing: FlowTiming,
     /// Whether a provider's `refresh_scope` is requested (refresh tokens wanted).
     pub refresh_tokens: bool,
-    /// Active introspection answers for opaque bearer tokens.
+    /// Verified bearer tokens (JWTs and introspection answers).
     pub introspection: IntrospectionCache,
+    /// The app's key for `private_key_jwt` client authentication, if it gave one.
+    pub client_key: Option<Arc<ClientKey>>,
 }
 
 /// The redirect URI registered at a provider: from the configured base URL and prefix, never

@@ -53,7 +53,7 @@ impl Flow {
     ) -> Result<Refreshed, Error> {
         let st = self.registry.enabled(provider).await?;
         let active = self.registry.active(&st).await?;
-        let client = Client::of(provider, &active);
+        let client = Client::signed(provider, &active, self.client_key.as_deref())?;
         let tokens = refresh(&self.registry.http, &client, refresh_token).await?;
         let verified = self
             .verify_refreshed(provider, &st, &active, &tokens, original)

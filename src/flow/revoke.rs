@@ -43,9 +43,10 @@ impl Flow {
         let Some(url) = active.revocation.as_deref() else {
             return Ok(0);
         };
-        let client = Client::of(provider, &active);
         let mut revoked = 0;
         for t in tokens {
+            // A fresh client assertion (its own `jti`) for every request.
+            let client = Client::signed(provider, &active, self.client_key.as_deref())?;
             let mut form = vec![("token", t.token.expose()), ("token_type_hint", t.hint)];
             let basic = client.authenticate(&mut form);
             let resp = self

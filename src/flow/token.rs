@@ -57,6 +57,9 @@ fn shown_error(err: &str) -> String {
         .collect()
 }
 
+/// The client assertion type of RFC 7523 §2.2.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /// Redeems `code` at the token endpoint with the spec's client authentication.
 /// The client: how it authenticates at the token endpoint.
 pub(crate) struct Client<'a> {
@@ -65,6 +68,8 @@ pub(crate) struct Client<'a> {
     pub auth: TokenAuth,
     pub client_id: &'a str,
     pub client_secret: Option<&'a Secret>,
+    /// `private_key_jwt`: the signed client assertion of this request.
+    pub assertion: Option<String>,
 }
 
 impl<'a> Client<'a> {
@@ -76,20 +81,51 @@ impl<'a> Client<'a> {
             auth: active.resolved.spec.token_auth,
             client_id: &active.resolved.client_id,
             client_secret: active.resolved.client_secret.as_ref(),
+            assertion: None,
         }
+    }
+
+    /// The client of `provider` with the assertion signed by `key` when it authenticates with
+    /// `private_key_jwt` (`aud`: the token endpoint). Without a key such a client cannot
+    /// authenticate: `provider_misconfigured`.
+    pub fn signed(
+        provider: &'a str,
+        active: &'a crate::provider::Active,
+        key: Option<&super::ClientKey>,
+    ) -> Result<Client<'a>, Error> {
+        let mut c = Client::of(provider, active);
+        if c.auth == TokenAuth::PrivateKeyJwt {
+            let key = key.ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ProviderMisconfigured,
+                    format!("provider `{provider}`: token_auth is private_key_jwt, and the app gave no client key (OidcLayerBuilder::client_key)"),
+                )
+            })?;
+            let a = key
+                .assertion(c.client_id, c.token_url, crate::util::unix_now())
+                .map_err(|e| Error::new(ErrorCode::Internal, e))?;
+            c.assertion = Some(a);
+        }
+        Ok(c)
     }
 }
 
 impl<'a> Client<'a> {
     /// Adds the client's authentication to a token or revocation request: the form members, or
     /// the Basic credentials to send (returned).
-    pub fn authenticate(
-        &self,
-        form: &mut Vec<(&'a str, &'a str)>,
-    ) -> Option<(&'a str, &'a Secret)> {
+    pub fn authenticate<'b>(
+        &'b self,
+        form: &mut Vec<(&'b str, &'b str)>,
+    ) -> Option<(&'b str, &'b Secret)> {
+        if let Some(a) = &self.assertion {
+            form.push(("client_id", self.client_id));
+            form.push(("client_assertion_type", JWT_BEARER));
+            form.push(("client_assertion", a));
+            return None;
+        }
         match (self.auth, self.client_secret) {
             (TokenAuth::ClientSecretBasic, Some(s)) => Some((self.client_id, s)),
-            (TokenAuth::ClientSecretPost, Some(s)) => {
+            (TokenAuth::ClientSecretPost | TokenAuth::PrivateKeyJwt, Some(s)) => {
                 form.push(("client_id", self.client_id));
                 form.push(("client_secret", s.expose()));
                 None
@@ -142,10 +178,10 @@ pub(crate) async fn refresh(
     })
 }
 
-async fn token_request<'a>(
+async fn token_request<'b>(
     http: &IdpClient,
-    client: &Client<'a>,
-    mut form: Vec<(&'a str, &'a str)>,
+    client: &'b Client<'_>,
+    mut form: Vec<(&'b str, &'b str)>,
 ) -> Result<Tokens, Error> {
     let provider = client.provider;
     let basic = client.authenticate(&mut form);

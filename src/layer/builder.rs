@@ -35,6 +35,9 @@ pub use build_error::BuildError;
 #[cfg(feature = "ui")]
 #[path = "pages.rs"]
 mod pages;
+// The app's key for `private_key_jwt`, with its builder method.
+#[path = "client_key.rs"]
+mod client_key;
 
 /// Builds an [`OidcLayer`]. Only [`OidcLayerBuilder::base_url`] is required; stores default to
 /// memory, providers to the built-in registry.
@@ -65,6 +68,7 @@ pub struct OidcLayerBuilder {
     refresh_tokens: bool,
     #[cfg(feature = "ui")]
     pages: pages::PageOptions,
+    client_key: Option<Arc<crate::flow::ClientKey>>,
 }
 
 impl Default for OidcLayerBuilder {
@@ -95,6 +99,7 @@ impl Default for OidcLayerBuilder {
             refresh_tokens: true,
             #[cfg(feature = "ui")]
             pages: Default::default(),
+            client_key: None,
         }
     }
 }
@@ -335,6 +340,7 @@ impl OidcLayerBuilder {
             timing: t,
             refresh_tokens: self.refresh_tokens,
             introspection: Default::default(),
+            client_key: self.client_key,
         });
         let st = self.session_timing.unwrap_or(SessionTiming {
             idle: t.session_ttl,

@@ -356,6 +356,8 @@ impl FakeAuthentikBuilder {
             switches: Switches::default(),
             faults: HashMap::new(),
             log: Vec::new(),
+            client_jwks: None,
+            assertion_jtis: Default::default(),
         };
         let users = if self.users.is_empty() {
             default_users()

@@ -168,6 +168,10 @@ pub(crate) struct State {
     pub(crate) switches: Switches,
     pub(crate) faults: HashMap<Endpoint, Fault>,
     pub(crate) log: Vec<RecordedRequest>,
+    /// The client's public keys for `private_key_jwt`, when the test registered them.
+    pub(crate) client_jwks: Option<Value>,
+    /// Every client assertion `jti` accepted: one seen again is refused.
+    pub(crate) assertion_jtis: std::collections::HashSet<String>,
 }
 
 impl State {

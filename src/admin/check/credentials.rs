@@ -18,6 +18,13 @@ pub(super) async fn client(
     hmac_only: bool,
     r: &mut CheckReport,
 ) {
+    if spec.token_auth == TokenAuth::PrivateKeyJwt {
+        r.warn(
+            "client",
+            "The client credentials were not checked: the client authenticates with private_key_jwt (the app's key, published at {prefix}/jwks.json).",
+        );
+        return;
+    }
     let Some(secret) = &p.client_secret else {
         r.warn(
             "client",
@@ -37,6 +44,7 @@ pub(super) async fn client(
             form.push(("client_secret", secret.expose()));
             None
         }
+        TokenAuth::PrivateKeyJwt => None,
     };
     let resp = match http
         .post_form(Call::check(Endpoint::Token), token, &form, basic)

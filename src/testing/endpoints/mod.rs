@@ -1,5 +1,6 @@
 //! The wiremock responder: parses each request, records it, applies faults and routes it.
 
+mod assertion;
 mod authorize;
 mod discovery;
 mod end_session;

@@ -109,13 +109,22 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
         return refused;
     }
     let cfg = &inner.cfg;
-    let (client_id, client_secret) = client_auth(req, cfg.version.decodes_basic_credentials());
+    let asserted = super::assertion::present(req);
+    let (client_id, client_secret) = if asserted {
+        // `private_key_jwt`: the assertion authenticates the client, strictly checked.
+        match super::assertion::check(inner, req) {
+            Ok(id) if req.f("client_id").is_none_or(|c| c == id) => (id, String::new()),
+            _ => return token_error("invalid_client"),
+        }
+    } else {
+        client_auth(req, cfg.version.decodes_basic_credentials())
+    };
     if client_id != cfg.client_id {
         return token_error("invalid_client");
     }
     let grant_type = req.f("grant_type").unwrap_or("");
     let checks_secret = matches!(grant_type, "authorization_code" | "refresh_token");
-    if checks_secret && !cfg.public_client {
+    if checks_secret && !cfg.public_client && !asserted {
         let ok: bool =
             subtle::ConstantTimeEq::ct_eq(cfg.client_secret.as_bytes(), client_secret.as_bytes())
                 .into();
