@@ -221,6 +221,7 @@ pub const LABEL_VALUES: &[(&str, &[&str])] = &[
             "user_api",
             "revocation",
             "introspection",
+            "par",
         ],
     ),
     (

@@ -64,6 +64,10 @@ pub(crate) struct RawSpec {
     pub refresh_scope: Option<S>,
     /// Client authentication at the token endpoint (default `client_secret_basic`).
     pub token_auth: Option<TokenAuth>,
+    /// Pushed authorization requests (RFC 9126) when the discovery document advertises a
+    /// `pushed_authorization_request_endpoint` (default `false`; a provider that requires PAR
+    /// gets it regardless).
+    pub par: Option<bool>,
     /// PKCE mode (default `S256`).
     pub pkce: Option<Pkce>,
     /// A default for the `url` setting, for providers with one global URL: `https` (or `http`
@@ -316,6 +320,7 @@ impl RawSpec {
             scopes,
             refresh_scope,
             token_auth,
+            par,
             pkce,
             url,
             issuer,

@@ -115,6 +115,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         scopes,
         refresh_scope: raw.refresh_scope.as_ref().map(|s| s.get_ref().clone()),
         token_auth: raw.token_auth.unwrap_or(TokenAuth::ClientSecretBasic),
+        par: raw.par.unwrap_or(false),
         pkce: raw.pkce.unwrap_or(Pkce::S256),
         issuer: tpl(&raw.issuer),
         discovery: tpl(&raw.discovery),

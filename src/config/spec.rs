@@ -78,6 +78,10 @@ pub struct ProviderSpec {
     pub refresh_scope: Option<String>,
     /// Client authentication at the token endpoint.
     pub token_auth: TokenAuth,
+    /// Whether authorization requests are pushed (RFC 9126) when the discovery document
+    /// advertises a `pushed_authorization_request_endpoint`; a provider whose discovery says
+    /// `require_pushed_authorization_requests` gets them regardless.
+    pub par: bool,
     /// PKCE mode.
     pub pkce: Pkce,
     /// Issuer template (OIDC).

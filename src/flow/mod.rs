@@ -6,6 +6,7 @@
 
 mod callback;
 mod options;
+mod par;
 mod params;
 pub(crate) use bearer::{BearerError, VerifiedBearer};
 pub(crate) use callback::VerifiedSignIn;
@@ -198,6 +199,9 @@ impl Flow {
             if let Some(hint) = &opts.login_hint {
                 q.append_pair("login_hint", hint);
             }
+        }
+        if let Some(par) = &active.par {
+            url = self.pushed(provider, &active, par, url).await?;
         }
         let mut pending = self.tx_cookie.read(&self.key, cookie_header);
         pending.push(tx, now);

@@ -18,6 +18,9 @@ pub(crate) struct Active {
     pub revocation: Option<String>,
     /// The token introspection endpoint (RFC 7662), when the provider has one.
     pub introspection: Option<String>,
+    /// Where authorization requests are pushed (RFC 9126), when they are: the spec turns PAR
+    /// on or the provider requires it, and discovery advertises the endpoint.
+    pub par: Option<String>,
     /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
     pub iss_param_supported: bool,
 }
@@ -93,6 +96,16 @@ impl Registry {
             d.and_then(|d| d.introspection_endpoint.as_ref()),
             &e.introspection,
         )?;
+        let par_required = d.is_some_and(|d| d.require_pushed_authorization_requests);
+        let par = match d.and_then(|d| d.pushed_authorization_request_endpoint.clone()) {
+            Some(url) if resolved.spec.par || par_required => Some(url),
+            None if par_required => {
+                return Err(misconf(
+                    "the provider requires pushed authorization requests but advertises no endpoint",
+                ));
+            }
+            _ => None,
+        };
         let algs = pinned_algs(
             resolved.spec.signing_algs.as_deref(),
             d.map(|d| d.id_token_signing_alg_values_supported.as_slice()),
@@ -110,6 +123,7 @@ impl Registry {
             end_session,
             revocation,
             introspection,
+            par,
         })
     }
 }

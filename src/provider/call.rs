@@ -14,6 +14,8 @@ pub(crate) enum Endpoint {
     Revocation,
     /// Token introspection (RFC 7662), for an opaque bearer token.
     Introspection,
+    /// A pushed authorization request (RFC 9126).
+    Par,
     /// A reachability probe of the admin check, by its name in logs.
     Probe(&'static str),
 }
@@ -29,6 +31,7 @@ impl Endpoint {
             Endpoint::UserApi(_) => "user_api",
             Endpoint::Revocation => "revocation",
             Endpoint::Introspection => "introspection",
+            Endpoint::Par => "par",
             Endpoint::Probe(_) => "probe",
         }
     }

@@ -27,6 +27,12 @@ pub struct Discovery {
     /// Token introspection endpoint (RFC 7662).
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// Pushed authorization request endpoint (RFC 9126).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// RFC 9126 §5: the provider accepts authorization requests only when pushed.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// ID token signing algorithms.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -85,6 +91,10 @@ impl Discovery {
             ("end_session_endpoint", d.end_session_endpoint.as_ref()),
             ("revocation_endpoint", d.revocation_endpoint.as_ref()),
             ("introspection_endpoint", d.introspection_endpoint.as_ref()),
+            (
+                "pushed_authorization_request_endpoint",
+                d.pushed_authorization_request_endpoint.as_ref(),
+            ),
         ] {
             if let Some(v) = v {
                 check_url(v).map_err(|m| bad(format!("{name}: {m}")))?;

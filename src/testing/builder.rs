@@ -358,6 +358,7 @@ impl FakeAuthentikBuilder {
             log: Vec::new(),
             client_jwks: None,
             assertion_jtis: Default::default(),
+            pushed: HashMap::new(),
         };
         let users = if self.users.is_empty() {
             default_users()

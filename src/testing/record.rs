@@ -19,6 +19,10 @@ pub enum Endpoint {
     Revoke,
     /// `/application/o/introspect/` (RFC 7662 token introspection).
     Introspect,
+    /// `/application/o/par/`: pushed authorization requests (RFC 9126). Not Authentik's: the
+    /// fake serves it for providers that have one (advertise it with
+    /// [`set_discovery`](super::FakeAuthentik::set_discovery)).
+    Par,
     /// `/application/o/<slug>/end-session/`.
     EndSession,
     /// `/flows/-/default/authentication/`, the login flow a signed-out browser is sent to

@@ -172,6 +172,8 @@ pub(crate) struct State {
     pub(crate) client_jwks: Option<Value>,
     /// Every client assertion `jti` accepted: one seen again is refused.
     pub(crate) assertion_jtis: std::collections::HashSet<String>,
+    /// Pushed authorization requests by `request_uri`: their parameters and expiry; used once.
+    pub(crate) pushed: HashMap<String, (Vec<(String, String)>, Instant)>,
 }
 
 impl State {

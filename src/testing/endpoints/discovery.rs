@@ -137,6 +137,7 @@ fn discovery_member(endpoint: Endpoint) -> Option<&'static str> {
         Endpoint::EndSession => "end_session_endpoint",
         Endpoint::Revoke => "revocation_endpoint",
         Endpoint::Introspect => "introspection_endpoint",
+        Endpoint::Par => "pushed_authorization_request_endpoint",
         Endpoint::Discovery
         | Endpoint::ProviderRoot
         | Endpoint::AttackerJwks

@@ -5,6 +5,7 @@ mod authorize;
 mod discovery;
 mod end_session;
 mod introspect;
+mod par;
 mod revoke;
 mod token;
 mod userinfo;
@@ -242,6 +243,7 @@ enum Route {
     Userinfo,
     Revoke,
     Introspect,
+    Par,
     Jwks,
     Discovery,
     ProviderRoot,
@@ -259,6 +261,7 @@ impl Route {
             "/application/o/userinfo/" => return Route::Userinfo,
             "/application/o/revoke/" => return Route::Revoke,
             "/application/o/introspect/" => return Route::Introspect,
+            "/application/o/par/" => return Route::Par,
             "/attacker/jwks/" => return Route::AttackerJwks,
             end_session::LOGIN_FLOW_PATH => return Route::LoginFlow,
             _ => {}
@@ -288,6 +291,7 @@ impl Route {
             Route::Userinfo => Endpoint::Userinfo,
             Route::Revoke => Endpoint::Revoke,
             Route::Introspect => Endpoint::Introspect,
+            Route::Par => Endpoint::Par,
             Route::Jwks => Endpoint::Jwks,
             Route::Discovery => Endpoint::Discovery,
             Route::ProviderRoot => Endpoint::ProviderRoot,
@@ -341,11 +345,16 @@ impl Respond for Responder {
             }
         }
         let reply = match route {
+            Route::Authorize if req.q("request_uri").is_some() => match par::take(inner, &req) {
+                Ok(pushed) => authorize::handle(inner, &pushed),
+                Err(reply) => reply,
+            },
             Route::Authorize => authorize::handle(inner, &req),
             Route::Token => token::handle(inner, &req),
             Route::Userinfo => userinfo::handle(inner, &req),
             Route::Revoke => revoke::handle(inner, &req),
             Route::Introspect => introspect::handle(inner, &req),
+            Route::Par => par::handle(inner, &req),
             Route::Jwks => discovery::jwks(inner, &req),
             Route::Discovery => discovery::discovery(inner, &req),
             Route::ProviderRoot => discovery::provider_root(inner),
