@@ -18,15 +18,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use openidconnect::core::{CoreIdToken, CoreJsonWebKeyUse, CoreJwsSigningAlgorithm};
-use openidconnect::{
-    ClientId, ClientSecret, IdTokenVerifier, IssuerUrl, JsonWebKey, JsonWebKeySet,
-};
+use openidconnect::{IssuerUrl, JsonWebKey, JsonWebKeySet};
 use serde_json::Value;
 
 use super::Flow;
 use super::introspect::{cache_until, key_of};
 use super::params::loggable;
-use super::verify::{MAX_ID_TOKEN_BYTES, Peek, peek, unix};
+use super::verify::{MAX_ID_TOKEN_BYTES, Peek, peek, unix, verifier_for};
 use crate::config::{AdminRules, EmailTrust, Secret};
 use crate::error::Error;
 use crate::identity::Profile;
@@ -208,16 +206,7 @@ where
         .get("azp")
         .and_then(Value::as_str)
         .unwrap_or(ex.client_id);
-    let client_id = ClientId::new(azp.to_owned());
-    let verifier = match ex.client_secret {
-        Some(s) => IdTokenVerifier::<K>::new_confidential_client(
-            client_id,
-            ClientSecret::new(s.expose().to_owned()),
-            issuer,
-            keys.clone(),
-        ),
-        None => IdTokenVerifier::<K>::new_public_client(client_id, issuer, keys.clone()),
-    };
+    let verifier = verifier_for(azp, ex.client_secret, issuer, keys);
     let shifted = ex.now.checked_sub(ex.skew).unwrap_or(ex.now);
     let verifier = verifier
         // The audience was checked against the allow-list above.

@@ -222,6 +222,30 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
     }
 }
 
+/// `openidconnect`'s verifier for `client_id` (confidential with a secret, for HMAC-signed
+/// tokens; public without), before the caller's settings.
+pub(crate) fn verifier_for<K>(
+    client_id: &str,
+    client_secret: Option<&Secret>,
+    issuer: IssuerUrl,
+    keys: &JsonWebKeySet<K>,
+) -> IdTokenVerifier<'static, K>
+where
+    K: JsonWebKey<SigningAlgorithm = CoreJwsSigningAlgorithm, KeyUse = CoreJsonWebKeyUse>,
+{
+    let client_id = ClientId::new(client_id.to_owned());
+    // With `KeySet` (`ring`, see `provider::fastkey`) cloning the set is `Arc` increments.
+    match client_secret {
+        Some(s) => IdTokenVerifier::new_confidential_client(
+            client_id,
+            ClientSecret::new(s.expose().to_owned()),
+            issuer,
+            keys.clone(),
+        ),
+        None => IdTokenVerifier::new_public_client(client_id, issuer, keys.clone()),
+    }
+}
+
 /// Verifies an ID token against `keys` and `ex`. See the module documentation for the checks.
 /// Generic over the key type so the benchmarks can compare backends; the callback uses
 /// `provider::KeySet` (`ring`, see `provider::fastkey`).
@@ -265,17 +289,7 @@ where
             .map_err(|e| invalid(format!("ID token claims are malformed ({e})")))?;
     let issuer = IssuerUrl::new(ex.issuer.to_owned())
         .map_err(|e| invalid(format!("issuer is not a URL ({e})")))?;
-    let client_id = ClientId::new(ex.client_id.to_owned());
-    let verifier = match ex.client_secret {
-        // With `KeySet` (`ring`, see `provider::fastkey`) cloning the set is `Arc` increments.
-        Some(s) => IdTokenVerifier::<K>::new_confidential_client(
-            client_id,
-            ClientSecret::new(s.expose().to_owned()),
-            issuer,
-            keys.clone(),
-        ),
-        None => IdTokenVerifier::<K>::new_public_client(client_id, issuer, keys.clone()),
-    };
+    let verifier = verifier_for(ex.client_id, ex.client_secret, issuer, keys);
     let now = unix(ex.now);
     let skew = ex.skew.as_secs() as i64;
     let max_age = ex.max_age.as_secs() as i64;
