@@ -19,31 +19,20 @@
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use criterion::BatchSize;
 use http::{Request, Response};
 use http_body_util::Empty;
 use tower::{Layer, Service};
-use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{MemoryStore, NewUser, SessionId, SessionRecord, SessionStore, UserStore};
 use tower_oidc::testing::FakeAuthentik;
-use tower_oidc::{Auth, OidcLayer, Providers, Secret};
+use tower_oidc::{Auth, OidcLayer, Providers};
 
 #[path = "common/report.rs"]
 mod report;
 
-const BASE_URL: &str = "http://127.0.0.1:3000";
-const COOKIE_KEY: [u8; 64] = {
-    let mut k = [0u8; 64];
-    let mut i = 0;
-    while i < 64 {
-        k[i] = i as u8 + 1;
-        i += 1;
-    }
-    k
-};
-
-type Body = Empty<Bytes>;
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::{BASE_URL, Body, COOKIE_KEY, fake_settings, now_secs, session_cookie};
 
 /// The app: answers 200 at once; a signed-out request is a bug of the bench.
 #[derive(Clone)]
@@ -120,25 +109,13 @@ async fn session(store: &MemoryStore) -> String {
         )
         .await
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now_secs();
     let record = SessionRecord {
         created_at: now,
         ..SessionRecord::new(user, "authentik", now + 7 * 24 * 3600)
     };
     store.store(&id, &record).await.unwrap();
-    let key = cookie::Key::try_from(&COOKIE_KEY[..]).unwrap();
-    let mut jar = cookie::CookieJar::new();
-    jar.signed_mut(&key).add(cookie::Cookie::new(
-        "tower_oidc_session",
-        id.expose().to_owned(),
-    ));
-    format!(
-        "theme=dark; tower_oidc_session={}",
-        jar.get("tower_oidc_session").unwrap().value()
-    )
+    session_cookie(&id)
 }
 
 fn main() {
@@ -149,13 +126,7 @@ fn main() {
     rt.block_on(tower_oidc::store::SettingsStore::put(
         &store,
         "authentik",
-        &ProviderSettings {
-            enabled: true,
-            url: Some(fake.issuer()),
-            client_id: Some(fake.client_id().to_owned()),
-            client_secret: Some(Secret::new(fake.client_secret())),
-            ..ProviderSettings::default()
-        },
+        &fake_settings(&fake),
     ))
     .unwrap();
     let providers = Providers::builtin()

@@ -27,37 +27,26 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use bytes::Bytes;
 use criterion::BatchSize;
 use http::{Request, Response};
 use http_body_util::Empty;
 use tower::{Layer, Service};
-use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::{
     IdpSession, MemoryStore, NewUser, SealedTokens, SessionCache, SessionId, SessionRecord,
     SessionStore, SettingsStore, TokenState, UserStore,
 };
 use tower_oidc::testing::FakeAuthentik;
-use tower_oidc::{Auth, OidcLayer, Providers, Secret};
+use tower_oidc::{Auth, OidcLayer, Providers};
 
 #[path = "common/report.rs"]
 mod report;
 
+#[path = "common/fixture.rs"]
+mod fixture;
+use fixture::{BASE_URL, Body, COOKIE_KEY, fake_settings, now_secs, session_cookie};
+
 #[path = "common/adapters.rs"]
 mod adapters;
-
-const BASE_URL: &str = "http://127.0.0.1:3000";
-const COOKIE_KEY: [u8; 64] = {
-    let mut k = [0u8; 64];
-    let mut i = 0;
-    while i < 64 {
-        k[i] = i as u8 + 1;
-        i += 1;
-    }
-    k
-};
-
-type Body = Empty<Bytes>;
 
 /// The app: answers 200 at once, and looks at who is signed in (as a handler would).
 #[derive(Clone)]
@@ -185,10 +174,7 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
         )
         .await
         .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now_secs();
     // A session as a sign-in leaves it: the provider's session, a live access token and a
     // refresh token sealed (the size of an Authentik RS256 access token, refresh token and
     // nonce), sliding expiry on (just renewed, so no renewal is due).
@@ -210,16 +196,7 @@ async fn session(store: &dyn SessionStore, users: &MemoryStore) -> String {
         ..SessionRecord::new(user, "authentik", now + 7 * 24 * 3600)
     };
     store.store(&id, &record).await.unwrap();
-    let key = cookie::Key::try_from(&COOKIE_KEY[..]).unwrap();
-    let mut jar = cookie::CookieJar::new();
-    jar.signed_mut(&key).add(cookie::Cookie::new(
-        "tower_oidc_session",
-        id.expose().to_owned(),
-    ));
-    format!(
-        "theme=dark; tower_oidc_session={}",
-        jar.get("tower_oidc_session").unwrap().value()
-    )
+    session_cookie(&id)
 }
 
 /// A layer signed in to an in-process FakeAuthentik that grants refresh tokens: its engine,
@@ -236,19 +213,7 @@ async fn signed_in_with_refresh() -> (
         .start()
         .await;
     let store = MemoryStore::new();
-    store
-        .put(
-            "authentik",
-            &ProviderSettings {
-                enabled: true,
-                url: Some(fake.issuer()),
-                client_id: Some(fake.client_id().to_owned()),
-                client_secret: Some(Secret::new(fake.client_secret())),
-                ..ProviderSettings::default()
-            },
-        )
-        .await
-        .unwrap();
+    store.put("authentik", &fake_settings(&fake)).await.unwrap();
     let clock = tower_oidc::Clock::manual();
     let forever = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
     let layer = OidcLayer::builder()
@@ -509,17 +474,8 @@ fn main() {
                 .start(),
         );
         let settings = MemoryStore::new();
-        rt.block_on(settings.put(
-            "authentik",
-            &ProviderSettings {
-                enabled: true,
-                url: Some(fake.issuer()),
-                client_id: Some(fake.client_id().to_owned()),
-                client_secret: Some(Secret::new(fake.client_secret())),
-                ..ProviderSettings::default()
-            },
-        ))
-        .unwrap();
+        rt.block_on(settings.put("authentik", &fake_settings(&fake)))
+            .unwrap();
         let l = rt.block_on(layer(Arc::new(settings.clone()), settings));
         let svc = l.layer(App);
         let authorize = || {
