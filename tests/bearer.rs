@@ -404,3 +404,83 @@ async fn bearer_tokens_are_ignored_when_no_provider_accepts_them() {
     assert_eq!(r.status(), 401);
     assert!(r.headers().get("www-authenticate").is_none());
 }
+
+/// An actix-web app on `engine`: `/me` answers the signed-in user's id (`CurrentUser`).
+fn actix_me(engine: std::sync::Arc<tower_oidc::OidcEngine>) -> String {
+    use actix_web::{App as ActixApp, HttpServer, web};
+    use tower_oidc::actix::{CurrentUser, OidcMiddleware};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(move || {
+                ActixApp::new().wrap(OidcMiddleware::new(engine.clone())).route(
+                    "/me",
+                    web::get().to(|u: CurrentUser| async move { u.id.to_string() }),
+                )
+            })
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap()
+        })
+    });
+    url
+}
+
+/// A warp app on `engine`: `/me` answers the signed-in user's id (`require_user`).
+async fn warp_me(engine: std::sync::Arc<tower_oidc::OidcEngine>) -> String {
+    use tower_oidc::warp::{CurrentUser, handle_rejection, require_user};
+    use warp::Filter as _;
+    let me = warp::path!("me")
+        .and(require_user(engine))
+        .map(|u: CurrentUser| u.id.to_string())
+        .recover(handle_rejection);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(warp::serve(me).incoming(listener).run());
+    url
+}
+
+#[tokio::test]
+async fn bearer_tokens_work_in_actix_and_warp_as_in_the_layer() {
+    let fake = fake().await;
+    let app = app_accepting_bearer(&fake).await;
+    let token = fake.issue_access_token("carol", None).unwrap();
+    let id = assert_accepted(&app, &token).await;
+    let expired = resigned(&fake, &token, |c| {
+        c.insert("exp".into(), json!(1));
+    });
+    let engine = app.layer.engine().clone();
+    for (framework, url) in [
+        ("actix-web", actix_me(engine.clone())),
+        ("warp", warp_me(engine).await),
+    ] {
+        let get = |token: &str| {
+            bare_client()
+                .get(format!("{url}/me"))
+                .bearer_auth(token)
+                .header("accept", "application/json")
+        };
+        // The same user as through the layer, and no cookie.
+        let r = get(&token).send().await.unwrap();
+        assert_no_cookie(&r);
+        assert_eq!(r.status(), 200, "{framework}");
+        assert_eq!(r.text().await.unwrap(), id, "{framework}");
+        // A refused token: 401 with the RFC 6750 challenge.
+        let r = get(&expired).send().await.unwrap();
+        assert_no_cookie(&r);
+        assert_eq!(r.status(), 401, "{framework}");
+        let h = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(h.contains(r#"error="invalid_token""#), "{framework}: {h}");
+        // A session cookie beside the token: 400.
+        let r = get(&token)
+            .header("cookie", "tower_oidc_session=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{framework}");
+    }
+}

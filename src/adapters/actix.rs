@@ -147,6 +147,33 @@ where
             });
         }
         let cookies = cookie_headers(req.headers());
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::engine::bearer_in)
+            .filter(|_| engine.bearer_enabled())
+            .map(str::to_owned);
+        if token.is_some() {
+            // An API client with a bearer token a provider accepts: no session, no cookie.
+            let session_cookie = engine.has_session_cookie(&cookies);
+            return Box::pin(async move {
+                match engine.bearer_auth(token.as_deref(), session_cookie).await {
+                    Some(Ok(auth)) => {
+                        req.extensions_mut().insert(auth);
+                        Ok(service.call(req).await?.map_into_left_body())
+                    }
+                    Some(Err(r)) => Ok(req
+                        .into_response(to_actix_response(&r))
+                        .map_into_right_body()),
+                    // No provider accepts them any more (a reload in between): anonymous.
+                    None => {
+                        req.extensions_mut().insert(engine.anonymous());
+                        Ok(service.call(req).await?.map_into_left_body())
+                    }
+                }
+            });
+        }
         if cookies.is_empty() {
             // Anonymous: no session lookup.
             req.extensions_mut().insert(engine.anonymous());

@@ -212,6 +212,13 @@ pub fn auth(engine: Arc<OidcEngine>) -> impl Filter<Extract = (Auth,), Error = R
 }
 
 async fn authenticate(engine: Arc<OidcEngine>, headers: &HeaderMap) -> Result<Auth, Rejection> {
+    if let Some(token) = crate::engine::bearer_token(headers) {
+        // An API client with a bearer token a provider accepts: no session, no cookie.
+        let session_cookie = engine.has_session_cookie(headers);
+        if let Some(by_token) = engine.bearer_auth(Some(token), session_cookie).await {
+            return by_token.map_err(|response| ::warp::reject::custom(AuthRejection { response }));
+        }
+    }
     if let Some(auth) = engine.authenticate_now(headers) {
         return Ok(auth);
     }

@@ -27,7 +27,12 @@ use crate::web::error_json;
 /// The token of an `Authorization: Bearer <token>` header (the scheme case-insensitive, RFC
 /// 6750 §2.1); `None` for no header or another scheme. Allocation-free.
 pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_in(headers.get(http::header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of one `Authorization` header's value (for the adapters whose header maps are
+/// not `http` 1's).
+pub(crate) fn bearer_in(v: &str) -> Option<&str> {
     let (scheme, token) = v.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -36,6 +41,21 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl OidcEngine {
+    /// For the framework adapters, as the tower layer does it: a request's bearer token when a
+    /// provider accepts them — `None` to go on with the session cookie (or anonymous); else who
+    /// the token says this is, or the answer refusing it (a session cookie beside it: 400).
+    pub(crate) async fn bearer_auth(
+        &self,
+        token: Option<&str>,
+        session_cookie: bool,
+    ) -> Option<Result<Auth, Response<Bytes>>> {
+        let token = token.filter(|_| self.bearer_enabled())?;
+        if session_cookie {
+            return Some(Err(self.bearer_with_cookie()));
+        }
+        Some(self.authenticate_bearer(token).await)
+    }
+
     /// Whether any provider accepts bearer tokens now.
     pub(crate) fn bearer_enabled(&self) -> bool {
         self.flow.bearer_enabled()

@@ -20,7 +20,7 @@ use http::HeaderMap;
 
 pub use crate::provider::ProviderButton;
 
-pub(crate) use bearer::bearer_token;
+pub(crate) use bearer::{bearer_in, bearer_token};
 
 use crate::admin::AdminApi;
 use crate::error::Error;
