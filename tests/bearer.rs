@@ -414,10 +414,12 @@ fn actix_me(engine: std::sync::Arc<tower_oidc::OidcEngine>) -> String {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             HttpServer::new(move || {
-                ActixApp::new().wrap(OidcMiddleware::new(engine.clone())).route(
-                    "/me",
-                    web::get().to(|u: CurrentUser| async move { u.id.to_string() }),
-                )
+                ActixApp::new()
+                    .wrap(OidcMiddleware::new(engine.clone()))
+                    .route(
+                        "/me",
+                        web::get().to(|u: CurrentUser| async move { u.id.to_string() }),
+                    )
             })
             .workers(1)
             .listen(listener)
