@@ -447,10 +447,9 @@ impl SessionStore for Cuttable {
     async fn compare_and_swap(
         &self,
         id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
+        next: &SessionRecord,
     ) -> Result<bool, StoreError> {
-        self.inner.compare_and_swap(id, expected, record).await
+        self.inner.compare_and_swap(id, next).await
     }
     async fn find_sessions(
         &self,

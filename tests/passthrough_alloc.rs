@@ -314,10 +314,9 @@ mod session_bytes {
         async fn compare_and_swap(
             &self,
             id: &SessionId,
-            expected: u64,
             r: &SessionRecord,
         ) -> Result<bool, StoreError> {
-            self.0.compare_and_swap(id, expected, r).await
+            self.0.compare_and_swap(id, r).await
         }
         async fn find_sessions(&self, f: &SessionFilter) -> Result<Vec<SessionRecord>, StoreError> {
             self.0.find_sessions(f).await

@@ -70,11 +70,7 @@ impl TokenKeeper {
                     t.lease_until = 0;
                     t.retry_after = now.saturating_add(self.timing.refresh_retry.as_secs());
                 }
-                if let Err(se) = self
-                    .store
-                    .compare_and_swap(id, leased.version, &released)
-                    .await
-                {
+                if let Err(se) = self.store.compare_and_swap(id, &released).await {
                     tracing::warn!(error = %se, "could not release the refresh lease (it lapses by itself)");
                 }
                 match state.access_expires_at {
@@ -89,11 +85,7 @@ impl TokenKeeper {
     /// whose lease lapsed must not end a session another instance has refreshed since).
     async fn end(&self, id: &SessionId, leased: &SessionRecord, reason: &str, e: &Error) {
         let ended = leased.ended();
-        match self
-            .store
-            .compare_and_swap(id, leased.version, &ended)
-            .await
-        {
+        match self.store.compare_and_swap(id, &ended).await {
             Ok(true) => {
                 crate::observe::sessions_ended(&leased.provider, "refresh_refused", 1);
                 tracing::info!(target: "tower_oidc::audit", event = "session_ended", provider = %leased.provider, user = %leased.user.id, reason, detail = %e.detail(), "the session's tokens could not be refreshed: session ended");
@@ -159,7 +151,7 @@ impl TokenKeeper {
             if let Some(u) = &user {
                 next.user = u.clone();
             }
-            if self.store.compare_and_swap(id, base.version, &next).await? {
+            if self.store.compare_and_swap(id, &next).await? {
                 tracing::debug!(provider = %next.provider, "access token refreshed");
                 return Ok(token);
             }

@@ -141,7 +141,7 @@ impl Sessions {
             .map_or(0, |d| d.as_secs());
         let mut next = record.next_version();
         next.expires_at = target;
-        match self.store.compare_and_swap(id, record.version, &next).await {
+        match self.store.compare_and_swap(id, &next).await {
             Ok(true) => {
                 let cookie = self
                     .cookie
@@ -184,11 +184,7 @@ impl Sessions {
                 return Ok(None);
             };
             let ended = record.ended();
-            if self
-                .store
-                .compare_and_swap(id, record.version, &ended)
-                .await?
-            {
+            if self.store.compare_and_swap(id, &ended).await? {
                 self.store.delete(id).await?;
                 return Ok(Some(record));
             }

@@ -249,11 +249,7 @@ impl TokenKeeper {
             if let Some(t) = &mut leased.tokens {
                 t.lease_until = now.saturating_add(self.timing.refresh_lease.as_secs().max(1));
             }
-            if !self
-                .store
-                .compare_and_swap(id, record.version, &leased)
-                .await?
-            {
+            if !self.store.compare_and_swap(id, &leased).await? {
                 record = self.reload(id).await?;
                 continue;
             }

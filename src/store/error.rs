@@ -20,6 +20,9 @@ pub enum StoreErrorKind {
     Other,
 }
 
+/// What a store call returns: the value, or a [`StoreError`].
+pub type StoreResult<T> = Result<T, StoreError>;
+
 /// An error from a store, saying what operation failed and why.
 ///
 /// ```

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     Identity, NewUser, SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore,
-    StoreError, User, UserId, UserStore, UserUpdate,
+    StoreError, StoreResult, User, UserId, UserStore, UserUpdate,
 };
 use crate::config::ProviderSettings;
 
@@ -315,20 +315,15 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError> {
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool> {
         let now = SystemTime::now();
         let mut g = self.lock();
         match g.sessions.get(id) {
-            Some(r) if !r.is_expired(now) && r.version == expected => {
-                if record.is_expired(now) {
+            Some(r) if !r.is_expired(now) && r.version == next.predecessor() => {
+                if next.is_expired(now) {
                     g.remove_session(id);
                 } else {
-                    g.put_session(id, Arc::new(record.clone()));
+                    g.put_session(id, Arc::new(next.clone()));
                 }
                 Ok(true)
             }

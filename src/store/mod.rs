@@ -56,7 +56,7 @@ pub use self::redis::RedisSessionStore;
 pub use cache::SessionCache;
 pub(crate) use cache::cached;
 pub use changes::{SessionChange, SessionChanges};
-pub use error::{StoreError, StoreErrorKind};
+pub use error::{StoreError, StoreErrorKind, StoreResult};
 pub use filter::SessionFilter;
 pub use memory::MemoryStore;
 pub(crate) use model::with_profile_fields;
@@ -147,19 +147,16 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn store(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError>;
     /// Ends a session. Deleting an unknown id is not an error.
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;
-    /// Replaces the session only while the stored record's [`SessionRecord::version`] is still
-    /// `expected`, atomically for every instance sharing the store: `Ok(true)` when it was
-    /// replaced, `Ok(false)` when another writer changed it first or the session is gone or
-    /// expired. The caller sets `record.version` (normally `expected + 1`).
+    /// Replaces the session by `next` only while the stored record is the one `next` succeeds:
+    /// its [`SessionRecord::version`] is still `next.version - 1` (wrapping; see
+    /// [`SessionRecord::predecessor`]), atomically for every instance sharing the store:
+    /// `Ok(true)` when it was replaced, `Ok(false)` when another writer changed it first or the
+    /// session is gone or expired. Versions only move one step at a time, so a writer can not
+    /// put back a version another writer has already passed.
     ///
     /// Refreshing a token once across instances and sliding a session's expiry build on it, so
     /// a backend must not emulate it with a load and a store.
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError>;
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool>;
     /// The live (unexpired) sessions `filter` selects, in no particular order. Backends keep an
     /// index per [`SessionFilter`] kind, so this costs the sessions found, not a scan.
     async fn find_sessions(&self, filter: &SessionFilter)

@@ -209,7 +209,8 @@ pub struct SessionRecord {
     #[serde(default)]
     pub sign_in: SignInFacts,
     /// The compare-and-set generation: [`SessionStore::compare_and_swap`] replaces the record
-    /// only while the stored one still has the version the caller read, and the caller bumps it.
+    /// only by its successor (one version on) while the stored one is still the version the
+    /// caller read.
     /// `0` for a record that was only ever [`SessionStore::store`]d.
     ///
     /// [`SessionStore::compare_and_swap`]: crate::store::SessionStore::compare_and_swap
@@ -335,6 +336,21 @@ impl SessionRecord {
         let mut next = self.clone();
         next.version = self.version.wrapping_add(1);
         next
+    }
+
+    /// The version a record must replace in [`SessionStore::compare_and_swap`]: the one before
+    /// its own (wrapping).
+    ///
+    /// ```
+    /// # use tower_oidc::store::SessionRecord;
+    /// # fn f(next: &SessionRecord) {
+    /// assert_eq!(next.predecessor().wrapping_add(1), next.version);
+    /// # }
+    /// ```
+    ///
+    /// [`SessionStore::compare_and_swap`]: crate::store::SessionStore::compare_and_swap
+    pub fn predecessor(&self) -> u64 {
+        self.version.wrapping_sub(1)
     }
 
     /// The successor that ends the session: one version on, expired, without tokens.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     Identity, NewUser, SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore,
-    StoreError, User, UserId, UserStore, UserUpdate,
+    StoreError, StoreResult, User, UserId, UserStore, UserUpdate,
 };
 use crate::config::ProviderSettings;
 
@@ -120,16 +120,11 @@ impl SessionStore for Observed<dyn SessionStore> {
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
         observe!("sessions", "delete", self.0.delete(id))
     }
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError> {
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool> {
         observe!(
             "sessions",
             "compare_and_swap",
-            self.0.compare_and_swap(id, expected, record)
+            self.0.compare_and_swap(id, next)
         )
     }
     async fn find_sessions(

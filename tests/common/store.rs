@@ -403,10 +403,9 @@ impl SessionStore for TestStore {
     async fn compare_and_swap(
         &self,
         id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
+        next: &SessionRecord,
     ) -> Result<bool, StoreError> {
-        self.sessions.compare_and_swap(id, expected, record).await
+        self.sessions.compare_and_swap(id, next).await
     }
     async fn find_sessions(
         &self,

@@ -406,11 +406,10 @@ impl SessionStore for FailingSessions {
     async fn compare_and_swap(
         &self,
         id: &tower_oidc::store::SessionId,
-        expected: u64,
-        record: &tower_oidc::store::SessionRecord,
+        next: &tower_oidc::store::SessionRecord,
     ) -> Result<bool, StoreError> {
         self.check()?;
-        self.inner.compare_and_swap(id, expected, record).await
+        self.inner.compare_and_swap(id, next).await
     }
     async fn find_sessions(
         &self,

@@ -183,7 +183,7 @@ pub async fn session_lookup_follows_writes<S: SessionStore + ?Sized>(s: Arc<S>) 
         version: 1,
         ..named(r.clone(), "v1")
     };
-    assert!(s.compare_and_swap(&id, 0, &v1).await.unwrap());
+    assert!(s.compare_and_swap(&id, &v1).await.unwrap());
     assert_eq!(hints(s.find_sessions(&alice_f).await.unwrap()), ["v1"]);
     s.delete(&id).await.unwrap();
     assert!(

@@ -589,19 +589,30 @@ pub async fn consumed_transactions_expire<S: SessionStore + ?Sized>(s: Arc<S>) {
 pub async fn session_compare_and_swap<S: SessionStore + ?Sized>(s: Arc<S>) {
     let id = SessionId::random();
     let r = record(now_secs() + 3600);
-    assert!(!s.compare_and_swap(&id, 0, &r).await.unwrap(), "unknown id");
+    let first = SessionRecord {
+        version: 1,
+        ..r.clone()
+    };
+    assert!(
+        !s.compare_and_swap(&id, &first).await.unwrap(),
+        "unknown id"
+    );
     s.store(&id, &r).await.unwrap();
     let v1 = SessionRecord {
         version: 1,
         id_token_hint: Some("changed".into()),
         ..r.clone()
     };
+    let after_7 = SessionRecord {
+        version: 8,
+        ..v1.clone()
+    };
     assert!(
-        !s.compare_and_swap(&id, 7, &v1).await.unwrap(),
+        !s.compare_and_swap(&id, &after_7).await.unwrap(),
         "stale version"
     );
     assert_eq!(s.load(&id).await.unwrap(), Some(r.clone()));
-    assert!(s.compare_and_swap(&id, 0, &v1).await.unwrap());
+    assert!(s.compare_and_swap(&id, &v1).await.unwrap());
     assert_eq!(s.load(&id).await.unwrap(), Some(v1.clone()));
     assert_eq!(
         s.load_shared(&id).await.unwrap().as_deref(),
@@ -613,24 +624,25 @@ pub async fn session_compare_and_swap<S: SessionStore + ?Sized>(s: Arc<S>) {
         ..v1.clone()
     };
     assert!(
-        !s.compare_and_swap(&id, 0, &v2).await.unwrap(),
+        !s.compare_and_swap(&id, &v1).await.unwrap(),
         "version 0 is gone"
     );
-    assert!(s.compare_and_swap(&id, 1, &v2).await.unwrap());
+    assert!(s.compare_and_swap(&id, &v2).await.unwrap());
     assert_eq!(s.load(&id).await.unwrap().map(|r| r.version), Some(2));
     // A store() after swaps keeps the version it is given.
     s.store(&id, &v1).await.unwrap();
-    assert!(s.compare_and_swap(&id, 1, &v2).await.unwrap());
+    assert!(s.compare_and_swap(&id, &v2).await.unwrap());
     s.delete(&id).await.unwrap();
-    assert!(!s.compare_and_swap(&id, 2, &v2).await.unwrap(), "deleted");
+    let v3 = SessionRecord {
+        version: 3,
+        ..v2.clone()
+    };
+    assert!(!s.compare_and_swap(&id, &v3).await.unwrap(), "deleted");
     let expired = SessionId::random();
     s.store(&expired, &record(now_secs().saturating_sub(1)))
         .await
         .unwrap();
-    assert!(
-        !s.compare_and_swap(&expired, 0, &v1).await.unwrap(),
-        "expired"
-    );
+    assert!(!s.compare_and_swap(&expired, &v1).await.unwrap(), "expired");
 }
 
 /// Sixteen writers that read the same version race to replace it: exactly one wins, and the
@@ -647,7 +659,7 @@ pub async fn session_compare_and_swap_one_winner<S: SessionStore + ?Sized>(s: Ar
             id_token_hint: Some(format!("writer-{i}")),
             ..r.clone()
         };
-        async move { (i, s.compare_and_swap(&id, 0, &next).await.unwrap()) }
+        async move { (i, s.compare_and_swap(&id, &next).await.unwrap()) }
     });
     let results = futures_util::future::join_all(tasks).await;
     let winners: Vec<_> = results.iter().filter(|(_, won)| *won).collect();

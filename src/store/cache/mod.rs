@@ -13,7 +13,9 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use self::entries::Entries;
-use super::{SessionChanges, SessionFilter, SessionId, SessionRecord, SessionStore, StoreError};
+use super::{
+    SessionChanges, SessionFilter, SessionId, SessionRecord, SessionStore, StoreError, StoreResult,
+};
 
 /// The session cache the layer puts in front of a session store that is not in the process
 /// (see [`OidcLayerBuilder::session_cache`](crate::OidcLayerBuilder::session_cache)).
@@ -208,13 +210,8 @@ impl SessionStore for Cached {
         out
     }
 
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError> {
-        let out = self.inner.compare_and_swap(id, expected, record).await;
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool> {
+        let out = self.inner.compare_and_swap(id, next).await;
         // Whatever happened, the cached record is not the stored one any more (or was stale).
         self.entries.invalidate_id(id);
         out

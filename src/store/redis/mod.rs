@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use async_trait::async_trait;
 
-use super::{SessionFilter, SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind};
+use super::{
+    SessionFilter, SessionId, SessionRecord, SessionStore, StoreError, StoreErrorKind, StoreResult,
+};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -303,23 +305,20 @@ impl SessionStore for RedisSessionStore {
         Ok(())
     }
 
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError> {
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool> {
         let op = "compare and swap session";
         // `0`: the new record is already over, so the key goes.
-        let at = if record.expires_at <= now_secs() {
+        let at = if next.expires_at <= now_secs() {
             0
         } else {
-            record.expires_at.saturating_mul(1000).min(MAX_PXAT)
+            next.expires_at.saturating_mul(1000).min(MAX_PXAT)
         };
-        let args = [expected.to_string(), encode(op, record)?, at.to_string()];
-        let swapped = self
-            .write_session(op, &CAS_SCRIPT, id, record, &args)
-            .await?;
+        let args = [
+            next.predecessor().to_string(),
+            encode(op, next)?,
+            at.to_string(),
+        ];
+        let swapped = self.write_session(op, &CAS_SCRIPT, id, next, &args).await?;
         Ok(swapped == 1)
     }
 

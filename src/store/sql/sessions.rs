@@ -74,15 +74,10 @@ impl SessionStore for This {
         .await
     }
 
-    async fn compare_and_swap(
-        &self,
-        id: &SessionId,
-        expected: u64,
-        record: &SessionRecord,
-    ) -> Result<bool, StoreError> {
+    async fn compare_and_swap(&self, id: &SessionId, next: &SessionRecord) -> StoreResult<bool> {
         let op = "compare and swap session";
-        let row = SessionRow::of(op, id, record)?;
-        let expected = i64::try_from(expected).unwrap_or(i64::MAX);
+        let row = SessionRow::of(op, id, next)?;
+        let expected = i64::try_from(next.predecessor()).unwrap_or(i64::MAX);
         self.run(op, async {
             // One statement: the row changes only while it still has the version the caller
             // read and has not expired.

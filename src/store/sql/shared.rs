@@ -30,7 +30,7 @@ use sqlx::{Executor as _, Row as _};
 use super::secret_box::{self, SecretKey};
 use super::{
     Identity, NewUser, SessionFilter, SessionId, SessionRecord, SessionStore, SettingsStore,
-    StoreError, StoreErrorKind, User, UserId, UserStore, UserUpdate, canonical_email,
+    StoreError, StoreErrorKind, StoreResult, User, UserId, UserStore, UserUpdate, canonical_email,
 };
 use crate::config::{AdminRules, EmailTrust, ProviderSettings, Secret};
 
