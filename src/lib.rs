@@ -30,16 +30,9 @@ mod web;
 #[path = "bench_api.rs"]
 pub mod __bench;
 
-#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
-#[cfg(feature = "actix")]
-pub use adapters::actix;
-#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-#[cfg(feature = "axum")]
-pub use adapters::axum;
-#[cfg_attr(docsrs, doc(cfg(feature = "warp")))]
-#[cfg(feature = "warp")]
-pub use adapters::warp;
-pub use adapters::{AdminUser, CurrentUser};
+// The framework modules `actix`, `axum` and `warp` (each behind its feature, as declared in
+// `adapters`), `CurrentUser` and `AdminUser`.
+pub use adapters::*;
 pub use config::{ProviderSettings, Providers, Secret};
 pub use engine::OidcEngine;
 pub use error::{Error, ErrorCode};

@@ -17,21 +17,7 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
     }
     let cfg = &inner.cfg;
     let inactive = || Reply::json(200, &json!({"active": false}), false);
-    let asserted = super::assertion::present(req);
-    let (client_id, client_secret) = if asserted {
-        (
-            super::assertion::check(inner, req).unwrap_or_default(),
-            String::new(),
-        )
-    } else {
-        super::token::client_auth(req, cfg.version.decodes_basic_credentials())
-    };
-    let secret_ok: bool = asserted
-        || bool::from(subtle::ConstantTimeEq::ct_eq(
-            cfg.client_secret.as_bytes(),
-            client_secret.as_bytes(),
-        ));
-    if client_id != cfg.client_id || (!cfg.public_client && !secret_ok) {
+    if !super::token::client_authenticated(inner, req) {
         return inactive();
     }
     let Some(token) = req.f("token").filter(|t| !t.is_empty()) else {

@@ -235,71 +235,31 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('\'', "&#x27;")
 }
 
-/// Where a path goes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Authorize,
-    Token,
-    Userinfo,
-    Revoke,
-    Introspect,
-    Par,
-    Jwks,
-    Discovery,
-    ProviderRoot,
-    EndSession,
-    LoginFlow,
-    AttackerJwks,
-    NotFound,
-}
-
-impl Route {
-    fn of(path: &str, slug: &str) -> Self {
-        match path {
-            "/application/o/authorize/" => return Route::Authorize,
-            "/application/o/token/" => return Route::Token,
-            "/application/o/userinfo/" => return Route::Userinfo,
-            "/application/o/revoke/" => return Route::Revoke,
-            "/application/o/introspect/" => return Route::Introspect,
-            "/application/o/par/" => return Route::Par,
-            "/attacker/jwks/" => return Route::AttackerJwks,
-            end_session::LOGIN_FLOW_PATH => return Route::LoginFlow,
-            _ => {}
-        }
-        if path == format!("/.well-known/oauth-authorization-server/application/o/{slug}/") {
-            return Route::Discovery;
-        }
-        let Some(rest) = path
-            .strip_prefix("/application/o/")
-            .and_then(|r| r.strip_prefix(slug))
-        else {
-            return Route::NotFound;
-        };
-        match rest {
-            "/" => Route::ProviderRoot,
-            "/jwks/" => Route::Jwks,
-            "/.well-known/openid-configuration" => Route::Discovery,
-            "/end-session/" => Route::EndSession,
-            _ => Route::NotFound,
-        }
+/// The endpoint a path belongs to; `None` for a path the fake answers with 404.
+fn route(path: &str, slug: &str) -> Option<Endpoint> {
+    match path {
+        "/application/o/authorize/" => return Some(Endpoint::Authorize),
+        "/application/o/token/" => return Some(Endpoint::Token),
+        "/application/o/userinfo/" => return Some(Endpoint::Userinfo),
+        "/application/o/revoke/" => return Some(Endpoint::Revoke),
+        "/application/o/introspect/" => return Some(Endpoint::Introspect),
+        "/application/o/par/" => return Some(Endpoint::Par),
+        "/attacker/jwks/" => return Some(Endpoint::AttackerJwks),
+        end_session::LOGIN_FLOW_PATH => return Some(Endpoint::LoginFlow),
+        _ => {}
     }
-
-    fn endpoint(self) -> Option<Endpoint> {
-        Some(match self {
-            Route::Authorize => Endpoint::Authorize,
-            Route::Token => Endpoint::Token,
-            Route::Userinfo => Endpoint::Userinfo,
-            Route::Revoke => Endpoint::Revoke,
-            Route::Introspect => Endpoint::Introspect,
-            Route::Par => Endpoint::Par,
-            Route::Jwks => Endpoint::Jwks,
-            Route::Discovery => Endpoint::Discovery,
-            Route::ProviderRoot => Endpoint::ProviderRoot,
-            Route::EndSession => Endpoint::EndSession,
-            Route::LoginFlow => Endpoint::LoginFlow,
-            Route::AttackerJwks => Endpoint::AttackerJwks,
-            Route::NotFound => return None,
-        })
+    if path == format!("/.well-known/oauth-authorization-server/application/o/{slug}/") {
+        return Some(Endpoint::Discovery);
+    }
+    let rest = path
+        .strip_prefix("/application/o/")
+        .and_then(|r| r.strip_prefix(slug))?;
+    match rest {
+        "/" => Some(Endpoint::ProviderRoot),
+        "/jwks/" => Some(Endpoint::Jwks),
+        "/.well-known/openid-configuration" => Some(Endpoint::Discovery),
+        "/end-session/" => Some(Endpoint::EndSession),
+        _ => None,
     }
 }
 
@@ -307,8 +267,7 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let inner = &self.0;
         let req = Req::from_wiremock(request);
-        let route = Route::of(&req.path, &inner.cfg.slug);
-        let endpoint = route.endpoint();
+        let endpoint = route(&req.path, &inner.cfg.slug);
         let fault = {
             let mut st = inner.lock();
             st.log
@@ -344,24 +303,26 @@ impl Respond for Responder {
                     .into_template(None);
             }
         }
-        let reply = match route {
-            Route::Authorize if req.q("request_uri").is_some() => match par::take(inner, &req) {
-                Ok(pushed) => authorize::handle(inner, &pushed),
-                Err(reply) => reply,
-            },
-            Route::Authorize => authorize::handle(inner, &req),
-            Route::Token => token::handle(inner, &req),
-            Route::Userinfo => userinfo::handle(inner, &req),
-            Route::Revoke => revoke::handle(inner, &req),
-            Route::Introspect => introspect::handle(inner, &req),
-            Route::Par => par::handle(inner, &req),
-            Route::Jwks => discovery::jwks(inner, &req),
-            Route::Discovery => discovery::discovery(inner, &req),
-            Route::ProviderRoot => discovery::provider_root(inner),
-            Route::EndSession => end_session::handle(inner, &req),
-            Route::LoginFlow => end_session::login_flow(&req),
-            Route::AttackerJwks => discovery::attacker_jwks(inner),
-            Route::NotFound => Reply::not_found(),
+        let reply = match endpoint {
+            Some(Endpoint::Authorize) if req.q("request_uri").is_some() => {
+                match par::take(inner, &req) {
+                    Ok(pushed) => authorize::handle(inner, &pushed),
+                    Err(reply) => reply,
+                }
+            }
+            Some(Endpoint::Authorize) => authorize::handle(inner, &req),
+            Some(Endpoint::Token) => token::handle(inner, &req),
+            Some(Endpoint::Userinfo) => userinfo::handle(inner, &req),
+            Some(Endpoint::Revoke) => revoke::handle(inner, &req),
+            Some(Endpoint::Introspect) => introspect::handle(inner, &req),
+            Some(Endpoint::Par) => par::handle(inner, &req),
+            Some(Endpoint::Jwks) => discovery::jwks(inner, &req),
+            Some(Endpoint::Discovery) => discovery::discovery(inner, &req),
+            Some(Endpoint::ProviderRoot) => discovery::provider_root(inner),
+            Some(Endpoint::EndSession) => end_session::handle(inner, &req),
+            Some(Endpoint::LoginFlow) => end_session::login_flow(&req),
+            Some(Endpoint::AttackerJwks) => discovery::attacker_jwks(inner),
+            None | Some(Endpoint::UserApi) => Reply::not_found(),
         };
         reply.into_template(delay)
     }

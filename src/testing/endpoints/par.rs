@@ -18,22 +18,8 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
     if let Some(refused) = Reply::refuse_method(req, &["POST"]) {
         return refused;
     }
-    let cfg = &inner.cfg;
-    let client_ok = if super::assertion::present(req) {
-        super::assertion::check(inner, req).is_ok_and(|id| id == cfg.client_id)
-    } else {
-        let (id, secret) = super::token::client_auth(req, cfg.version.decodes_basic_credentials());
-        id == cfg.client_id
-            && (cfg.public_client
-                || bool::from(subtle::ConstantTimeEq::ct_eq(
-                    cfg.client_secret.as_bytes(),
-                    secret.as_bytes(),
-                )))
-    };
-    if !client_ok {
-        let mut r = super::token::token_error("invalid_client");
-        r.status = 401;
-        return r;
+    if !super::token::client_authenticated(inner, req) {
+        return super::token::client_refused();
     }
     // RFC 9126 §2.1: no `request_uri` inside a pushed request.
     if req.f("request_uri").is_some() || req.f("response_type").is_none() {

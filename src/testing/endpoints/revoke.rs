@@ -10,26 +10,9 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
     if let Some(refused) = Reply::refuse_method(req, &["POST"]) {
         return refused;
     }
-    let cfg = &inner.cfg;
-    let asserted = super::assertion::present(req);
-    let (client_id, client_secret) = if asserted {
-        (
-            super::assertion::check(inner, req).unwrap_or_default(),
-            String::new(),
-        )
-    } else {
-        super::token::client_auth(req, inner.cfg.version.decodes_basic_credentials())
-    };
-    let secret_ok: bool = asserted
-        || bool::from(subtle::ConstantTimeEq::ct_eq(
-            cfg.client_secret.as_bytes(),
-            client_secret.as_bytes(),
-        ));
-    if client_id != cfg.client_id || (!cfg.public_client && !secret_ok) {
+    if !super::token::client_authenticated(inner, req) {
         // Unlike the token endpoint, a failed client authentication here is a 401.
-        let mut r = super::token::token_error("invalid_client");
-        r.status = 401;
-        return r;
+        return super::token::client_refused();
     }
     if let Some(token) = req.f("token").filter(|t| !t.is_empty()) {
         // Revocation only forgets the token: it never sends a logout notification.

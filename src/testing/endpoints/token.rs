@@ -92,6 +92,32 @@ pub(super) fn client_auth(req: &Req, decode_basic: bool) -> (String, String) {
     )
 }
 
+/// Whether the request authenticates this fake's client, as Authentik's introspection,
+/// revocation (and a PAR endpoint) check it for every request: a strictly checked
+/// `private_key_jwt` assertion, or the client id with its secret (Basic or form; a public client
+/// sends no secret).
+pub(super) fn client_authenticated(inner: &Inner, req: &Req) -> bool {
+    let cfg = &inner.cfg;
+    if super::assertion::present(req) {
+        return super::assertion::check(inner, req).is_ok_and(|id| id == cfg.client_id);
+    }
+    let (id, secret) = client_auth(req, cfg.version.decodes_basic_credentials());
+    id == cfg.client_id
+        && (cfg.public_client
+            || bool::from(subtle::ConstantTimeEq::ct_eq(
+                cfg.client_secret.as_bytes(),
+                secret.as_bytes(),
+            )))
+}
+
+/// `401 invalid_client`: how revocation and PAR answer a client that fails authentication
+/// (unlike the token endpoint's 400).
+pub(super) fn client_refused() -> Reply {
+    let mut r = token_error("invalid_client");
+    r.status = 401;
+    r
+}
+
 /// For an `Authorization` header matching `^(scheme)\s.+$` (one of `schemes`, case-sensitive),
 /// the second whitespace-separated word, as Authentik's `auth_header.split()[1]` takes it.
 pub(super) fn scheme_value<'a>(header: &'a str, schemes: &[&str]) -> Option<&'a str> {
