@@ -20,10 +20,15 @@ const EC_KEY: &str = include_str!("../src/testing/keys/ec256-1.key.pem");
 
 /// An app whose Authentik authenticates with `private_key_jwt` and `key`; no client secret.
 async fn app_with_key(fake: &FakeAuthentik, key: ClientKey) -> App {
+    app_with_key_and(fake, key, "").await
+}
+
+/// The same, with more of the provider's spec (`extra`: TOML lines of `[providers.authentik]`).
+async fn app_with_key_and(fake: &FakeAuthentik, key: ClientKey, extra: &str) -> App {
     let providers = Providers::builtin()
         .with_toml_str(
             "pk.toml",
-            "[providers.authentik]\ntoken_auth = \"private_key_jwt\"\n",
+            &format!("[providers.authentik]\ntoken_auth = \"private_key_jwt\"\n{extra}"),
         )
         .unwrap();
     let settings = ProviderSettings {
@@ -175,6 +180,44 @@ async fn private_key_jwt_expired_assertion_is_refused() {
     assert_eq!(out.error_code().as_deref(), Some("invalid_client"));
     fake.set_clock_offset(0);
     assert!(sign_in(&app, "alice").await.set_session());
+}
+
+/// `assertion_aud` picks the assertion's audience as the provider documents it: a provider
+/// that accepts only its issuer (Auth0) refuses the token-endpoint audience and takes the
+/// issuer one; the built-in Auth0 spec says so.
+#[tokio::test]
+async fn private_key_jwt_assertion_aud_follows_the_spec() {
+    let fake = FakeAuthentik::start().await;
+    fake.require_assertion_aud(fake.issuer());
+    let app = app_with_key(&fake, ClientKey::from_pem(EC_KEY).unwrap()).await;
+    fake.set_client_jwks(published_jwks(&app).await);
+    let out = sign_in(&app, "alice").await;
+    assert_eq!(out.error_code().as_deref(), Some("invalid_client"));
+    let c = claims_of(
+        token_requests(&fake)[0]
+            .form_param("client_assertion")
+            .unwrap(),
+    );
+    assert_eq!(c["aud"], json!(fake.token_url()));
+
+    let fake = FakeAuthentik::start().await;
+    fake.require_assertion_aud(fake.issuer());
+    let key = ClientKey::from_pem(EC_KEY).unwrap();
+    let app = app_with_key_and(&fake, key, "assertion_aud = \"issuer\"\n").await;
+    fake.set_client_jwks(published_jwks(&app).await);
+    let out = sign_in(&app, "alice").await;
+    assert!(out.set_session(), "{:?}", out.error_code());
+    let c = claims_of(
+        token_requests(&fake)[0]
+            .form_param("client_assertion")
+            .unwrap(),
+    );
+    assert_eq!(c["aud"], json!(fake.issuer()));
+
+    let builtin = Providers::builtin();
+    let aud = |id: &str| builtin.get(id).unwrap().assertion_aud;
+    assert_eq!(aud("auth0"), tower_oidc::config::AssertionAud::Issuer);
+    assert_eq!(aud("okta"), tower_oidc::config::AssertionAud::TokenEndpoint);
 }
 
 #[tokio::test]

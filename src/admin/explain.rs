@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 
 use crate::config::{
-    ClaimRule, ClaimSource, EmailTrust, PathSegment, Pkce, Protocol, ProviderSettings,
-    ProviderSpec, Providers, TokenAuth,
+    AssertionAud, ClaimRule, ClaimSource, EmailTrust, PathSegment, Pkce, Protocol,
+    ProviderSettings, ProviderSpec, Providers, TokenAuth,
 };
 use crate::provider::{Discovery, ResolvedProvider};
 
@@ -138,9 +138,14 @@ pub fn explain(
         TokenAuth::ClientSecretPost => {
             "client_secret_post: client_id and client_secret in the token request's form body"
         }
-        TokenAuth::PrivateKeyJwt => {
-            "private_key_jwt: a JWT signed with the app's key (RFC 7523), published at {prefix}/jwks.json"
-        }
+        TokenAuth::PrivateKeyJwt => match spec.assertion_aud {
+            AssertionAud::TokenEndpoint => {
+                "private_key_jwt: a JWT signed with the app's key (RFC 7523), published at {prefix}/jwks.json; aud: the token endpoint"
+            }
+            AssertionAud::Issuer => {
+                "private_key_jwt: a JWT signed with the app's key (RFC 7523), published at {prefix}/jwks.json; aud: the issuer"
+            }
+        },
     };
     line(o, "client auth", auth);
     let pkce = match spec.pkce {

@@ -54,8 +54,8 @@ pub use rules::{
 pub use schema::{json_schema, json_schema_string};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
-    Bearer, ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust, Fetch,
-    PathSegment, Pkce, Protocol, ProviderSpec, TokenAuth,
+    AssertionAud, Bearer, ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust,
+    Fetch, PathSegment, Pkce, Protocol, ProviderSpec, TokenAuth,
 };
 pub use template::{Template, TemplateError};
 pub use validate::{check_url, is_loopback, is_valid_provider_id};

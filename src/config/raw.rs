@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::spec::{EmailTrust, Pkce, Protocol, TokenAuth};
+use super::spec::{AssertionAud, EmailTrust, Pkce, Protocol, TokenAuth};
 
 pub(crate) type S = Spanned<String>;
 
@@ -64,6 +64,9 @@ pub(crate) struct RawSpec {
     pub refresh_scope: Option<S>,
     /// Client authentication at the token endpoint (default `client_secret_basic`).
     pub token_auth: Option<TokenAuth>,
+    /// The `aud` of `private_key_jwt` client assertions: `token_endpoint` (the default) or
+    /// `issuer`, as the provider documents.
+    pub assertion_aud: Option<AssertionAud>,
     /// Pushed authorization requests (RFC 9126) when the discovery document advertises a
     /// `pushed_authorization_request_endpoint` (default `false`; a provider that requires PAR
     /// gets it regardless).
@@ -320,6 +323,7 @@ impl RawSpec {
             scopes,
             refresh_scope,
             token_auth,
+            assertion_aud,
             par,
             pkce,
             url,

@@ -115,6 +115,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         scopes,
         refresh_scope: raw.refresh_scope.as_ref().map(|s| s.get_ref().clone()),
         token_auth: raw.token_auth.unwrap_or(TokenAuth::ClientSecretBasic),
+        assertion_aud: raw.assertion_aud.unwrap_or_default(),
         par: raw.par.unwrap_or(false),
         pkce: raw.pkce.unwrap_or(Pkce::S256),
         issuer: tpl(&raw.issuer),

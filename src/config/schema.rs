@@ -88,6 +88,7 @@ fn extras() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("Provider", "pkce", json!({"examples": ["S256"]})),
         ("Provider", "par", json!({"examples": [true]})),
+        ("Provider", "assertion_aud", json!({"examples": ["issuer"]})),
         (
             "Provider",
             "url",

@@ -33,6 +33,20 @@ pub enum TokenAuth {
     PrivateKeyJwt,
 }
 
+/// The `aud` of a `private_key_jwt` client assertion: the providers document different ones
+/// (RFC 7523 §3 lets the authorization server choose).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AssertionAud {
+    /// The token endpoint's URL (RFC 7523 §3; Okta, Microsoft Entra ID, Keycloak).
+    #[default]
+    TokenEndpoint,
+    /// The issuer identifier (Auth0: `https://{domain}/`; what RFC 7523bis and FAPI 2.0 ask
+    /// for).
+    Issuer,
+}
+
 /// PKCE mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -78,6 +92,8 @@ pub struct ProviderSpec {
     pub refresh_scope: Option<String>,
     /// Client authentication at the token endpoint.
     pub token_auth: TokenAuth,
+    /// The `aud` of the client assertion when `token_auth` is `private_key_jwt`.
+    pub assertion_aud: AssertionAud,
     /// Whether authorization requests are pushed (RFC 9126) when the discovery document
     /// advertises a `pushed_authorization_request_endpoint`; a provider whose discovery says
     /// `require_pushed_authorization_requests` gets them regardless.

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config::{Secret, TokenAuth};
+use crate::config::{AssertionAud, Secret, TokenAuth};
 use crate::error::{Error, ErrorCode};
 use crate::provider::http::{Call, Endpoint, IdpClient};
 
@@ -86,8 +86,9 @@ impl<'a> Client<'a> {
     }
 
     /// The client of `provider` with the assertion signed by `key` when it authenticates with
-    /// `private_key_jwt` (`aud`: the token endpoint). Without a key such a client cannot
-    /// authenticate: `provider_misconfigured`.
+    /// `private_key_jwt` (`aud`: the token endpoint or the issuer, as the spec's
+    /// `assertion_aud` says). Without a key, or an `issuer` audience without an issuer, such a
+    /// client cannot authenticate: `provider_misconfigured`.
     pub fn signed(
         provider: &'a str,
         active: &'a crate::provider::Active,
@@ -101,8 +102,17 @@ impl<'a> Client<'a> {
                     format!("provider `{provider}`: token_auth is private_key_jwt, and the app gave no client key (OidcLayerBuilder::client_key)"),
                 )
             })?;
+            let aud = match active.resolved.spec.assertion_aud {
+                AssertionAud::TokenEndpoint => c.token_url,
+                AssertionAud::Issuer => active.resolved.endpoints.issuer.as_deref().ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::ProviderMisconfigured,
+                        format!("provider `{provider}`: assertion_aud is issuer, and the provider has no issuer"),
+                    )
+                })?,
+            };
             let a = key
-                .assertion(c.client_id, c.token_url, crate::util::unix_now())
+                .assertion(c.client_id, aud, crate::util::unix_now())
                 .map_err(|e| Error::new(ErrorCode::Internal, e))?;
             c.assertion = Some(a);
         }

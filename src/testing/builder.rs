@@ -357,6 +357,7 @@ impl FakeAuthentikBuilder {
             faults: HashMap::new(),
             log: Vec::new(),
             client_jwks: None,
+            assertion_aud: None,
             assertion_jtis: Default::default(),
             pushed: HashMap::new(),
         };

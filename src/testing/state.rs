@@ -170,6 +170,9 @@ pub(crate) struct State {
     pub(crate) log: Vec<RecordedRequest>,
     /// The client's public keys for `private_key_jwt`, when the test registered them.
     pub(crate) client_jwks: Option<Value>,
+    /// The only `aud` client assertions may have, when the test set one (else the token
+    /// endpoint or the issuer).
+    pub(crate) assertion_aud: Option<String>,
     /// Every client assertion `jti` accepted: one seen again is refused.
     pub(crate) assertion_jtis: std::collections::HashSet<String>,
     /// Pushed authorization requests by `request_uri`: their parameters and expiry; used once.

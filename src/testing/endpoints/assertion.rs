@@ -48,9 +48,13 @@ pub(super) fn check(inner: &Inner, req: &Req) -> Result<String, &'static str> {
     let kid = header.get("kid").and_then(Value::as_str);
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
     let input = format!("{h}.{p}");
-    let (jwks, offset) = {
+    let (jwks, offset, only_aud) = {
         let st = inner.lock();
-        (st.client_jwks.clone(), st.switches.clock_offset)
+        (
+            st.client_jwks.clone(),
+            st.switches.clock_offset,
+            st.assertion_aud.clone(),
+        )
     };
     let keys = jwks
         .as_ref()
@@ -99,15 +103,18 @@ pub(super) fn check(inner: &Inner, req: &Req) -> Result<String, &'static str> {
         return Err("iss and sub must be the client id");
     }
     let token_url = format!("{}/application/o/token/", inner.base);
+    let issuer = inner.issuer();
+    let accepted = |a: &str| match &only_aud {
+        Some(only) => a == only,
+        None => a == token_url || a == issuer,
+    };
     let aud_ok = match claims.get("aud") {
-        Some(Value::String(a)) => *a == token_url || *a == inner.issuer(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .any(|v| v.as_str() == Some(&token_url) || v.as_str() == Some(&inner.issuer())),
+        Some(Value::String(a)) => accepted(a),
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).any(accepted),
         _ => false,
     };
     if !aud_ok {
-        return Err("aud is neither the token endpoint nor the issuer");
+        return Err("aud is not an audience this provider accepts");
     }
     let now = crate::util::unix_now() as i64 + offset;
     let exp = claims.get("exp").and_then(Value::as_i64).ok_or("no exp")?;
@@ -138,5 +145,12 @@ impl crate::testing::FakeAuthentik {
     /// Okta, Entra ID, Auth0).
     pub fn set_client_jwks(&self, jwks: Value) {
         self.inner.lock().client_jwks = Some(jwks);
+    }
+
+    /// Accepts client assertions only with this `aud` (by default the token endpoint or the
+    /// issuer), as providers that document one choice check it: Auth0 the issuer
+    /// (`https://{domain}/`), Okta the token endpoint.
+    pub fn require_assertion_aud(&self, aud: impl Into<String>) {
+        self.inner.lock().assertion_aud = Some(aud.into());
     }
 }
