@@ -125,6 +125,13 @@ fn want(provider: &str) -> Want {
             subject: format!("00u{:017x}", 1),
             ..full
         },
+        // The name from the first authorization's `user` form field; no username or picture.
+        "apple" => Want {
+            subject: format!("{:06}.{:032x}.{:04}", 1, 1, 1),
+            picture: None,
+            username: None,
+            ..full
+        },
         other => panic!("no expectation for provider `{other}`"),
     }
 }
@@ -554,6 +561,9 @@ async fn docs_agree_with_providers_toml_and_the_routes() {
         tower_oidc::config::TokenAuth::ClientSecretPost => "`client_secret_post`\nfor Authentik",
         tower_oidc::config::TokenAuth::ClientSecretBasic => "`client_secret_basic`\nfor Authentik",
         tower_oidc::config::TokenAuth::PrivateKeyJwt => "`private_key_jwt`\nfor Authentik",
+        tower_oidc::config::TokenAuth::AppleClientSecretJwt => {
+            "`apple_client_secret_jwt`\nfor Authentik"
+        }
     };
     assert!(
         security.contains(name),

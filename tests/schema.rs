@@ -103,8 +103,13 @@ fn closed_sets_are_enums_and_templates_have_a_pattern() {
         serde_json::json!([
             "client_secret_basic",
             "client_secret_post",
-            "private_key_jwt"
+            "private_key_jwt",
+            "apple_client_secret_jwt"
         ])
+    );
+    assert_eq!(
+        d["ResponseMode"]["enum"],
+        serde_json::json!(["query", "form_post"])
     );
     assert_eq!(d["Pkce"]["enum"], serde_json::json!(["S256", "none"]));
     assert_eq!(

@@ -146,6 +146,9 @@ pub fn explain(
                 "private_key_jwt: a JWT signed with the app's key (RFC 7523), published at {prefix}/jwks.json; aud: the issuer"
             }
         },
+        TokenAuth::AppleClientSecretJwt => {
+            "apple_client_secret_jwt: client_secret_post, the secret an ES256 JWT signed with the .p8 key (the client secret setting), params team_id and key_id"
+        }
     };
     line(o, "client auth", auth);
     let pkce = match spec.pkce {

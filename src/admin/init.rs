@@ -118,6 +118,16 @@ fn settings_skeleton(out: &mut String, spec: &ProviderSpec) {
             }
         }
     }
+    if spec.token_auth == crate::config::TokenAuth::AppleClientSecretJwt {
+        let _ = writeln!(
+            out,
+            "\n# Sign in with Apple: the client secret above is the .p8 key (the file's PEM, or its\n\
+             # base64 body on one line); tower-oidc signs the ES256 client secret with it and these.\n\
+             [settings.{id}.params]\n\
+             team_id = \"${{{env}_TEAM_ID}}\"\n\
+             key_id = \"${{{env}_KEY_ID}}\""
+        );
+    }
     let _ = writeln!(
         out,
         "\n# Who becomes an administrator of the app at sign-in.\n\

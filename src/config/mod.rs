@@ -55,7 +55,7 @@ pub use schema::{json_schema, json_schema_string};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
     AssertionAud, Bearer, ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust,
-    Fetch, PathSegment, Pkce, Protocol, ProviderSpec, TokenAuth,
+    Fetch, PathSegment, Pkce, Protocol, ProviderSpec, ResponseMode, TokenAuth,
 };
 pub use template::{Template, TemplateError};
 pub use validate::{check_url, is_loopback, is_valid_provider_id};

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::spec::{AssertionAud, EmailTrust, Pkce, Protocol, TokenAuth};
+use super::spec::{AssertionAud, EmailTrust, Pkce, Protocol, ResponseMode, TokenAuth};
 
 pub(crate) type S = Spanned<String>;
 
@@ -73,6 +73,9 @@ pub(crate) struct RawSpec {
     pub par: Option<bool>,
     /// PKCE mode (default `S256`).
     pub pkce: Option<Pkce>,
+    /// How the authorization response comes back: `query` (a `GET` to the callback; the
+    /// default) or `form_post` (a cross-site `POST`, as Sign in with Apple sends it).
+    pub response_mode: Option<ResponseMode>,
     /// A default for the `url` setting, for providers with one global URL: `https` (or `http`
     /// on a loopback host).
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
@@ -326,6 +329,7 @@ impl RawSpec {
             assertion_aud,
             par,
             pkce,
+            response_mode,
             url,
             issuer,
             discovery,

@@ -118,6 +118,7 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
         assertion_aud: raw.assertion_aud.unwrap_or_default(),
         par: raw.par.unwrap_or(false),
         pkce: raw.pkce.unwrap_or(Pkce::S256),
+        response_mode: raw.response_mode.unwrap_or_default(),
         issuer: tpl(&raw.issuer),
         discovery: tpl(&raw.discovery),
         authorization_endpoint: tpl(&raw.authorization_endpoint),

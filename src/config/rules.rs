@@ -155,6 +155,9 @@ pub fn settings_errors(s: &ProviderSettings, protocol: Option<Protocol>) -> Vec<
     if let Some(secret) = &s.client_secret {
         let r = if secret.expose().trim().is_empty() {
             Err("must not be empty (a public client has no secret: leave the key out, or send null)".into())
+        } else if secret.expose().trim_start().starts_with("-----BEGIN ") {
+            // A PEM key (Sign in with Apple's `.p8`) keeps its line breaks.
+            text(&secret.expose().replace(['\n', '\r'], ""), 1024)
         } else {
             text(secret.expose(), 1024)
         };

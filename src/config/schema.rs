@@ -87,6 +87,7 @@ fn extras() -> Vec<(&'static str, &'static str, Value)> {
             json!({"examples": ["client_secret_post"]}),
         ),
         ("Provider", "pkce", json!({"examples": ["S256"]})),
+        ("Provider", "response_mode", json!({"examples": ["query"]})),
         ("Provider", "par", json!({"examples": [true]})),
         ("Provider", "assertion_aud", json!({"examples": ["issuer"]})),
         (

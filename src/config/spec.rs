@@ -31,6 +31,26 @@ pub enum TokenAuth {
     /// given to [`OidcLayerBuilder::client_key`](crate::OidcLayerBuilder::client_key),
     /// published at `{prefix}/jwks.json`. No client secret is sent.
     PrivateKeyJwt,
+    /// Sign in with Apple: `client_id` and `client_secret` in the form body, the secret an ES256
+    /// JWT the library signs (`iss` the team id, `sub` the client id, `aud`
+    /// `https://appleid.apple.com`, header `kid` the key id) with the `.p8` key the admin
+    /// enters as the client secret; the team id and key id are the `team_id` and `key_id`
+    /// parameters. See [`crate::flow::apple`].
+    AppleClientSecretJwt,
+}
+
+/// How the provider returns the authorization response to the callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// In the query of a `GET` to the callback (RFC 6749 §4.1.2; the default).
+    #[default]
+    Query,
+    /// In the form body of a `POST` to the callback (OAuth 2.0 Form Post Response Mode), as
+    /// Sign in with Apple requires when it is asked for the name or email. The browser sends
+    /// that POST cross-site, so the sign-in's transaction cookie is `SameSite=None; Secure`.
+    FormPost,
 }
 
 /// The `aud` of a `private_key_jwt` client assertion: the providers document different ones
@@ -100,6 +120,9 @@ pub struct ProviderSpec {
     pub par: bool,
     /// PKCE mode.
     pub pkce: Pkce,
+    /// How the authorization response comes back (`query`, or `form_post`: `response_mode`
+    /// is sent, and the callback takes a `POST`).
+    pub response_mode: ResponseMode,
     /// Issuer template (OIDC).
     pub issuer: Option<Template>,
     /// Discovery URL template; by default the issuer joined with

@@ -297,7 +297,11 @@ impl OidcEngine {
         }
         // The browser forgets its pending sign-ins too (one started in another tab must start
         // again): after sign-out it holds no cookie of the layer's.
-        let cookies = vec![self.sessions.clear_cookie(), self.flow.tx_cookie.clear()];
+        let cookies = vec![
+            self.sessions.clear_cookie(),
+            self.flow.tx_cookie.clear(),
+            self.flow.tx_cookie.form_post().clear(),
+        ];
         let after = format!("{}{}", self.flow.base_url, self.after_logout);
         if wants_json(headers) {
             let mut r = json_response(

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 
 use super::OidcEngine;
+use crate::config::ResponseMode;
 use crate::error::{Error, ErrorCode};
 use crate::provider::ProviderButton;
 use crate::web::{
@@ -29,8 +30,15 @@ impl OidcEngine {
             (Method::GET, ["providers", id, "authorize"]) => {
                 self.authorize(id, &query, &headers).await
             }
-            (Method::GET, ["providers", id, "callback"]) => {
-                self.callback(id, &query, &headers).await
+            (Method::GET, ["providers", id, "callback"]) => match self.response_mode(id) {
+                Some(ResponseMode::FormPost) => method_not_allowed(&headers),
+                _ => {
+                    self.callback(id, &query, &headers, ResponseMode::Query)
+                        .await
+                }
+            },
+            (Method::POST, ["providers", id, "callback"]) => {
+                self.form_post_callback(id, &headers, req.body()).await
             }
             (Method::POST, ["providers", id, "backchannel-logout"]) => {
                 self.backchannel_logout(id, req.body()).await
@@ -72,6 +80,57 @@ impl OidcEngine {
             )
             | (_, ["logout"]) => method_not_allowed(&headers),
             _ => not_found(&headers),
+        }
+    }
+
+    /// The response mode of provider `id`'s spec, if there is such a provider.
+    fn response_mode(&self, id: &str) -> Option<ResponseMode> {
+        self.registry.providers().get(id).map(|s| s.response_mode)
+    }
+
+    /// `POST {prefix}/providers/{id}/callback`: the authorization response of a provider whose
+    /// spec says `response_mode = "form_post"` (Sign in with Apple), in an
+    /// `application/x-www-form-urlencoded` body of at most [`crate::flow::MAX_QUERY_BYTES`]. The
+    /// browser sends it cross-site; the checks are the `GET` callback's. Any other provider
+    /// refuses a `POST` (405), before anything is read or spent.
+    async fn form_post_callback(
+        &self,
+        id: &str,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Response<Bytes> {
+        if self.response_mode(id) != Some(ResponseMode::FormPost) {
+            tracing::debug!(
+                provider = self.registry.label(id),
+                "a POST to the callback of a provider that answers in the query: refused"
+            );
+            return method_not_allowed(headers);
+        }
+        let form_type = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        let form = std::str::from_utf8(body).ok().filter(|_| form_type);
+        match form {
+            Some(form) if form.len() <= crate::flow::MAX_QUERY_BYTES => {
+                self.callback(id, form, headers, ResponseMode::FormPost)
+                    .await
+            }
+            _ => {
+                let e = Error::new(
+                    ErrorCode::InvalidState,
+                    format!(
+                        "provider `{id}`: the form_post callback's body is not a form of at most {} bytes",
+                        crate::flow::MAX_QUERY_BYTES
+                    ),
+                );
+                log_failure(id, &e);
+                self.responses.error(headers, &e, &[])
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 
 use super::OidcEngine;
 use super::routes::log_failure;
+use crate::config::ResponseMode;
 use crate::error::{Error, ErrorCode};
 use crate::flow::VerifiedSignIn;
 use crate::identity::{Policy, Resolution, resolve_user};
@@ -17,19 +18,20 @@ use crate::store::SessionRecord;
 use crate::web::{cookie_header, redirect, wants_json};
 
 impl OidcEngine {
-    /// `GET {prefix}/providers/{id}/callback`, inside its `tower_oidc.callback` span, counted
-    /// and timed.
+    /// `GET {prefix}/providers/{id}/callback` (or its `POST` for a form_post provider, `query`
+    /// then the form body), inside its `tower_oidc.callback` span, counted and timed.
     pub(super) async fn callback(
         &self,
         id: &str,
         query: &str,
         headers: &HeaderMap,
+        mode: ResponseMode,
     ) -> Response<Bytes> {
         let provider = self.registry.label(id);
         let span = tracing::info_span!("tower_oidc.callback", provider);
         let start = Instant::now();
         let (response, outcome) = self
-            .callback_steps(id, query, headers)
+            .callback_steps(id, query, headers, mode)
             .instrument(span)
             .await;
         match outcome {
@@ -47,9 +49,10 @@ impl OidcEngine {
         id: &str,
         query: &str,
         headers: &HeaderMap,
+        mode: ResponseMode,
     ) -> (Response<Bytes>, Result<(), ErrorCode>) {
         let cookie = cookie_header(headers);
-        let verified = match self.flow.callback(id, query, cookie.as_deref()).await {
+        let verified = match self.flow.callback(id, query, cookie.as_deref(), mode).await {
             Ok(v) => v,
             Err(fe) => {
                 // Every failure is logged once, whatever the browser is shown.

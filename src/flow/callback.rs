@@ -4,12 +4,13 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::apple;
 use super::id_token::Expected;
 use super::params::{CallbackParams, code_of_idp_error, loggable};
 use super::token::{Client, Tokens, exchange, get_json, userinfo};
 use super::verify::NonceRule;
 use super::{Flow, FlowError, safe_return_to};
-use crate::config::{AdminRules, EmailTrust, Protocol};
+use crate::config::{AdminRules, EmailTrust, Protocol, ResponseMode};
 use crate::error::{Error, ErrorCode};
 use crate::identity::Profile;
 use crate::provider::http::Endpoint;
@@ -55,11 +56,14 @@ impl Flow {
         provider: &str,
         query: &str,
         cookie_header: Option<&str>,
+        mode: ResponseMode,
     ) -> Result<VerifiedSignIn, FlowError> {
+        // `query` is the form body of a form_post response: the same encoding.
         let params = CallbackParams::parse(query)?;
+        let jar = self.tx_jar(mode);
         // 1. The transaction: bound to this browser (the encrypted cookie), this provider, and
         //    used once. Without a matching one nothing else happens — no token request.
-        let Some(mut pending) = self.tx_cookie.read_unique(&self.key, cookie_header) else {
+        let Some(mut pending) = jar.read_unique(&self.key, cookie_header) else {
             return Err(FlowError {
                 error: Error::new(
                     ErrorCode::InvalidState,
@@ -67,7 +71,7 @@ impl Flow {
                         "provider `{provider}`: the request carries more than one login transaction cookie (one was planted: cookie tossing)"
                     ),
                 ),
-                cookies: vec![self.tx_cookie.clear()],
+                cookies: vec![jar.clear()],
             });
         };
         let state = params.state.as_deref().unwrap_or("");
@@ -81,7 +85,7 @@ impl Flow {
                 .into());
             }
         };
-        let cookies = vec![self.tx_cookie.write(&self.key, &pending)];
+        let cookies = vec![jar.write(&self.key, &pending)];
         let fail = |e: Error| FlowError {
             error: e,
             cookies: cookies.clone(),
@@ -122,6 +126,16 @@ impl Flow {
             .map_err(fail)?;
         let active = self.registry.active(&st).await.map_err(fail)?;
         let resolved = active.resolved.clone();
+        // A response in another mode than the one asked for (a form POST for a query provider,
+        // or the reverse) is not the provider's answer to this sign-in.
+        if resolved.spec.response_mode != mode {
+            return Err(fail(Error::new(
+                ErrorCode::InvalidState,
+                format!(
+                    "provider `{provider}`: the authorization response came in response mode {mode:?}, not the provider's"
+                ),
+            )));
+        }
 
         // 2. RFC 9207: an `iss` in the response must name our issuer; a provider that advertises
         //    it must send it.
@@ -251,6 +265,9 @@ impl Flow {
                     for (k, v) in id_claims {
                         claims.insert(k.clone(), v.clone());
                     }
+                    if apple::is_apple(&resolved.spec) {
+                        apple::normalize_claims(&mut claims);
+                    }
                 }
                 facts = sign_in_facts(&verified.claims);
                 check_max_age(
@@ -316,6 +333,14 @@ impl Flow {
 
         // 7. Who this is.
         let mut profile = Profile::from_claims(&claims, &resolved.spec.claims).map_err(fail)?;
+        // Sign in with Apple's `user` field: unsigned, so only a display name, and only once the
+        // ID token proved who this is.
+        if mode == ResponseMode::FormPost
+            && verified_subject.is_some()
+            && let Some(user) = apple::user_field(query)
+        {
+            apple::apply_user_field(&mut profile, &user);
+        }
         if let Some(sub) = verified_subject {
             profile.subject = sub;
         }

@@ -197,6 +197,12 @@ impl ClientKey {
             "iat": now,
             "exp": now + ASSERTION_LIFETIME_SECS,
         });
+        self.sign_jwt(&header, &claims)
+    }
+
+    /// A compact JWS of `claims` under `header` (which names this key's algorithm), signed with
+    /// this key: the client assertions above, and Sign in with Apple's client secret.
+    pub(crate) fn sign_jwt(&self, header: &Value, claims: &Value) -> Result<String, String> {
         let input = format!(
             "{}.{}",
             b64(header.to_string().as_bytes()),

@@ -18,6 +18,7 @@ pub use options::LoginOptions;
 pub use params::{CallbackParams, MAX_QUERY_BYTES};
 pub(crate) use refresh::{Original, Refreshed, Verified};
 pub(crate) use revoke::ToRevoke;
+pub mod apple;
 mod bearer;
 mod client_key;
 mod id_token;
@@ -43,7 +44,7 @@ pub use verify::{MAX_HEADER_BYTES, MAX_ID_TOKEN_BYTES, VerifiedIdToken};
 use transaction::Transaction;
 pub(crate) use transaction::TxCookie;
 
-use crate::config::Pkce;
+use crate::config::{Pkce, ResponseMode};
 use crate::error::Error;
 use crate::provider::Registry;
 use crate::store::SessionStore;
@@ -152,6 +153,7 @@ impl Flow {
         };
         let now = unix_now();
         let oidc = active.resolved.spec.protocol == crate::config::Protocol::Oidc;
+        let form_post = active.resolved.spec.response_mode == ResponseMode::FormPost;
         let tx = Transaction {
             id: random_b64(16),
             provider: provider.to_owned(),
@@ -199,13 +201,17 @@ impl Flow {
             if let Some(hint) = &opts.login_hint {
                 q.append_pair("login_hint", hint);
             }
+            if form_post {
+                q.append_pair("response_mode", "form_post");
+            }
         }
         if let Some(par) = &active.par {
             url = self.pushed(provider, &active, par, url).await?;
         }
-        let mut pending = self.tx_cookie.read(&self.key, cookie_header);
+        let jar = self.tx_jar(active.resolved.spec.response_mode);
+        let mut pending = jar.read(&self.key, cookie_header);
         pending.push(tx, now);
-        let cookie = self.tx_cookie.write(&self.key, &pending);
+        let cookie = jar.write(&self.key, &pending);
         tracing::debug!(provider, "sign-in started");
         Ok(Redirect {
             location: url.to_string(),
@@ -229,6 +235,15 @@ impl Flow {
         scope
     }
 
+    /// The transaction cookie of sign-ins whose response comes back in `mode`: the `Lax` one,
+    /// or for `form_post` the cross-site one ([`TxCookie::form_post`]).
+    pub(crate) fn tx_jar(&self, mode: ResponseMode) -> TxCookie {
+        match mode {
+            ResponseMode::Query => self.tx_cookie.clone(),
+            ResponseMode::FormPost => self.tx_cookie.form_post(),
+        }
+    }
+
     pub(crate) fn now(&self) -> SystemTime {
         SystemTime::now()
     }
@@ -249,5 +264,6 @@ pub(crate) fn tx_cookie(secure: bool, prefix: &str, ttl: Duration) -> TxCookie {
         path,
         secure,
         max_age_secs: ttl.as_secs() as i64,
+        cross_site: false,
     }
 }

@@ -1,5 +1,7 @@
 //! The token exchange and the userinfo call.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use crate::config::{AssertionAud, Secret, TokenAuth};
@@ -67,7 +69,8 @@ pub(crate) struct Client<'a> {
     pub token_url: &'a str,
     pub auth: TokenAuth,
     pub client_id: &'a str,
-    pub client_secret: Option<&'a Secret>,
+    /// The secret sent: the settings' own, or (Sign in with Apple) a JWT signed from them.
+    pub client_secret: Option<Cow<'a, Secret>>,
     /// `private_key_jwt`: the signed client assertion of this request.
     pub assertion: Option<String>,
 }
@@ -80,7 +83,7 @@ impl<'a> Client<'a> {
             token_url: &active.token,
             auth: active.resolved.spec.token_auth,
             client_id: &active.resolved.client_id,
-            client_secret: active.resolved.client_secret.as_ref(),
+            client_secret: active.resolved.client_secret.as_ref().map(Cow::Borrowed),
             assertion: None,
         }
     }
@@ -116,6 +119,11 @@ impl<'a> Client<'a> {
                 .map_err(|e| Error::new(ErrorCode::Internal, e))?;
             c.assertion = Some(a);
         }
+        if c.auth == TokenAuth::AppleClientSecretJwt {
+            let s =
+                super::apple::client_secret(provider, &active.resolved, crate::util::unix_now())?;
+            c.client_secret = Some(Cow::Owned(s));
+        }
         Ok(c)
     }
 }
@@ -133,9 +141,14 @@ impl<'a> Client<'a> {
             form.push(("client_assertion", a));
             return None;
         }
-        match (self.auth, self.client_secret) {
+        match (self.auth, self.client_secret.as_deref()) {
             (TokenAuth::ClientSecretBasic, Some(s)) => Some((self.client_id, s)),
-            (TokenAuth::ClientSecretPost | TokenAuth::PrivateKeyJwt, Some(s)) => {
+            (
+                TokenAuth::ClientSecretPost
+                | TokenAuth::PrivateKeyJwt
+                | TokenAuth::AppleClientSecretJwt,
+                Some(s),
+            ) => {
                 form.push(("client_id", self.client_id));
                 form.push(("client_secret", s.expose()));
                 None

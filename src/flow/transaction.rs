@@ -78,9 +78,34 @@ pub(crate) struct TxCookie {
     pub path: String,
     pub secure: bool,
     pub max_age_secs: i64,
+    /// `SameSite=None` (with `Secure`) instead of `Lax`: the cookie of form_post sign-ins,
+    /// whose callback is a cross-site `POST` (see [`TxCookie::form_post`]).
+    pub cross_site: bool,
 }
 
 impl TxCookie {
+    /// The cookie of sign-ins whose response comes back as a form `POST` (Sign in with Apple):
+    /// the provider's page POSTs cross-site to the callback, and a browser sends a `SameSite=Lax`
+    /// cookie with a cross-site top-level `GET` only. So these transactions live in a cookie of
+    /// their own, `SameSite=None; Secure` on https (its name `__Host-` too), while every other
+    /// sign-in keeps the `Lax` one. The trade-off: this cookie goes with any cross-site request
+    /// to the callback path, which is what the callback needs, and all it can do there is what
+    /// the form_post callback does (state, nonce, PKCE and single use are checked as always);
+    /// it carries no session. On http (loopback development) `SameSite=None` would need
+    /// `Secure`, which browsers then refuse: it stays `Lax`, and a provider on the same
+    /// loopback host is same-site anyway.
+    pub fn form_post(&self) -> TxCookie {
+        TxCookie {
+            name: if self.secure {
+                "__Host-tower_oidc_tx_post"
+            } else {
+                "tower_oidc_tx_post"
+            },
+            cross_site: self.secure,
+            ..self.clone()
+        }
+    }
+
     /// Reads and decrypts the pending transactions from a `Cookie` header value. A missing,
     /// tampered, truncated, oversized or undecodable cookie is "no pending sign-ins".
     pub fn read(&self, key: &Key, cookie_header: Option<&str>) -> Pending {
@@ -153,7 +178,11 @@ impl TxCookie {
         let mut c = Cookie::new(self.name, value);
         c.set_path(self.path.clone());
         c.set_http_only(true);
-        c.set_same_site(SameSite::Lax);
+        c.set_same_site(if self.cross_site {
+            SameSite::None
+        } else {
+            SameSite::Lax
+        });
         c.set_secure(self.secure);
         c.set_max_age(cookie::time::Duration::seconds(self.max_age_secs));
         c
@@ -184,7 +213,37 @@ mod tests {
             path: "/api/auth/providers/".into(),
             secure: false,
             max_age_secs: 600,
+            cross_site: false,
         }
+    }
+
+    #[test]
+    fn form_post_transactions_have_a_cookie_of_their_own() {
+        let key = Key::generate();
+        let https = TxCookie {
+            name: "__Host-tower_oidc_tx",
+            path: "/".into(),
+            secure: true,
+            ..jar()
+        };
+        let post = https.form_post();
+        let mut p = Pending::default();
+        p.push(tx("s1", 100), 0);
+        let set = post.write(&key, &p);
+        assert!(set.starts_with("__Host-tower_oidc_tx_post="), "{set}");
+        assert!(
+            set.contains("SameSite=None") && set.contains("Secure"),
+            "{set}"
+        );
+        assert!(https.write(&key, &p).contains("SameSite=Lax"));
+        // On http it stays Lax (SameSite=None without Secure is refused by browsers).
+        let plain = jar().form_post().write(&key, &p);
+        assert!(plain.starts_with("tower_oidc_tx_post=") && plain.contains("SameSite=Lax"));
+        // One jar does not read the other's cookie.
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        let header = format!("__Host-tower_oidc_tx_post={value}");
+        assert_eq!(post.read(&key, Some(&header)), p);
+        assert_eq!(https.read(&key, Some(&header)), Pending::default());
     }
 
     #[test]

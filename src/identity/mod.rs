@@ -167,11 +167,29 @@ pub enum Resolution {
 
 /// The profile fields a sign-in writes onto the user: the only place they are copied from a
 /// [`Profile`] (a new user gets the same ones, see [`new_user_of`]).
-fn update_of(profile: &Profile, is_admin: Option<bool>) -> UserUpdate {
+///
+/// A profile that names nobody (no `name`, `given_name` or `family_name`) keeps the `stored`
+/// user's three: Sign in with Apple sends the name with the first authorization only, and a
+/// later sign-in must not blank it. A profile with any of them replaces all three.
+fn update_of(profile: &Profile, is_admin: Option<bool>, stored: Option<&User>) -> UserUpdate {
+    let (name, given_name, family_name) = match stored {
+        Some(u)
+            if profile.name.is_none()
+                && profile.given_name.is_none()
+                && profile.family_name.is_none() =>
+        {
+            (u.name.clone(), u.given_name.clone(), u.family_name.clone())
+        }
+        _ => (
+            profile.name.clone(),
+            profile.given_name.clone(),
+            profile.family_name.clone(),
+        ),
+    };
     UserUpdate {
-        name: profile.name.clone(),
-        given_name: profile.given_name.clone(),
-        family_name: profile.family_name.clone(),
+        name,
+        given_name,
+        family_name,
         picture: profile.picture.clone(),
         username: profile.username.clone(),
         groups: profile.groups.clone(),
@@ -181,7 +199,7 @@ fn update_of(profile: &Profile, is_admin: Option<bool>) -> UserUpdate {
 
 /// The account a first sign-in creates: the profile fields of [`update_of`], and the email.
 fn new_user_of(profile: &Profile, is_admin: bool) -> NewUser {
-    let fields = update_of(profile, None);
+    let fields = update_of(profile, None, None);
     NewUser {
         email: profile.email.clone(),
         email_verified: profile.email_verified,
@@ -207,7 +225,9 @@ pub async fn refresh_user(
 ) -> Result<User, Error> {
     let admin = admin_decision(admin_rules, profile);
     let before = users.get(user).await?;
-    let after = users.update(user, update_of(profile, admin)).await?;
+    let after = users
+        .update(user, update_of(profile, admin, before.as_ref()))
+        .await?;
     if let Some(before) = before {
         audit_admin_change(provider, &after, before.is_admin, "token refresh");
     }
@@ -226,7 +246,9 @@ pub async fn resolve_user(
     // create the user, and then this one finds it.
     for _ in 0..2 {
         if let Some(old) = users.find_by_identity(identity).await? {
-            let u = users.update(&old.id, update_of(profile, admin)).await?;
+            let u = users
+                .update(&old.id, update_of(profile, admin, Some(&old)))
+                .await?;
             audit_admin_change(&identity.provider, &u, old.is_admin, "sign-in");
             return Ok((u, Resolution::Existing));
         }
@@ -238,7 +260,7 @@ pub async fn resolve_user(
             // the two lookups above: it is this user's own account, not one to link onto.
             if linked.contains(identity) {
                 let u = users
-                    .update(&existing.id, update_of(profile, admin))
+                    .update(&existing.id, update_of(profile, admin, Some(&existing)))
                     .await?;
                 audit_admin_change(&identity.provider, &u, existing.is_admin, "sign-in");
                 return Ok((u, Resolution::Existing));
@@ -282,7 +304,7 @@ pub async fn resolve_user(
                 Err(e) => return Err(e.into()),
             }
             let u = users
-                .update(&existing.id, update_of(profile, admin))
+                .update(&existing.id, update_of(profile, admin, Some(&existing)))
                 .await?;
             audit_admin_change(&identity.provider, &u, existing.is_admin, "sign-in");
             return Ok((u, Resolution::Linked));

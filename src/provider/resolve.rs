@@ -214,6 +214,12 @@ impl ResolvedProvider {
         Ok(p)
     }
 
+    /// A template parameter's value: the admin's setting, else the spec's default (e.g. Sign in
+    /// with Apple's `team_id` and `key_id`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
     /// Sets the issuer (known from settings, or learned) and renders the templates that depend
     /// on it.
     pub(crate) fn set_issuer(&mut self, issuer: Option<String>) {

@@ -65,6 +65,10 @@ pub(crate) fn svg(name: Option<&str>) -> &'static str {
         Some("FaUserShield") => svg!(
             r##"<path fill="#1976d2" d="M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5z"/><circle cx="12" cy="9.5" r="2.6" fill="#fff"/><path fill="#fff" d="M7.5 16.5c.6-2.3 2.4-3.6 4.5-3.6s3.9 1.3 4.5 3.6c-1.2 1.3-2.7 2.2-4.5 2.8-1.8-.6-3.3-1.5-4.5-2.8z"/>"##
         ),
+        // Apple: a monochrome apple, in the text colour (Apple's marks are black or white).
+        Some("FaApple") => svg!(
+            r##"<path fill="currentColor" d="M16.4 12.6c0-2.3 1.9-3.4 2-3.5-1.1-1.6-2.8-1.8-3.4-1.8-1.4-.2-2.8.8-3.5.8-.7 0-1.8-.8-3-.8-1.6 0-3 .9-3.8 2.3-1.6 2.8-.4 7 1.2 9.2.8 1.1 1.7 2.3 2.9 2.3 1.1 0 1.6-.7 3-.7s1.8.7 3 .7c1.2 0 2-1.1 2.8-2.2.9-1.3 1.2-2.5 1.3-2.6-.1 0-2.5-1-2.5-3.7zM14.1 5.8c.6-.8 1.1-1.8 1-2.8-.9 0-2 .6-2.7 1.4-.6.7-1.1 1.7-1 2.7 1 .1 2-.5 2.7-1.3z"/>"##
+        ),
         // Generic OpenID Connect.
         Some("FaOpenid") => svg!(
             r##"<path fill="#f78c40" d="M11 3.5 14 2v19l-3 1.5z"/><path fill="none" stroke="currentColor" stroke-width="1.8" d="M10 8.3C5.6 9 3 11 3 13.5c0 2.9 3.6 5.3 8 5.8m4.5-11c2 .3 3.7.9 5 1.8l-1.2-2.6m1.2 2.6-2.8.6"/>"##

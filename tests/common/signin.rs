@@ -63,7 +63,45 @@ pub async fn authorize_as_api(app: &App, query: &str) -> reqwest::Response {
 pub async fn to_callback(c: &reqwest::Client, authorize: &reqwest::Response) -> String {
     let to_idp = location(authorize).expect("the authorize answer redirects");
     let r = c.get(&to_idp).send().await.unwrap();
-    location(&r).expect("the provider redirects back")
+    provider_answer(r).await
+}
+
+/// Marks a callback "URL" whose query is really a form_post body (Sign in with Apple): the
+/// provider's page POSTs it, and [`finish_in`] does the same.
+pub const FORM_POST: &str = "#form_post";
+
+/// Where the provider's answer sends the browser: its redirect's `Location`, or for a
+/// form_post page (an auto-submitting form) `{action}?{fields}` + [`FORM_POST`].
+pub async fn provider_answer(r: reqwest::Response) -> String {
+    if let Some(l) = location(&r) {
+        return l;
+    }
+    let status = r.status();
+    let html = r.text().await.unwrap();
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let attr = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        Some(unescape(&tag[start..start + tag[start..].find('"')?]))
+    };
+    let form = html
+        .split("<form")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the provider answered {status} without a redirect: {html}"));
+    let action = attr(form, "action").expect("the form_post form has an action");
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for input in form.split("<input").skip(1) {
+        q.append_pair(
+            &attr(input, "name").unwrap(),
+            &attr(input, "value").unwrap(),
+        );
+    }
+    format!("{action}?{}{FORM_POST}", q.finish())
 }
 
 /// Starts a sign-in in browser `c` and follows the provider's redirect; returns the callback URL
@@ -73,8 +111,7 @@ pub async fn start_in(app: &App, c: &reqwest::Client, query: &str) -> (String, S
     assert_eq!(r.status(), 302, "authorize: {:?}", r.text().await);
     let to_idp = location(&r).unwrap();
     let r = c.get(&to_idp).send().await.unwrap();
-    assert_eq!(r.status(), 302, "fake authorize answered {}", r.status());
-    (location(&r).unwrap(), to_idp)
+    (provider_answer(r).await, to_idp)
 }
 
 /// [`start_in`] with the app's own browser.
@@ -84,7 +121,18 @@ pub async fn start(app: &App, query: &str) -> (String, String) {
 
 /// Visits a callback URL in browser `c`.
 pub async fn finish_in(c: &reqwest::Client, callback_url: &str) -> Outcome {
-    let r = c.get(callback_url).send().await.unwrap();
+    let r = match callback_url.strip_suffix(FORM_POST) {
+        Some(u) => {
+            let (to, form) = u.split_once('?').unwrap_or((u, ""));
+            c.post(to)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.to_owned())
+                .send()
+                .await
+                .unwrap()
+        }
+        None => c.get(callback_url).send().await.unwrap(),
+    };
     Outcome {
         status: r.status().as_u16(),
         location: location(&r),

@@ -25,7 +25,24 @@ pub(super) async fn client(
         );
         return;
     }
-    let Some(secret) = &p.client_secret else {
+    let apple;
+    let secret = if spec.token_auth == TokenAuth::AppleClientSecretJwt {
+        // The .p8 key itself is never sent: the check signs a client secret from it, as a
+        // sign-in does.
+        match crate::flow::apple::client_secret(&spec.id, p, crate::util::unix_now()) {
+            Ok(s) => {
+                apple = s;
+                Some(&apple)
+            }
+            Err(e) => {
+                r.push("client", false, e.detail().to_owned());
+                return;
+            }
+        }
+    } else {
+        p.client_secret.as_ref()
+    };
+    let Some(secret) = secret else {
         r.warn(
             "client",
             "The client credentials were not checked: no client secret is set (Authentik: Protocol Settings → Client Secret, for a Confidential client).",
@@ -39,7 +56,7 @@ pub(super) async fn client(
     ];
     let basic = match spec.token_auth {
         TokenAuth::ClientSecretBasic => Some((p.client_id.as_str(), secret)),
-        TokenAuth::ClientSecretPost => {
+        TokenAuth::ClientSecretPost | TokenAuth::AppleClientSecretJwt => {
             form.push(("client_id", p.client_id.as_str()));
             form.push(("client_secret", secret.expose()));
             None

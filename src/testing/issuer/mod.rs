@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     pub(crate) client_secret: String,
     pub(crate) keys: KeySet,
     pub(crate) state: Mutex<State>,
+    /// Sign in with Apple's client side ([`Preset::apple`]).
+    pub(crate) apple: Option<preset::apple::AppleClient>,
 }
 
 impl Inner {
@@ -148,6 +150,14 @@ impl FakeIssuerBuilder {
             Ok(k) => k,
             Err(e) => panic!("FakeIssuer: embedded test keys are broken: {e}"),
         };
+        let apple = if self.preset.apple {
+            match preset::apple::AppleClient::new() {
+                Ok(a) => Some(a),
+                Err(e) => panic!("FakeIssuer: the Apple test key is broken: {e}"),
+            }
+        } else {
+            None
+        };
         let server = MockServer::start().await;
         let users = if self.users.is_empty() {
             default_users()
@@ -175,6 +185,7 @@ impl FakeIssuerBuilder {
                 refresh: HashMap::new(),
                 log: Vec::new(),
             }),
+            apple,
         });
         Mock::given(wiremock::matchers::any())
             .respond_with(serve::Responder(inner.clone()))
@@ -245,8 +256,15 @@ impl FakeIssuer {
     }
 
     /// What an admin enters to point the built-in provider at this fake: enabled, the URL,
-    /// parameters (Entra's tenant, GitHub's API URL), client id and secret.
+    /// parameters (Entra's tenant, GitHub's API URL), client id and secret (Apple: the `.p8`
+    /// key as the secret, and the parameters `team_id` and `key_id`).
     pub fn settings(&self) -> ProviderSettings {
+        let mut s = self.plain_settings();
+        preset::apple::settings(&self.inner, &mut s);
+        s
+    }
+
+    fn plain_settings(&self) -> ProviderSettings {
         let p = &self.inner.preset;
         ProviderSettings {
             enabled: true,

@@ -1,5 +1,6 @@
 //! [`Preset`]: how one provider lays out its endpoints and shapes its claims.
 
+pub(crate) mod apple;
 mod claims;
 
 use serde_json::Value;
@@ -82,6 +83,8 @@ pub struct Preset {
     pub(crate) params: &'static [(&'static str, &'static str)],
     /// How the provider issues refresh tokens (`None`: it does not, for the code flow).
     pub(crate) refresh: Option<Refresh>,
+    /// Sign in with Apple's ways ([`Preset::apple`]): form_post, the JWT client secret.
+    pub(crate) apple: bool,
 }
 
 /// A provider's refresh tokens.
@@ -152,6 +155,7 @@ impl Preset {
             Self::gitlab(),
             Self::okta(),
             Self::authelia(),
+            Self::apple(),
             Self::generic_oidc(),
         ]
     }
@@ -174,6 +178,7 @@ impl Preset {
             url_path: "",
             params: &[],
             refresh: None,
+            apple: false,
         }
     }
 
@@ -210,6 +215,7 @@ impl Preset {
             params: &[("api", "/api")],
             // A GitHub OAuth app's tokens do not expire and come without a refresh token.
             refresh: None,
+            apple: false,
         }
     }
 
@@ -234,6 +240,7 @@ impl Preset {
             params: &[],
             // Discord issues refresh tokens too (not modelled: its entry is OAuth 2.0 only).
             refresh: None,
+            apple: false,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value, json};
 use wiremock::{Request, Respond, ResponseTemplate};
 
+use super::preset::apple;
 use super::{Ctx, Grant, Inner, TokenStyle};
 use crate::testing::endpoints::{Reply, Req};
 use crate::testing::jwt::{Attacker, Signer, encode};
@@ -23,6 +24,7 @@ enum Route {
     Token,
     Userinfo,
     EndSession,
+    Revoke,
     Extra(usize),
     NotFound,
 }
@@ -51,6 +53,9 @@ impl Route {
         if p.end_session == Some(path) {
             return Route::EndSession;
         }
+        if p.apple && path == apple::REVOKE {
+            return Route::Revoke;
+        }
         if let Some(i) = p.extra.iter().position(|(x, _)| *x == path) {
             return Route::Extra(i);
         }
@@ -65,6 +70,7 @@ impl Route {
             Route::Token => Endpoint::Token,
             Route::Userinfo => Endpoint::Userinfo,
             Route::EndSession => Endpoint::EndSession,
+            Route::Revoke => Endpoint::Revoke,
             Route::Extra(_) => Endpoint::UserApi,
             Route::NotFound => return None,
         })
@@ -91,6 +97,7 @@ impl Respond for Responder {
                 None => Reply::not_found(),
             },
             Route::EndSession => Reply::empty(204),
+            Route::Revoke => apple::revoke(inner, &req),
             Route::NotFound => json_reply(404, &json!({"message": "Not Found"})),
         };
         reply.into_template(None)
@@ -135,6 +142,7 @@ fn discovery(inner: &Inner) -> Reply {
     if let (Some(e), Value::Object(m)) = (p.end_session, &mut d) {
         m.insert("end_session_endpoint".into(), json!(format!("{b}{e}")));
     }
+    apple::discovery(inner, &mut d);
     json_reply(200, &d)
 }
 
@@ -181,8 +189,11 @@ fn authorize(inner: &Inner, req: &Req) -> Reply {
     if inner.preset.is_oidc() && !scopes.iter().any(|s| s == "openid") {
         return oauth_error(400, "invalid_scope", "openid is required");
     }
+    if let Some(refused) = apple::refuse_authorize(inner, req) {
+        return refused;
+    }
     let code = random_alnum(32);
-    {
+    let pk = {
         let mut st = inner.lock();
         let hint = req.q("login_hint");
         let user = hint
@@ -205,6 +216,10 @@ fn authorize(inner: &Inner, req: &Req) -> Reply {
                 challenge,
             },
         );
+        pk
+    };
+    if inner.preset.apple {
+        return apple::form_post(inner, req, redirect_uri, &code, pk);
     }
     let mut loc = match url::Url::parse(redirect_uri) {
         Ok(u) => u,
@@ -280,7 +295,7 @@ fn token(inner: &Inner, req: &Req) -> Reply {
     } else {
         ("invalid_client", "client authentication failed")
     };
-    if id != inner.client_id || secret != inner.client_secret {
+    if !apple::client_ok(inner, &id, &secret) {
         return error(401, c, s);
     }
     if !inner.preset.auth_methods.contains(&method) {
