@@ -20,9 +20,12 @@
 //!   to the provider with `.tls_trust(TlsTrust::web_pki().with_pem(…))` (the web PKI does not
 //!   know it), the fake trusts it for its back-channel deliveries with `.logout_ca_pem(…)`,
 //!   and the browser through an NSS database the test script makes.
+//! - Sign in with Apple: a `FakeIssuer` laid out as Apple on plain http loopback
+//!   (`http://127.0.0.1:PORT`, another site than the app's), whose authorize page POSTs the
+//!   response to the app's callback cross-site (`response_mode=form_post`); user `ada`.
 //! - Out: `$TWO_SITES_DIR/ca.pem` (the CA certificate) and then `$TWO_SITES_DIR/two_sites.json`
-//!   (`app_url`, `idp_url`, `issuer`, `ca_file`), written once both servers listen; the same
-//!   JSON on one stdout line starting `two-sites ready: `.
+//!   (`app_url`, `idp_url`, `issuer`, `ca_file`, `apple_url`), written once both servers listen;
+//!   the same JSON on one stdout line starting `two-sites ready: `.
 //!
 //! Test-harness routes (the browser calls them with `fetch` from an app page):
 //! - `POST /test/backchannel/{username}`: sets the fake's logout URI to the app's back-channel
@@ -52,7 +55,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::server::TlsStream;
 use tower_oidc::config::ProviderSettings;
 use tower_oidc::store::MemoryStore;
-use tower_oidc::testing::{FakeAuthentik, FakeUser, LogoutMethod};
+use tower_oidc::testing::{FakeAuthentik, FakeIssuer, FakeUser, LogoutMethod, Preset};
 use tower_oidc::{Auth, OidcLayer, Providers, Secret, TlsTrust};
 
 const APP_HOST: &str = "app.localtest";
@@ -262,6 +265,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let frontchannel_uri = format!("{app_url}/api/auth/providers/authentik/frontchannel-logout");
     fake.set_logout_uri(&backchannel_uri, LogoutMethod::Backchannel);
 
+    let apple = FakeIssuer::builder(Preset::apple())
+        .user(
+            FakeUser::new("ada")
+                .name("Ada Lovelace")
+                .given_name("Ada")
+                .family_name("Lovelace")
+                .email("ada@example.com")
+                .email_verified(true),
+        )
+        .start()
+        .await;
+
     let settings = ProviderSettings {
         enabled: true,
         url: Some(fake.url()),
@@ -273,6 +288,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let layer = OidcLayer::builder()
         .providers(Providers::builtin())
         .provider("authentik", settings)
+        .provider("apple", apple.settings())
         .store(MemoryStore::new())
         .base_url(&app_url)
         .tls_trust(trust)
@@ -303,6 +319,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         "idp_url": fake.url(),
         "issuer": fake.issuer(),
         "ca_file": ca_file,
+        "apple_url": apple.url(),
     });
     // Written whole under another name, then renamed: a reader never sees half a file.
     let json_file = out_dir.join("two_sites.json");

@@ -12,6 +12,10 @@
 //    front-channel URL in an iframe (a third-party context: Chromium sends no SameSite=Lax cookie
 //    there, and the app needs none, it ends the session by iss and sid); the browser's session
 //    ends.
+// 5. Sign in with Apple (issue 20, item 5): the fake's page on http://127.0.0.1 POSTs the
+//    authorization response cross-site to the app's callback (form_post); its own transaction
+//    cookie (__Host-, SameSite=None) goes with that POST, the browser lands signed in with the
+//    name from the first authorization's `user` field, and keeps it on a later sign-in.
 //
 // Run it through ./two_sites.sh, which builds and starts examples/two_sites.rs and makes the NSS
 // database. Env: APP_URL, IDP_URL, ISSUER (required), CHROMIUM_HOME (the HOME whose
@@ -37,18 +41,21 @@ const trim = (u) => (u || "").replace(/\/+$/, "");
 const APP_URL = trim(process.env.APP_URL);
 const IDP_URL = trim(process.env.IDP_URL);
 const ISSUER = process.env.ISSUER || "";
+const APPLE_URL = trim(process.env.APPLE_URL);
 const CHROMIUM_HOME = process.env.CHROMIUM_HOME || "";
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const SESSION_COOKIE = "__Host-tower_oidc_session";
 const TX_COOKIE = "__Host-tower_oidc_tx";
+const TX_POST_COOKIE = "__Host-tower_oidc_tx_post";
+const APPLE_CALLBACK_PATH = "/api/auth/providers/apple/callback";
 const CALLBACK_PATH = "/api/auth/providers/authentik/callback";
 const FRONTCHANNEL_PATH = "/api/auth/providers/authentik/frontchannel-logout";
 
 const STEP_TIMEOUT_MS = 15_000;
 const WATCHDOG_MS = 100_000;
 
-for (const [name, value] of Object.entries({ APP_URL, IDP_URL, ISSUER, CHROMIUM_HOME })) {
+for (const [name, value] of Object.entries({ APP_URL, IDP_URL, ISSUER, APPLE_URL, CHROMIUM_HOME })) {
   if (!value) {
     console.error(`FAIL: setup: ${name} is not set (run ./two_sites.sh)`);
     process.exit(1);
@@ -366,6 +373,78 @@ TESTS.push(["a front-channel logout iframe on the provider's site ends the brows
     expect(s.status === 401, `GET /api/auth/session after front-channel logout: ${s.status} ${s.body}`);
     await page.goto(`${APP_URL}/`);
     await expectLoginPage("reloading / after front-channel logout");
+  });
+}]);
+
+/// Sign in with Apple from the app's authorize route; returns the callback request (the fake's
+/// cross-site form POST) and the transaction cookie as the browser held it meanwhile.
+async function appleSignIn() {
+  let callback;
+  const seen = (r) => {
+    if (r.url().startsWith(APP_URL + APPLE_CALLBACK_PATH)) callback = r;
+  };
+  page.on("request", seen);
+  let tx;
+  try {
+    // The fake's page submits itself at once; the cookie is read from the authorize answer.
+    const authorized = page.waitForResponse((r) => r.url().startsWith(`${APP_URL}/api/auth/providers/apple/authorize`));
+    await page.goto(`${APP_URL}/api/auth/providers/apple/authorize?return_to=/`, { waitUntil: "commit" });
+    const res = await authorized;
+    const set = (await res.headerValue("set-cookie")) || "";
+    tx = set.split("\n").find((c) => c.startsWith(`${TX_POST_COOKIE}=`));
+    await page.waitForURL((u) => u.origin === APP_URL && u.pathname === "/").catch(() => {});
+  } finally {
+    page.off("request", seen);
+  }
+  expect(callback, `the browser never requested ${APP_URL}${APPLE_CALLBACK_PATH}; it is at ${page.url()}`);
+  return { callback, tx };
+}
+
+TESTS.push(["Sign in with Apple: the form_post callback is a cross-site POST that lands signed in", async () => {
+  await step("signed out first", async () => {
+    await page.goto(`${APP_URL}/`);
+    if (await page.locator("#sign-out").count()) await page.locator("#sign-out").click();
+    await expectLoginPage("before signing in with Apple");
+  });
+  let callback;
+  let tx;
+  await step("authorize at the fake Apple, whose page POSTs back to the app", async () => {
+    ({ callback, tx } = await appleSignIn());
+  });
+  await step("the callback was a cross-site POST carrying the SameSite=None transaction cookie", async () => {
+    expect(
+      tx && /;\s*SameSite=None/i.test(tx) && /;\s*Secure/i.test(tx) && /;\s*HttpOnly/i.test(tx),
+      `the authorize answer set ${JSON.stringify(tx)}; expected ${TX_POST_COOKIE} with SameSite=None; Secure; HttpOnly`,
+    );
+    expect(callback.method() === "POST", `the callback was a ${callback.method()}`);
+    const headers = await callback.allHeaders();
+    expect(
+      headers["sec-fetch-site"] === "cross-site",
+      `the callback's Sec-Fetch-Site is ${JSON.stringify(headers["sec-fetch-site"])}, expected "cross-site"`,
+    );
+    const names = await cookieNames(callback);
+    expect(names.includes(TX_POST_COOKIE), `the POST carried [${names}], not ${TX_POST_COOKIE}`);
+    expect(!names.includes(SESSION_COOKIE), `a SameSite=Lax session cookie went with a cross-site POST`);
+  });
+  await step("signed in with the name of the first authorization's user field", async () => {
+    await expectAt(APP_URL, "/", "after the form_post callback");
+    const name = await page.locator("#user-name").innerText().catch(async () => {
+      throw new Check(`back at ${page.url()} but not signed in; the page says: ${await pageText()}`);
+    });
+    expect(name.trim() === "Ada Lovelace", `the home page greets ${JSON.stringify(name)}`);
+    const jar = await appCookies();
+    expect(jar[SESSION_COOKIE], `no ${SESSION_COOKIE}; the app's cookies: [${Object.keys(jar)}]`);
+    expect(!jar[TX_POST_COOKIE], `${TX_POST_COOKIE} is still there after the callback consumed it`);
+  });
+  await step("signed out and in again (no user field now): the name is kept", async () => {
+    await page.locator("#sign-out").click();
+    await expectLoginPage("after signing out");
+    const again = await appleSignIn();
+    const body = again.callback.postData() || "";
+    expect(!/(^|&)user=/.test(body), `the second authorization sent a user field: ${body}`);
+    await expectAt(APP_URL, "/", "after the second form_post callback");
+    const name = await page.locator("#user-name").innerText();
+    expect(name.trim() === "Ada Lovelace", `the second sign-in greets ${JSON.stringify(name)}`);
   });
 }]);
 

@@ -2,7 +2,8 @@
 # The two-site HTTPS browser test (issue #19, "Real deployments", item 4), as run.sh calls it.
 #
 # Builds examples/two_sites.rs and starts it: the app at https://app.localtest:PORT, a fake
-# Authentik at https://idp.localtest:PORT, signed by a CA the example makes afresh. Then runs
+# Authentik at https://idp.localtest:PORT, signed by a CA the example makes afresh, and a fake
+# Sign in with Apple at http://127.0.0.1:PORT (another site: its form POST is cross-site). Then runs
 # two_sites.mjs in headless Chromium, and always stops the app. Ends with two_sites.mjs's
 # `N passed, 0 failed` on success; exits non-zero otherwise.
 #
@@ -67,10 +68,10 @@ for _ in $(seq 1 150); do # 15 s
   sleep 0.1
 done
 [ -f "$ready_file" ] || { show_log; fail "two_sites was not ready within 15 s"; }
-read -r app_url idp_url issuer ca_file < <(node -e '
+read -r app_url idp_url issuer ca_file apple_url < <(node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log([r.app_url, r.idp_url, r.issuer, r.ca_file].join(" "));' "$ready_file")
-echo "app at $app_url, fake Authentik at $idp_url"
+  console.log([r.app_url, r.idp_url, r.issuer, r.ca_file, r.apple_url].join(" "));' "$ready_file")
+echo "app at $app_url, fake Authentik at $idp_url, fake Apple at $apple_url"
 
 # --- the browser's trust: the CA in an NSS database under a HOME of its own ---------------------
 home="$work/home"
@@ -80,6 +81,6 @@ certutil -N -d "sql:$nssdb" --empty-password
 certutil -A -d "sql:$nssdb" -n "tower-oidc two-sites test CA" -t "C,," -i "$ca_file"
 
 # --- the tests ---------------------------------------------------------------------------------
-run_node_tests two_sites.mjs APP_URL="$app_url" IDP_URL="$idp_url" ISSUER="$issuer" CHROMIUM_HOME="$home"
+run_node_tests two_sites.mjs APP_URL="$app_url" IDP_URL="$idp_url" ISSUER="$issuer" APPLE_URL="$apple_url" CHROMIUM_HOME="$home"
 echo "took $(($(date +%s) - t_start)) s in all"
 echo "$summary"
