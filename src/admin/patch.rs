@@ -12,7 +12,7 @@ use crate::config::{
 };
 
 /// Names of the settings fields the API accepts.
-const EDITABLE: [&str; 15] = [
+const EDITABLE: [&str; 16] = [
     "enabled",
     "url",
     "internal_url",
@@ -27,6 +27,7 @@ const EDITABLE: [&str; 15] = [
     "email_trust",
     "admin_rules",
     "params",
+    "allowed_tenants",
     "id",
 ];
 
@@ -167,6 +168,8 @@ pub(super) fn apply_patch(
             }
             "admin_rules" => s.admin_rules = admin_rules_of(v)?,
             "params" => s.params = params_of(v)?,
+            "allowed_tenants" if v.is_null() => s.allowed_tenants = Vec::new(),
+            "allowed_tenants" => s.allowed_tenants = string_list(field, v)?,
             _ => {}
         }
         if field_changed(&before, s, field) && !changed.contains(&field) {
@@ -200,6 +203,7 @@ fn field_changed(a: &ProviderSettings, b: &ProviderSettings, field: &str) -> boo
         "email_trust" => a.email_trust != b.email_trust,
         "admin_rules" => a.admin_rules != b.admin_rules,
         "params" => a.params != b.params,
+        "allowed_tenants" => a.allowed_tenants != b.allowed_tenants,
         _ => false,
     }
 }

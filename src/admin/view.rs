@@ -56,6 +56,7 @@ impl AdminApi {
             "email_trust": trust_name(s.email_trust.unwrap_or(spec.email_trust)),
             "admin_rules": {"groups": s.admin_rules.groups, "email_domains": s.admin_rules.email_domains},
             "params": s.params,
+            "allowed_tenants": s.allowed_tenants,
             "redirect_uri": self.redirect_uri(&spec.id),
             "backchannel_logout_uri": self.logout_uri(&spec.id, "backchannel-logout"),
             "frontchannel_logout_uri": self.logout_uri(&spec.id, "frontchannel-logout"),
@@ -74,6 +75,7 @@ impl AdminApi {
                 "email_trust": set_or("email_trust", s.email_trust.is_some(), Some(spec_origin)),
                 "admin_rules": set_or("admin_rules", !s.admin_rules.is_empty(), None),
                 "params": set_or("params", !s.params.is_empty(), None),
+                "allowed_tenants": set_or("allowed_tenants", !s.allowed_tenants.is_empty(), None),
             },
         })
     }

@@ -46,8 +46,8 @@ pub use error::{ConfigError, ConfigErrors};
 pub(crate) use load::read_capped;
 pub use registry::{ENV_SEEDABLE_FIELDS, Origin, Providers, SeedSource};
 pub use rules::{
-    MAX_SORT_ORDER, MIN_SORT_ORDER, SettingsError, check_internal_url, check_scopes,
-    check_settings_url, is_valid_slug, settings_errors,
+    MAX_ALLOWED_TENANTS, MAX_SORT_ORDER, MIN_SORT_ORDER, SettingsError, check_internal_url,
+    check_scopes, check_settings_url, is_valid_slug, is_valid_tenant, settings_errors,
 };
 #[cfg(feature = "schema")]
 #[cfg_attr(docsrs, doc(cfg(feature = "schema")))]
@@ -55,7 +55,7 @@ pub use schema::{json_schema, json_schema_string};
 pub use settings::{AdminRules, ProviderSettings, Secret};
 pub use spec::{
     AssertionAud, Bearer, ClaimMap, ClaimPath, ClaimRule, ClaimSource, ClaimTemplate, EmailTrust,
-    Fetch, PathSegment, Pkce, Protocol, ProviderSpec, ResponseMode, TokenAuth,
+    Fetch, MultiTenant, PathSegment, Pkce, Protocol, ProviderSpec, ResponseMode, TokenAuth,
 };
 pub use template::{Template, TemplateError};
 pub use validate::{check_url, is_loopback, is_valid_provider_id};

@@ -133,6 +133,45 @@ pub(crate) struct RawSpec {
     /// access tokens as `Authorization: Bearer` (API clients). The table, even empty, turns it
     /// on; without it bearer tokens are ignored.
     pub bearer: Option<RawBearer>,
+    /// `[providers.<id>.multi_tenant]`: the issuer is templated by a claim of the ID token
+    /// when the admin's tenant parameter is one of `values` (Microsoft Entra ID's `common`,
+    /// `organizations` and `consumers`). Without it the issuer is always the rendered template.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(example = serde_json::json!({"param": "tenant", "values": ["common", "organizations"], "claim": "tid", "placeholder": "tenantid"}))
+    )]
+    pub multi_tenant: Option<RawMultiTenant>,
+}
+
+/// `[providers.<id>.multi_tenant]`: one issuer per tenant, named by a claim of the token.
+///
+/// When the settings' `params.<param>` is one of `values`, the discovery document's issuer is
+/// the issuer template with `{<placeholder>}` in place of the tenant; an ID token's issuer is
+/// that template with its `<claim>` (a plain tenant id) in place of the placeholder, compared
+/// verbatim with its `iss`, and the tenant must be on the settings' `allowed_tenants`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "MultiTenant"))]
+pub(crate) struct RawMultiTenant {
+    /// The issuer template's parameter that names the tenant (Entra ID: `tenant`).
+    #[cfg_attr(feature = "schema", schemars(with = "String", example = &"tenant"))]
+    pub param: S,
+    /// The values of that parameter that mean "users of any tenant" (Entra ID: `common`,
+    /// `organizations`, `consumers`); any other value is a single tenant. Plain names, not
+    /// empty.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Vec<String>", example = ["common", "organizations", "consumers"])
+    )]
+    pub values: Spanned<Vec<String>>,
+    /// The ID token claim that names the user's tenant (Entra ID: `tid`).
+    #[cfg_attr(feature = "schema", schemars(with = "String", example = &"tid"))]
+    pub claim: S,
+    /// The placeholder the discovery document's issuer carries instead of a tenant, without
+    /// braces (Entra ID: `tenantid`, for `https://login.microsoftonline.com/{tenantid}/v2.0`).
+    #[cfg_attr(feature = "schema", schemars(with = "String", example = &"tenantid"))]
+    pub placeholder: S,
 }
 
 /// `[providers.<id>.bearer]`: how the provider's access tokens are accepted.
@@ -267,6 +306,15 @@ pub(crate) struct RawSettings {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(with = "BTreeMap<String, String>"))]
     pub params: BTreeMap<String, S>,
+    /// The tenants whose users may sign in when the provider's tenant parameter means any
+    /// tenant (`[providers.<id>.multi_tenant]`, Entra ID's `common` or `organizations`): tenant
+    /// ids such as `72f988bf-86f1-41af-91ab-2d7cd011db47`. Empty or absent: every sign-in of
+    /// such a provider is refused.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(with = "Option<Vec<String>>", example = ["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+    )]
+    pub allowed_tenants: Option<Spanned<Vec<String>>>,
     /// `[settings.<id>.admin]`: who becomes an app administrator at sign-in.
     pub admin: Option<RawAdmin>,
 }
@@ -345,6 +393,9 @@ impl RawSpec {
         );
         self.params.extend(over.params);
         self.fetch.extend(over.fetch);
+        if over.multi_tenant.is_some() {
+            self.multi_tenant = over.multi_tenant;
+        }
         match (&mut self.bearer, over.bearer) {
             (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,

@@ -16,7 +16,9 @@ use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use super::raw::{RawAdmin, RawBearer, RawClaims, RawFile, RawSettings, RawSpec, S};
+use super::raw::{
+    RawAdmin, RawBearer, RawClaims, RawFile, RawMultiTenant, RawSettings, RawSpec, S,
+};
 
 /// An error found while reading the TOML tree: where (a byte span of the text, if known), the
 /// key path, and the message.
@@ -164,6 +166,7 @@ fn tidy_message(message: &str, path: &str) -> String {
         ("struct RawSpec", "a table"),
         ("struct RawClaims", "a table"),
         ("struct RawBearer", "a table"),
+        ("struct RawMultiTenant", "a table"),
         ("struct RawSettings", "a table"),
         ("struct RawAdmin", "a table"),
         ("expected i32", "expected an integer"),
@@ -269,6 +272,7 @@ pub(crate) fn read_document(doc: DeTable<'_>) -> (RawFile, Vec<RawError>) {
                 let nested = [
                     ("claims", fields_of::<RawClaims>()),
                     ("bearer", fields_of::<RawBearer>()),
+                    ("multi_tenant", fields_of::<RawMultiTenant>()),
                 ];
                 match read_table::<RawSpec>(id_span, v, &path, &nested, &mut errs) {
                     Some(spec) => {

@@ -12,8 +12,8 @@ use super::read;
 use super::registry::Entry;
 use super::rules::settings_errors;
 use super::{
-    AdminRules, Bearer, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, Pkce, Protocol,
-    ProviderSettings, ProviderSpec, Secret, Template, TokenAuth,
+    AdminRules, Bearer, ClaimMap, ClaimRule, ClaimSource, EmailTrust, Fetch, MultiTenant, Pkce,
+    Protocol, ProviderSettings, ProviderSpec, Secret, Template, TokenAuth,
 };
 
 fn source(v: &Option<Spanned<OneOrMany>>, default: &[&str]) -> ClaimSource {
@@ -102,6 +102,23 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
             "an OpenID Connect provider's identity is the ID token's verified `sub`; `subject` cannot be mapped to another claim (remove it, or declare `protocol = \"oauth2\"` for a provider without ID tokens)",
         );
     }
+    // A tenant-templated issuer needs an issuer whose template names the tenant parameter.
+    if let Some(mt) = &raw.multi_tenant {
+        let param = mt.param.get_ref();
+        let in_issuer = raw.issuer.as_ref().is_some_and(|i| {
+            Template::parse(i.get_ref()).is_ok_and(|t| t.vars().any(|v| v == param.as_str()))
+        });
+        if protocol != Protocol::Oidc || !in_issuer {
+            errs.at_pos(
+                &e.file,
+                e.key_pos,
+                &format!("{path}.multi_tenant.param"),
+                format!(
+                    "`multi_tenant` needs an OpenID Connect provider whose `issuer` template contains `{{{param}}}`"
+                ),
+            );
+        }
+    }
     if errs.list.len() > before {
         return None;
     }
@@ -170,6 +187,12 @@ pub(super) fn resolve_spec(id: &str, e: &Entry, errs: &mut Errs<'_>) -> Option<P
                 .unwrap_or_default(),
             typ: b.typ.as_ref().map(|t| t.get_ref().clone()),
             introspection: b.introspection.unwrap_or(false),
+        }),
+        multi_tenant: raw.multi_tenant.as_ref().map(|m| MultiTenant {
+            param: m.param.get_ref().clone(),
+            values: m.values.get_ref().clone(),
+            claim: m.claim.get_ref().clone(),
+            placeholder: m.placeholder.get_ref().clone(),
         }),
     })
 }
@@ -244,6 +267,11 @@ pub(super) fn resolve_settings(
         },
         slug,
         params,
+        allowed_tenants: raw
+            .allowed_tenants
+            .as_ref()
+            .map(|t| t.get_ref().clone())
+            .unwrap_or_default(),
     };
     // The same rules as the admin API's, reported at the value that breaks one (or at the
     // table's id when the value has no position of its own).
@@ -258,6 +286,9 @@ pub(super) fn resolve_settings(
                 "scopes" => raw.scopes.as_ref().map(|v| v.span()),
                 "icon" => raw.icon.as_ref().map(|v| v.span()),
                 "slug" => raw.slug.as_ref().map(|v| v.span()),
+                f if f.starts_with("allowed_tenants") => {
+                    raw.allowed_tenants.as_ref().map(|v| v.span())
+                }
                 _ => None,
             },
         };

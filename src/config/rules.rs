@@ -129,6 +129,21 @@ fn is_param_name(k: &str) -> bool {
         && !matches!(k, "url" | "slug" | "issuer")
 }
 
+/// At most this many tenants on a provider's `allowed_tenants`.
+pub const MAX_ALLOWED_TENANTS: usize = 1000;
+
+/// A tenant id as a token's tenant claim names it and `allowed_tenants` lists it: 1-128
+/// characters of letters, digits, `-`, `_` and `.` (a GUID, or a plain name such as
+/// `contoso.onmicrosoft.com`), never `.` or `..`: nothing that could add a path segment, a
+/// query or a fragment to the issuer it is put into.
+pub fn is_valid_tenant(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && s != "."
+        && s != ".."
+}
+
 /// Every rule `s` breaks, in the order of the fields of a `[settings.<id>]` table. `protocol`
 /// is the provider's (for the `openid` scope), when known.
 pub fn settings_errors(s: &ProviderSettings, protocol: Option<Protocol>) -> Vec<SettingsError> {
@@ -206,6 +221,26 @@ pub fn settings_errors(s: &ProviderSettings, protocol: Option<Protocol>) -> Vec<
             Ok(())
         };
         err(format!("params.{name}"), r);
+    }
+    if s.allowed_tenants.len() > MAX_ALLOWED_TENANTS {
+        err(
+            "allowed_tenants".into(),
+            Err(format!("at most {MAX_ALLOWED_TENANTS} tenants")),
+        );
+    }
+    for (i, t) in s.allowed_tenants.iter().enumerate() {
+        let r = if is_valid_tenant(t) {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{}` is not a tenant id (a GUID or a plain name: letters, digits, `-`, `_` and `.`)",
+                t.chars()
+                    .filter(|c| !c.is_control())
+                    .take(64)
+                    .collect::<String>()
+            ))
+        };
+        err(format!("allowed_tenants[{i}]"), r);
     }
     for (field, list) in [
         ("admin.groups", &s.admin_rules.groups),

@@ -118,6 +118,11 @@ pub struct ProviderSettings {
     pub slug: Option<String>,
     /// Further template parameters (e.g. `tenant` for Microsoft Entra ID).
     pub params: BTreeMap<String, String>,
+    /// The tenants whose users may sign in when the provider's tenant parameter means any tenant
+    /// (see [`MultiTenant`](crate::config::MultiTenant): Entra ID's `common`, `organizations`
+    /// or `consumers`): plain tenant ids, compared ignoring ASCII case. Empty: every sign-in of
+    /// such a provider is refused (`tenant_not_allowed`). Unused for a single tenant.
+    pub allowed_tenants: Vec<String>,
 }
 
 impl Default for ProviderSettings {
@@ -137,6 +142,7 @@ impl Default for ProviderSettings {
             admin_rules: AdminRules::default(),
             slug: None,
             params: BTreeMap::new(),
+            allowed_tenants: Vec::new(),
         }
     }
 }

@@ -161,6 +161,32 @@ pub struct ProviderSpec {
     /// Whether (and how) the provider's access tokens are accepted as `Authorization: Bearer`
     /// on the app's routes; `None`: bearer tokens are ignored.
     pub bearer: Option<Bearer>,
+    /// Whether the issuer is one per tenant, named by a claim of the token, when the admin's
+    /// tenant parameter means any tenant (Microsoft Entra ID's `common`); `None`: the issuer is
+    /// always the rendered template.
+    pub multi_tenant: Option<MultiTenant>,
+}
+
+/// `[providers.<id>.multi_tenant]`: one issuer per tenant (Microsoft Entra ID's multi-tenant
+/// applications).
+///
+/// Active only when the settings' `params.<param>` is one of [`values`](MultiTenant::values).
+/// Then the discovery document's issuer is the issuer template with `{placeholder}` in place
+/// of the tenant (`https://login.microsoftonline.com/{tenantid}/v2.0`), and each ID token is
+/// checked against the issuer of *its* tenant: its [`claim`](MultiTenant::claim) must be a
+/// plain tenant id, its `iss` exactly the template with that tenant, and the tenant on the
+/// settings' [`allowed_tenants`](crate::config::ProviderSettings::allowed_tenants). Identities
+/// are keyed by that concrete issuer, so one `sub` in two tenants is two identities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiTenant {
+    /// The issuer template's parameter naming the tenant (`tenant`).
+    pub param: String,
+    /// The parameter's values that mean any tenant (`common`, `organizations`, `consumers`).
+    pub values: Vec<String>,
+    /// The ID token claim naming the user's tenant (`tid`).
+    pub claim: String,
+    /// The discovery document's placeholder for the tenant, without braces (`tenantid`).
+    pub placeholder: String,
 }
 
 /// `[providers.<id>.bearer]`: the provider's access tokens authenticate API requests.

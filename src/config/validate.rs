@@ -187,6 +187,9 @@ pub(super) fn validate_raw_spec(raw: &RawSpec, path: &str, errs: &mut Errs<'_>) 
     if let Some(bearer) = &raw.bearer {
         validate_bearer(bearer, &format!("{path}.bearer"), errs);
     }
+    if let Some(mt) = &raw.multi_tenant {
+        validate_multi_tenant(mt, &format!("{path}.multi_tenant"), errs);
+    }
     if let Some(scopes) = &raw.scopes
         && scopes
             .get_ref()
@@ -325,5 +328,49 @@ fn validate_bearer(b: &super::raw::RawBearer, path: &str, errs: &mut Errs<'_>) {
                 "a JOSE `typ` is a media type name such as `at+jwt`",
             );
         }
+    }
+}
+
+/// A placeholder's name, as templates write them: `a-z`, `0-9`, `_`.
+fn is_placeholder_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// `[providers.<id>.multi_tenant]`: a parameter name (not one the settings fill), plain
+/// values, a claim name and a placeholder name. Whether the issuer names the parameter is
+/// checked once the file's tables are merged (`super::resolve`).
+fn validate_multi_tenant(m: &super::raw::RawMultiTenant, path: &str, errs: &mut Errs<'_>) {
+    let param = m.param.get_ref();
+    if !is_placeholder_name(param) || matches!(param.as_str(), "url" | "slug" | "issuer") {
+        errs.at(
+            m.param.span(),
+            &format!("{path}.param"),
+            "the tenant parameter is a placeholder of the issuer template (a-z, 0-9, `_`; not url, slug or issuer)",
+        );
+    }
+    let values = m.values.get_ref();
+    if values.is_empty() || !values.iter().all(|v| super::is_valid_tenant(v)) {
+        errs.at(
+            m.values.span(),
+            &format!("{path}.values"),
+            "list the parameter values that mean any tenant (plain names such as `common`), at least one",
+        );
+    }
+    if !is_fetch_name(m.claim.get_ref()) || m.claim.get_ref().len() > 64 {
+        errs.at(
+            m.claim.span(),
+            &format!("{path}.claim"),
+            "a claim name: letters, digits and `_` (at most 64), such as `tid`",
+        );
+    }
+    let placeholder = m.placeholder.get_ref();
+    if !is_placeholder_name(placeholder) {
+        errs.at(
+            m.placeholder.span(),
+            &format!("{path}.placeholder"),
+            "the discovery document's placeholder without braces (a-z, 0-9, `_`), such as `tenantid`",
+        );
     }
 }

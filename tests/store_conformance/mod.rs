@@ -408,6 +408,10 @@ pub fn full_settings(secret: &str) -> ProviderSettings {
         },
         slug: Some("my-app".into()),
         params: [("tenant".to_owned(), "common".to_owned())].into(),
+        allowed_tenants: vec![
+            "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+            "contoso.onmicrosoft.com".into(),
+        ],
     }
 }
 

@@ -58,14 +58,15 @@ impl SettingsStore for This {
         let groups = to_json(op, &settings.admin_rules.groups)?;
         let domains = to_json(op, &settings.admin_rules.email_domains)?;
         let params = to_json(op, &settings.params)?;
+        let tenants = to_json(op, &settings.allowed_tenants)?;
         self.run(op, async {
             sqlx::query(
                 "INSERT INTO tower_oidc_provider_settings (provider, enabled, url, client_id, \
                  client_secret, scopes_json, auto_register, sort_order, icon, email_trust, \
                  admin_groups_json, admin_domains_json, slug, params_json, updated_at, \
-                 refresh_tokens, internal_url) \
+                 refresh_tokens, internal_url, allowed_tenants_json) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17) \
+                 $17, $18) \
                  ON CONFLICT (provider) DO UPDATE SET enabled = excluded.enabled, \
                  url = excluded.url, client_id = excluded.client_id, \
                  client_secret = excluded.client_secret, scopes_json = excluded.scopes_json, \
@@ -75,7 +76,8 @@ impl SettingsStore for This {
                  admin_domains_json = excluded.admin_domains_json, slug = excluded.slug, \
                  params_json = excluded.params_json, updated_at = excluded.updated_at, \
                  refresh_tokens = excluded.refresh_tokens, \
-                 internal_url = excluded.internal_url",
+                 internal_url = excluded.internal_url, \
+                 allowed_tenants_json = excluded.allowed_tenants_json",
             )
             .bind(provider)
             .bind(settings.enabled)
@@ -94,6 +96,7 @@ impl SettingsStore for This {
             .bind(now_secs())
             .bind(settings.refresh_tokens)
             .bind(&settings.internal_url)
+            .bind(&tenants)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;

@@ -124,7 +124,7 @@ macro_rules! settings_cols {
     () => {
         "provider, enabled, url, client_id, client_secret, scopes_json, auto_register, \
          sort_order, icon, email_trust, admin_groups_json, admin_domains_json, slug, params_json, \
-         refresh_tokens, internal_url"
+         refresh_tokens, internal_url, allowed_tenants_json"
     };
 }
 
@@ -256,6 +256,7 @@ impl This {
         let groups: String = row.try_get("admin_groups_json").map_err(get_err)?;
         let domains: String = row.try_get("admin_domains_json").map_err(get_err)?;
         let params: String = row.try_get("params_json").map_err(get_err)?;
+        let tenants: String = row.try_get("allowed_tenants_json").map_err(get_err)?;
         let settings = ProviderSettings {
             enabled: row.try_get("enabled").map_err(get_err)?,
             url: row.try_get("url").map_err(get_err)?,
@@ -276,6 +277,8 @@ impl This {
             },
             slug: row.try_get("slug").map_err(get_err)?,
             params: serde_json::from_str(&params).map_err(|e| corrupt(op, "params", e))?,
+            allowed_tenants: serde_json::from_str(&tenants)
+                .map_err(|e| corrupt(op, "allowed tenants", e))?,
         };
         Ok((provider, settings))
     }
