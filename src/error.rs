@@ -49,6 +49,9 @@ pub enum ErrorCode {
     RegistrationDisabled,
     /// The identity conflicts with an existing link.
     AccountConflict,
+    /// The user's tenant (organisation) is not among those a multi-tenant provider (Microsoft
+    /// Entra ID's `common` or `organizations`) lets sign in: its `allowed_tenants` setting.
+    TenantNotAllowed,
     /// A request from the identity provider (a back- or front-channel logout) is malformed, or
     /// its logout token failed verification; it ended nothing.
     InvalidRequest,
@@ -60,7 +63,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::AccessDenied,
         ErrorCode::InvalidClient,
         ErrorCode::ProviderUnknown,
@@ -74,6 +77,7 @@ impl ErrorCode {
         ErrorCode::EmailNotVerified,
         ErrorCode::RegistrationDisabled,
         ErrorCode::AccountConflict,
+        ErrorCode::TenantNotAllowed,
         ErrorCode::InvalidRequest,
         ErrorCode::StoreUnavailable,
         ErrorCode::Internal,
@@ -95,6 +99,7 @@ impl ErrorCode {
             ErrorCode::EmailNotVerified => "email_not_verified",
             ErrorCode::RegistrationDisabled => "registration_disabled",
             ErrorCode::AccountConflict => "account_conflict",
+            ErrorCode::TenantNotAllowed => "tenant_not_allowed",
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::StoreUnavailable => "store_unavailable",
             ErrorCode::Internal => "internal",
@@ -112,6 +117,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied
             | ErrorCode::EmailNotVerified
             | ErrorCode::RegistrationDisabled
+            | ErrorCode::TenantNotAllowed
             | ErrorCode::ProviderDisabled => StatusCode::FORBIDDEN,
             ErrorCode::ProviderUnknown => StatusCode::NOT_FOUND,
             ErrorCode::AccountConflict => StatusCode::CONFLICT,
@@ -155,6 +161,9 @@ impl ErrorCode {
                 "There is no account for you here, and new accounts cannot be created with this sign-in method."
             }
             ErrorCode::AccountConflict => "This identity conflicts with an existing account.",
+            ErrorCode::TenantNotAllowed => {
+                "Accounts of your organisation cannot sign in to this application."
+            }
             ErrorCode::InvalidRequest => "The identity provider's request could not be verified.",
             ErrorCode::StoreUnavailable => {
                 "The service is temporarily unavailable. Please try again shortly."
@@ -200,6 +209,9 @@ impl ErrorCode {
             }
             ErrorCode::AccountConflict => {
                 "Ask an administrator to check the accounts linked to this identity."
+            }
+            ErrorCode::TenantNotAllowed => {
+                "If this organisation's users may sign in, add its tenant id (the server log names it) to the provider's allowed_tenants setting."
             }
             ErrorCode::InvalidRequest => {
                 "Check the provider's logout URI, signing key and the server's clock; the log says which check failed."

@@ -7,6 +7,7 @@
 //! | name | what it checks |
 //! |---|---|
 //! | `settings` | the settings resolve: client ID set, URL well formed |
+//! | `tenants` | (multi-tenant: Entra ID `common`/`organizations`) some tenant is allowed |
 //! | `reachable` | the instance answers at all (DNS, TLS, refused, timeout told apart) |
 //! | `discovery` | the discovery document exists at the issuer (404 → wrong URL form or slug) |
 //! | `issuer` | the document's issuer equals the expected one byte for byte (trailing slash!) |
@@ -222,6 +223,25 @@ async fn steps(
                 .unwrap_or_default()
         ),
     );
+    if let Some(allowed) = &resolved.allowed_tenants {
+        if allowed.is_empty() {
+            r.push(
+                "tenants",
+                false,
+                "This provider accepts users of any tenant, but no tenant is allowed: every sign-in is refused (tenant_not_allowed). List the tenant ids whose users may sign in in the allowed_tenants setting, or set the tenant parameter to one tenant id.",
+            );
+        } else {
+            r.push(
+                "tenants",
+                true,
+                format!(
+                    "Users of {} allowed tenant(s) may sign in: {}.",
+                    allowed.len(),
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
     let ends = &resolved.endpoints;
     let mut token = ends.token.clone();
     let mut hmac_only = false;

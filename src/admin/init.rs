@@ -99,6 +99,14 @@ fn settings_skeleton(out: &mut String, spec: &ProviderSpec) {
     {
         out.push_str("# slug = \"my-app\"   # pins the application slug instead of learning it\n");
     }
+    if let Some(mt) = &spec.multi_tenant {
+        let _ = writeln!(
+            out,
+            "# allowed_tenants = [\"<tenant id>\"]   # with {} = {}: the tenants whose users may sign in (none: nobody)",
+            mt.param,
+            mt.values.join(" / ")
+        );
+    }
     let params = params_of(spec);
     if !params.is_empty() {
         let all_default = params.iter().all(|p| spec.params.contains_key(p));

@@ -333,7 +333,11 @@ impl Flow {
                 continue;
             };
             let resolved = st.current();
-            if resolved.endpoints.issuer.as_deref() == Some(iss) {
+            // A multi-tenant provider's issuer is a template, never a token's: its bearer
+            // tokens are not accepted.
+            if resolved.multi_tenant().is_none()
+                && resolved.endpoints.issuer.as_deref() == Some(iss)
+            {
                 return Some((st, resolved));
             }
         }

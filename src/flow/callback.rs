@@ -140,7 +140,11 @@ impl Flow {
         // 2. RFC 9207: an `iss` in the response must name our issuer; a provider that advertises
         //    it must send it.
         match (&params.iss, &resolved.endpoints.issuer) {
-            (Some(iss), Some(expected)) if iss != expected => {
+            // A multi-tenant provider's `iss` names one tenant's issuer: checked against the
+            // ID token's (`verify_provider_id_token`).
+            (Some(iss), Some(expected))
+                if iss != expected && resolved.tenant_in_issuer(iss).is_none() =>
+            {
                 return Err(fail(Error::new(
                     ErrorCode::InvalidState,
                     format!(

@@ -42,10 +42,22 @@ impl Flow {
     ) -> Result<Checked, Error> {
         // Parsed once: the peeked header and payload go on to the verifier.
         let peeked = peek(token)?;
+        // A multi-tenant provider: the tenant the (unverified) token names picks its issuer.
+        let tenant = match resolved.multi_tenant() {
+            Some(mt) => Some(
+                peeked
+                    .1
+                    .get(&mt.claim)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+            ),
+            None => None,
+        };
         let (resolved, learned, issuer) = issuer_for(
             provider,
             resolved,
             peeked.0.iss.as_deref(),
+            tenant.as_ref().map(Option::as_deref),
             ErrorCode::IdTokenInvalid,
         )?;
         if let Some(iss) = expected.iss_param
@@ -107,14 +119,29 @@ impl Flow {
 
 /// The provider as it expects a token whose (unverified) issuer is `token_iss`: for an Authentik
 /// configured by instance URL only, the issuer learned from the token when it is one of that
-/// instance's (`mismatch` is the error code when it is not), with the variables learned; else
-/// the configured issuer.
+/// instance's (`mismatch` is the error code when it is not), with the variables learned; for a
+/// multi-tenant provider, the issuer of the token's tenant (see [`tenant_issuer`]); else the
+/// configured issuer.
+///
+/// `token_tenant` is `Some` exactly for a multi-tenant provider: the token's tenant claim, if
+/// it has one as a string.
 pub(super) fn issuer_for<'a>(
     provider: &str,
     resolved: &'a ResolvedProvider,
     token_iss: Option<&str>,
+    token_tenant: Option<Option<&str>>,
     mismatch: ErrorCode,
 ) -> Result<(Cow<'a, ResolvedProvider>, Option<Vars>, String), Error> {
+    if resolved.multi_tenant().is_some() {
+        let issuer = tenant_issuer(
+            provider,
+            resolved,
+            token_iss,
+            token_tenant.flatten(),
+            mismatch,
+        )?;
+        return Ok((Cow::Borrowed(resolved), None, issuer));
+    }
     let (resolved, learned) = match &resolved.endpoints.issuer {
         // Borrowed: the common case copies nothing.
         Some(_) => (Cow::Borrowed(resolved), None),
@@ -142,4 +169,47 @@ pub(super) fn issuer_for<'a>(
         ));
     };
     Ok((resolved, learned, issuer))
+}
+
+/// The issuer of a multi-tenant provider's token, in this order: its tenant claim (`tid`) is a
+/// plain tenant id; the issuer template with that tenant is exactly its `iss` (else `mismatch`:
+/// a token of one tenant cannot borrow another's issuer); the tenant is on the settings'
+/// `allowed_tenants` (else `tenant_not_allowed`). The signature and claims are then verified
+/// against that issuer, which also keys the identity.
+fn tenant_issuer(
+    provider: &str,
+    resolved: &ResolvedProvider,
+    token_iss: Option<&str>,
+    tenant: Option<&str>,
+    mismatch: ErrorCode,
+) -> Result<String, Error> {
+    let claim = resolved.multi_tenant().map_or("", |m| m.claim.as_str());
+    let Some((tenant, issuer)) = tenant.and_then(|t| resolved.tenant_issuer(t).map(|i| (t, i)))
+    else {
+        return Err(Error::new(
+            mismatch,
+            format!(
+                "provider `{provider}`: the token's `{claim}` is missing or not a plain tenant id (`{}`)",
+                loggable(tenant.unwrap_or(""))
+            ),
+        ));
+    };
+    if token_iss != Some(issuer.as_str()) {
+        return Err(Error::new(
+            mismatch,
+            format!(
+                "provider `{provider}`: the token's `iss` `{}` is not the issuer of its tenant `{tenant}` (`{issuer}`)",
+                loggable(token_iss.unwrap_or(""))
+            ),
+        ));
+    }
+    if !resolved.tenant_allowed(tenant) {
+        return Err(Error::new(
+            ErrorCode::TenantNotAllowed,
+            format!(
+                "provider `{provider}`: tenant `{tenant}` is not on the provider's allowed_tenants"
+            ),
+        ));
+    }
+    Ok(issuer)
 }

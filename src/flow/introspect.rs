@@ -136,6 +136,11 @@ impl Flow {
                 "no introspection endpoint (set `introspection_endpoint`)".into(),
             ));
         };
+        if active.resolved.multi_tenant().is_some() {
+            return Err(misconf(
+                "a multi-tenant provider's bearer tokens are not accepted".into(),
+            ));
+        }
         let Some(issuer) = active.resolved.endpoints.issuer.clone() else {
             return Err(misconf(
                 "the issuer is not known yet (set the full issuer URL or the slug)".into(),

@@ -278,10 +278,18 @@ impl super::Flow {
         let peeked = peek_logout_token(token)?;
         let st = self.registry.enabled(provider).await?;
         let active = self.registry.active(&st).await?;
+        // A multi-tenant provider's tenant, from the issuer (logout tokens need no `tid`).
+        let tenant = active.resolved.multi_tenant().map(|_| {
+            peeked
+                .iss
+                .as_deref()
+                .and_then(|i| active.resolved.tenant_in_issuer(i))
+        });
         let (resolved, _, issuer) = super::id_token::issuer_for(
             provider,
             &active.resolved,
             peeked.iss.as_deref(),
+            tenant.as_ref().map(Option::as_deref),
             ErrorCode::InvalidRequest,
         )?;
         let algs = self.registry.algs_for(&st, &resolved).await?;
@@ -348,10 +356,15 @@ impl super::Flow {
     /// `claimed` is), or [`ErrorCode::InvalidRequest`] when `claimed` is not it.
     pub(crate) async fn issuer_of(&self, provider: &str, claimed: &str) -> Result<String, Error> {
         let st = self.registry.enabled(provider).await?;
+        let current = st.current();
+        let tenant = current
+            .multi_tenant()
+            .map(|_| current.tenant_in_issuer(claimed));
         let (_, _, issuer) = super::id_token::issuer_for(
             provider,
-            &st.current(),
+            &current,
             Some(claimed),
+            tenant.as_ref().map(Option::as_deref),
             ErrorCode::InvalidRequest,
         )?;
         if issuer != claimed {

@@ -299,6 +299,7 @@ impl OidcLayerBuilder {
             }
             providers.seed(id.clone(), settings.clone());
         }
+        crate::provider::warn_seeded_without_tenants(&providers);
         let memory = MemoryStore::new();
         let settings = self
             .settings

@@ -32,6 +32,7 @@ pub(crate) use horizon::Horizon;
 pub use http::HttpLimits;
 pub use jwks::CachePolicy;
 pub(crate) use jwks::parse_jwks;
+pub(crate) use resolve::warn_seeded_without_tenants;
 pub use resolve::{Endpoints, ResolvedProvider, default_discovery};
 pub use trust::TlsTrust;
 pub(crate) use watch::{Loaded, POLL_INTERVAL};
@@ -207,6 +208,7 @@ impl Registry {
             }
         }
         let resolved = ResolvedProvider::resolve(spec, &settings)?;
+        resolved.warn_if_no_tenant_allowed();
         self.http.horizons.set(id, horizon_of(&settings, &resolved));
         let st = Arc::new(ProviderState {
             fingerprint: reload::fingerprint(spec),

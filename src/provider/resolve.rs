@@ -7,6 +7,10 @@
 //! alone. Without a slug, the issuer (and with it the JWKS and end-session endpoints) is learned
 //! at the first callback — see [`super::Registry::learn_issuer`] for why that is safe.
 
+mod tenant;
+
+pub(crate) use tenant::warn_seeded_without_tenants;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,8 +57,13 @@ pub struct ResolvedProvider {
     pub client_secret: Option<Secret>,
     /// Scopes to request.
     pub scopes: Vec<String>,
-    /// Endpoints known from templates.
+    /// Endpoints known from templates. For a multi-tenant provider the issuer is the discovery
+    /// document's, with the tenant placeholder (see [`ResolvedProvider::multi_tenant`]).
     pub endpoints: Endpoints,
+    /// For a multi-tenant provider (the spec's `multi_tenant` table, with the tenant parameter
+    /// one of its values): the tenants whose users may sign in, from the settings. `None`: the
+    /// provider has one issuer.
+    pub allowed_tenants: Option<Vec<String>>,
     /// Template variables (for rendering endpoints once the issuer is learned).
     vars: BTreeMap<String, String>,
 }
@@ -204,6 +213,8 @@ impl ResolvedProvider {
                 introspection: None,
                 fetch: Vec::new(),
             },
+            allowed_tenants: tenant::in_force(spec, &vars)
+                .map(|_| settings.allowed_tenants.clone()),
             vars,
         };
         let issuer = match &spec.issuer {
@@ -248,6 +259,9 @@ impl ResolvedProvider {
                 .filter_map(|f| render_opt(&f.url, &self.vars).map(|u| (f.name.clone(), u)))
                 .collect(),
         };
+        if let Some(template) = self.discovery_issuer() {
+            self.endpoints.issuer = Some(template);
+        }
     }
 
     /// If the issuer is not known yet: whether `iss` has the issuer template's exact shape under
