@@ -3,6 +3,7 @@
 mod preset;
 mod refresh;
 mod serve;
+mod tenant;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,6 +79,8 @@ pub(crate) struct State {
     /// Refresh tokens issued, rotated-away ones kept as revoked.
     pub(crate) refresh: HashMap<String, refresh::RefreshGrant>,
     pub(crate) log: Vec<RecordedRequest>,
+    /// Multi-tenant: the tenants of the next ID tokens.
+    pub(crate) tenant: tenant::TokenTenant,
 }
 
 pub(crate) struct Inner {
@@ -86,6 +89,8 @@ pub(crate) struct Inner {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) keys: KeySet,
+    /// Multi-tenant (Entra ID): the tenant parameter that means any tenant (`organizations`).
+    pub(crate) multi_tenant: Option<String>,
     pub(crate) state: Mutex<State>,
     /// Sign in with Apple's client side ([`Preset::apple`]).
     pub(crate) apple: Option<preset::apple::AppleClient>,
@@ -97,10 +102,16 @@ impl Inner {
     }
 
     pub(crate) fn issuer(&self) -> Option<String> {
+        if self.multi_tenant.is_some() {
+            return self.templated_issuer();
+        }
         self.preset.issuer_path.map(|p| format!("{}{p}", self.base))
     }
 
     pub(crate) fn discovery_url(&self) -> Option<String> {
+        if self.multi_tenant.is_some() {
+            return self.tenant_discovery_url();
+        }
         match self.preset.discovery_path {
             Some(p) => Some(format!("{}{p}", self.base)),
             None => self.issuer().map(|i| {
@@ -120,6 +131,7 @@ pub struct FakeIssuerBuilder {
     preset: Preset,
     users: Vec<FakeUser>,
     mode: SigningMode,
+    multi_tenant: Option<String>,
 }
 
 impl FakeIssuerBuilder {
@@ -137,6 +149,17 @@ impl FakeIssuerBuilder {
         } else {
             mode
         };
+        self
+    }
+
+    /// Serves the provider as a multi-tenant application sees it (Microsoft Entra ID's
+    /// `common`, `organizations` or `consumers`, given as `any`): the discovery document at
+    /// `{url}/{any}/v2.0/.well-known/openid-configuration` names the issuer
+    /// `{url}/{tenantid}/v2.0` literally, and each ID token carries the issuer and `tid` of one
+    /// tenant ([`FakeIssuer::sign_for_tenant`]; the preset's tenant by default).
+    /// [`FakeIssuer::settings`] then sets the `tenant` parameter to `any`.
+    pub fn multi_tenant(mut self, any: &str) -> Self {
+        self.multi_tenant = Some(any.to_owned());
         self
     }
 
@@ -178,12 +201,14 @@ impl FakeIssuerBuilder {
             client_id: random_alnum(32),
             client_secret: random_alnum(64),
             keys,
+            multi_tenant: self.multi_tenant,
             state: Mutex::new(State {
                 users,
                 codes: HashMap::new(),
                 access: HashMap::new(),
                 refresh: HashMap::new(),
                 log: Vec::new(),
+                tenant: tenant::TokenTenant::default(),
             }),
             apple,
         });
@@ -222,6 +247,7 @@ impl FakeIssuer {
             preset,
             users: Vec::new(),
             mode: SigningMode::Rs256,
+            multi_tenant: None,
         }
     }
 
@@ -240,9 +266,29 @@ impl FakeIssuer {
         self.inner.base.clone()
     }
 
-    /// The issuer, or `None` for an OAuth2-only provider.
+    /// The issuer, or `None` for an OAuth2-only provider. Multi-tenant: the templated one
+    /// the discovery document names (`{url}/{tenantid}/v2.0`).
     pub fn issuer(&self) -> Option<String> {
         self.inner.issuer()
+    }
+
+    /// Multi-tenant: the issuer of `tenant` (`{url}/{tenant}/v2.0`), as its ID tokens say.
+    pub fn tenant_issuer(&self, tenant: &str) -> Option<String> {
+        self.inner.issuer_of_tenant(tenant)
+    }
+
+    /// Multi-tenant: the next ID tokens are `tenant`'s (its issuer as `iss`, `tid` = `tenant`).
+    pub fn sign_for_tenant(&self, tenant: &str) {
+        self.sign_mismatched_tenant(tenant, tenant);
+    }
+
+    /// Multi-tenant: the next ID tokens carry the issuer of `iss_tenant` but `tid` = `tid`
+    /// (a token of one tenant passed off under another's issuer).
+    pub fn sign_mismatched_tenant(&self, iss_tenant: &str, tid: &str) {
+        self.inner.lock().tenant = tenant::TokenTenant {
+            iss: iss_tenant.to_owned(),
+            tid: tid.to_owned(),
+        };
     }
 
     /// The client id the fake accepts.
@@ -275,10 +321,10 @@ impl FakeIssuer {
                 .params
                 .iter()
                 .map(|(k, v)| {
-                    let v = if v.starts_with('/') {
-                        format!("{}{v}", self.inner.base)
-                    } else {
-                        (*v).to_owned()
+                    let v = match &self.inner.multi_tenant {
+                        Some(any) if *k == "tenant" => any.clone(),
+                        _ if v.starts_with('/') => format!("{}{v}", self.inner.base),
+                        _ => (*v).to_owned(),
                     };
                     ((*k).to_owned(), v)
                 })

@@ -403,6 +403,7 @@ fn token(inner: &Inner, req: &Req) -> Reply {
         claims.insert("iat".into(), json!(t));
         claims.insert("exp".into(), json!(t + 3600));
         claims.insert("auth_time".into(), json!(t - 5));
+        inner.stamp_tenant(&mut claims);
         if let Some(n) = &grant.nonce {
             claims.insert("nonce".into(), json!(n));
         }
