@@ -366,3 +366,38 @@ async fn allowed_tenants_through_the_admin_api_is_a_checked_list() {
         .unwrap();
     assert_eq!(stored.allowed_tenants, [CONTOSO, FABRIKAM]);
 }
+
+#[test]
+fn multi_tenant_empty_allow_list_is_said_when_the_layer_is_built() {
+    // Seeded settings are known at build: the warning comes before the first request.
+    let (logs, _guard) = Logs::capture();
+    let s = ProviderSettings {
+        enabled: true,
+        client_id: Some("app".into()),
+        params: [("tenant".to_owned(), "organizations".to_owned())].into(),
+        ..ProviderSettings::default()
+    };
+    let store = tower_oidc::store::MemoryStore::new();
+    builder(&store, "http://127.0.0.1:3000")
+        .provider("entra", s.clone())
+        .build()
+        .unwrap();
+    assert!(
+        logs.text().contains("`allowed_tenants` setting is empty"),
+        "{}",
+        logs.text()
+    );
+    // With a tenant allowed, nothing is said.
+    let (logs, _guard) = Logs::capture();
+    builder(&store, "http://127.0.0.1:3000")
+        .provider(
+            "entra",
+            ProviderSettings {
+                allowed_tenants: vec![CONTOSO.into()],
+                ..s
+            },
+        )
+        .build()
+        .unwrap();
+    assert!(!logs.text().contains("allowed_tenants"), "{}", logs.text());
+}
