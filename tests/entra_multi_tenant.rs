@@ -365,6 +365,23 @@ async fn allowed_tenants_through_the_admin_api_is_a_checked_list() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.allowed_tenants, [CONTOSO, FABRIKAM]);
+    // The admin page offers the field for a provider with the multi-tenant table.
+    let page = app
+        .client
+        .get(format!("{}/api/auth/admin", app.url))
+        .header(reqwest::header::ACCEPT, HTML)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "name=\"allowed_tenants\" value=\"{CONTOSO}, {FABRIKAM}\""
+        )),
+        "{page}"
+    );
 }
 
 #[test]

@@ -32,7 +32,7 @@ const EDITABLE: [&str; 16] = [
 ];
 
 /// Fields that responses carry but a request may not set.
-const READ_ONLY: [&str; 9] = [
+const READ_ONLY: [&str; 10] = [
     "name",
     "protocol",
     "origin",
@@ -42,6 +42,7 @@ const READ_ONLY: [&str; 9] = [
     "redirect_uri",
     "backchannel_logout_uri",
     "frontchannel_logout_uri",
+    "multi_tenant",
 ];
 
 /// An optional string field: `null` or `""` clear it. Its value is checked with the others by

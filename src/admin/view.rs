@@ -57,6 +57,7 @@ impl AdminApi {
             "admin_rules": {"groups": s.admin_rules.groups, "email_domains": s.admin_rules.email_domains},
             "params": s.params,
             "allowed_tenants": s.allowed_tenants,
+            "multi_tenant": spec.multi_tenant.is_some(),
             "redirect_uri": self.redirect_uri(&spec.id),
             "backchannel_logout_uri": self.logout_uri(&spec.id, "backchannel-logout"),
             "frontchannel_logout_uri": self.logout_uri(&spec.id, "frontchannel-logout"),

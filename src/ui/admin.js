@@ -71,6 +71,7 @@
     var order = f.sort_order.value.trim();
     out.sort_order = order === "" ? null : Number(order);
     if (f.client_secret.value !== "") out.client_secret = f.client_secret.value;
+    if (f.allowed_tenants) out.allowed_tenants = csv(f.allowed_tenants.value);
     return out;
   }
 

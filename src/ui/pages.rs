@@ -195,6 +195,7 @@ fn empty_view() -> serde_json::Value {
         "client_secret_set": false, "scopes": [], "auto_register": false, "refresh_tokens": false,
         "refresh_scope": null, "sort_order": 0, "icon": null, "email_trust": null,
         "admin_rules": {"groups": [], "email_domains": []}, "params": {}, "redirect_uri": null,
+        "allowed_tenants": [], "multi_tenant": false,
         "backchannel_logout_uri": null, "frontchannel_logout_uri": null, "sources": {},
     })
 }
