@@ -298,6 +298,10 @@ pub(crate) struct RawSettings {
     pub icon: Option<S>,
     /// Overrides the spec's email-trust policy.
     pub email_trust: Option<EmailTrust>,
+    /// Pushed authorization requests (RFC 9126) instead of the spec's `par`: `true` pushes them
+    /// when discovery advertises the endpoint, `false` does not (a provider that requires PAR
+    /// gets it regardless). Not for `oauth2` providers (they have no discovery).
+    pub par: Option<bool>,
     /// Pins the application slug (Authentik) instead of learning it. `"${VAR}"` allowed.
     #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub slug: Option<S>,

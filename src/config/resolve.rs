@@ -261,6 +261,7 @@ pub(super) fn resolve_settings(
         sort_order: raw.sort_order,
         icon,
         email_trust: raw.email_trust,
+        par: raw.par,
         admin_rules: AdminRules {
             groups: admin.groups,
             email_domains: admin.email_domains,

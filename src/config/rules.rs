@@ -199,6 +199,12 @@ pub fn settings_errors(s: &ProviderSettings, protocol: Option<Protocol>) -> Vec<
             Err("an icon name is 1-64 letters and digits, e.g. FaShieldAlt".into()),
         );
     }
+    if s.par == Some(true) && protocol == Some(Protocol::Oauth2) {
+        err(
+            "par".into(),
+            Err("a plain OAuth 2.0 provider has no discovery document to advertise a pushed authorization request endpoint".into()),
+        );
+    }
     if let Some(slug) = &s.slug
         && !is_valid_slug(slug)
     {

@@ -274,6 +274,7 @@ fn extras() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("Settings", "icon", json!({"examples": ["FaShieldAlt"]})),
         ("Settings", "email_trust", json!({"examples": ["never"]})),
+        ("Settings", "par", json!({"examples": [true]})),
         ("Settings", "slug", json!({"examples": ["palmr"]})),
         (
             "Settings",

@@ -112,6 +112,11 @@ pub struct ProviderSettings {
     pub icon: Option<String>,
     /// Overrides the spec's email-trust policy.
     pub email_trust: Option<EmailTrust>,
+    /// Pushed authorization requests (RFC 9126): `Some(true)` pushes them when the provider's
+    /// discovery advertises a `pushed_authorization_request_endpoint`, `Some(false)` does not,
+    /// `None` follows the spec's `par`. A provider whose discovery sets
+    /// `require_pushed_authorization_requests` gets them whatever this says.
+    pub par: Option<bool>,
     /// Admin rules for users of this provider.
     pub admin_rules: AdminRules,
     /// Pins the application slug (Authentik) instead of learning it from the first ID token.
@@ -139,6 +144,7 @@ impl Default for ProviderSettings {
             sort_order: None,
             icon: None,
             email_trust: None,
+            par: None,
             admin_rules: AdminRules::default(),
             slug: None,
             params: BTreeMap::new(),

@@ -18,8 +18,9 @@ pub(crate) struct Active {
     pub revocation: Option<String>,
     /// The token introspection endpoint (RFC 7662), when the provider has one.
     pub introspection: Option<String>,
-    /// Where authorization requests are pushed (RFC 9126), when they are: the spec turns PAR
-    /// on or the provider requires it, and discovery advertises the endpoint.
+    /// Where authorization requests are pushed (RFC 9126), when they are: the settings' `par`
+    /// (else the spec's) turns PAR on or the provider requires it, and discovery advertises the
+    /// endpoint.
     pub par: Option<String>,
     /// Whether the provider advertises RFC 9207 `iss` in authorization responses.
     pub iss_param_supported: bool,
@@ -96,9 +97,11 @@ impl Registry {
             d.and_then(|d| d.introspection_endpoint.as_ref()),
             &e.introspection,
         )?;
+        // The admin's setting, else the spec's; a provider that requires PAR always gets it.
+        let par_wanted = st.settings.par.unwrap_or(resolved.spec.par);
         let par_required = d.is_some_and(|d| d.require_pushed_authorization_requests);
         let par = match d.and_then(|d| d.pushed_authorization_request_endpoint.clone()) {
-            Some(url) if resolved.spec.par || par_required => Some(url),
+            Some(url) if par_wanted || par_required => Some(url),
             None if par_required => {
                 return Err(misconf(
                     "the provider requires pushed authorization requests but advertises no endpoint",

@@ -402,6 +402,7 @@ pub fn full_settings(secret: &str) -> ProviderSettings {
         sort_order: Some(-3),
         icon: Some("authentik".into()),
         email_trust: Some(EmailTrust::Always),
+        par: Some(true),
         admin_rules: AdminRules {
             groups: vec!["authentik Admins".into()],
             email_domains: vec!["example.com".into(), "corp.example".into()],
@@ -429,6 +430,15 @@ pub async fn settings_round_trip<S: SettingsStore + ?Sized>(s: Arc<S>) {
     for trust in [EmailTrust::VerifiedClaim, EmailTrust::Never] {
         let x = ProviderSettings {
             email_trust: Some(trust),
+            ..plain.clone()
+        };
+        s.put(&a, &x).await.unwrap();
+        assert_eq!(s.get(&a).await.unwrap(), Some(x));
+    }
+    // PAR: off by the admin is kept apart from "the spec's" (None).
+    for par in [Some(false), Some(true), None] {
+        let x = ProviderSettings {
+            par,
             ..plain.clone()
         };
         s.put(&a, &x).await.unwrap();

@@ -64,9 +64,9 @@ impl SettingsStore for This {
                 "INSERT INTO tower_oidc_provider_settings (provider, enabled, url, client_id, \
                  client_secret, scopes_json, auto_register, sort_order, icon, email_trust, \
                  admin_groups_json, admin_domains_json, slug, params_json, updated_at, \
-                 refresh_tokens, internal_url, allowed_tenants_json) \
+                 refresh_tokens, internal_url, allowed_tenants_json, par) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-                 $17, $18) \
+                 $17, $18, $19) \
                  ON CONFLICT (provider) DO UPDATE SET enabled = excluded.enabled, \
                  url = excluded.url, client_id = excluded.client_id, \
                  client_secret = excluded.client_secret, scopes_json = excluded.scopes_json, \
@@ -77,7 +77,7 @@ impl SettingsStore for This {
                  params_json = excluded.params_json, updated_at = excluded.updated_at, \
                  refresh_tokens = excluded.refresh_tokens, \
                  internal_url = excluded.internal_url, \
-                 allowed_tenants_json = excluded.allowed_tenants_json",
+                 allowed_tenants_json = excluded.allowed_tenants_json, par = excluded.par",
             )
             .bind(provider)
             .bind(settings.enabled)
@@ -97,6 +97,7 @@ impl SettingsStore for This {
             .bind(settings.refresh_tokens)
             .bind(&settings.internal_url)
             .bind(&tenants)
+            .bind(settings.par)
             .execute(&self.pool)
             .await
             .map_err(|e| map_err(op, e))?;

@@ -124,7 +124,7 @@ macro_rules! settings_cols {
     () => {
         "provider, enabled, url, client_id, client_secret, scopes_json, auto_register, \
          sort_order, icon, email_trust, admin_groups_json, admin_domains_json, slug, params_json, \
-         refresh_tokens, internal_url, allowed_tenants_json"
+         refresh_tokens, internal_url, allowed_tenants_json, par"
     };
 }
 
@@ -269,6 +269,7 @@ impl This {
             sort_order: row.try_get("sort_order").map_err(get_err)?,
             icon: row.try_get("icon").map_err(get_err)?,
             email_trust,
+            par: row.try_get("par").map_err(get_err)?,
             admin_rules: AdminRules {
                 groups: serde_json::from_str(&groups)
                     .map_err(|e| corrupt(op, "admin groups", e))?,
