@@ -25,6 +25,7 @@ const EDITABLE: [&str; 16] = [
     "sort_order",
     "icon",
     "email_trust",
+    "par",
     "admin_rules",
     "params",
     "allowed_tenants",
@@ -167,6 +168,13 @@ pub(super) fn apply_patch(
                     }
                 };
             }
+            "par" => {
+                s.par = match v {
+                    Value::Null => None,
+                    Value::Bool(b) => Some(*b),
+                    _ => return Err(invalid(field, "must be true, false or null")),
+                };
+            }
             "admin_rules" => s.admin_rules = admin_rules_of(v)?,
             "params" => s.params = params_of(v)?,
             "allowed_tenants" if v.is_null() => s.allowed_tenants = Vec::new(),
@@ -202,6 +210,7 @@ fn field_changed(a: &ProviderSettings, b: &ProviderSettings, field: &str) -> boo
         "sort_order" => a.sort_order != b.sort_order,
         "icon" => a.icon != b.icon,
         "email_trust" => a.email_trust != b.email_trust,
+        "par" => a.par != b.par,
         "admin_rules" => a.admin_rules != b.admin_rules,
         "params" => a.params != b.params,
         "allowed_tenants" => a.allowed_tenants != b.allowed_tenants,

@@ -22,6 +22,7 @@ fn every_field_is_validated_and_named() {
         (json!({"sort_order": 100000}), "sort_order"),
         (json!({"icon": "<b>"}), "icon"),
         (json!({"email_trust": "sometimes"}), "email_trust"),
+        (json!({"par": "on"}), "par"),
         (
             json!({"admin_rules": {"groups": [""]}}),
             "admin_rules.groups[0]",
