@@ -111,6 +111,29 @@ realm = "staff"
 }
 
 #[test]
+fn explain_says_where_par_comes_from() {
+    let par_line = |file: &str| {
+        let out = explain(file);
+        out.lines()
+            .find(|l| l.trim_start().starts_with("PAR:"))
+            .map(|l| l["  PAR:".len()..].trim().to_owned())
+            .unwrap_or_else(|| panic!("no PAR line:\n{out}"))
+    };
+    let on = par_line("[providers.authentik]\npar = true\n");
+    assert!(on.starts_with("on (the spec's par)"), "{on}");
+    let off = par_line("[providers.authentik]\npar = true\n[settings.authentik]\npar = false\n");
+    assert!(
+        off.starts_with("off ([settings] par), unless the provider requires it"),
+        "{off}"
+    );
+    let on = par_line("[settings.authentik]\npar = true\n");
+    assert!(on.starts_with("on ([settings] par)"), "{on}");
+    // A plain OAuth 2.0 provider has no PAR line (no discovery to advertise it).
+    let out = explain("[settings.github]\nclient_id = \"x\"\n");
+    assert!(!out.contains("PAR:"), "{out}");
+}
+
+#[test]
 fn explain_one_provider_with_a_prefix_and_without_an_app_url() {
     let file = "[providers.authentik]\nsort_order = 1\n";
     let out = run(

@@ -1,7 +1,7 @@
 //! `tower-oidc explain FILE [PROVIDER]` (feature `cli`): what the library will do with each
 //! provider of a `providers.toml` — its endpoints (the templates filled with the file's
 //! settings, or completed by discovery with `--discover`), client authentication, PKCE,
-//! scopes, where every profile field comes from, the email-trust policy and why, and the
+//! pushed authorization requests and what turns them on, scopes, where every profile field comes from, the email-trust policy and why, and the
 //! redirect and logout URIs to register at the provider (built as the engine builds them).
 
 use std::fmt::Write as _;
@@ -156,6 +156,9 @@ pub fn explain(
         Pkce::Disabled => "none: no PKCE (only for providers that reject it)",
     };
     line(o, "PKCE", pkce);
+    if spec.protocol == Protocol::Oidc {
+        line(o, "PAR", &par(spec, seeded, discovered));
+    }
     match (&spec.signing_algs, spec.protocol) {
         (Some(algs), _) => line(o, "ID token algorithms", &algs.join(", ")),
         (None, Protocol::Oidc) => line(o, "ID token algorithms", "the discovery document's"),
@@ -343,6 +346,33 @@ fn profile(o: &mut String, spec: &ProviderSpec) {
     }
     for (name, source) in &spec.claims.extra {
         line(o, &format!("extra.{name}"), &rules(source));
+    }
+}
+
+/// Whether authorization requests are pushed (RFC 9126), and what decides it.
+fn par(spec: &ProviderSpec, seeded: Option<&ProviderSettings>, discovered: &Discovered) -> String {
+    let (on, from) = match seeded.and_then(|s| s.par) {
+        Some(on) => (on, "[settings] par"),
+        None => (spec.par, "the spec's par"),
+    };
+    let asked = if on {
+        format!(
+            "on ({from}): pushed when discovery advertises pushed_authorization_request_endpoint"
+        )
+    } else {
+        format!(
+            "off ({from}), unless the provider requires it (require_pushed_authorization_requests)"
+        )
+    };
+    match discovered {
+        Some(d) if d.require_pushed_authorization_requests => {
+            format!("{asked}; the provider requires it: pushed")
+        }
+        Some(d) if d.pushed_authorization_request_endpoint.is_none() => {
+            format!("{asked}; discovery advertises no endpoint: not pushed")
+        }
+        Some(_) if on => format!("{asked}; discovery advertises it: pushed"),
+        _ => asked,
     }
 }
 

@@ -92,6 +92,13 @@ fn settings_skeleton(out: &mut String, spec: &ProviderSpec) {
     out.push_str(
         "# email_trust = \"verified_claim\"   # or \"always\" / \"never\": when an email links accounts\n",
     );
+    if spec.protocol == Protocol::Oidc {
+        let _ = writeln!(
+            out,
+            "# par = {}   # the spec's: push authorization requests (RFC 9126) when the provider offers it",
+            spec.par
+        );
+    }
     if spec
         .issuer
         .as_ref()
