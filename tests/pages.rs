@@ -283,6 +283,32 @@ fn admin_page_is_a_list_with_one_row_per_provider_and_no_secret() {
     assert!(html.contains("<script src=\"/api/auth/admin.js\"></script>"));
 }
 
+#[test]
+fn admin_page_par_checkbox_shows_the_effective_setting_for_oidc_providers_only() {
+    let views = [
+        serde_json::json!({"id": "on", "name": "On", "protocol": "oidc", "par": true}),
+        serde_json::json!({"id": "off", "name": "Off", "protocol": "oidc", "par": false}),
+        serde_json::json!({"id": "gh", "name": "GitHub", "protocol": "oauth2", "par": false}),
+    ];
+    let html = tower_oidc::ui::admin::admin_page("/api/auth", &views);
+    let row = |id: &str| {
+        let start = html.find(&format!("data-id=\"{id}\"")).unwrap();
+        let end = html[start..].find("</li>").unwrap();
+        html[start..start + end].to_owned()
+    };
+    let label = "Push authorization requests (PAR)";
+    assert!(
+        row("on").contains("<input type=\"checkbox\" name=\"par\" checked>"),
+        "{html}"
+    );
+    assert!(row("on").contains(label));
+    assert!(
+        row("off").contains("<input type=\"checkbox\" name=\"par\">"),
+        "{html}"
+    );
+    assert!(!row("gh").contains("name=\"par\""), "{html}");
+}
+
 #[tokio::test]
 async fn app_template_failing_at_request_time_falls_back_to_the_built_in_page() {
     // Passes the sample render at build (one provider), fails with two: the built-in page

@@ -72,6 +72,8 @@
     out.sort_order = order === "" ? null : Number(order);
     if (f.client_secret.value !== "") out.client_secret = f.client_secret.value;
     if (f.allowed_tenants) out.allowed_tenants = csv(f.allowed_tenants.value);
+    // PAR is sent only when changed, so saving other fields leaves it following the spec.
+    if (f.par && f.par.checked !== f.par.defaultChecked) out.par = f.par.checked;
     return out;
   }
 
@@ -157,6 +159,7 @@
       call("PUT", "/providers/" + id, fields(form)).then(function (res) {
         if (res.status === 200) {
           form.elements.client_secret.value = "";
+          if (form.elements.par) form.elements.par.defaultChecked = res.body.par === true;
           var state = li.querySelector(".secret-state");
           state.textContent = res.body.client_secret_set ? state.getAttribute("data-set") : state.getAttribute("data-unset");
           show(li, [{ text: text("saved", "Saved. It takes effect at the next sign-in.") }]);
