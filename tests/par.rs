@@ -2,12 +2,14 @@
 //! and a `pushed_authorization_request_endpoint` in discovery — or a provider that sets
 //! `require_pushed_authorization_requests` — the authorization request is POSTed to the
 //! provider with the client's authentication, and the browser carries only `client_id` and the
-//! `request_uri`, which the fake accepts once.
+//! `request_uri`, which the fake accepts once. The admin's `par` setting overrides the spec's
+//! either way, except that a provider requiring PAR always gets it.
 
 mod common;
 
 use serde_json::json;
 use tower_oidc::Providers;
+use tower_oidc::store::SettingsStore;
 use tower_oidc::testing::{Endpoint, FakeAuthentik};
 
 use common::*;
@@ -115,4 +117,169 @@ async fn par_required_without_an_endpoint_is_a_misconfiguration() {
     let r = authorize_as_api(&app, "").await;
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"], "provider_misconfigured");
+}
+
+// ----------------------------------------------------------------------------------------------
+// The admin's `par` setting (issue 20, item 4: "the spec or admin turns it on").
+
+/// An app on `backend` over `fake`, with `providers`, where alice (signed in on `app.client`)
+/// is an administrator.
+async fn admin_app(fake: &FakeAuthentik, providers: Providers, backend: Backend) -> App {
+    let store = TestStore::on(backend).await;
+    SettingsStore::put(&store, "authentik", &admin_settings(fake))
+        .await
+        .unwrap();
+    let app = serve_on("authentik", store, |b| b.providers(providers)).await;
+    assert!(sign_in(&app, "alice").await.set_session());
+    app
+}
+
+fn spec(toml: &str) -> Providers {
+    Providers::builtin()
+        .with_toml_str("par.toml", toml)
+        .unwrap()
+}
+
+/// Signs alice in once more; whether the authorization request was pushed (checked both at the
+/// browser's URL and at the fake's PAR endpoint).
+async fn signs_in_pushed(app: &App, fake: &FakeAuthentik) -> bool {
+    let before = fake.count(Endpoint::Par);
+    let (callback, to_idp) = start(app, "?login_hint=alice").await;
+    let url = url::Url::parse(&to_idp).unwrap();
+    let pushed_url = url.query_pairs().any(|(k, _)| k == "request_uri");
+    assert!(finish(app, &callback).await.set_session());
+    let pushed = fake.count(Endpoint::Par) - before;
+    assert_eq!(pushed_url, pushed == 1, "{to_idp}: {pushed} pushes");
+    pushed_url
+}
+
+async fn set_par(app: &App, v: serde_json::Value) -> serde_json::Value {
+    let (status, body, _) = app
+        .admin()
+        .put("/providers/authentik", json!({ "par": v }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn par_admin_turns_it_on_for_a_spec_with_it_off() {
+    let fake = fake_with_par(true, false).await;
+    let app = admin_app(&fake, Providers::builtin(), Backend::from_env()).await;
+    assert!(
+        !signs_in_pushed(&app, &fake).await,
+        "the spec leaves PAR off"
+    );
+    set_par(&app, json!(true)).await;
+    assert!(
+        signs_in_pushed(&app, &fake).await,
+        "the admin turned PAR on"
+    );
+    // Back to the spec's.
+    set_par(&app, json!(null)).await;
+    assert!(!signs_in_pushed(&app, &fake).await);
+}
+
+#[tokio::test]
+async fn par_admin_turns_it_off_for_a_spec_with_it_on() {
+    let fake = fake_with_par(true, false).await;
+    let app = admin_app(&fake, spec(PAR_ON), Backend::from_env()).await;
+    assert!(signs_in_pushed(&app, &fake).await, "the spec turns PAR on");
+    set_par(&app, json!(false)).await;
+    assert!(
+        !signs_in_pushed(&app, &fake).await,
+        "the admin turned PAR off"
+    );
+}
+
+#[tokio::test]
+async fn par_admin_off_but_the_provider_requires_it_is_pushed() {
+    let fake = fake_with_par(true, true).await;
+    let app = admin_app(&fake, spec(PAR_ON), Backend::from_env()).await;
+    set_par(&app, json!(false)).await;
+    assert_eq!(
+        app.store.get("authentik").await.unwrap().unwrap().par,
+        Some(false)
+    );
+    assert!(
+        signs_in_pushed(&app, &fake).await,
+        "require_pushed_authorization_requests wins over the admin's off"
+    );
+}
+
+#[tokio::test]
+async fn par_setting_round_trips_through_the_admin_api_and_the_sqlite_store() {
+    let fake = fake_with_par(true, false).await;
+    let app = admin_app(&fake, Providers::builtin(), Backend::Sqlite).await;
+    let (status, v, _) = app.admin().get("/providers/authentik").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (&v["par"], &v["sources"]["par"]),
+        (&json!(false), &json!("builtin"))
+    );
+    for (sent, stored) in [
+        (json!(true), Some(true)),
+        (json!(false), Some(false)),
+        (json!(null), None),
+    ] {
+        let v = set_par(&app, sent.clone()).await;
+        let stored_now = app.store.get("authentik").await.unwrap().unwrap();
+        assert_eq!(stored_now.par, stored, "{sent}");
+        // The rest of the settings are untouched.
+        assert_eq!(
+            stored_now,
+            tower_oidc::ProviderSettings {
+                par: stored,
+                ..admin_settings(&fake)
+            }
+        );
+        let (_, got, _) = app.admin().get("/providers/authentik").await;
+        assert_eq!(got, v, "the PUT answers the provider as GET shows it");
+        let source = if stored.is_some() { "store" } else { "builtin" };
+        assert_eq!(got["par"], json!(stored.unwrap_or(false)), "{got}");
+        assert_eq!(got["sources"]["par"], source, "{got}");
+    }
+}
+
+#[tokio::test]
+async fn par_setting_values_are_checked_in_the_api_and_the_file() {
+    let fake = fake_with_par(true, false).await;
+    let app = admin_app(&fake, Providers::builtin(), Backend::from_env()).await;
+    let before = app.store.get("authentik").await.unwrap();
+    for (id, body) in [
+        ("authentik", json!({"par": "yes"})),
+        ("authentik", json!({"par": 1})),
+        // A plain OAuth 2.0 provider has no discovery document to advertise the endpoint.
+        ("github", json!({"par": true})),
+    ] {
+        let (status, v, _) = app
+            .admin()
+            .put(&format!("/providers/{id}"), body.clone())
+            .await;
+        assert_eq!(status, 400, "{body}: {v}");
+        assert_eq!(
+            (&v["error"], &v["field"]),
+            (&json!("invalid_input"), &json!("par")),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(app.store.get("authentik").await.unwrap(), before);
+    assert_eq!(app.store.get("github").await.unwrap(), None);
+    // Off is fine for one (it never pushes anyway).
+    let (status, v, _) = app
+        .admin()
+        .put("/providers/github", json!({"par": false}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    // The same rules in a providers file, at the key.
+    let e = Providers::builtin()
+        .with_toml_str("app.toml", "[settings.github]\npar = true\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("settings.github.par"), "{e}");
+    assert!(e.contains("no discovery document"), "{e}");
+    let p = Providers::builtin()
+        .with_toml_str("app.toml", "[settings.authentik]\npar = true\n")
+        .unwrap();
+    assert_eq!(p.seeded_settings()["authentik"].par, Some(true));
 }
