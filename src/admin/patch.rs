@@ -12,7 +12,7 @@ use crate::config::{
 };
 
 /// Names of the settings fields the API accepts.
-const EDITABLE: [&str; 16] = [
+const EDITABLE: [&str; 17] = [
     "enabled",
     "url",
     "internal_url",

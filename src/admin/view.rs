@@ -34,6 +34,26 @@ impl AdminApi {
                 fallback.map_or(Value::Null, |f| json!(f))
             }
         };
+        // Where each field comes from (its own `json!`: one object this size exceeds the
+        // macro's recursion limit).
+        let sources = json!({
+            "enabled": src("enabled"),
+            "auto_register": src("auto_register"),
+            "refresh_tokens": src("refresh_tokens"),
+            "url": set_or("url", s.url.is_some(), spec.default_url.as_ref().map(|_| spec_origin)),
+            "internal_url": set_or("internal_url", s.internal_url.is_some(), None),
+            "slug": set_or("slug", s.slug.is_some(), None),
+            "client_id": set_or("client_id", s.client_id.is_some(), None),
+            "client_secret": set_or("client_secret", s.client_secret.is_some(), None),
+            "scopes": set_or("scopes", s.scopes.is_some(), Some(spec_origin)),
+            "sort_order": set_or("sort_order", s.sort_order.is_some(), Some(spec_origin)),
+            "icon": set_or("icon", s.icon.is_some(), spec.icon.as_ref().map(|_| spec_origin)),
+            "email_trust": set_or("email_trust", s.email_trust.is_some(), Some(spec_origin)),
+            "par": set_or("par", s.par.is_some(), Some(spec_origin)),
+            "admin_rules": set_or("admin_rules", !s.admin_rules.is_empty(), None),
+            "params": set_or("params", !s.params.is_empty(), None),
+            "allowed_tenants": set_or("allowed_tenants", !s.allowed_tenants.is_empty(), None),
+        });
         let url = s.url.clone().or_else(|| spec.default_url.clone());
         json!({
             "id": spec.id,
@@ -62,24 +82,7 @@ impl AdminApi {
             "redirect_uri": self.redirect_uri(&spec.id),
             "backchannel_logout_uri": self.logout_uri(&spec.id, "backchannel-logout"),
             "frontchannel_logout_uri": self.logout_uri(&spec.id, "frontchannel-logout"),
-            "sources": {
-                "enabled": src("enabled"),
-                "auto_register": src("auto_register"),
-                "refresh_tokens": src("refresh_tokens"),
-                "url": set_or("url", s.url.is_some(), spec.default_url.as_ref().map(|_| spec_origin)),
-                "internal_url": set_or("internal_url", s.internal_url.is_some(), None),
-                "slug": set_or("slug", s.slug.is_some(), None),
-                "client_id": set_or("client_id", s.client_id.is_some(), None),
-                "client_secret": set_or("client_secret", s.client_secret.is_some(), None),
-                "scopes": set_or("scopes", s.scopes.is_some(), Some(spec_origin)),
-                "sort_order": set_or("sort_order", s.sort_order.is_some(), Some(spec_origin)),
-                "icon": set_or("icon", s.icon.is_some(), spec.icon.as_ref().map(|_| spec_origin)),
-                "email_trust": set_or("email_trust", s.email_trust.is_some(), Some(spec_origin)),
-                "par": set_or("par", s.par.is_some(), Some(spec_origin)),
-                "admin_rules": set_or("admin_rules", !s.admin_rules.is_empty(), None),
-                "params": set_or("params", !s.params.is_empty(), None),
-                "allowed_tenants": set_or("allowed_tenants", !s.allowed_tenants.is_empty(), None),
-            },
+            "sources": sources,
         })
     }
 

@@ -97,13 +97,17 @@ pub fn sign_client_secret(
     }
     // The `.p8` file as it is, or its base64 body on one line (as an environment variable
     // holds it).
+    // Whatever the reader says about a bad key stays out of the error, which is logged and
+    // shown by the admin check: a fixed message, never a piece of the key.
+    let unreadable = |_| String::from("the .p8 key is not a PKCS#8 P-256 private key in PEM");
     let key = if p8_pem.contains("-----BEGIN ") {
-        ClientKey::from_pem(p8_pem)?
+        ClientKey::from_pem(p8_pem).map_err(unreadable)?
     } else {
         let body = p8_pem.trim();
         ClientKey::from_pem(&format!(
             "-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----"
-        ))?
+        ))
+        .map_err(unreadable)?
     };
     if key.alg() != "ES256" {
         return Err("the key is not an EC P-256 key (Apple's .p8)".into());
@@ -272,6 +276,24 @@ mod tests {
     use super::*;
 
     const P8: &str = include_str!("../testing/keys/ec256-1.key.pem");
+
+    /// A `.p8` pasted with a cut-short BEGIN line: the error (logged, and shown by the admin
+    /// check) says the key is unreadable without repeating any of it.
+    #[test]
+    fn apple_malformed_p8_error_never_repeats_the_key() {
+        let body: String = P8.lines().filter(|l| !l.starts_with("-----")).collect();
+        let cut = format!("-----BEGIN PRIVATE KEY----\n{body}\n-----END PRIVATE KEY-----\n");
+        let no_end = format!("-----BEGIN PRIVATE KEY-----\n{body}\n");
+        for bad in [cut, no_end, format!("{body}!!")] {
+            let e = sign_client_secret(&bad, "TEAM123456", "KEY1234567", "com.example.web", 1, 60)
+                .unwrap_err();
+            assert!(!e.contains(&body[..16]), "the key is in the error: {e}");
+            assert!(e.contains(".p8"), "{e}");
+        }
+        // The reader itself names a label only when it is one.
+        let e = ClientKey::from_pem(&format!("-----BEGIN {body}-----")).unwrap_err();
+        assert!(!e.contains(&body[..16]), "{e}");
+    }
 
     #[test]
     fn client_secret_claims_and_bounds() {

@@ -240,6 +240,16 @@ fn pem_block(pem: &str) -> Result<(String, Vec<u8>), String> {
     let (label, rest) = rest
         .split_once("-----")
         .ok_or_else(|| "not a PEM private key (a malformed BEGIN line)".to_owned())?;
+    // A BEGIN line cut short swallows the key itself into the "label": errors name a label
+    // only when it looks like one, so that they never repeat key material.
+    if label.is_empty()
+        || label.len() > 40
+        || !label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+    {
+        return Err("not a PEM private key (a malformed BEGIN line)".to_owned());
+    }
     let end = format!("-----END {label}-----");
     let body = rest
         .split_once(end.as_str())
