@@ -87,18 +87,11 @@ async fn multi_tenant_other_tenant_is_refused_with_tenant_not_allowed() {
     // The code is a stable one, with its own words on the error page and for JSON clients.
     let code = ErrorCode::parse("tenant_not_allowed").unwrap();
     assert_eq!(code.status(), 403);
-    let page = app
-        .client
-        .get(format!(
-            "{}/api/auth/error?error=tenant_not_allowed",
-            app.url
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(
+        &app.client,
+        &format!("{}/api/auth/error?error=tenant_not_allowed", app.url),
+    )
+    .await;
     assert!(page.contains(code.message()), "{page}");
     // Allowed again once listed (ASCII case ignored), with no restart.
     let s = settings(&fake, &[CONTOSO, &FABRIKAM.to_ascii_uppercase()]);
@@ -366,16 +359,9 @@ async fn allowed_tenants_through_the_admin_api_is_a_checked_list() {
         .unwrap();
     assert_eq!(stored.allowed_tenants, [CONTOSO, FABRIKAM]);
     // The admin page offers the field for a provider with the multi-tenant table.
-    let page = app
-        .client
-        .get(format!("{}/api/auth/admin", app.url))
-        .header(reqwest::header::ACCEPT, HTML)
-        .send()
+    let page = get(&app.client, &format!("{}/api/auth/admin", app.url), HTML)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body;
     assert!(
         page.contains(&format!(
             "name=\"allowed_tenants\" value=\"{CONTOSO}, {FABRIKAM}\""
