@@ -367,3 +367,74 @@ async fn form_post_callback_body_is_bounded_and_form_encoded() {
         "the real POST still works"
     );
 }
+
+/// Apple's cross-site POST does not carry the browser's `Lax` session cookie, so the callback
+/// hands the new session off to `GET {prefix}/callback/finish` (a top-level navigation, which
+/// carries it): there the old session ends and the new cookie replaces it — as a sign-in by a
+/// `GET` callback rotates it. A missing or forged hand-off signs nobody in.
+#[tokio::test]
+async fn apple_sign_in_while_signed_in_ends_the_old_session() {
+    let fake = apple_fake(vec![ada()]).await;
+    let app = app_for_apple(fake.settings()).await;
+    let first = sign_in(&app, "ada").await;
+    let old = cookie_pair(&first.set_cookies, "tower_oidc_session").expect("a session");
+    let session_of = |cookie: String| {
+        let url = format!("{}/api/auth/session", app.url);
+        async move { get_with_cookie(&url, &cookie).await.status().as_u16() }
+    };
+    assert_eq!(session_of(old.clone()).await, 200);
+
+    // The second sign-in's POST, as the browser sends it cross-site: the transaction cookie
+    // only, not the Lax session cookie.
+    let r = authorize(&app, &app.client, "?login_hint=ada&return_to=/files").await;
+    let tx = cookie_pair(&set_cookies(&r), "tower_oidc_tx_post").expect("a form_post tx cookie");
+    let cb = to_callback(&app.client, &r).await;
+    let (to, form) = cb
+        .strip_suffix(signin::FORM_POST)
+        .unwrap()
+        .split_once('?')
+        .unwrap();
+    let posted = bare_client()
+        .post(to)
+        .header("cookie", &tx)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let posted_cookies = set_cookies(&posted);
+    let finish = location(&posted).unwrap_or_default();
+    assert!(
+        posted.status() == 303 && finish.starts_with("/api/auth/callback/finish?"),
+        "the POST answered {} to {finish:?} with {posted_cookies:?}",
+        posted.status()
+    );
+    assert!(
+        cookie_pair(&posted_cookies, "tower_oidc_session").is_none(),
+        "the POST's answer sets no session: {posted_cookies:?}"
+    );
+    let handoff = cookie_pair(&posted_cookies, "tower_oidc_handoff").expect("a hand-off cookie");
+
+    // Without the hand-off (or with a forged one), nobody is signed in.
+    let url = format!("{}{finish}", app.url);
+    for cookie in [old.clone(), format!("{old}; tower_oidc_handoff=forged")] {
+        let r = get_with_cookie(&url, &cookie).await;
+        assert!(session_cookie(&r).is_none(), "{:?}", set_cookies(&r));
+        assert_ne!(location(&r).as_deref(), Some("/files"));
+    }
+
+    // The browser follows the redirect with both cookies: the new session replaces the old.
+    let r = get_with_cookie(&url, &format!("{old}; {handoff}")).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r).as_deref(), Some("/files"));
+    let new = session_cookie(&r).expect("the new session's cookie");
+    assert_ne!(new, old);
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .any(|c| c.starts_with("tower_oidc_handoff=;")),
+        "the hand-off cookie is cleared"
+    );
+    assert_eq!(session_of(new).await, 200);
+    assert_eq!(session_of(old).await, 401, "the old session ended");
+}

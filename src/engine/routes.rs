@@ -46,6 +46,7 @@ impl OidcEngine {
             (Method::GET, ["providers", id, "frontchannel-logout"]) => {
                 self.frontchannel_logout(id, &query).await
             }
+            (Method::GET, ["callback", "finish"]) => self.finish_callback(&query, &headers).await,
             (Method::GET, ["session"]) => self.session(&headers).await,
             (Method::GET, ["health"]) => self.health(),
             (Method::GET, ["jwks.json"]) => self.client_jwks(),

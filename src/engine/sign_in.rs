@@ -14,6 +14,7 @@ use crate::config::ResponseMode;
 use crate::error::{Error, ErrorCode};
 use crate::flow::VerifiedSignIn;
 use crate::identity::{Policy, Resolution, resolve_user};
+use crate::session::HandedOff;
 use crate::store::SessionRecord;
 use crate::web::{cookie_header, redirect, wants_json};
 
@@ -72,7 +73,10 @@ impl OidcEngine {
             }
         };
         let mut cookies = verified.cookies.clone();
-        match self.start_session(headers, &verified).await {
+        // A form_post callback is a cross-site POST: without the browser's session cookie, the
+        // new session is handed off to a same-site GET that sees it (`session::handoff`).
+        let handoff = mode == ResponseMode::FormPost && !self.sessions.has_cookie(headers);
+        match self.start_session(headers, &verified, handoff).await {
             Ok((user_id, resolution, set_cookie)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "sign_in", provider = id, user = %user_id, resolution = ?resolution, "signed in");
                 match resolution {
@@ -85,7 +89,15 @@ impl OidcEngine {
                     Resolution::Existing => {}
                 }
                 cookies.push(set_cookie);
-                let r = redirect(StatusCode::SEE_OTHER, &verified.return_to, &cookies);
+                let to = if handoff {
+                    let q = url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("return_to", &verified.return_to)
+                        .finish();
+                    format!("{}/callback/finish?{q}", self.prefix())
+                } else {
+                    verified.return_to.clone()
+                };
+                let r = redirect(StatusCode::SEE_OTHER, &to, &cookies);
                 (r, Ok(()))
             }
             Err(e) => {
@@ -95,11 +107,13 @@ impl OidcEngine {
         }
     }
 
-    /// The user of a verified sign-in, and a new session for them (rotating the old one).
+    /// The user of a verified sign-in, and a new session for them (rotating the old one), or
+    /// with `handoff` the session named by a hand-off cookie.
     async fn start_session(
         &self,
         headers: &HeaderMap,
         v: &VerifiedSignIn,
+        handoff: bool,
     ) -> Result<(String, Resolution, String), Error> {
         let policy = Policy {
             email_trust: v.email_trust,
@@ -125,11 +139,44 @@ impl OidcEngine {
             claims: v.profile.extra.clone(),
             ..SessionRecord::new(user, v.provider.clone(), self.sessions.expiry(now, now))
         };
-        let set_cookie = self
-            .sessions
-            .rotate(self.sessions.id(headers), &record)
-            .await?;
+        let set_cookie = if handoff {
+            self.sessions.start_handoff(&record).await?
+        } else {
+            self.sessions
+                .rotate(self.sessions.id(headers), &record)
+                .await?
+        };
         Ok((user_id, resolution, set_cookie))
+    }
+
+    /// `GET {prefix}/callback/finish`: the end of a form_post sign-in (see `session::handoff`).
+    /// The hand-off cookie's session becomes the browser's, the one it had ends, and the
+    /// browser goes on to `return_to` (checked again). Without a valid hand-off: the sign-in
+    /// is over (`login_expired`).
+    pub(super) async fn finish_callback(
+        &self,
+        query: &str,
+        headers: &HeaderMap,
+    ) -> Response<Bytes> {
+        let return_to =
+            crate::web::safe_return_to(crate::web::query_param(query, "return_to").as_deref());
+        match self.sessions.finish_handoff(headers).await {
+            Ok(HandedOff {
+                session_cookie: Some(session),
+                clear_handoff,
+            }) => redirect(StatusCode::SEE_OTHER, &return_to, &[clear_handoff, session]),
+            Ok(HandedOff {
+                session_cookie: None,
+                clear_handoff,
+            }) => {
+                let e = Error::new(
+                    ErrorCode::LoginExpired,
+                    "the sign-in's hand-off cookie is missing, forged or its session gone",
+                );
+                self.responses.error(headers, &e, &[clear_handoff])
+            }
+            Err(e) => self.error_response(headers, &e),
+        }
     }
 
     /// `GET {prefix}/admin`: the page for admins; signed out → the login page, others → 403.

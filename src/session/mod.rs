@@ -12,6 +12,7 @@
 
 mod auth;
 mod fresh_users;
+mod handoff;
 mod logout;
 mod refresh;
 mod responses;
@@ -22,6 +23,7 @@ mod tokens;
 
 pub use auth::Auth;
 pub(crate) use fresh_users::FreshUsers;
+pub(crate) use handoff::HandedOff;
 pub(crate) use logout::EndReason;
 pub(crate) use responses::{DEFAULT_PREFIX, Responses};
 pub(crate) use sealed::Sealer;

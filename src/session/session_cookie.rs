@@ -27,6 +27,19 @@ impl SessionCookie {
         }
     }
 
+    /// The hand-off cookie of a session started by a cross-site POST (see `handoff`): signed
+    /// like the session cookie, under a name of its own.
+    pub fn handoff(secure: bool) -> Self {
+        SessionCookie {
+            name: if secure {
+                "__Host-tower_oidc_handoff"
+            } else {
+                "tower_oidc_handoff"
+            },
+            secure,
+        }
+    }
+
     /// Whether a `Cookie` header carries a cookie of this name (the hot path's check: a scan of
     /// the `name=value` pairs without allocating, decoding or verifying anything). Only the
     /// exact name counts: `tower_oidc_sessionX` or `my_tower_oidc_session` is another

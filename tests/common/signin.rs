@@ -119,7 +119,9 @@ pub async fn start(app: &App, query: &str) -> (String, String) {
     start_in(app, &app.client, query).await
 }
 
-/// Visits a callback URL in browser `c`.
+/// Visits a callback URL in browser `c`; a form_post callback's hand-off to
+/// `{prefix}/callback/finish` is followed as a browser follows it, and the outcome is the two
+/// answers' (their cookies, the last one's status and `Location`).
 pub async fn finish_in(c: &reqwest::Client, callback_url: &str) -> Outcome {
     let r = match callback_url.strip_suffix(FORM_POST) {
         Some(u) => {
@@ -133,12 +135,24 @@ pub async fn finish_in(c: &reqwest::Client, callback_url: &str) -> Outcome {
         }
         None => c.get(callback_url).send().await.unwrap(),
     };
-    Outcome {
+    let mut out = Outcome {
         status: r.status().as_u16(),
         location: location(&r),
         set_cookies: set_cookies(&r),
         callback_url: callback_url.to_owned(),
+    };
+    if let Some(finish) = out
+        .location
+        .clone()
+        .filter(|l| l.contains("/callback/finish?"))
+    {
+        let base = url::Url::parse(callback_url.trim_end_matches(FORM_POST)).unwrap();
+        let r = c.get(base.join(&finish).unwrap()).send().await.unwrap();
+        out.status = r.status().as_u16();
+        out.location = location(&r);
+        out.set_cookies.extend(set_cookies(&r));
     }
+    out
 }
 
 /// Visits a callback URL with the app's own browser.
