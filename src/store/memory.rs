@@ -27,6 +27,7 @@ struct Inner {
     index_hasher: std::hash::RandomState,
     stored_since_sweep: usize,
     consumed: HashMap<String, SystemTime>,
+    consumed_since_sweep: usize,
 }
 
 /// The sessions of one index entry: most filters select one session (a provider session's
@@ -397,11 +398,58 @@ impl SessionStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         let now = SystemTime::now();
         let mut g = self.lock();
-        g.consumed.retain(|_, exp| *exp > now);
-        if g.consumed.contains_key(id) {
+        // A remembered id whose memory has expired is taken again, as by the SQL store.
+        if g.consumed.get(id).is_some_and(|exp| *exp > now) {
             return Ok(false);
+        }
+        // Expired ids are swept as sessions are (see `store`): after as many new ones as half
+        // of those kept, so each callback pays O(1) however many sign-ins the last minutes saw
+        // (a scan on every callback made a busy instance's callbacks O(n) under the lock).
+        g.consumed_since_sweep += 1;
+        if g.consumed_since_sweep >= (g.consumed.len() / 2).max(256) {
+            g.consumed_since_sweep = 0;
+            g.consumed.retain(|_, exp| *exp > now);
         }
         g.consumed.insert(id.to_owned(), expires_at);
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::MemoryStore;
+    use crate::store::SessionStore as _;
+
+    /// Consumed transaction ids are forgotten once their memory expires, without a scan of all
+    /// of them on every callback: the map stays near the live ids, and an expired id can be
+    /// taken again (as the SQL and Redis stores behave).
+    #[tokio::test]
+    async fn consumed_transactions_are_swept_in_bounded_memory() {
+        let store = MemoryStore::new();
+        let past = SystemTime::now() - Duration::from_secs(1);
+        for i in 0..10_000 {
+            assert!(
+                store
+                    .consume_transaction(&format!("old-{i}"), past)
+                    .await
+                    .unwrap()
+            );
+        }
+        let live = SystemTime::now() + Duration::from_secs(600);
+        for i in 0..10_000 {
+            assert!(
+                store
+                    .consume_transaction(&format!("new-{i}"), live)
+                    .await
+                    .unwrap()
+            );
+        }
+        let len = store.lock().consumed.len();
+        assert!(len < 12_000, "{len} ids remembered for 10,000 live ones");
+        assert!(store.consume_transaction("old-3", live).await.unwrap());
+        assert!(!store.consume_transaction("new-3", live).await.unwrap());
+        assert!(!store.consume_transaction("old-3", live).await.unwrap());
     }
 }
