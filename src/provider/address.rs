@@ -160,9 +160,15 @@ impl EndpointPolicy {
     /// resolved). The error says which address and why, for the caller to prefix with the
     /// endpoint's name; a URL that does not parse is left to the URL checks.
     pub(crate) fn check_url(self, url: &str) -> Result<(), String> {
-        let Ok(u) = url::Url::parse(url) else {
-            return Ok(());
-        };
+        match url::Url::parse(url) {
+            Ok(u) => self.check_parsed(&u, url),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// [`check_url`](Self::check_url) of a URL already parsed (`url` is its text, for the
+    /// message).
+    pub(crate) fn check_parsed(self, u: &url::Url, url: &str) -> Result<(), String> {
         let ip = match u.host() {
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),

@@ -124,12 +124,17 @@ impl IdpClient {
     ) -> Result<IdpResponse, Error> {
         let routed = self.horizons.route(url);
         let url = routed.url.as_str();
-        let mut req = forwarded(self.client_for(call.provider).get(url), &routed)
-            .header(http::header::ACCEPT, "application/json");
+        let parsed = url::Url::parse(url).ok();
+        let client = self.client_for(call.provider);
+        let req = match &parsed {
+            Some(u) => client.get(u.clone()),
+            None => client.get(url),
+        };
+        let mut req = forwarded(req, &routed).header(http::header::ACCEPT, "application/json");
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
-        self.send(call, url, req).await
+        self.send(call, url, parsed.as_ref(), req).await
     }
 
     /// POST a form to `url`, with HTTP Basic client authentication when `basic` is given
@@ -146,7 +151,13 @@ impl IdpClient {
             .finish();
         let routed = self.horizons.route(url);
         let url = routed.url.as_str();
-        let mut req = forwarded(self.client_for(call.provider).post(url), &routed)
+        let parsed = url::Url::parse(url).ok();
+        let client = self.client_for(call.provider);
+        let req = match &parsed {
+            Some(u) => client.post(u.clone()),
+            None => client.post(url),
+        };
+        let mut req = forwarded(req, &routed)
             .header(http::header::ACCEPT, "application/json")
             .header(
                 http::header::CONTENT_TYPE,
@@ -160,7 +171,7 @@ impl IdpClient {
                 format!("Basic {}", base64_std(&creds)),
             );
         }
-        self.send(call, url, req).await
+        self.send(call, url, parsed.as_ref(), req).await
     }
 
     /// Sends one request inside its `tower_oidc.provider_request` span, and records its
@@ -169,6 +180,7 @@ impl IdpClient {
         &self,
         call: Call<'_>,
         url: &str,
+        parsed: Option<&url::Url>,
         req: reqwest::RequestBuilder,
     ) -> Result<IdpResponse, Error> {
         let span = tracing::info_span!(
@@ -179,7 +191,7 @@ impl IdpClient {
         );
         let start = std::time::Instant::now();
         let out = self
-            .send_once(call.endpoint.describe(), url, req)
+            .send_once(call.endpoint.describe(), url, parsed, req)
             .instrument(span.clone())
             .await;
         let failure = match &out {
@@ -205,6 +217,7 @@ impl IdpClient {
         &self,
         what: &str,
         url: &str,
+        parsed: Option<&url::Url>,
         req: reqwest::RequestBuilder,
     ) -> Result<IdpResponse, (Error, &'static str)> {
         let unreachable = |detail: String| {
@@ -216,7 +229,8 @@ impl IdpClient {
         // Every request to a provider passes here, whatever the URL's source (discovery,
         // templates, the admin check): the last line of the address policy for IP literals.
         // Host names are checked by the resolver, whose refusal is found in the error chain.
-        if let Err(m) = self.policy.check_url(url) {
+        // (A URL that does not parse is refused by the HTTP client.)
+        if let Some(Err(m)) = parsed.map(|u| self.policy.check_parsed(u, url)) {
             return Err((
                 Error::new(ErrorCode::ProviderMisconfigured, format!("{what}: {m}")),
                 "refused",
