@@ -2539,3 +2539,36 @@ async fn deliver_logout(
     tokens(fake, &[]).await;
     fake.end_sessions("alice").await.deliveries
 }
+
+/// `sign_tokens_at_authorize`: the tokens are signed when the code is issued, so a tamper
+/// switched on between authorize and exchange does not reach them; without the option (the
+/// default) the exchange signs, and does.
+#[tokio::test]
+async fn tokens_signed_at_authorize_are_fixed_before_the_exchange() {
+    for at_authorize in [true, false] {
+        let fake = FakeAuthentik::builder()
+            .redirect_uri(CB)
+            .sign_tokens_at_authorize(at_authorize)
+            .start()
+            .await;
+        let code = authorize(&fake, &[("nonce", "n-1")]).await;
+        fake.set_tamper(Tamper::BadSignature);
+        let resp = exchange(&fake, &code, &[]).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let t: Map<String, Value> = resp.json().await.unwrap();
+        let id = t["id_token"].as_str().unwrap();
+        assert_eq!(part(id, 1)["nonce"], "n-1");
+        assert_eq!(ring_verify(&fake, id).await, at_authorize, "{at_authorize}");
+        // Single use either way.
+        let again = exchange(&fake, &code, &[]).await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        // The access token works at userinfo.
+        let info = http()
+            .get(fake.userinfo_url())
+            .bearer_auth(t["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(info.status(), StatusCode::OK);
+    }
+}

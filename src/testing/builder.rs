@@ -37,6 +37,7 @@ pub struct FakeAuthentikBuilder {
     logout_ca_pem: Vec<String>,
     token_validity: Duration,
     code_validity: Duration,
+    sign_at_authorize: bool,
     install_id: Option<String>,
     sub_mode: SubMode,
     version: AuthentikVersion,
@@ -62,6 +63,7 @@ impl Default for FakeAuthentikBuilder {
             logout_ca_pem: Vec::new(),
             token_validity: Duration::from_secs(3600),
             code_validity: Duration::from_secs(60),
+            sign_at_authorize: false,
             install_id: None,
             sub_mode: SubMode::HashedUserId,
             version: AuthentikVersion::default(),
@@ -251,6 +253,30 @@ impl FakeAuthentikBuilder {
         self
     }
 
+    /// Signs a code's tokens when `/authorize` issues the code, so that the token endpoint
+    /// answers the exchange from memory (default: off, tokens are signed at the exchange, as
+    /// Authentik does).
+    ///
+    /// For load tests of the relying party: signing with an RSA-4096 key takes milliseconds, and
+    /// on a small machine the fake's signing would otherwise share the cores that the code
+    /// exchange is timed on. The tokens' `iat` is then the time of the authorization.
+    ///
+    /// ```
+    /// # async fn demo() {
+    /// use tower_oidc::testing::{FakeAuthentik, SigningMode};
+    /// let fake = FakeAuthentik::builder()
+    ///     .signing(SigningMode::Rs256Rsa4096)
+    ///     .sign_tokens_at_authorize(true)
+    ///     .start()
+    ///     .await;
+    /// # drop(fake);
+    /// # }
+    /// ```
+    pub fn sign_tokens_at_authorize(mut self, on: bool) -> Self {
+        self.sign_at_authorize = on;
+        self
+    }
+
     /// The install (tenant) id that `sub` hashes with the user pk (default: random per fake).
     pub fn install_id(mut self, id: impl Into<String>) -> Self {
         self.install_id = Some(id.into());
@@ -328,6 +354,7 @@ impl FakeAuthentikBuilder {
             mode: self.mode,
             token_validity: self.token_validity,
             code_validity: self.code_validity,
+            sign_at_authorize: self.sign_at_authorize,
             refresh_validity: Duration::from_secs(30 * 24 * 3600),
             login_page: self.login_page,
             install_id: self

@@ -23,6 +23,8 @@ pub(crate) struct Config {
     pub(crate) mode: SigningMode,
     pub(crate) token_validity: Duration,
     pub(crate) code_validity: Duration,
+    /// Sign a code's tokens at `/authorize` ([`sign_tokens_at_authorize`](super::FakeAuthentikBuilder::sign_tokens_at_authorize)).
+    pub(crate) sign_at_authorize: bool,
     pub(crate) refresh_validity: Duration,
     pub(crate) login_page: bool,
     pub(crate) install_id: String,
@@ -101,6 +103,9 @@ pub(crate) struct CodeGrant {
     pub(crate) pkce: Option<(String, String)>,
     pub(crate) issued: Instant,
     pub(crate) session: Session,
+    /// The token response, signed when the code was issued
+    /// ([`sign_tokens_at_authorize`](super::FakeAuthentikBuilder::sign_tokens_at_authorize)).
+    pub(crate) signed: Option<super::endpoints::Reply>,
 }
 
 /// The login session a token descends from.

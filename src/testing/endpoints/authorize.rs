@@ -151,16 +151,27 @@ pub(super) fn handle(inner: &Inner, req: &Req) -> Reply {
     };
     let code = hex(&crate::util::random_bytes::<16>());
     let sid = hex(&crate::util::random_bytes::<32>());
+    let session = Session {
+        auth_time: crate::util::unix_now() as i64,
+        sid: sid.clone(),
+    };
+    let signed = inner.cfg.sign_at_authorize.then(|| {
+        super::token::mint(
+            inner,
+            user_pk,
+            scopes.clone(),
+            nonce.clone(),
+            session.clone(),
+        )
+    });
     let grant = CodeGrant {
         user_pk,
         scopes,
         nonce,
         pkce,
         issued: Instant::now(),
-        session: Session {
-            auth_time: crate::util::unix_now() as i64,
-            sid: sid.clone(),
-        },
+        session,
+        signed,
     };
     // The browser now has an Authentik session: the same one it sent, or a new one.
     let browser = browser_session(req)

@@ -208,13 +208,16 @@ fn code_grant(inner: &Inner, req: &Req) -> Reply {
             None => return token_error("invalid_grant"),
         }
     };
-    mint(
-        inner,
-        grant.user_pk,
-        grant.scopes,
-        grant.nonce,
-        grant.session,
-    )
+    match grant.signed {
+        Some(reply) => reply,
+        None => mint(
+            inner,
+            grant.user_pk,
+            grant.scopes,
+            grant.nonce,
+            grant.session,
+        ),
+    }
 }
 
 fn refresh_grant(inner: &Inner, req: &Req) -> Reply {
@@ -259,7 +262,7 @@ fn refresh_grant(inner: &Inner, req: &Req) -> Reply {
 
 /// Signs an access token and an ID token and stores the grants; the token endpoint's success
 /// response.
-fn mint(
+pub(super) fn mint(
     inner: &Inner,
     user_pk: u64,
     scopes: Vec<String>,
