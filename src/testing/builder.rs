@@ -259,7 +259,8 @@ impl FakeAuthentikBuilder {
     ///
     /// For load tests of the relying party: signing with an RSA-4096 key takes milliseconds, and
     /// on a small machine the fake's signing would otherwise share the cores that the code
-    /// exchange is timed on. The tokens' `iat` is then the time of the authorization.
+    /// exchange is timed on. The tokens' `iat` is then the time of the authorization, and the
+    /// access token (and refresh token) is live from then on; the code stays single-use.
     ///
     /// ```
     /// # async fn demo() {
