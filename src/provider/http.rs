@@ -122,19 +122,11 @@ impl IdpClient {
         url: &str,
         bearer: Option<&str>,
     ) -> Result<IdpResponse, Error> {
-        let routed = self.horizons.route(url);
-        let url = routed.url.as_str();
-        let parsed = url::Url::parse(url).ok();
-        let client = self.client_for(call.provider);
-        let req = match &parsed {
-            Some(u) => client.get(u.clone()),
-            None => client.get(url),
-        };
-        let mut req = forwarded(req, &routed).header(http::header::ACCEPT, "application/json");
+        let (mut req, routed, parsed) = self.request(call, http::Method::GET, url);
         if let Some(token) = bearer {
             req = req.bearer_auth(token);
         }
-        self.send(call, url, parsed.as_ref(), req).await
+        self.send(call, &routed.url, parsed.as_ref(), req).await
     }
 
     /// POST a form to `url`, with HTTP Basic client authentication when `basic` is given
@@ -149,16 +141,8 @@ impl IdpClient {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let routed = self.horizons.route(url);
-        let url = routed.url.as_str();
-        let parsed = url::Url::parse(url).ok();
-        let client = self.client_for(call.provider);
-        let req = match &parsed {
-            Some(u) => client.post(u.clone()),
-            None => client.post(url),
-        };
-        let mut req = forwarded(req, &routed)
-            .header(http::header::ACCEPT, "application/json")
+        let (req, routed, parsed) = self.request(call, http::Method::POST, url);
+        let mut req = req
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -171,7 +155,26 @@ impl IdpClient {
                 format!("Basic {}", base64_std(&creds)),
             );
         }
-        self.send(call, url, parsed.as_ref(), req).await
+        self.send(call, &routed.url, parsed.as_ref(), req).await
+    }
+
+    /// A request of `call`'s client to `url` as the split horizon routes it, asking for JSON;
+    /// with the URL it goes to, and that URL parsed once (for the address policy and reqwest).
+    fn request(
+        &self,
+        call: Call<'_>,
+        method: http::Method,
+        url: &str,
+    ) -> (reqwest::RequestBuilder, Routed, Option<url::Url>) {
+        let routed = self.horizons.route(url);
+        let parsed = url::Url::parse(&routed.url).ok();
+        let client = self.client_for(call.provider);
+        let req = match &parsed {
+            Some(u) => client.request(method, u.clone()),
+            None => client.request(method, routed.url.as_str()),
+        };
+        let req = forwarded(req, &routed).header(http::header::ACCEPT, "application/json");
+        (req, routed, parsed)
     }
 
     /// Sends one request inside its `tower_oidc.provider_request` span, and records its
