@@ -33,7 +33,11 @@ use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode};
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
 
 mod load;
-use load::{Server, cpu_line, knob, run};
+use load::{CountingAlloc, Server, cpu_line, knob, run};
+
+// Counts the allocations made on the apps' thread, for the per-phase figures.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
 
 async fn home(req: Request) -> String {
     match Auth::from_extensions(req.extensions()).user() {

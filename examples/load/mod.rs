@@ -2,8 +2,10 @@
 //! that drives jobs at a given concurrency and collects their latencies.
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -14,6 +16,41 @@ pub fn knob(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The system allocator, counting the allocations made on the server's threads: a load test
+/// that installs it (`#[global_allocator]`) prints allocations per job beside the CPU time.
+pub struct CountingAlloc;
+
+thread_local! {
+    static ON_SERVER: Cell<bool> = const { Cell::new(false) };
+}
+static SERVER_ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+fn count() {
+    if ON_SERVER.try_with(Cell::get).unwrap_or(false) {
+        SERVER_ALLOCS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed on to `System` unchanged; counting touches neither the layout
+// nor the pointer.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
 }
 
 /// The apps' runtime: one worker thread, whose CPU time is read from `/proc` (Linux), so that
@@ -52,6 +89,7 @@ impl Server {
             // Blocking threads are counted too: keep them for the whole run.
             .thread_keep_alive(Duration::from_secs(24 * 3600))
             .on_thread_start(move || {
+                ON_SERVER.with(|c| c.set(true));
                 if let Some(id) = thread_id() {
                     seen.lock().unwrap().push(id);
                 }
@@ -97,13 +135,16 @@ impl Server {
         phase: F,
     ) -> (Stats, Option<Cpu>) {
         let before = self.cpu();
+        let allocs = SERVER_ALLOCS.load(Ordering::Relaxed);
         let stats = phase.await;
+        let allocs = SERVER_ALLOCS.load(Ordering::Relaxed) - allocs;
         let per_job = match (before, self.cpu()) {
             (Some((a, ua, sa)), Some((b, ub, sb))) if stats.done > 0 => {
                 let ticks = (ub - ua) + (sb - sa);
                 Some(Cpu {
                     per_job: (b - a) / stats.done as u32,
                     user_share: (ticks > 0).then(|| (ub - ua) as f64 / ticks as f64),
+                    allocs: (allocs > 0).then(|| allocs as f64 / stats.done as f64),
                 })
             }
             _ => None,
@@ -118,22 +159,29 @@ impl Server {
 pub struct Cpu {
     pub per_job: Duration,
     pub user_share: Option<f64>,
+    /// Allocations on the server's threads per job (with [`CountingAlloc`] installed).
+    pub allocs: Option<f64>,
 }
 
 pub fn cpu_line(what: &str, cpu: Option<Cpu>) -> String {
+    let allocs = match cpu.and_then(|c| c.allocs) {
+        Some(n) => format!(", {n:.0} allocations"),
+        None => String::new(),
+    };
     match cpu {
         Some(Cpu {
             per_job,
             user_share: Some(u),
+            ..
         }) => format!(
-            "{:<34} server CPU {:.1} µs each: user {:.1} µs, kernel {:.1} µs",
+            "{:<34} server CPU {:.1} µs each: user {:.1} µs, kernel {:.1} µs{allocs}",
             what,
             per_job.as_secs_f64() * 1e6,
             per_job.as_secs_f64() * 1e6 * u,
             per_job.as_secs_f64() * 1e6 * (1.0 - u)
         ),
         Some(Cpu { per_job, .. }) => format!(
-            "{:<34} server CPU {:.1} µs each",
+            "{:<34} server CPU {:.1} µs each{allocs}",
             what,
             per_job.as_secs_f64() * 1e6
         ),
