@@ -328,7 +328,7 @@ impl OidcEngine {
             .endpoints
             .end_session
             .clone()
-            .or(active.end_session)?;
+            .or_else(|| active.end_session.clone())?;
         let mut u = url::Url::parse(&endpoint).ok()?;
         {
             let mut q = u.query_pairs_mut();

@@ -326,7 +326,7 @@ impl Flow {
     pub(super) async fn bearer_provider_of(
         &self,
         iss: &str,
-    ) -> Option<(Arc<ProviderState>, ResolvedProvider)> {
+    ) -> Option<(Arc<ProviderState>, Arc<ResolvedProvider>)> {
         let providers = self.registry.providers();
         for spec in providers.iter().filter(|s| s.bearer.is_some()) {
             let Ok(st) = self.registry.enabled(&spec.id).await else {

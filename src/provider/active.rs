@@ -2,6 +2,9 @@
 //! discovery when the provider has it, else from the spec's templates — each checked against
 //! the endpoint address policy.
 
+use std::sync::Arc;
+
+use super::discovery::Discovery;
 use super::{ProviderState, Registry, ResolvedProvider, pinned_algs};
 use crate::config::Protocol;
 use crate::error::{Error, ErrorCode};
@@ -9,7 +12,7 @@ use crate::error::{Error, ErrorCode};
 /// The endpoints and keys to use for one sign-in.
 #[derive(Clone)]
 pub(crate) struct Active {
-    pub resolved: ResolvedProvider,
+    pub resolved: Arc<ResolvedProvider>,
     pub authorization: String,
     pub token: String,
     pub userinfo: Option<String>,
@@ -30,8 +33,37 @@ impl Registry {
     /// The endpoints to use for a sign-in with `st`. With a known issuer the discovery document
     /// (cached) supplies them, and its issuer must match exactly; without (instance URL only),
     /// the spec's templates do.
-    pub async fn active(&self, st: &ProviderState) -> Result<Active, Error> {
+    ///
+    /// The endpoints are the same for every sign-in until the discovery document is fetched
+    /// again or the issuer is learned, so the last one built is kept ([`Memo`]) and shared.
+    pub async fn active(&self, st: &ProviderState) -> Result<Arc<Active>, Error> {
         let resolved = st.current();
+        let discovered = match (&resolved.endpoints.issuer, &resolved.endpoints.discovery) {
+            (Some(issuer), Some(url)) if resolved.spec.protocol == Protocol::Oidc => {
+                Some(self.discovery(st, url, issuer).await?)
+            }
+            _ => None,
+        };
+        let mut memo = st.active.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(m) = memo.as_ref().filter(|m| m.is_for(&resolved, &discovered)) {
+            return Ok(m.active.clone());
+        }
+        let active = Arc::new(self.build_active(st, resolved.clone(), discovered.as_deref())?);
+        *memo = Some(Memo {
+            resolved,
+            discovered,
+            active: active.clone(),
+        });
+        Ok(active)
+    }
+
+    /// [`Registry::active`] from the provider as it is now and its discovery document.
+    fn build_active(
+        &self,
+        st: &ProviderState,
+        resolved: Arc<ResolvedProvider>,
+        d: Option<&Discovery>,
+    ) -> Result<Active, Error> {
         let id = resolved.spec.id.clone();
         let misconf = |d: &str| {
             Error::new(
@@ -39,14 +71,7 @@ impl Registry {
                 format!("provider `{id}`: {d}"),
             )
         };
-        let discovered = match (&resolved.endpoints.issuer, &resolved.endpoints.discovery) {
-            (Some(issuer), Some(url)) if resolved.spec.protocol == Protocol::Oidc => {
-                Some(self.discovery(st, url, issuer).await?)
-            }
-            _ => None,
-        };
         let e = &resolved.endpoints;
-        let d = discovered.as_deref();
         // N3: every endpoint gets the endpoint address policy. The discovery document's were
         // checked when it was fetched; the spec's templates supply the rest and are checked
         // here (the authorization and end-session endpoints are only ever visited by the
@@ -128,5 +153,29 @@ impl Registry {
             introspection,
             par,
         })
+    }
+}
+
+/// The last [`Active`] of a provider state, and the provider and discovery document it was
+/// built from: still valid while both are the same (`Arc::ptr_eq`; the memo holds them, so an
+/// address cannot be reused by another document).
+pub(super) struct Memo {
+    resolved: Arc<ResolvedProvider>,
+    discovered: Option<Arc<Discovery>>,
+    active: Arc<Active>,
+}
+
+impl Memo {
+    fn is_for(
+        &self,
+        resolved: &Arc<ResolvedProvider>,
+        discovered: &Option<Arc<Discovery>>,
+    ) -> bool {
+        Arc::ptr_eq(&self.resolved, resolved)
+            && match (&self.discovered, discovered) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
     }
 }

@@ -49,12 +49,14 @@ use http::IdpClient;
 /// effect at the next sign-in, with fresh caches).
 pub(crate) struct ProviderState {
     pub settings: ProviderSettings,
-    pub resolved: ResolvedProvider,
+    pub resolved: Arc<ResolvedProvider>,
     /// The spec's fingerprint, carried by the login transactions started with this state.
     pub fingerprint: String,
-    /// For an instance-URL-only Authentik: the variables (slug) learned from the first verified
-    /// ID token.
-    learned: RwLock<Option<BTreeMap<String, String>>>,
+    /// For an instance-URL-only Authentik: the provider with the variables (slug) learned from
+    /// the first verified ID token applied.
+    learned: RwLock<Option<Arc<ResolvedProvider>>>,
+    /// The last [`Active`] built, with what it was built from (see [`Registry::active`]).
+    active: Mutex<Option<active::Memo>>,
     discovery: tokio::sync::Mutex<Option<(Arc<Discovery>, Instant, String)>>,
     discovery_failures: Mutex<Backoff>,
     jwks: Mutex<HashMap<String, Arc<jwks::JwksCache>>>,
@@ -213,8 +215,9 @@ impl Registry {
         let st = Arc::new(ProviderState {
             fingerprint: reload::fingerprint(spec),
             settings,
-            resolved,
+            resolved: Arc::new(resolved),
             learned: RwLock::new(None),
+            active: Mutex::new(None),
             discovery: tokio::sync::Mutex::new(None),
             discovery_failures: Mutex::new(Backoff::default()),
             jwks: Mutex::new(HashMap::new()),
@@ -381,10 +384,10 @@ pub(crate) fn horizon_of(
 
 impl ProviderState {
     /// The resolved provider, with learned variables applied.
-    pub fn current(&self) -> ResolvedProvider {
+    pub fn current(&self) -> Arc<ResolvedProvider> {
         let learned = self.learned.read().unwrap_or_else(|p| p.into_inner());
         match learned.as_ref() {
-            Some(vars) => self.resolved.with_learned(vars),
+            Some(resolved) => resolved.clone(),
             None => self.resolved.clone(),
         }
     }
@@ -404,7 +407,7 @@ impl ProviderState {
         let mut learned = self.learned.write().unwrap_or_else(|p| p.into_inner());
         if learned.is_none() {
             tracing::info!(provider = %self.resolved.spec.id, "learned the application issuer from a verified ID token");
-            *learned = Some(vars);
+            *learned = Some(Arc::new(self.resolved.with_learned(&vars)));
         }
     }
 }

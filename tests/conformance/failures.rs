@@ -431,6 +431,28 @@ async fn jwks_down_uses_cached_keys() {
     rejected(&fake, &app, "id_token_invalid", NoFurther::Userinfo).await;
 }
 
+/// The endpoints of a discovery document fetched again are used from the next sign-in on (the
+/// provider's endpoints are built once per document, not once per sign-in).
+#[tokio::test]
+async fn endpoints_of_a_refetched_discovery_document_are_used() {
+    let (fake, app) = fresh_with(|b| {
+        b.cache_policy(CachePolicy {
+            ttl: Duration::ZERO,
+            ..CachePolicy::default()
+        })
+    })
+    .await;
+    let first = location(&authorize(&app, &app.client, "").await).unwrap();
+    assert!(!first.contains("moved=1"), "{first}");
+    let moved = format!("{}/application/o/authorize/?moved=1", fake.url());
+    fake.set_discovery(move |d| {
+        d.insert("authorization_endpoint".into(), moved.clone().into());
+    });
+    let second = location(&authorize(&app, &app.client, "").await).unwrap();
+    assert!(second.contains("moved=1"), "{second}");
+    assert!(fake.count(Endpoint::Discovery) >= 2);
+}
+
 /// N6: a burst of sign-ins with an unknown `kid` costs at most one extra JWKS fetch (single
 /// flight, cooldown).
 #[tokio::test]
