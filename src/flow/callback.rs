@@ -236,7 +236,7 @@ impl Flow {
                     )
                     .await
                     .map_err(fail)?;
-                let (verified, issuer) = (checked.token, checked.issuer);
+                let (mut verified, issuer) = (checked.token, checked.issuer);
                 // 6. Userinfo: its `sub` must be the ID token's; ID token claims win on conflict.
                 let mut claims = match &active.userinfo {
                     Some(url) => {
@@ -258,7 +258,10 @@ impl Flow {
                     }
                     None => serde_json::Map::new(),
                 };
-                if let serde_json::Value::Object(id_claims) = &verified.claims {
+                facts = sign_in_facts(&verified.claims);
+                let sid = verified.sid();
+                // The ID token's claims move into the mapped ones (no copy).
+                if let serde_json::Value::Object(id_claims) = std::mem::take(&mut verified.claims) {
                     // An email and its verification come from the same source: an ID token
                     // email without `email_verified` is not verified by userinfo's flag, which
                     // may be about another address (never upgrade from a weaker source).
@@ -266,14 +269,11 @@ impl Flow {
                     {
                         claims.remove("email_verified");
                     }
-                    for (k, v) in id_claims {
-                        claims.insert(k.clone(), v.clone());
-                    }
+                    claims.extend(id_claims);
                     if apple::is_apple(&resolved.spec) {
                         apple::normalize_claims(&mut claims);
                     }
                 }
-                facts = sign_in_facts(&verified.claims);
                 check_max_age(
                     tx.max_age,
                     facts.auth_time,
@@ -285,13 +285,14 @@ impl Flow {
                         format!("provider `{provider}`: {d}"),
                     ))
                 })?;
-                id_token_hint = Some(verified.expose_raw().to_owned());
-                verified_subject = Some(verified.subject.clone());
+                let subject = std::mem::take(&mut verified.subject);
                 idp = Some(IdpSession {
                     issuer: issuer.clone(),
-                    subject: verified.subject.clone(),
-                    sid: verified.sid(),
+                    subject: subject.clone(),
+                    sid,
                 });
+                verified_subject = Some(subject);
+                id_token_hint = Some(verified.into_raw());
                 (serde_json::Value::Object(claims), issuer)
             }
             Protocol::Oauth2 => {

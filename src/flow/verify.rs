@@ -84,6 +84,11 @@ impl VerifiedIdToken {
         &self.raw
     }
 
+    /// [`VerifiedIdToken::expose_raw`], owned. Treat it as a secret.
+    pub fn into_raw(self) -> String {
+        self.raw
+    }
+
     /// The provider's session id (`sid`), when the token carries a usable one.
     pub fn sid(&self) -> Option<String> {
         self.claims
