@@ -1,6 +1,8 @@
 //! `return_to`: where the browser goes after signing in. Only same-origin relative paths pass;
 //! anything else falls back to `/`. Checked when the sign-in starts and again at the callback.
 
+use std::sync::LazyLock;
+
 /// Longest `return_to` accepted.
 pub const MAX_RETURN_TO: usize = 2048;
 
@@ -32,24 +34,31 @@ fn is_safe(c: &str) -> bool {
     }
     // Encoded slashes and backslashes at the start decode to the same tricks after one more
     // round of decoding by an app or proxy.
-    let lower = c.to_ascii_lowercase();
-    if lower.starts_with("/%2f")
-        || lower.starts_with("/%5c")
-        || lower.contains("%0d")
-        || lower.contains("%0a")
-        || lower.contains("%00")
-    {
+    let starts = |p: &str| c.get(..p.len()).is_some_and(|h| h.eq_ignore_ascii_case(p));
+    let has = |n: &str| {
+        c.as_bytes()
+            .windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+    };
+    if starts("/%2f") || starts("/%5c") || has("%0d") || has("%0a") || has("%00") {
         return false;
     }
     // Finally the URL parser must agree it stays on our origin.
-    let Ok(base) = url::Url::parse("http://origin.invalid/") else {
+    static BASE: LazyLock<Option<url::Url>> =
+        LazyLock::new(|| url::Url::parse("http://origin.invalid/").ok());
+    let Some(base) = BASE.as_ref() else {
         return false;
     };
     // Dot segments that collapse into a leading `//` (`/.//evil.com`) stay on our origin in a
     // browser, but turn into a protocol-relative URL for anything that normalises the path
     // before echoing it.
     match base.join(c) {
-        Ok(u) => u.origin() == base.origin() && !u.path().starts_with("//"),
+        Ok(u) => {
+            u.scheme() == base.scheme()
+                && u.host() == base.host()
+                && u.port() == base.port()
+                && !u.path().starts_with("//")
+        }
         Err(_) => false,
     }
 }
