@@ -16,7 +16,7 @@
 //! fake issuer; on Linux the load test reads that thread's CPU time from `/proc` and prints the
 //! server's CPU per sign-in (the library's own work: authorize, callback, ID token check,
 //! userinfo, store writes — the fake signs on other threads) and per request, with and without
-//! the layer. The sign-in is timed twice: whole, where the server mostly waits for the fake to
+//! the layer, each with the allocations made on that thread (`load::CountingAlloc`). The sign-in is timed twice: whole, where the server mostly waits for the fake to
 //! sign RSA-4096 tokens (each wake-up costs), and split into the app's authorize steps and its
 //! callbacks, each phase keeping the server busy, with the tokens signed by the fake between
 //! the two (`sign_tokens_at_authorize`).
