@@ -101,6 +101,16 @@ async fn tokens(fake: &FakeAuthentik, extra_authz: &[(&str, &str)]) -> Map<Strin
     resp.json().await.unwrap()
 }
 
+/// GET userinfo with `access_token` as the bearer.
+async fn userinfo_with(fake: &FakeAuthentik, access_token: &str) -> reqwest::Response {
+    http()
+        .get(fake.userinfo_url())
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn jwks(fake: &FakeAuthentik) -> Value {
     http()
         .get(fake.jwks_url())
@@ -701,12 +711,7 @@ async fn userinfo_reevaluates_claims_and_echoes_nonce() {
     let t = tokens(&fake, &[("nonce", "n-42")]).await;
     let at = t["access_token"].as_str().unwrap();
     assert!(fake.update_user("alice", |u| u.set_email("alice@new.example")));
-    let resp = http()
-        .get(fake.userinfo_url())
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
+    let resp = userinfo_with(&fake, at).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let body: Map<String, Value> = resp.json().await.unwrap();
@@ -905,12 +910,8 @@ async fn claim_and_document_hooks() {
         ring_verify(&fake, t["id_token"].as_str().unwrap()).await,
         "hooked claims are still signed"
     );
-    let ui: Value = http()
-        .get(fake.userinfo_url())
-        .bearer_auth(t["access_token"].as_str().unwrap())
-        .send()
+    let ui: Value = userinfo_with(&fake, t["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -1422,12 +1423,7 @@ async fn revoke_forgets_the_access_token() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "{}");
-    let resp = http()
-        .get(fake.userinfo_url())
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
+    let resp = userinfo_with(&fake, at).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(fake.count(Endpoint::Revoke), 2);
 }
@@ -1614,12 +1610,7 @@ async fn expired_code_and_expired_access_token() {
     let t = tokens(&fake, &[]).await;
     assert_eq!(t["expires_in"], 1);
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let resp = http()
-        .get(fake.userinfo_url())
-        .bearer_auth(t["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = userinfo_with(&fake, t["access_token"].as_str().unwrap()).await;
     assert_eq!(resp.status(), 401);
 }
 
@@ -1705,14 +1696,7 @@ async fn refresh(fake: &FakeAuthentik, rt: &str) -> reqwest::Response {
 }
 
 async fn userinfo_status(fake: &FakeAuthentik, at: &str) -> u16 {
-    http()
-        .get(fake.userinfo_url())
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    userinfo_with(fake, at).await.status().as_u16()
 }
 
 fn is_uuid4(s: &str) -> bool {
@@ -2563,12 +2547,7 @@ async fn tokens_signed_at_authorize_are_fixed_before_the_exchange() {
         let again = exchange(&fake, &code, &[]).await;
         assert_eq!(again.status(), StatusCode::BAD_REQUEST);
         // The access token works at userinfo.
-        let info = http()
-            .get(fake.userinfo_url())
-            .bearer_auth(t["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let info = userinfo_with(&fake, t["access_token"].as_str().unwrap()).await;
         assert_eq!(info.status(), StatusCode::OK);
     }
 }

@@ -12,22 +12,16 @@ use crate::store::SessionStore as _;
 async fn consumed_transactions_are_swept_in_bounded_memory() {
     let store = MemoryStore::new();
     let past = SystemTime::now() - Duration::from_secs(1);
-    for i in 0..10_000 {
-        assert!(
-            store
-                .consume_transaction(&format!("old-{i}"), past)
-                .await
-                .unwrap()
-        );
-    }
     let live = SystemTime::now() + Duration::from_secs(600);
-    for i in 0..10_000 {
-        assert!(
-            store
-                .consume_transaction(&format!("new-{i}"), live)
-                .await
-                .unwrap()
-        );
+    for (prefix, until) in [("old", past), ("new", live)] {
+        for i in 0..10_000 {
+            assert!(
+                store
+                    .consume_transaction(&format!("{prefix}-{i}"), until)
+                    .await
+                    .unwrap()
+            );
+        }
     }
     let len = store.lock().consumed.len();
     assert!(len < 12_000, "{len} ids remembered for 10,000 live ones");
