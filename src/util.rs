@@ -34,7 +34,6 @@ pub(crate) fn random_hex(n: usize) -> String {
 }
 
 /// Base64url without padding.
-#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub(crate) fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
