@@ -53,7 +53,7 @@ impl OidcEngine {
         mode: ResponseMode,
     ) -> (Response<Bytes>, Result<(), ErrorCode>) {
         let cookie = cookie_header(headers);
-        let verified = match self.flow.callback(id, query, cookie.as_deref(), mode).await {
+        let mut verified = match self.flow.callback(id, query, cookie.as_deref(), mode).await {
             Ok(v) => v,
             Err(fe) => {
                 // Every failure is logged once, whatever the browser is shown.
@@ -72,11 +72,13 @@ impl OidcEngine {
                 return (r, Err(fe.error.code()));
             }
         };
-        let mut cookies = verified.cookies.clone();
+        // What the redirect needs is taken out; the rest moves into the session (no copies).
+        let mut cookies = std::mem::take(&mut verified.cookies);
+        let return_to = std::mem::take(&mut verified.return_to);
         // A form_post callback is a cross-site POST: without the browser's session cookie, the
         // new session is handed off to a same-site GET that sees it (`session::handoff`).
         let handoff = mode == ResponseMode::FormPost && !self.sessions.has_cookie(headers);
-        match self.start_session(headers, &verified, handoff).await {
+        match self.start_session(headers, verified, handoff).await {
             Ok((user_id, resolution, set_cookie)) => {
                 tracing::info!(target: "tower_oidc::audit", event = "sign_in", provider = id, user = %user_id, resolution = ?resolution, "signed in");
                 match resolution {
@@ -91,11 +93,11 @@ impl OidcEngine {
                 cookies.push(set_cookie);
                 let to = if handoff {
                     let q = url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("return_to", &verified.return_to)
+                        .append_pair("return_to", &return_to)
                         .finish();
                     format!("{}/callback/finish?{q}", self.prefix())
                 } else {
-                    verified.return_to.clone()
+                    return_to
                 };
                 let r = redirect(StatusCode::SEE_OTHER, &to, &cookies);
                 (r, Ok(()))
@@ -112,7 +114,7 @@ impl OidcEngine {
     async fn start_session(
         &self,
         headers: &HeaderMap,
-        v: &VerifiedSignIn,
+        v: VerifiedSignIn,
         handoff: bool,
     ) -> Result<(String, Resolution, String), Error> {
         let policy = Policy {
@@ -131,13 +133,13 @@ impl OidcEngine {
             Some(v.nonce.as_str()),
         )?;
         let record = SessionRecord {
-            id_token_hint: v.id_token_hint.clone(),
-            sign_in: v.sign_in.clone(),
+            id_token_hint: v.id_token_hint,
+            sign_in: v.sign_in,
             created_at: now,
-            idp: v.idp.clone(),
+            idp: v.idp,
             tokens: Some(Box::new(tokens)),
-            claims: v.profile.extra.clone(),
-            ..SessionRecord::new(user, v.provider.clone(), self.sessions.expiry(now, now))
+            claims: v.profile.extra,
+            ..SessionRecord::new(user, v.provider, self.sessions.expiry(now, now))
         };
         let set_cookie = if handoff {
             self.sessions.start_handoff(&record).await?
