@@ -16,10 +16,13 @@
 //! fake issuer; on Linux the load test reads that thread's CPU time from `/proc` and prints the
 //! server's CPU per sign-in (the library's own work: authorize, callback, ID token check,
 //! userinfo, store writes — the fake signs on other threads) and per request, with and without
-//! the layer, each with the allocations made on that thread (`load::CountingAlloc`). The sign-in is timed twice: whole, where the server mostly waits for the fake to
-//! sign RSA-4096 tokens (each wake-up costs), and split into the app's authorize steps and its
-//! callbacks, each phase keeping the server busy, with the tokens signed by the fake between
-//! the two (`sign_tokens_at_authorize`).
+//! the layer, each with the allocations made on that thread (`load::CountingAlloc`). The
+//! sign-in is timed twice: whole, where the server mostly waits for the fake to sign RSA-4096
+//! tokens (each wake-up costs), and split into the app's authorize steps and its callbacks,
+//! each phase keeping the server busy, with the tokens signed by the fake between the two
+//! (`sign_tokens_at_authorize`). Beside the callbacks runs their floor (`load::floor`): a bare
+//! handler doing the same outside work (two requests to the fake, one RSA-4096 check), so the
+//! last line can say what the library itself adds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +36,8 @@ use tower_oidc::testing::{Endpoint, FakeAuthentik, FakeUser, SigningMode};
 use tower_oidc::{Auth, OidcLayer, Providers, Secret};
 
 mod load;
-use load::{CountingAlloc, Server, cpu_line, knob, run};
+use load::floor::Floor;
+use load::{CountingAlloc, Server, cpu_line, knob, merge, run};
 
 // Counts the allocations made on the apps' thread, for the per-phase figures.
 #[global_allocator]
@@ -183,6 +187,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bare_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let bare_url = format!("http://{}", bare_listener.local_addr()?);
     server.serve(bare_listener, Router::new().route("/", get(home)));
+    // The callback's outside work without the library (`load::floor`), on the same runtime.
+    let floor_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let floor_url = format!("http://{}/floor", floor_listener.local_addr()?);
+    server.serve(floor_listener, Floor::new(&fake, "alice").await?.router());
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -257,18 +265,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await
     };
-    let (c, callback_cpu) = {
-        let (http, q) = (http.clone(), to_app.clone());
-        server
-            .measure(run(p.done, concurrency, max, move || {
-                let (http, q) = (http.clone(), q.clone());
-                async move {
-                    let (url, tx) = pop(&q)?;
-                    callback(&http, &url, tx).await.map(drop)
-                }
-            }))
-            .await
-    };
+    // 1c. The callbacks, alternating in chunks with their floor: a bare handler doing the same
+    // outside work (two requests to the fake, one RSA-4096 check), so that what the library
+    // adds can be told from the machine. Alternating keeps both under the same conditions
+    // (this machine's speed drifts by a third over seconds).
+    const CHUNKS: usize = 10;
+    let chunk = p.done.div_ceil(CHUNKS).max(1);
+    let (mut callbacks, mut floors) = (Vec::new(), Vec::new());
+    for _ in 0..CHUNKS {
+        let (client, q) = (http.clone(), to_app.clone());
+        callbacks.push(
+            server
+                .measure(run(chunk, concurrency, max, move || {
+                    let (http, q) = (client.clone(), q.clone());
+                    async move {
+                        let (url, tx) = pop(&q)?;
+                        callback(&http, &url, tx).await.map(drop)
+                    }
+                }))
+                .await,
+        );
+        let (client, url) = (http.clone(), floor_url.clone());
+        floors.push(
+            server
+                .measure(run(chunk, concurrency, max, move || {
+                    let (http, url) = (client.clone(), url.clone());
+                    async move {
+                        let r = http.get(&url).send().await.map_err(|e| e.to_string())?;
+                        let status = r.status();
+                        let body = r.text().await.map_err(|e| e.to_string())?;
+                        if status != 200 {
+                            return Err(format!("floor answered {status}: {body}"));
+                        }
+                        Ok(())
+                    }
+                }))
+                .await,
+        );
+    }
+    let ((c, callback_cpu), (f, floor_cpu)) = (merge(callbacks), merge(floors));
     println!("{}", c.line("app callbacks (tokens pre-signed)", "req"));
     println!("{}", cpu_line("", callback_cpu));
     if let (Some(a), Some(c)) = (authorize_cpu, callback_cpu) {
@@ -280,7 +315,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             1.0 / total.as_secs_f64()
         );
     }
-    for s in [&a, &p, &c] {
+    println!("{}", f.line("floor: callback's outside work", "req"));
+    println!("{}", cpu_line("", floor_cpu));
+    for s in [&a, &p, &c, &f] {
         if let Some(e) = &s.first_error {
             println!("  first error: {e}");
         }
@@ -356,6 +393,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "",
             a.per_job.as_secs_f64() / b.per_job.as_secs_f64(),
             s.per_job.as_secs_f64() / b.per_job.as_secs_f64()
+        );
+    }
+    // The library's own CPU per sign-in: what the authorize step adds to a bare request, and
+    // what the callback adds to its floor.
+    if let (Some(a), Some(c), Some(f), Some(b)) = (authorize_cpu, callback_cpu, floor_cpu, bare_cpu)
+    {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        let (authorize, callback) = (us(a.per_job) - us(b.per_job), us(c.per_job) - us(f.per_job));
+        println!(
+            "{:<34} library's own CPU per sign-in: {:.1} µs (authorize {:.1} µs over a bare request, callback {:.1} µs over its floor of {:.1} µs)",
+            "",
+            authorize + callback,
+            authorize,
+            callback,
+            us(f.per_job)
         );
     }
     for s in [&bare, &anon, &signed] {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 
+pub mod floor;
+
 /// A knob from the environment.
 pub fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -187,6 +189,44 @@ pub fn cpu_line(what: &str, cpu: Option<Cpu>) -> String {
         ),
         None => format!("{what:<34} server CPU not measured (no /proc)"),
     }
+}
+
+/// Phases measured in chunks, as one: their jobs, errors and latencies together, and the
+/// server's CPU per job over all of them (each chunk weighted by the jobs it did).
+pub fn merge(parts: Vec<(Stats, Option<Cpu>)>) -> (Stats, Option<Cpu>) {
+    let mut all = Stats {
+        done: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+        first_error: None,
+    };
+    let (mut cpu, mut user, mut allocs, mut measured) = (Duration::ZERO, 0.0, 0.0, true);
+    for (s, c) in parts {
+        match c {
+            Some(c) => {
+                cpu += c.per_job * s.done as u32;
+                user += c.user_share.unwrap_or(0.0) * s.done as f64;
+                allocs += c.allocs.unwrap_or(0.0) * s.done as f64;
+            }
+            None => measured = false,
+        }
+        all.done += s.done;
+        all.errors += s.errors;
+        all.elapsed += s.elapsed;
+        all.latencies.extend(s.latencies);
+        all.first_error = all.first_error.or(s.first_error);
+    }
+    all.latencies.sort();
+    let cpu = (measured && all.done > 0).then(|| {
+        let n = all.done as f64;
+        Cpu {
+            per_job: cpu / all.done as u32,
+            user_share: Some(user / n),
+            allocs: (allocs > 0.0).then_some(allocs / n),
+        }
+    });
+    (all, cpu)
 }
 
 pub struct Stats {
