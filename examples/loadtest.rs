@@ -109,6 +109,17 @@ async fn callback(http: &reqwest::Client, url: &str, tx: String) -> Result<Strin
     })
 }
 
+/// The floor's request (`load::floor`): `200`, or the handler's word on what went wrong.
+async fn floor(http: &reqwest::Client, url: &str) -> Result<(), String> {
+    let r = http.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = r.status();
+    let body = r.text().await.map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("floor answered {status}: {body}"));
+    }
+    Ok(())
+}
+
 /// One browser's sign-in with its own cookies: app authorize → provider → app callback.
 /// Returns the session cookie.
 async fn sign_in(http: &reqwest::Client, app: &str) -> Result<String, String> {
@@ -290,15 +301,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             server
                 .measure(run(chunk, concurrency, max, move || {
                     let (http, url) = (client.clone(), url.clone());
-                    async move {
-                        let r = http.get(&url).send().await.map_err(|e| e.to_string())?;
-                        let status = r.status();
-                        let body = r.text().await.map_err(|e| e.to_string())?;
-                        if status != 200 {
-                            return Err(format!("floor answered {status}: {body}"));
-                        }
-                        Ok(())
-                    }
+                    async move { floor(&http, &url).await }
                 }))
                 .await,
         );

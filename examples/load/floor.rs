@@ -73,33 +73,27 @@ impl Floor {
 
     /// The outside work of one callback; `Err` says what did not go as a callback's would.
     async fn once(&self) -> Result<(), String> {
-        let refused = self
-            .http
-            .post(&self.token_url)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", "not-a-code-the-fake-issued"),
-                ("redirect_uri", "http://127.0.0.1/callback"),
-            ])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if refused.status() != 400 {
-            return Err(format!("token endpoint answered {}", refused.status()));
-        }
-        refused.bytes().await.map_err(|e| e.to_string())?;
-        let info = self
-            .http
-            .get(&self.userinfo_url)
-            .bearer_auth(&self.access_token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if info.status() != 200 {
-            return Err(format!("userinfo answered {}", info.status()));
-        }
-        info.bytes().await.map_err(|e| e.to_string())?;
+        answer(
+            self.http
+                .post(&self.token_url)
+                .basic_auth(&self.client_id, Some(&self.client_secret))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", "not-a-code-the-fake-issued"),
+                    ("redirect_uri", "http://127.0.0.1/callback"),
+                ]),
+            400,
+            "token endpoint",
+        )
+        .await?;
+        answer(
+            self.http
+                .get(&self.userinfo_url)
+                .bearer_auth(&self.access_token),
+            200,
+            "userinfo",
+        )
+        .await?;
         let (signed, signature) = self
             .id_token
             .rsplit_once('.')
@@ -123,6 +117,15 @@ impl Floor {
     pub fn router(self: Arc<Self>) -> Router {
         Router::new().route("/floor", get(handler)).with_state(self)
     }
+}
+
+/// Sends `request` and reads its whole body; the answer must have `status`.
+async fn answer(request: reqwest::RequestBuilder, status: u16, what: &str) -> Result<(), String> {
+    let r = request.send().await.map_err(|e| e.to_string())?;
+    if r.status() != status {
+        return Err(format!("{what} answered {}", r.status()));
+    }
+    r.bytes().await.map(drop).map_err(|e| e.to_string())
 }
 
 async fn handler(State(floor): State<Arc<Floor>>) -> (http::StatusCode, String) {
