@@ -589,3 +589,35 @@ async fn login_hint_is_passed_through() {
     assert!(out.set_session());
     assert_eq!(session(&app).await.1["name"], "Bob Berger");
 }
+
+/// Matrix H15: `state` and `nonce` are 256 random bits each (base64url, 43 characters), never equal
+/// to each other, and new for every sign-in started — the three per-transaction values come
+/// from one draw of the OS generator, split into disjoint parts.
+#[tokio::test]
+async fn state_and_nonce_are_256_bits_distinct_and_fresh() {
+    use base64::Engine as _;
+    let fake = FakeAuthentik::start().await;
+    let app = app(&fake, UrlForm::Issuer).await;
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..4 {
+        let r = authorize(&app, &client(), "").await;
+        assert_eq!(r.status(), 302);
+        let to = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let param = |name: &str| {
+            to.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_else(|| panic!("no `{name}` in {to}"))
+        };
+        let (state, nonce) = (param("state"), param("nonce"));
+        for v in [&state, &nonce] {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(v)
+                .unwrap_or_else(|e| panic!("`{v}` is not base64url: {e}"));
+            assert_eq!(bytes.len(), 32, "`{v}` carries 256 bits");
+        }
+        assert_ne!(state, nonce, "state and nonce are drawn apart");
+        assert!(seen.insert(state), "a state came back");
+        assert!(seen.insert(nonce), "a nonce came back");
+    }
+}
