@@ -20,8 +20,15 @@ pub(crate) struct Tokens {
 
 #[derive(Deserialize)]
 struct TokenResponse {
-    access_token: String,
-    token_type: String,
+    // GitHub answers a bad code or client with HTTP 200 and an `error` member: read in the same
+    // pass as the tokens (a successful answer is parsed once). Only a string is an error, as
+    // before; any other value is ignored.
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    token_type: Option<String>,
     #[serde(default)]
     id_token: Option<String>,
     #[serde(default)]
@@ -216,40 +223,51 @@ async fn token_request<'b>(
             basic,
         )
         .await?;
+    read_token_answer(provider, resp.status, &resp.body)
+}
+
+/// The token endpoint's answer, read: an error (by HTTP status, or GitHub's `error` member in
+/// an HTTP 200), or the tokens. A successful answer is parsed once.
+fn read_token_answer(provider: &str, status: u16, body: &[u8]) -> Result<Tokens, Error> {
     let fail = |code: ErrorCode, d: String| {
         Error::new(code, format!("provider `{provider}`: token endpoint: {d}"))
     };
-    if resp.status >= 500 {
+    if status >= 500 {
         return Err(fail(
             ErrorCode::ProviderUnreachable,
-            format!("HTTP {}", resp.status),
+            format!("HTTP {}", status),
         ));
     }
-    if resp.status != 200 {
-        let err = serde_json::from_slice::<ErrorResponse>(&resp.body)
+    if status != 200 {
+        let err = serde_json::from_slice::<ErrorResponse>(body)
             .map(|e| e.error)
             .unwrap_or_default();
         let shown = shown_error(&err);
         return Err(fail(
-            code_of_token_error(&err, resp.status),
-            format!("HTTP {} error `{shown}`", resp.status),
+            code_of_token_error(&err, status),
+            format!("HTTP {} error `{shown}`", status),
         ));
     }
-    // GitHub answers a bad code or client with HTTP 200 and an `error` member.
-    if let Ok(e) = serde_json::from_slice::<ErrorResponse>(&resp.body) {
-        let shown = shown_error(&e.error);
-        return Err(fail(
-            code_of_token_error(&e.error, resp.status),
-            format!("HTTP {} error `{shown}`", resp.status),
-        ));
-    }
-    let t: TokenResponse = serde_json::from_slice(&resp.body).map_err(|e| {
+    let t: TokenResponse = serde_json::from_slice(body).map_err(|e| {
         fail(
             ErrorCode::ProviderMisconfigured,
             format!("response is not a token response ({e})"),
         )
     })?;
-    if !t.token_type.eq_ignore_ascii_case("bearer") {
+    if let Some(serde_json::Value::String(e)) = &t.error {
+        let shown = shown_error(e);
+        return Err(fail(
+            code_of_token_error(e, status),
+            format!("HTTP {} error `{shown}`", status),
+        ));
+    }
+    let (Some(access_token), Some(token_type)) = (t.access_token, t.token_type) else {
+        return Err(fail(
+            ErrorCode::ProviderMisconfigured,
+            "response is not a token response (no `access_token` and `token_type`)".into(),
+        ));
+    };
+    if !token_type.eq_ignore_ascii_case("bearer") {
         return Err(fail(
             ErrorCode::ProviderMisconfigured,
             "token_type is not Bearer".into(),
@@ -261,7 +279,7 @@ async fn token_request<'b>(
         _ => None,
     };
     Ok(Tokens {
-        access_token: Secret::new(t.access_token),
+        access_token: Secret::new(access_token),
         id_token: t.id_token,
         refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
         expires_in,
@@ -328,4 +346,60 @@ pub(crate) async fn get_json(
     }
     resp.json()
         .map_err(|e| fail(ErrorCode::ProviderMisconfigured, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(status: u16, body: &str) -> Result<Tokens, Error> {
+        read_token_answer("p", status, body.as_bytes())
+    }
+
+    #[test]
+    fn token_answer_with_an_error_member_in_http_200_is_that_error() {
+        let e = read(
+            200,
+            r#"{"error":"bad_verification_code","error_description":"x"}"#,
+        )
+        .err()
+        .map(|e| e.code());
+        assert_eq!(e, Some(ErrorCode::LoginExpired));
+        // With tokens beside it, the error still wins.
+        let e = read(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","error":"invalid_client"}"#,
+        );
+        assert_eq!(e.err().map(|e| e.code()), Some(ErrorCode::InvalidClient));
+    }
+
+    #[test]
+    fn token_answer_with_a_non_string_error_member_is_read_for_its_tokens() {
+        for error in ["null", "5", "{}"] {
+            let t = read(
+                200,
+                &format!(r#"{{"error":{error},"access_token":"a","token_type":"bearer","expires_in":"60"}}"#),
+            )
+            .map(|t| (t.access_token.expose().to_owned(), t.expires_in));
+            assert_eq!(t.ok(), Some(("a".to_owned(), Some(60))), "error {error}");
+        }
+    }
+
+    #[test]
+    fn token_answer_without_tokens_or_bearer_is_misconfigured() {
+        for body in [
+            r#"{"token_type":"Bearer"}"#,
+            r#"{"access_token":"a"}"#,
+            r#"{"access_token":"a","token_type":"mac"}"#,
+            r#"[1]"#,
+            "not json",
+        ] {
+            let e = read(200, body).err().map(|e| e.code());
+            assert_eq!(e, Some(ErrorCode::ProviderMisconfigured), "{body}");
+        }
+        assert_eq!(
+            read(503, "").err().map(|e| e.code()),
+            Some(ErrorCode::ProviderUnreachable)
+        );
+    }
 }
